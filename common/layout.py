@@ -1,0 +1,80 @@
+"""The lake layout contract (see ARCHITECTURE.md, "Lake layout").
+
+``<lake>/raw/<dataset>/dt=YYYY-MM-DD/<run_id>-<part>.jsonl.gz`` holds one JSON object a line::
+
+    {"collected_at": "2026-11-22T10:00:00Z", "run_id": "…", "source": "GET /2/users/:id/tweets",
+     "data": <the API object, unchanged>}
+
+A partial error the API returned with HTTP 200 (deleted tweet, suspended or protected account) is
+kept in the same files as ``"error": <the API error object, unchanged>`` instead of ``"data"``.
+``dt`` is the UTC day the run started; ``collected_at`` is when the page was received.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, date, datetime
+
+DATASETS: tuple[str, ...] = ("users", "tweets", "tweet_metrics")
+RAW_FILE_SUFFIX = ".jsonl.gz"
+_RAW_KEY = re.compile(
+    r"^raw/(?P<dataset>[a-z_]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})/(?P<run_id>[^/]+)-(?P<part>\d{5})\.jsonl\.gz$"
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def isoformat_z(moment: datetime) -> str:
+    """``2026-11-22T10:00:00Z`` (or with milliseconds when the moment has them)."""
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an RFC 3339 time as the API and the lake write it (``…Z`` or ``…+00:00``)."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def new_run_id(started_at: datetime) -> str:
+    """Sortable by start time and unique across hosts: ``20261122T100000Z-3f9a1c``."""
+    return started_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def check_dataset(dataset: str) -> str:
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
+    return dataset
+
+
+def raw_prefix(dataset: str, dt: date | str | None = None) -> str:
+    check_dataset(dataset)
+    if dt is None:
+        return f"raw/{dataset}/"
+    day = dt if isinstance(dt, str) else dt.isoformat()
+    return f"raw/{dataset}/dt={day}/"
+
+
+def raw_key(dataset: str, dt: date, run_id: str, part: int) -> str:
+    return f"{raw_prefix(dataset, dt)}{run_id}-{part:05d}{RAW_FILE_SUFFIX}"
+
+
+def parse_raw_key(key: str) -> dict[str, str] | None:
+    """``{"dataset", "dt", "run_id", "part"}`` for a raw file key, else ``None``."""
+    match = _RAW_KEY.match(key)
+    return match.groupdict() if match else None
+
+
+def quarantine_prefix(dataset: str) -> str:
+    return f"quarantine/{check_dataset(dataset)}/"
+
+
+STATE_PREFIX = "state/"
+REGISTRY_KEY = "state/registry.json"

@@ -1,0 +1,406 @@
+"""The X API v2 client: one session, typed errors, rate-limit pacing, bounded retries, pagination.
+
+Errors are sorted the way the API means them:
+
+* retriable — 429 (wait until ``x-rate-limit-reset``), 5xx, timeouts, connection resets, a body
+  cut short: retried with bounded exponential backoff and jitter;
+* fatal — 400, 401, 403, 404 and the monthly usage cap (a 429 whose body says ``UsageCapExceeded``):
+  raised at once, with the API's ``title``/``detail`` in the message.
+
+Partial errors (HTTP 200 with an ``errors`` array) are not exceptions: they are part of the page
+and the collectors keep them.
+
+The bearer token lives only in the session's ``Authorization`` header. It is registered with the
+logging redactor, never formatted into a message, and never written to the lake.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from common import __version__
+from common.logs import register_secret
+from common.settings import api_base_url
+
+log = logging.getLogger(__name__)
+
+TWEET_FIELDS = (
+    "attachments,author_id,conversation_id,created_at,edit_controls,edit_history_tweet_ids,entities,"
+    "in_reply_to_user_id,lang,note_tweet,possibly_sensitive,public_metrics,referenced_tweets,reply_settings,source"
+)
+USER_FIELDS = (
+    "created_at,description,entities,location,most_recent_tweet_id,pinned_tweet_id,profile_image_url,"
+    "protected,public_metrics,url,verified,verified_type"
+)
+USER_AGENT = f"tweetlake/{__version__}"
+
+
+# --- errors -----------------------------------------------------------------------------------
+class APIError(Exception):
+    """An X API request failed. ``str(err)`` is safe to print: it never holds the token."""
+
+    def __init__(self, message: str, *, status: int | None = None, endpoint: str = "", body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.endpoint = endpoint
+        self.body = body
+
+
+class RetriableAPIError(APIError):
+    """Worth retrying: 5xx, timeouts, resets, truncated bodies."""
+
+
+class RateLimitError(RetriableAPIError):
+    """HTTP 429 for the 15-minute window; ``reset_at`` is the epoch second it reopens."""
+
+    def __init__(self, message: str, *, reset_at: float | None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reset_at = reset_at
+
+
+class FatalAPIError(APIError):
+    """Retrying cannot help (bad request, bad token, no access, usage cap)."""
+
+
+class InvalidRequestError(FatalAPIError):
+    """HTTP 400."""
+
+
+class UnauthorizedError(FatalAPIError):
+    """HTTP 401: the bearer token is missing, wrong or revoked."""
+
+
+class ForbiddenError(FatalAPIError):
+    """HTTP 403: the app's access level lacks this endpoint."""
+
+
+class NotFoundError(FatalAPIError):
+    """HTTP 404: the primary resource does not exist."""
+
+
+class UsageCapExceeded(FatalAPIError):
+    """HTTP 429 ``UsageCapExceeded``: the monthly cap is spent; waiting 15 minutes does not help."""
+
+
+class PaginationLoopError(FatalAPIError):
+    """The API returned a ``next_token`` it had already returned: following it would never end."""
+
+
+class ConfigurationError(Exception):
+    """The client cannot be built (no token configured, secret unreadable)."""
+
+
+# --- results ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Page:
+    """One decoded API response and where it came from."""
+
+    endpoint: str  # the endpoint template, e.g. "GET /2/users/:id/tweets"
+    body: dict[str, Any]
+    received_at: datetime
+
+    @property
+    def data(self) -> list[dict[str, Any]]:
+        value = self.body.get("data")
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self.body.get("errors") or [])
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return dict(self.body.get("meta") or {})
+
+    @property
+    def includes(self) -> dict[str, Any]:
+        return dict(self.body.get("includes") or {})
+
+
+@dataclass
+class ClientStats:
+    """What a run cost: requests per endpoint, retries, seconds spent waiting for rate limits."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    rate_limit_wait_seconds: float = 0.0
+    rate_limit_hits: int = 0
+
+
+@dataclass
+class _Window:
+    limit: int | None = None
+    remaining: int | None = None
+    reset_at: float | None = None
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _problem_text(body: Any, fallback: str) -> str:
+    """``title: detail`` from a v2 problem body (including 400 bodies with nested ``errors``)."""
+    if not isinstance(body, dict):
+        return fallback
+    parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
+    for err in body.get("errors") or []:
+        if isinstance(err, dict) and (err.get("message") or err.get("detail")):
+            parts.append(str(err.get("message") or err.get("detail")))
+    if body.get("reason"):
+        parts.append(f"reason={body['reason']}")
+    return ": ".join(dict.fromkeys(parts)) or fallback
+
+
+# --- the client -------------------------------------------------------------------------------
+class XClient:
+    """A small, strict X API v2 client.
+
+    ``clock`` and ``sleep`` are injectable so that tests can drive rate-limit waits with a fake
+    clock; ``rng`` makes the jitter reproducible.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str | None = None,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (3.05, 31.0),
+        max_retries: int = 6,
+        backoff_base: float = 1.0,
+        backoff_max: float = 64.0,
+        max_rate_limit_wait: float = 15 * 60 + 30,
+        max_rate_limit_retries: int = 8,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not token:
+            raise ConfigurationError("no X API bearer token given")
+        register_secret(token)
+        self.base_url = (base_url or api_base_url()).rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.max_rate_limit_retries = max_rate_limit_retries
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.stats = ClientStats()
+        self._windows: dict[str, _Window] = {}
+        self.session = session or requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> XClient:
+        """Token from ``X_BEARER_TOKEN``, else from the Secrets Manager secret ``X_BEARER_TOKEN_SECRET_ARN``."""
+        env = os.environ if env is None else env
+        token = env.get("X_BEARER_TOKEN")
+        if not token and env.get("X_BEARER_TOKEN_SECRET_ARN"):
+            token = read_token_secret(env["X_BEARER_TOKEN_SECRET_ARN"])
+        if not token:
+            raise ConfigurationError(
+                "no X API token: set X_BEARER_TOKEN, or X_BEARER_TOKEN_SECRET_ARN to a Secrets Manager secret"
+            )
+        return cls(token, env.get("X_API_BASE_URL") or None, **kwargs)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- one request ---------------------------------------------------------------------------
+    def get(self, endpoint: str, path: str, params: Mapping[str, Any] | None = None) -> Page:
+        """GET ``base_url + path``; ``endpoint`` names the template for rate limits and stats.
+
+        Retries what is retriable within its bounds; raises :class:`FatalAPIError` subclasses
+        at once and :class:`RetriableAPIError` when the retries are spent.
+        """
+        attempt = 0
+        rate_limited = 0
+        while True:
+            self._pace(endpoint)
+            try:
+                return self._get_once(endpoint, path, params)
+            except UsageCapExceeded:
+                raise
+            except RateLimitError as err:
+                rate_limited += 1
+                if rate_limited > self.max_rate_limit_retries:
+                    raise
+                self.stats.rate_limit_hits += 1
+                self._wait_for_reset(endpoint, err.reset_at)
+            except RetriableAPIError as err:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise RetriableAPIError(
+                        f"{endpoint}: giving up after {self.max_retries} retries: {err}",
+                        status=err.status,
+                        endpoint=endpoint,
+                    ) from err
+                delay = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+                delay = self.rng.uniform(delay / 2, delay)  # "equal jitter": never zero, never herd
+                self.stats.retries += 1
+                log.warning("%s: %s; retry %d/%d in %.1fs", endpoint, err, attempt, self.max_retries, delay)
+                self.sleep(delay)
+
+    def _get_once(self, endpoint: str, path: str, params: Mapping[str, Any] | None) -> Page:
+        self.stats.requests[endpoint] += 1
+        url = self.base_url + path
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+            received_at = datetime.now(UTC)
+            raw = response.content  # reads the whole body: a cut connection raises here
+        except requests.Timeout as err:
+            raise RetriableAPIError(f"{endpoint}: timed out ({type(err).__name__})", endpoint=endpoint) from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
+            raise RetriableAPIError(
+                f"{endpoint}: connection failed ({type(err).__name__})", endpoint=endpoint
+            ) from None
+        self._remember_window(endpoint, response.headers)
+        status = response.status_code
+        body: Any
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        log.debug("%s %s -> %s", endpoint, path, status)
+        if status == 200:
+            if not isinstance(body, dict):
+                raise RetriableAPIError(f"{endpoint}: HTTP 200 with a body that is not a JSON object", status=200,
+                                        endpoint=endpoint)
+            return Page(endpoint, body, received_at)
+        text = _problem_text(body, response.reason or f"HTTP {status}")
+        message = f"{endpoint}: HTTP {status}: {text}"
+        if status == 429:
+            if isinstance(body, dict) and (
+                body.get("title") == "UsageCapExceeded" or "usage-capped" in str(body.get("type", ""))
+            ):
+                raise UsageCapExceeded(
+                    f"{endpoint}: the app's monthly X API usage cap is spent ({text}); "
+                    "collection resumes when the cap resets or the plan is raised",
+                    status=status,
+                    endpoint=endpoint,
+                    body=body,
+                )
+            raise RateLimitError(message, reset_at=self._windows[endpoint].reset_at, status=status,
+                                 endpoint=endpoint, body=body)
+        if status >= 500 or status in (408, 425):
+            raise RetriableAPIError(message, status=status, endpoint=endpoint, body=body)
+        error_class: type[FatalAPIError] = {
+            400: InvalidRequestError,
+            401: UnauthorizedError,
+            403: ForbiddenError,
+            404: NotFoundError,
+        }.get(status, FatalAPIError)
+        if status == 401:
+            message += " (check X_BEARER_TOKEN or the token secret)"
+        raise error_class(message, status=status, endpoint=endpoint, body=body)
+
+    # -- rate limits ---------------------------------------------------------------------------
+    def _remember_window(self, endpoint: str, headers: Mapping[str, str]) -> None:
+        window = self._windows.setdefault(endpoint, _Window())
+        limit = _header_int(headers, "x-rate-limit-limit")
+        remaining = _header_int(headers, "x-rate-limit-remaining")
+        reset = _header_int(headers, "x-rate-limit-reset")
+        if remaining is not None:
+            window.limit, window.remaining, window.reset_at = limit, remaining, float(reset) if reset else None
+
+    def _pace(self, endpoint: str) -> None:
+        """Wait before sending when the window is known to be spent, instead of collecting a 429."""
+        window = self._windows.get(endpoint)
+        if window is None or window.remaining is None or window.remaining > 0:
+            return
+        if window.reset_at is not None and window.reset_at > self.clock():
+            log.info("%s: rate-limit window spent (limit %s); pacing", endpoint, window.limit)
+            self._wait_for_reset(endpoint, window.reset_at)
+        window.remaining = None  # unknown until the next response tells
+
+    def _wait_for_reset(self, endpoint: str, reset_at: float | None) -> None:
+        now = self.clock()
+        # Without a header, a minute; with one, up to the reset second (+1: it may still be the old window).
+        wait = 60.0 if reset_at is None else reset_at - now + 1.0
+        wait = max(1.0, min(wait, self.max_rate_limit_wait))
+        log.warning("%s: rate limited; waiting %.0fs until the window resets", endpoint, wait)
+        self.stats.rate_limit_wait_seconds += wait
+        self.sleep(wait)
+
+    # -- pagination ----------------------------------------------------------------------------
+    def paginate(self, endpoint: str, path: str, params: Mapping[str, Any]) -> Iterator[Page]:
+        """Yield every page following ``meta.next_token``; a page with only ``errors`` is yielded too.
+
+        A repeated token raises :class:`PaginationLoopError` instead of looping forever.
+        """
+        seen: set[str] = set()
+        token: str | None = None
+        while True:
+            query = dict(params)
+            if token:
+                query["pagination_token"] = token
+            page = self.get(endpoint, path, query)
+            yield page
+            token = page.meta.get("next_token")
+            if not token:
+                return
+            if token in seen:
+                raise PaginationLoopError(f"{endpoint}: next_token repeated; stopping", endpoint=endpoint)
+            seen.add(token)
+
+    # -- the endpoints tweetlake uses ----------------------------------------------------------
+    def users_by_usernames(self, usernames: list[str]) -> Page:
+        if not 1 <= len(usernames) <= 100:
+            raise ValueError("1 to 100 usernames a request")
+        return self.get("GET /2/users/by", "/users/by", {"usernames": ",".join(usernames), "user.fields": USER_FIELDS})
+
+    def users_by_ids(self, ids: list[str]) -> Page:
+        if not 1 <= len(ids) <= 100:
+            raise ValueError("1 to 100 ids a request")
+        return self.get("GET /2/users", "/users", {"ids": ",".join(ids), "user.fields": USER_FIELDS})
+
+    def user_tweets(self, user_id: str, **params: Any) -> Iterator[Page]:
+        query: dict[str, Any] = {"max_results": 100, "tweet.fields": TWEET_FIELDS}
+        query.update({k: v for k, v in params.items() if v is not None})
+        return self.paginate("GET /2/users/:id/tweets", f"/users/{user_id}/tweets", query)
+
+    def tweets_by_ids(self, ids: list[str], tweet_fields: str = TWEET_FIELDS) -> Page:
+        if not 1 <= len(ids) <= 100:
+            raise ValueError("1 to 100 ids a request")
+        return self.get("GET /2/tweets", "/tweets", {"ids": ",".join(ids), "tweet.fields": tweet_fields})
+
+
+def read_token_secret(secret_arn: str) -> str:
+    """The bearer token from Secrets Manager: a plain string, or JSON with ``bearer_token``."""
+    import boto3  # lazily: only the AWS set-up needs it
+
+    try:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    except Exception as err:  # the message names the secret, never its value
+        raise ConfigurationError(f"cannot read the X API token secret {secret_arn}: {type(err).__name__}") from None
+    value = value.strip()
+    if value.startswith("{"):
+        try:
+            doc = json.loads(value)
+        except ValueError:
+            raise ConfigurationError(f"token secret {secret_arn} holds malformed JSON") from None
+        for key in ("bearer_token", "X_BEARER_TOKEN", "token"):
+            if doc.get(key):
+                return str(doc[key])
+        raise ConfigurationError(f"token secret {secret_arn} has no 'bearer_token' key")
+    return value

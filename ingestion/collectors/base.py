@@ -1,0 +1,122 @@
+"""What every collector run shares: its identity, the raw writer, the summary and the progress line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from common.lake import Lake
+from common.layout import new_run_id
+from common.rawio import RawPartWriter
+from ingestion.client import Page, XClient
+
+
+@dataclass
+class RunSummary:
+    """Printed at the end of every run; also returned to callers (the demo, tests)."""
+
+    dataset: str
+    run_id: str
+    requests: Counter[str] = field(default_factory=Counter)
+    pages: int = 0
+    records: int = 0
+    partial_errors: int = 0
+    rate_limit_wait_seconds: float = 0.0
+    retries: int = 0
+    files: list[str] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)  # account or tweet -> why
+    notes: list[str] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def render(self) -> str:
+        lines = [
+            f"{self.dataset} run {self.run_id}: {self.records:,} records in {self.pages:,} pages, "
+            f"{len(self.files)} file(s), {self.elapsed_seconds:.1f}s",
+            "  requests: " + (", ".join(f"{k} ×{v}" for k, v in sorted(self.requests.items())) or "none"),
+            f"  partial errors: {self.partial_errors:,}; retries: {self.retries}; "
+            f"waited for rate limits: {self.rate_limit_wait_seconds:.0f}s",
+        ]
+        for key, value in self.extra.items():
+            lines.append(f"  {key}: {value}")
+        if self.unavailable:
+            lines.append("  unavailable: " + ", ".join(f"{k} ({v})" for k, v in sorted(self.unavailable.items())))
+        lines.extend(f"  note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+class Progress:
+    """A one-line progress display on a terminal; silent when stderr is not a TTY (logs, CI)."""
+
+    def __init__(self, label: str, total: int, stream: TextIO | None = None, enabled: bool | None = None) -> None:
+        self.label = label
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.done = 0
+        self._last = 0.0
+
+    def update(self, done: int | None = None, **figures: Any) -> None:
+        if done is not None:
+            self.done = done
+        if not self.enabled or time.monotonic() - self._last < 0.2:
+            return
+        self._last = time.monotonic()
+        width = 24
+        filled = int(width * self.done / self.total) if self.total else width
+        extra = " · ".join(f"{v:,} {k}" if isinstance(v, int) else f"{v} {k}" for k, v in figures.items())
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {extra} ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class CollectorRun:
+    """The frame of one run: run id, start time, writer, summary bookkeeping."""
+
+    dataset = ""
+
+    def __init__(self, lake: Lake, client: XClient, *, max_records_per_file: int = 100_000,
+                 max_seconds_per_file: float = 300.0, progress: bool | None = None) -> None:
+        self.lake = lake
+        self.client = client
+        self.started_at = datetime.now(UTC)
+        self.run_id = new_run_id(self.started_at)
+        self.summary = RunSummary(self.dataset, self.run_id)
+        self.progress_enabled = progress
+        self._t0 = time.monotonic()
+        self._requests_before = Counter(client.stats.requests)
+        self._wait_before = client.stats.rate_limit_wait_seconds
+        self._retries_before = client.stats.retries
+        self.writer = RawPartWriter(lake, self.dataset, self.run_id, self.started_at,
+                                    max_records=max_records_per_file, max_seconds=max_seconds_per_file,
+                                    on_publish=self._published)
+
+    def _published(self, key: str, count: int) -> None:
+        self.summary.files.append(key)
+
+    def write_page(self, page: Page) -> None:
+        """Land a page untouched: its objects as data records, its partial errors as error records."""
+        self.summary.pages += 1
+        for obj in page.data:
+            self.writer.write(page.received_at, page.endpoint, data=obj)
+            self.summary.records += 1
+        for err in page.errors:
+            self.writer.write(page.received_at, page.endpoint, error=err)
+            self.summary.partial_errors += 1
+
+    def finish(self) -> RunSummary:
+        self.writer.flush()
+        stats = self.client.stats
+        self.summary.requests = stats.requests - self._requests_before
+        self.summary.rate_limit_wait_seconds = stats.rate_limit_wait_seconds - self._wait_before
+        self.summary.retries = stats.retries - self._retries_before
+        self.summary.elapsed_seconds = time.monotonic() - self._t0
+        return self.summary

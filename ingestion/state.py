@@ -1,0 +1,109 @@
+"""Small JSON state documents in ``<lake>/state/`` with lost-update-free read-modify-write.
+
+Every change goes through :func:`update_json`: read the document and its version, apply a pure
+function, write it back only if nobody changed it meanwhile (S3 conditional PUT, or a file lock
+locally), and retry on conflict. Two concurrent writers therefore never lose one another's change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from common.lake import ConflictError, Lake
+from common.layout import isoformat_z, parse_time
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def read_json(lake: Lake, key: str, default: Any = None) -> Any:
+    found = lake.read_versioned(key)
+    return json.loads(found[0]) if found else default
+
+
+def update_json(
+    lake: Lake,
+    key: str,
+    change: Callable[[Any], tuple[Any, T]],
+    *,
+    default: Any = None,
+    attempts: int = 100,
+) -> T:
+    """Apply ``change(doc) -> (new_doc, result)`` atomically and return ``result``.
+
+    ``change`` may run several times (once per conflict), so it must not have side effects.
+    ``new_doc is None`` means "leave the document as it is".
+    """
+    for attempt in range(attempts):
+        found = lake.read_versioned(key)
+        doc = json.loads(found[0]) if found else default
+        new_doc, result = change(doc)
+        if new_doc is None:
+            return result
+        body = json.dumps(new_doc, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+        try:
+            lake.write_if(key, body, found[1] if found else None)
+            return result
+        except ConflictError:
+            time.sleep(min(0.5, 0.005 * 2 ** min(attempt, 7)) * random.random())
+    raise ConflictError(f"{key}: gave up after {attempts} conflicting concurrent updates")
+
+
+class RunLockedError(Exception):
+    """Another run of the same collector holds the lock."""
+
+
+class RunLock:
+    """A lease in ``state/locks/<name>.json`` so that two runs of one collector never overlap.
+
+    A lease that outlived ``ttl`` (a crashed run) is taken over. The holder renews it as it goes.
+    """
+
+    def __init__(self, lake: Lake, name: str, run_id: str, ttl: timedelta = timedelta(hours=2)) -> None:
+        self.lake = lake
+        self.key = f"state/locks/{name}.json"
+        self.run_id = run_id
+        self.ttl = ttl
+
+    def _lease(self) -> dict[str, str]:
+        now = datetime.now(UTC)
+        return {"run_id": self.run_id, "host": socket.gethostname(), "acquired_at": isoformat_z(now),
+                "expires_at": isoformat_z(now + self.ttl)}
+
+    def acquire(self) -> None:
+        def take(doc: Any) -> tuple[Any, None]:
+            if doc and doc.get("run_id") != self.run_id and parse_time(doc["expires_at"]) > datetime.now(UTC):
+                raise RunLockedError(
+                    f"another run ({doc['run_id']} on {doc.get('host')}) holds {self.key} until {doc['expires_at']}"
+                )
+            return self._lease(), None
+
+        update_json(self.lake, self.key, take)
+
+    def renew(self) -> None:
+        self.acquire()
+
+    def release(self) -> None:
+        def drop(doc: Any) -> tuple[Any, None]:
+            if doc and doc.get("run_id") == self.run_id:
+                return {**doc, "expires_at": isoformat_z(datetime.now(UTC)), "released": True}, None
+            return None, None
+
+        update_json(self.lake, self.key, drop)
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.release()
+        except Exception:  # a failed release must not hide the run's own error; the lease expires
+            log.warning("could not release %s; it expires on its own", self.key)

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole pipeline locally: simulator → ingestion → lake (→ Glue jobs → PostgreSQL).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ensure_venv
+cd "$TWEETLAKE_ROOT"
+exec "$VENV/bin/tweetlake" demo "$@"

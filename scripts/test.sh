@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set everything up and run every test: lint, types, then the whole pytest suite.
+# Extra arguments go to pytest (e.g. ./scripts/test.sh tests/ingestion -k pagination).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ensure_venv
+cd "$TWEETLAKE_ROOT"
+say "ruff"
+"$VENV/bin/ruff" check .
+say "mypy (common, ingestion)"
+"$VENV/bin/mypy" --no-error-summary
+say "pytest"
+exec "$PY" -m pytest "$@"

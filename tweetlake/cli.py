@@ -1,0 +1,50 @@
+"""``tweetlake <command> …`` — each subcommand is imported only when it runs.
+
+So ``tweetlake ingest`` on the EC2 host never imports Spark, and a missing extra only breaks the
+command that needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from common import __version__
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ingest": ("tweetlake.cmd_ingest", "collect users | tweets | metrics from the X API into the lake"),
+    "users": ("tweetlake.cmd_users", "add | remove | list the tracked accounts"),
+    "simulator": ("tweetlake.cmd_simulator", "run the built-in X API v2 simulator"),
+    "job": ("tweetlake.cmd_job", "run a Glue job (users | tweets | tweet_metrics) on local Spark"),
+    "db": ("tweetlake.cmd_db", "the warehouse: migrate | url | start | stop"),
+    "sql": ("tweetlake.cmd_sql", "run a SQL query against the warehouse"),
+    "demo": ("tweetlake.cmd_demo", "the whole pipeline locally, simulator to star schema"),
+    "lake": ("tweetlake.cmd_lake", "summarise what is in the lake"),
+}
+
+
+def usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [f"tweetlake {__version__} — X API v2 → data lake → Glue → PostgreSQL", "",
+             "usage: tweetlake <command> [options]   (tweetlake <command> --help for more)", "", "commands:"]
+    lines += [f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    if args[0] == "--version":
+        print(__version__)
+        return 0
+    if args[0] not in COMMANDS:
+        print(f"tweetlake: unknown command {args[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[args[0]][0])
+    return int(module.main(args[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

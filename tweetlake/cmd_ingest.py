@@ -1,0 +1,108 @@
+"""``tweetlake ingest users|tweets|metrics`` — one collector run, then its summary.
+
+Exit status: 0 when the run collected what it could (unavailable accounts are named, not fatal);
+2 for a configuration or usage error; 3 for a fatal API error (bad token, usage cap, no access);
+4 when another run of the same collector holds the lock; 5 when the API kept failing past the retries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from common.lake import Lake
+from common.layout import parse_time
+from common.logs import configure_logging
+from common.settings import default_lake_uri
+from ingestion.client import ConfigurationError, FatalAPIError, RetriableAPIError, XClient
+from ingestion.collectors.base import RunSummary
+from ingestion.collectors.tweets import DEFAULT_SINCE
+from ingestion.registry import Account, InvalidUsername, Registry, check_username
+from ingestion.state import RunLock, RunLockedError
+
+log = logging.getLogger("tweetlake.ingest")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tweetlake ingest", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", choices=["users", "tweets", "metrics"])
+    parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
+    parser.add_argument("--users", default=None,
+                        help="comma-separated usernames for this run only, instead of the registry")
+    parser.add_argument("--since", default=None,
+                        help="tweets: first collection starts here (RFC 3339; default 2022-01-01T00:00:00Z)")
+    parser.add_argument("--exclude", default=None, help="tweets: retweets,replies (default: everything)")
+    parser.add_argument("--max-age-days", type=float, default=None,
+                        help="metrics: refresh only tweets younger than this")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.add_argument("--log-level", default="WARNING")
+    return parser
+
+
+def select_accounts(registry: Registry, users: str | None) -> list[Account]:
+    if users:
+        known = {a.username.lower(): a for a in registry.list()}
+        chosen = [check_username(name) for name in users.split(",") if name.strip()]
+        return [known.get(name.lower(), Account(username=name)) for name in chosen]
+    return registry.list()
+
+
+def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, since: str | None = None,
+        exclude: str | None = None, max_age_days: float | None = None, progress: bool | None = None) -> RunSummary:
+    """One collector run (the CLI, the demo and tests call this)."""
+    from ingestion.collectors.metrics import MetricsCollector
+    from ingestion.collectors.tweets import TweetsCollector
+    from ingestion.collectors.users import UsersCollector
+
+    registry = Registry(lake)
+    accounts = select_accounts(registry, users)
+    if not accounts:
+        raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
+    # --users runs leave the registry alone (they are one-offs); registry runs keep it current.
+    learn = registry if not users else None
+    if dataset == "users":
+        collector = UsersCollector(lake, client, progress=progress)
+        with RunLock(lake, "users", collector.run_id):
+            return collector.run(accounts, learn)
+    if dataset == "tweets":
+        excluded = tuple(x.strip() for x in exclude.split(",") if x.strip()) if exclude else ()
+        if bad := set(excluded) - {"retweets", "replies"}:
+            raise ConfigurationError(f"--exclude takes retweets and/or replies, not {', '.join(sorted(bad))}")
+        tweets = TweetsCollector(lake, client, since=parse_time(since) if since else DEFAULT_SINCE,
+                                 exclude=excluded, progress=progress)
+        with RunLock(lake, "tweets", tweets.run_id):
+            return tweets.run(accounts, learn)
+    metrics = MetricsCollector(lake, client, progress=progress)
+    with RunLock(lake, "tweet_metrics", metrics.run_id):
+        if users:
+            from ingestion.collectors.users import resolve_user_ids
+
+            accounts = resolve_user_ids(client, accounts, None, metrics.summary)
+        author_ids = {a.user_id for a in accounts if a.user_id}
+        return metrics.run(author_ids, max_age_days)
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level.upper())
+    try:
+        lake = Lake.from_uri(args.lake or default_lake_uri())
+        client = XClient.from_env()
+        summary = run(args.dataset, lake, client, users=args.users, since=args.since, exclude=args.exclude,
+                      max_age_days=args.max_age_days, progress=False if args.no_progress else None)
+    except (ConfigurationError, InvalidUsername, ValueError) as err:
+        print(f"tweetlake ingest: {err}", file=sys.stderr)
+        return 2
+    except FatalAPIError as err:
+        print(f"tweetlake ingest: fatal X API error: {err}", file=sys.stderr)
+        return 3
+    except RunLockedError as err:
+        print(f"tweetlake ingest: {err}", file=sys.stderr)
+        return 4
+    except RetriableAPIError as err:
+        print(f"tweetlake ingest: the X API kept failing: {err}", file=sys.stderr)
+        return 5
+    print(summary.render())
+    return 0
