@@ -13,6 +13,7 @@ compare-and-swap atomic across processes.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import hashlib
@@ -88,7 +89,7 @@ class Lake:
         """Objects whose key starts with ``prefix``, in key order."""
         raise NotImplementedError
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         """Immediate sub-folder names under ``prefix`` (which should end in ``/``)."""
         raise NotImplementedError
 
@@ -188,7 +189,7 @@ class LocalLake(Lake):
         base = self._path(folder) if folder else self.root
         if not base.is_dir():
             return
-        found: list[LakeObject] = []
+        found: builtins.list[LakeObject] = []
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for name in filenames:
@@ -200,7 +201,7 @@ class LocalLake(Lake):
                     found.append(LakeObject(key, full.stat().st_size))
         yield from sorted(found, key=lambda o: o.key)
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         if not base.is_dir():
             return []
@@ -307,10 +308,10 @@ class S3Lake(Lake):
             for item in page.get("Contents", []):
                 yield LakeObject(self._strip(item["Key"]), int(item["Size"]))
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         full = self._key(prefix.rstrip("/")) + "/" if prefix.strip("/") else (f"{self.prefix}/" if self.prefix else "")
         paginator = self.client.get_paginator("list_objects_v2")
-        names: list[str] = []
+        names: builtins.list[str] = []
         for page in paginator.paginate(Bucket=self.bucket, Prefix=full, Delimiter="/"):
             for common in page.get("CommonPrefixes", []):
                 names.append(common["Prefix"][len(full) :].rstrip("/"))

@@ -1,8 +1,9 @@
 """Logging set-up shared by every face of tweetlake.
 
 Secrets must never reach a log line. Code that loads a secret registers it with
-:func:`register_secret`; a filter on the root handler replaces every registered value in the
-final message (args included), so even a third-party library that echoes a header cannot leak it.
+:func:`register_secret`; from then on every log record, from any library, has every registered
+value replaced in its final message when the record is created (a record factory, so no handler
+order or propagation path can see the raw text).
 """
 
 from __future__ import annotations
@@ -10,17 +11,36 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 _secrets: set[str] = set()
+_installed = False
 _lock = threading.Lock()
 REDACTED = "***"
 
 
 def register_secret(value: str | None) -> None:
     """Redact ``value`` from every log record from now on (short values are ignored as noise)."""
+    global _installed
     if value and len(value) >= 8:
         with _lock:
             _secrets.add(value)
+            if not _installed:
+                logging.setLogRecordFactory(_redacting_factory(logging.getLogRecordFactory()))
+                _installed = True
+
+
+def _redacting_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return record
+
+    return factory
 
 
 def redact(text: str) -> str:
@@ -30,23 +50,15 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _secrets:
-            record.msg = redact(record.getMessage())
-            record.args = None
-        return True
-
-
 def configure_logging(level: str | int = "INFO") -> None:
     """Plain, greppable lines on stderr; idempotent."""
     root = logging.getLogger()
-    if any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
+    if any(getattr(h, "_tweetlake", False) for h in root.handlers):
         root.setLevel(level)
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
+    handler._tweetlake = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "py4j"):

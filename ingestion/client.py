@@ -172,8 +172,9 @@ def _problem_text(body: Any, fallback: str) -> str:
 class XClient:
     """A small, strict X API v2 client.
 
-    ``clock`` and ``sleep`` are injectable so that tests can drive rate-limit waits with a fake
-    clock; ``rng`` makes the jitter reproducible.
+    ``clock`` (epoch seconds, for rate-limit windows) and ``sleep`` are injectable so that tests can
+    drive rate-limit waits with a fake clock; ``now`` stamps the data; ``rng`` makes the jitter
+    reproducible.
     """
 
     def __init__(
@@ -190,6 +191,7 @@ class XClient:
         max_rate_limit_retries: int = 8,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if not token:
@@ -204,6 +206,7 @@ class XClient:
         self.max_rate_limit_retries = max_rate_limit_retries
         self.clock = clock
         self.sleep = sleep
+        self._now = now or (lambda: datetime.now(UTC))
         self.rng = rng or random.Random()
         self.stats = ClientStats()
         self._windows: dict[str, _Window] = {}
@@ -225,6 +228,11 @@ class XClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def now(self) -> datetime:
+        """What stamps ``collected_at``, run ids and ``dt`` partitions: the wall clock, unless the
+        demo or a test runs against a simulated world whose time is not the wall clock's."""
+        return self._now()
 
     # -- one request ---------------------------------------------------------------------------
     def get(self, endpoint: str, path: str, params: Mapping[str, Any] | None = None) -> Page:
@@ -266,7 +274,7 @@ class XClient:
         url = self.base_url + path
         try:
             response = self.session.get(url, params=params, timeout=self.timeout)
-            received_at = datetime.now(UTC)
+            received_at = self.now()
             raw = response.content  # reads the whole body: a cut connection raises here
         except requests.Timeout as err:
             raise RetriableAPIError(f"{endpoint}: timed out ({type(err).__name__})", endpoint=endpoint) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import socket
 import time
@@ -60,35 +61,58 @@ class RunLockedError(Exception):
     """Another run of the same collector holds the lock."""
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
 class RunLock:
     """A lease in ``state/locks/<name>.json`` so that two runs of one collector never overlap.
 
-    A lease that outlived ``ttl`` (a crashed run) is taken over. The holder renews it as it goes.
+    The holder renews the lease as it works (:meth:`heartbeat`, called for every page), so the
+    lease can be short: a run that died stops renewing and its lease lapses within ``ttl``. A lease
+    held by a dead process on this same host is taken over at once (the usual case after a kill or
+    a reboot of the ingestion host).
     """
 
-    def __init__(self, lake: Lake, name: str, run_id: str, ttl: timedelta = timedelta(hours=2)) -> None:
+    def __init__(self, lake: Lake, name: str, run_id: str, ttl: timedelta = timedelta(minutes=10)) -> None:
         self.lake = lake
         self.key = f"state/locks/{name}.json"
         self.run_id = run_id
         self.ttl = ttl
+        self._renewed = 0.0
 
-    def _lease(self) -> dict[str, str]:
+    def _lease(self) -> dict[str, Any]:
         now = datetime.now(UTC)
-        return {"run_id": self.run_id, "host": socket.gethostname(), "acquired_at": isoformat_z(now),
-                "expires_at": isoformat_z(now + self.ttl)}
+        return {"run_id": self.run_id, "host": socket.gethostname(), "pid": os.getpid(),
+                "acquired_at": isoformat_z(now), "expires_at": isoformat_z(now + self.ttl)}
+
+    def _is_stale(self, doc: dict[str, Any]) -> bool:
+        if doc.get("released") or parse_time(doc["expires_at"]) <= datetime.now(UTC):
+            return True
+        same_host = doc.get("host") == socket.gethostname()
+        return same_host and isinstance(doc.get("pid"), int) and not _pid_alive(doc["pid"])
 
     def acquire(self) -> None:
         def take(doc: Any) -> tuple[Any, None]:
-            if doc and doc.get("run_id") != self.run_id and parse_time(doc["expires_at"]) > datetime.now(UTC):
+            if doc and doc.get("run_id") != self.run_id and not self._is_stale(doc):
                 raise RunLockedError(
                     f"another run ({doc['run_id']} on {doc.get('host')}) holds {self.key} until {doc['expires_at']}"
                 )
             return self._lease(), None
 
         update_json(self.lake, self.key, take)
+        self._renewed = time.monotonic()
 
-    def renew(self) -> None:
-        self.acquire()
+    def heartbeat(self) -> None:
+        """Renew the lease when a third of its life has passed (cheap to call often)."""
+        if time.monotonic() - self._renewed >= self.ttl.total_seconds() / 3:
+            self.acquire()
 
     def release(self) -> None:
         def drop(doc: Any) -> tuple[Any, None]:

@@ -17,6 +17,7 @@ import io
 import json
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from common.lake import Lake
 from common.layout import parse_raw_key, parse_time, raw_prefix
@@ -93,9 +94,10 @@ class TweetIndex:
                 read += 1
         return read
 
-    def add_tweet(self, tweet: dict[str, object]) -> None:
+    def add_tweet(self, tweet: dict[str, Any]) -> None:
         tweet_id = int(str(tweet["id"]))
-        history = [int(str(h)) for h in (tweet.get("edit_history_tweet_ids") or [tweet_id])]  # type: ignore[union-attr]
+        raw_history: Any = tweet.get("edit_history_tweet_ids") or [tweet_id]
+        history = [int(str(h)) for h in raw_history]
         latest = max(history)
         created = tweet.get("created_at")
         created_epoch = int(parse_time(str(created)).timestamp()) if created else snowflake_time(tweet_id)

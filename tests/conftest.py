@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from common.lake import Lake
 
@@ -35,3 +38,22 @@ def s3_lake() -> Iterator[Lake]:
 @pytest.fixture(params=["local", "s3"])
 def any_lake(request: pytest.FixtureRequest) -> Lake:
     return request.getfixturevalue(f"{request.param}_lake")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real HTTP moto server (thread-safe under concurrent clients, usable by the AWS CLI)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_server_lake(moto_endpoint: str) -> Lake:
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    return Lake.from_uri(f"s3://{bucket}/lake", s3_client=client)

@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exclude", default=None, help="tweets: retweets,replies (default: everything)")
     parser.add_argument("--max-age-days", type=float, default=None,
                         help="metrics: refresh only tweets younger than this")
+    parser.add_argument("--part-records", type=int, default=100_000,
+                        help="records per raw file before it is published (and the cursor moves)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     parser.add_argument("--log-level", default="WARNING")
     return parser
@@ -50,7 +52,8 @@ def select_accounts(registry: Registry, users: str | None) -> list[Account]:
 
 
 def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, since: str | None = None,
-        exclude: str | None = None, max_age_days: float | None = None, progress: bool | None = None) -> RunSummary:
+        exclude: str | None = None, max_age_days: float | None = None, progress: bool | None = None,
+        part_records: int = 100_000) -> RunSummary:
     """One collector run (the CLI, the demo and tests call this)."""
     from ingestion.collectors.metrics import MetricsCollector
     from ingestion.collectors.tweets import TweetsCollector
@@ -63,19 +66,22 @@ def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, 
     # --users runs leave the registry alone (they are one-offs); registry runs keep it current.
     learn = registry if not users else None
     if dataset == "users":
-        collector = UsersCollector(lake, client, progress=progress)
-        with RunLock(lake, "users", collector.run_id):
+        collector = UsersCollector(lake, client, progress=progress, max_records_per_file=part_records)
+        with RunLock(lake, "users", collector.run_id) as lock:
+            collector.heartbeat = lock.heartbeat
             return collector.run(accounts, learn)
     if dataset == "tweets":
         excluded = tuple(x.strip() for x in exclude.split(",") if x.strip()) if exclude else ()
         if bad := set(excluded) - {"retweets", "replies"}:
             raise ConfigurationError(f"--exclude takes retweets and/or replies, not {', '.join(sorted(bad))}")
         tweets = TweetsCollector(lake, client, since=parse_time(since) if since else DEFAULT_SINCE,
-                                 exclude=excluded, progress=progress)
-        with RunLock(lake, "tweets", tweets.run_id):
+                                 exclude=excluded, progress=progress, max_records_per_file=part_records)
+        with RunLock(lake, "tweets", tweets.run_id) as lock:
+            tweets.heartbeat = lock.heartbeat
             return tweets.run(accounts, learn)
-    metrics = MetricsCollector(lake, client, progress=progress)
-    with RunLock(lake, "tweet_metrics", metrics.run_id):
+    metrics = MetricsCollector(lake, client, progress=progress, max_records_per_file=part_records)
+    with RunLock(lake, "tweet_metrics", metrics.run_id) as lock:
+        metrics.heartbeat = lock.heartbeat
         if users:
             from ingestion.collectors.users import resolve_user_ids
 
@@ -91,7 +97,8 @@ def main(argv: list[str]) -> int:
         lake = Lake.from_uri(args.lake or default_lake_uri())
         client = XClient.from_env()
         summary = run(args.dataset, lake, client, users=args.users, since=args.since, exclude=args.exclude,
-                      max_age_days=args.max_age_days, progress=False if args.no_progress else None)
+                      max_age_days=args.max_age_days, progress=False if args.no_progress else None,
+                      part_records=args.part_records)
     except (ConfigurationError, InvalidUsername, ValueError) as err:
         print(f"tweetlake ingest: {err}", file=sys.stderr)
         return 2

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from common.lake import Lake
@@ -87,10 +87,11 @@ class CollectorRun:
                  max_seconds_per_file: float = 300.0, progress: bool | None = None) -> None:
         self.lake = lake
         self.client = client
-        self.started_at = datetime.now(UTC)
+        self.started_at = client.now()
         self.run_id = new_run_id(self.started_at)
         self.summary = RunSummary(self.dataset, self.run_id)
         self.progress_enabled = progress
+        self.heartbeat: Callable[[], None] = lambda: None  # renews the run's lock lease
         self._t0 = time.monotonic()
         self._requests_before = Counter(client.stats.requests)
         self._wait_before = client.stats.rate_limit_wait_seconds
@@ -105,6 +106,7 @@ class CollectorRun:
     def write_page(self, page: Page) -> None:
         """Land a page untouched: its objects as data records, its partial errors as error records."""
         self.summary.pages += 1
+        self.heartbeat()
         for obj in page.data:
             self.writer.write(page.received_at, page.endpoint, data=obj)
             self.summary.records += 1

@@ -7,7 +7,7 @@ error records) and in the tweet index, and never asked for again.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from ingestion.collectors.base import CollectorRun, Progress, RunSummary
@@ -22,7 +22,7 @@ class MetricsCollector(CollectorRun):
     def run(self, author_ids: set[str] | None, max_age_days: float | None = None) -> RunSummary:
         index = TweetIndex.load(self.lake)
         read = index.refresh_from_lake(self.lake)
-        created_after = datetime.now(UTC) - timedelta(days=max_age_days) if max_age_days else None
+        created_after = self.client.now() - timedelta(days=max_age_days) if max_age_days else None
         targets = index.targets({int(a) for a in author_ids} if author_ids is not None else None, created_after)
         self.summary.extra["known tweets"] = f"{len(index.entries):,} ({read} new raw file(s) indexed)"
         self.summary.extra["refreshed"] = f"{len(targets):,}"

@@ -75,6 +75,11 @@ class TweetsCollector(CollectorRun):
         super()._published(key, count)
         self._commit_staged()
 
+    def finish(self) -> RunSummary:
+        summary = super().finish()  # publishes the last part, committing what it covers
+        self._commit_staged()  # passes that ended with nothing left to write (e.g. no new tweets)
+        return summary
+
     def _commit_staged(self) -> None:
         """Persist the cursor changes that the files published so far make true."""
         if not self._staged:
@@ -91,7 +96,7 @@ class TweetsCollector(CollectorRun):
 
     def _stage(self, user_id: str, username: str, newest_id: str | None, pending: dict[str, Any] | None) -> None:
         self._staged[user_id] = {"newest_id": newest_id, "pending": pending, "username": username,
-                                 "updated_at": isoformat_z(datetime.now(UTC).replace(microsecond=0))}
+                                 "updated_at": isoformat_z(self.client.now().replace(microsecond=0))}
 
     # -- the run ---------------------------------------------------------------------------------
     def run(self, accounts: list[Account], registry: Registry | None = None) -> RunSummary:

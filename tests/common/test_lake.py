@@ -105,7 +105,8 @@ def test_local_conditional_writes_from_threads_lose_nothing(local_lake: Lake) ->
                 found = local_lake.read_versioned("state/counter.json")
                 value = json.loads(found[0]) if found else 0
                 try:
-                    local_lake.write_if("state/counter.json", json.dumps(value + 1).encode(), found[1] if found else None)
+                    version = found[1] if found else None
+                    local_lake.write_if("state/counter.json", json.dumps(value + 1).encode(), version)
                     break
                 except ConflictError:
                     continue

@@ -1,0 +1,149 @@
+"""The ``tweetlake`` command as a user runs it: separate processes, a simulator, a lake, S3 on moto."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from common.lake import Lake
+from ingestion.simulator import FaultConfig, SimulatorServer
+from tests.ingestion.test_collectors import T2022_ID, records, tweet_ids
+
+TOKEN = "cli-test-token-0123456789"
+
+
+def tweetlake(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tweetlake.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def cli_env(base_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "TWEETLAKE_"))}
+    env.update({"X_API_BASE_URL": base_url, "X_BEARER_TOKEN": TOKEN, **extra})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def simulator_process() -> Any:
+    """`tweetlake simulator` as a user starts it: its own process, frozen clock, a fixed token."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tweetlake.cli", "simulator", "--port", str(port), "--seed", "42",
+                             "--accounts", "20", "--now", "2026-11-22T12:00:00Z", "--frozen", "--token", TOKEN],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            world = requests.get(f"{base}/_sim/world", timeout=1).json()
+            break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        raise AssertionError(f"simulator did not start: {proc.stdout.read() if proc.stdout else ''}")
+    yield f"{base}/2", world
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=10)
+
+
+def test_ingest_from_a_shell(tmp_path: Path, simulator_process: Any) -> None:
+    base_url, world = simulator_process
+    active = [a for a in world["accounts"] if a["role"] is None][:2]
+    users = ",".join(a["username"] for a in active)
+    lake_uri = (tmp_path / "lake").as_uri()
+    env = cli_env(base_url)
+    for dataset in ("users", "tweets", "metrics"):
+        result = tweetlake("ingest", dataset, "--lake", lake_uri, "--users", users, env=env)
+        assert result.returncode == 0, result.stderr
+        assert f"{'tweet_metrics' if dataset == 'metrics' else dataset} run " in result.stdout
+        assert TOKEN not in result.stdout + result.stderr
+    lake = Lake.from_uri(lake_uri)
+    assert {r["data"]["username"] for r in records(lake, "users") if "data" in r} == {a["username"] for a in active}
+    authors = {r["data"]["author_id"] for r in records(lake, "tweets") if "data" in r}
+    assert authors == {a["id"] for a in active}
+    assert len(records(lake, "tweet_metrics")) == len(tweet_ids(lake))
+    summary = tweetlake("lake", "--lake", lake_uri, env=env)
+    assert summary.returncode == 0
+    assert "tweet_metrics" in summary.stdout
+
+
+def test_bad_token_exits_non_zero_with_one_clear_line(tmp_path: Path, simulator_process: Any) -> None:
+    base_url, world = simulator_process
+    env = cli_env(base_url, X_BEARER_TOKEN="definitely-not-the-token")
+    result = tweetlake("ingest", "users", "--lake", (tmp_path / "l").as_uri(), "--users",
+                       world["accounts"][5]["username"], env=env)
+    assert result.returncode == 3
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "Unauthorized" in lines[0]
+    assert "definitely-not-the-token" not in result.stderr
+
+
+def test_missing_token_and_empty_registry_are_configuration_errors(tmp_path: Path, simulator_process: Any) -> None:
+    base_url, _ = simulator_process
+    env = cli_env(base_url)
+    del env["X_BEARER_TOKEN"]
+    result = tweetlake("ingest", "users", "--lake", (tmp_path / "l").as_uri(), env=env)
+    assert result.returncode == 2
+    assert "X_BEARER_TOKEN" in result.stderr
+    result = tweetlake("ingest", "users", "--lake", (tmp_path / "l").as_uri(), env=cli_env(base_url))
+    assert result.returncode == 2
+    assert "no tracked accounts" in result.stderr
+
+
+def test_users_registry_commands(tmp_path: Path) -> None:
+    lake_uri = (tmp_path / "lake").as_uri()
+    env = cli_env("http://127.0.0.1:9/2")
+    assert tweetlake("users", "add", "alice,bob", "--lake", lake_uri, env=env).returncode == 0
+    assert "already tracked" in tweetlake("users", "add", "Alice", "--lake", lake_uri, env=env).stdout
+    assert tweetlake("users", "add", "not-valid", "--lake", lake_uri, env=env).returncode == 2
+    assert tweetlake("users", "remove", "bob", "--lake", lake_uri, env=env).returncode == 0
+    listing = tweetlake("users", "list", "--lake", lake_uri, env=env).stdout
+    assert "alice" in listing
+    assert "bob" not in listing
+
+
+def test_killed_run_leaves_no_gap_and_at_most_one_part_twice(tmp_path: Path) -> None:
+    """kill -9 in the middle of a backfill, then run again: everything reachable is in the lake,
+    and nothing is there twice beyond the one part whose cursor commit the kill may have cut off."""
+    with SimulatorServer(seed=42, accounts=8, now="2026-11-22T12:00:00Z", token=TOKEN,
+                         faults=FaultConfig(slow_rate=1.0, slow_seconds=0.03)) as sim:
+        heavy = sim.world.heavy
+        lake_uri = (tmp_path / "lake").as_uri()
+        lake = Lake.from_uri(lake_uri)
+        args = ["-m", "tweetlake.cli", "ingest", "tweets", "--lake", lake_uri, "--users", heavy.username,
+                "--part-records", "200"]
+        proc = subprocess.Popen([sys.executable, *args], env=cli_env(sim.base_url), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not list(lake.list("raw/tweets/")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+        proc.kill()
+        proc.wait()
+        first = tweet_ids(lake)
+        truth = [i for i in sim.world.timeline_ids(heavy.user_id) if int(i) >= T2022_ID]
+        assert 0 < len(first) < len(truth), "killed mid-backfill"
+        result = subprocess.run([sys.executable, *args], env=cli_env(sim.base_url), capture_output=True, text=True,
+                                timeout=120, check=False)
+        assert result.returncode == 0, result.stderr
+        ids = tweet_ids(lake)
+        assert set(ids) == set(truth), "no gap"
+        assert len(ids) - len(set(ids)) <= 200, "at most the part being committed is fetched twice"
+        state = json.loads(lake.get_bytes("state/tweets/cursors.json"))["accounts"][heavy.user_id]
+        assert state["pending"] is None

@@ -1,0 +1,220 @@
+"""The X API client against the project's simulator: pagination, rate limits, retries, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ingestion.client import (
+    ConfigurationError,
+    InvalidRequestError,
+    PaginationLoopError,
+    RetriableAPIError,
+    UnauthorizedError,
+    UsageCapExceeded,
+    XClient,
+)
+from ingestion.simulator import SimulatorServer
+from tests.ingestion.conftest import TOKEN, FakeClock, make_client
+
+T2022_ID = 1477067041797046272
+
+
+def test_pagination_walks_a_whole_timeline(sim: SimulatorServer, client: XClient) -> None:
+    account = sim.world.accounts[5]
+    truth = sim.world.timeline_ids(account.user_id)
+    pages = list(client.user_tweets(account.user_id, max_results=100))
+    ids = [t["id"] for page in pages for t in page.data]
+    assert ids == truth  # newest first, nothing missing, nothing twice
+    assert len(pages) <= len(truth) // 100 + 1 + (1 if len(truth) % 100 == 0 else 0)
+    assert all(p.meta["result_count"] == len(p.data) for p in pages)
+    assert client.stats.requests["GET /2/users/:id/tweets"] == len(pages)
+
+
+def test_pagination_with_since_and_start_time(sim: SimulatorServer, client: XClient) -> None:
+    account = sim.world.accounts[5]
+    truth = sim.world.timeline_ids(account.user_id)
+    since_id = truth[10]
+    newer = [t["id"] for p in client.user_tweets(account.user_id, since_id=since_id) for t in p.data]
+    assert newer == truth[:10]
+    since_2022 = [t["id"] for p in client.user_tweets(account.user_id, start_time="2022-01-01T00:00:00Z")
+                  for t in p.data]
+    assert since_2022 == [i for i in truth if int(i) >= T2022_ID]
+
+
+def test_partial_errors_are_part_of_the_page(sim: SimulatorServer, client: XClient) -> None:
+    page = client.users_by_usernames([sim.world.accounts[5].username, "nobody_here_x", sim.world.suspended.username])
+    assert [u["id"] for u in page.data] == [sim.world.accounts[5].user_id]
+    titles = sorted(e["title"] for e in page.errors)
+    assert titles == ["Forbidden", "Not Found Error"]
+    assert all(e["detail"] for e in page.errors)
+
+
+def test_page_with_only_errors_is_yielded_not_dropped(sim: SimulatorServer, client: XClient) -> None:
+    pages = list(client.user_tweets(sim.world.suspended.user_id))
+    assert len(pages) == 1
+    assert pages[0].data == []
+    assert pages[0].errors[0]["title"] == "Forbidden"
+
+
+def test_paces_before_the_window_is_spent(fake_clock: FakeClock) -> None:
+    """With x-rate-limit-remaining at 0 the client waits for the reset instead of collecting a 429."""
+    with SimulatorServer(seed=7, accounts=8, now="2026-11-22T12:00:00Z", token=TOKEN, rate_clock=fake_clock,
+                         rate_limits={"GET /2/users/by": 3}) as sim:
+        client = make_client(sim, fake_clock)
+        for _ in range(7):
+            client.users_by_usernames([sim.world.accounts[5].username])
+        assert sim.stats.counts()["GET /2/users/by"] == 7
+        assert not any(status == 429 for (_, status) in sim.stats.by_status())
+        # two windows spent: two waits, each up to the reset (15 minutes from the window start)
+        assert len(fake_clock.sleeps) == 2
+        assert all(900 <= s <= 902 for s in fake_clock.sleeps)
+        assert client.stats.rate_limit_wait_seconds == pytest.approx(sum(fake_clock.sleeps))
+
+
+def test_429_waits_until_reset_then_retries(sim: SimulatorServer, client: XClient, fake_clock: FakeClock,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    sim.faults.rate_limit_next(1)
+    with caplog.at_level(logging.WARNING):
+        page = client.users_by_usernames([sim.world.accounts[5].username])
+    assert page.data
+    assert sim.stats.by_status()[("GET /2/users/by", 429)] == 1
+    assert sim.stats.counts()["GET /2/users/by"] == 2
+    assert len(fake_clock.sleeps) == 1
+    assert 1 <= fake_clock.sleeps[0] <= 15 * 60 + 30
+    assert "rate limited; waiting" in caplog.text
+
+
+def test_usage_cap_is_fatal_at_once(sim: SimulatorServer, client: XClient) -> None:
+    sim.faults.usage_cap_next(1)
+    with pytest.raises(UsageCapExceeded, match="usage cap"):
+        client.users_by_usernames([sim.world.accounts[5].username])
+    assert sim.stats.counts()["GET /2/users/by"] == 1
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_server_errors_retry_with_bounded_backoff(sim: SimulatorServer, fake_clock: FakeClock, status: int) -> None:
+    client = make_client(sim, fake_clock, max_retries=4, backoff_base=1.0, backoff_max=8.0)
+    sim.faults.fail_next(n=3, status=status)
+    assert client.users_by_usernames([sim.world.accounts[5].username]).data
+    assert sim.stats.counts()["GET /2/users/by"] == 4
+    # equal jitter: attempt k waits between half and all of min(8, 2**(k-1))
+    for attempt, slept in enumerate(fake_clock.sleeps, start=1):
+        bound = min(8.0, 2 ** (attempt - 1))
+        assert bound / 2 <= slept <= bound
+
+
+def test_retries_are_bounded(sim: SimulatorServer, fake_clock: FakeClock) -> None:
+    client = make_client(sim, fake_clock, max_retries=3)
+    sim.faults.fail_next(n=10, status=503)
+    with pytest.raises(RetriableAPIError, match="giving up after 3 retries"):
+        client.users_by_usernames([sim.world.accounts[5].username])
+    assert sim.stats.counts()["GET /2/users/by"] == 4
+
+
+def test_dropped_connection_is_retried(sim: SimulatorServer, client: XClient) -> None:
+    sim.faults.drop_next(n=2)
+    assert client.users_by_usernames([sim.world.accounts[5].username]).data
+    assert client.stats.retries == 2
+
+
+def test_timeout_is_retriable(fake_clock: FakeClock) -> None:
+    from ingestion.simulator import FaultConfig
+
+    with SimulatorServer(seed=7, accounts=8, now="2026-11-22T12:00:00Z", token=TOKEN, rate_clock=fake_clock,
+                         faults=FaultConfig(slow_rate=1.0, slow_seconds=1.0)) as sim:
+        client = make_client(sim, fake_clock, timeout=(1.0, 0.2), max_retries=1)
+        with pytest.raises(RetriableAPIError, match="timed out"):
+            client.users_by_usernames([sim.world.accounts[5].username])
+        assert client.stats.requests["GET /2/users/by"] == 2
+
+
+def test_bad_token_is_fatal_and_never_echoed(sim: SimulatorServer, fake_clock: FakeClock) -> None:
+    wrong = "wrong-token-which-must-never-appear"
+    client = XClient(wrong, sim.base_url, clock=fake_clock, sleep=fake_clock.sleep)
+    with pytest.raises(UnauthorizedError) as info:
+        client.users_by_usernames(["anyone"])
+    assert "Unauthorized" in str(info.value)
+    assert wrong not in str(info.value)
+    assert wrong not in repr(info.value.body)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"max_results": 1000}, "max_results"),
+    ({"max_results": 2}, "max_results"),
+    ({"since_id": "not-a-number"}, "since_id"),
+])
+def test_invalid_requests_are_fatal_with_the_api_message(sim: SimulatorServer, client: XClient, params: dict,
+                                                         message: str) -> None:
+    with pytest.raises(InvalidRequestError, match=message):
+        list(client.user_tweets(sim.world.accounts[5].user_id, **params))
+
+
+def test_no_token_in_any_log_line(sim: SimulatorServer, fake_clock: FakeClock,
+                                  caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        client = make_client(sim, fake_clock)
+        sim.faults.fail_next(n=1, status=503)
+        sim.faults.rate_limit_next(1)
+        logging.getLogger("test").info("echo of a header: Authorization: Bearer %s", TOKEN)
+        list(client.user_tweets(sim.world.accounts[5].user_id))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Bearer ***" in text  # the record was redacted when it was made
+    assert TOKEN not in text
+    assert TOKEN not in caplog.text
+
+
+class _LoopingHandler(BaseHTTPRequestHandler):
+    """A misbehaving server: always hands out the same next_token (no real API does; the client must
+    not loop forever if one ever does)."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"data": [{"id": "1", "text": "x"}], "meta": {"result_count": 1, "next_token": "same"}})
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_repeated_next_token_stops_pagination() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _LoopingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = XClient(TOKEN, f"http://127.0.0.1:{server.server_port}/2")
+        pages = client.user_tweets("1")
+        assert next(pages).data
+        assert next(pages).data
+        with pytest.raises(PaginationLoopError):
+            next(pages)
+    finally:
+        server.shutdown()
+
+
+def test_token_from_environment_or_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigurationError, match="X_BEARER_TOKEN"):
+        XClient.from_env({})
+    assert XClient.from_env({"X_BEARER_TOKEN": TOKEN}).session.headers["Authorization"] == f"Bearer {TOKEN}"
+    with mock_aws():
+        sm = boto3.client("secretsmanager", region_name="us-east-1")
+        plain = sm.create_secret(Name="x-plain", SecretString="plain-secret-token-123")["ARN"]
+        doc = json.dumps({"bearer_token": "json-secret-token-456"})
+        as_json = sm.create_secret(Name="x-json", SecretString=doc)["ARN"]
+        bad = sm.create_secret(Name="x-bad", SecretString=json.dumps({"nope": 1}))["ARN"]
+        for arn, token in ((plain, "plain-secret-token-123"), (as_json, "json-secret-token-456")):
+            c = XClient.from_env({"X_BEARER_TOKEN_SECRET_ARN": arn})
+            assert c.session.headers["Authorization"] == f"Bearer {token}"
+        with pytest.raises(ConfigurationError, match="bearer_token"):
+            XClient.from_env({"X_BEARER_TOKEN_SECRET_ARN": bad})
+        with pytest.raises(ConfigurationError, match="cannot read"):
+            XClient.from_env({"X_BEARER_TOKEN_SECRET_ARN": plain + "-missing"})

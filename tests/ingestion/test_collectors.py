@@ -1,0 +1,299 @@
+"""The three collectors end to end: simulator → client → lake (a folder, and S3 on moto)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from common.lake import Lake
+from common.layout import parse_raw_key, raw_prefix
+from common.rawio import iter_raw_records
+from ingestion.client import UnauthorizedError, XClient
+from ingestion.collectors.tweets import CURSORS_KEY
+from ingestion.registry import Registry
+from ingestion.simulator import SimulatorServer
+from ingestion.state import read_json
+from tests.ingestion.conftest import FakeClock, make_client
+from tweetlake.cmd_ingest import run
+
+T2022_ID = 1477067041797046272
+TIMELINE = "GET /2/users/:id/tweets"
+
+
+def records(lake: Lake, dataset: str) -> list[dict[str, Any]]:
+    return [r for obj in lake.list(raw_prefix(dataset)) for r in iter_raw_records(lake, obj.key)]
+
+
+def tweet_ids(lake: Lake) -> list[str]:
+    return [r["data"]["id"] for r in records(lake, "tweets") if "data" in r]
+
+
+def truth_since_2022(sim: SimulatorServer, user_id: str) -> list[str]:
+    return [i for i in sim.world.timeline_ids(user_id) if int(i) >= T2022_ID]
+
+
+def track_all(lake: Lake, sim: SimulatorServer) -> list[str]:
+    registry = Registry(lake)
+    for account in sim.world.accounts:
+        registry.add(account.username)
+    return [a.username for a in sim.world.accounts]
+
+
+# -- users ----------------------------------------------------------------------------------------
+def test_users_collects_profiles_and_names_unavailable_accounts(any_lake: Lake, sim: SimulatorServer,
+                                                                client: XClient) -> None:
+    track_all(any_lake, sim)
+    Registry(any_lake).add("nobody_at_all_1")
+    summary = run("users", any_lake, client)
+    found = {r["data"]["id"] for r in records(any_lake, "users") if "data" in r}
+    expected = {a.user_id for a in sim.world.accounts if a.status != "suspended"}
+    assert found == expected
+    errors = [r["error"] for r in records(any_lake, "users") if "error" in r]
+    expected_errors = sorted(["nobody_at_all_1", sim.world.suspended.username.lower()])
+    assert sorted(e["value"].lower() for e in errors) == expected_errors
+    assert summary.unavailable == {sim.world.suspended.username: "suspended", "nobody_at_all_1": "not_found"}
+    assert sim.stats.counts() == {"GET /2/users/by": math.ceil((len(sim.world.accounts) + 1) / 100)}
+    # the registry learned the ids and the statuses
+    accounts = {a.username: a for a in Registry(any_lake).list()}
+    assert accounts[sim.world.accounts[5].username].user_id == sim.world.accounts[5].user_id
+    assert accounts[sim.world.suspended.username].status == "suspended"
+    assert accounts[sim.world.protected.username].status == "protected"
+    # the lake contract: one object a line with collected_at (simulated time), run_id, source
+    line = records(any_lake, "users")[0]
+    assert set(line) == {"collected_at", "run_id", "source", "data"}
+    assert line["collected_at"] == "2026-11-22T12:00:00Z"
+    assert all(parse_raw_key(o.key)["dt"] == "2026-11-22" for o in any_lake.list("raw/users/"))
+
+
+def test_users_finds_a_renamed_account_by_id(local_lake: Lake, sim: SimulatorServer, client: XClient) -> None:
+    renamed = sim.world.renamed
+    old_name = renamed.username_at(sim.clock.now())
+    Registry(local_lake).add(old_name)
+    run("users", local_lake, client)  # resolves the id under the old name
+    sim.clock.set(sim.world.rename_at)
+    sim.clock.advance(seconds=3600)
+    summary = run("users", local_lake, client)
+    new_name = renamed.username_at(sim.clock.now())
+    assert new_name != old_name
+    assert [a.username for a in Registry(local_lake).list()] == [new_name]
+    assert Registry(local_lake).list()[0].previous_usernames == [old_name]
+    assert any(new_name in note for note in summary.notes)
+    assert sim.stats.counts()["GET /2/users"] == 1
+
+
+# -- tweets ---------------------------------------------------------------------------------------
+def test_tweets_backfill_gets_every_reachable_tweet_with_minimal_requests(any_lake: Lake, sim: SimulatorServer,
+                                                                          client: XClient) -> None:
+    track_all(any_lake, sim)
+    run("users", any_lake, client)  # resolves ids once
+    sim.stats.reset()
+    summary = run("tweets", any_lake, client)
+    ids = tweet_ids(any_lake)
+    assert len(ids) == len(set(ids)), "no tweet twice"
+    pages_expected = 0
+    for account in sim.world.accounts:
+        if account.status != "active":
+            continue
+        truth = truth_since_2022(sim, account.user_id)
+        got = [r["data"]["id"] for r in records(any_lake, "tweets")
+               if "data" in r and r["data"]["author_id"] == account.user_id]
+        assert sorted(got, key=int) == sorted(truth, key=int), account.username
+        pages_expected += max(1, math.ceil(len(truth) / 100))
+    active = sum(1 for a in sim.world.accounts if a.status == "active")
+    timeline_requests = sim.stats.counts()[TIMELINE]
+    # at most one empty last page per account when the API sends a next_token before it,
+    # plus one request each for the suspended and the protected account
+    assert pages_expected + 2 <= timeline_requests <= pages_expected + 2 + active
+    assert summary.unavailable == {sim.world.suspended.username: "suspended",
+                                   sim.world.protected.username: "protected"}
+    # accounts with more tweets since 2022 than the timeline's 3,200 reach are named, with how many
+    # tweets are out of reach (the profile's tweet_count − 3,200)
+    def since_2022(ids: list[str]) -> list[str]:
+        return [i for i in ids if int(i) >= T2022_ID]
+
+    capped_truth = {a.username for a in sim.world.accounts if a.status == "active"
+                    and len(since_2022(sim.world.visible_ids(a.user_id))) > len(truth_since_2022(sim, a.user_id))}
+    capped = summary.extra["capped_accounts"]
+    assert sim.world.heavy.username in capped_truth
+    assert set(capped) == capped_truth
+    for account in sim.world.accounts:
+        if account.username in capped:
+            assert capped[account.username] == sim.world.tweet_count(account.user_id) - 3200
+    assert sim.stats.counts()["GET /2/users/:id"] == len(capped_truth)
+
+
+def test_second_run_fetches_only_new_tweets(local_lake: Lake, sim: SimulatorServer, client: XClient) -> None:
+    track_all(local_lake, sim)
+    run("users", local_lake, client)
+    run("tweets", local_lake, client)
+    before = set(tweet_ids(local_lake))
+    sim.clock.advance(seconds=4 * 3600)
+    sim.stats.reset()
+    run("tweets", local_lake, client)
+    after = tweet_ids(local_lake)
+    assert len(after) == len(set(after))
+    new = set(after) - before
+    expected_new: set[str] = set()
+    for account in sim.world.accounts:
+        if account.status == "active":
+            expected_new |= set(truth_since_2022(sim, account.user_id)) - before
+    assert new == expected_new
+    assert new, "four simulated hours bring new tweets"
+    active = [a for a in sim.world.accounts if a.status == "active"]
+    # one page per account is enough for four hours of tweets (plus the two unavailable accounts)
+    assert sim.stats.counts()[TIMELINE] <= len(active) + 2 + len(active)
+
+
+def test_exclude_retweets_and_replies(local_lake: Lake, sim: SimulatorServer, client: XClient) -> None:
+    account = sim.world.accounts[5]
+    run("tweets", local_lake, client, users=account.username, exclude="retweets,replies")
+    got = tweet_ids(local_lake)
+    truth = [i for i in sim.world.timeline_ids(account.user_id, exclude=("retweets", "replies")) if int(i) >= T2022_ID]
+    assert sorted(got) == sorted(truth)
+    kinds = Counter(ref["type"] for r in records(local_lake, "tweets") if "data" in r
+                    for ref in r["data"].get("referenced_tweets", []))
+    assert kinds["retweeted"] == 0
+    assert kinds["replied_to"] == 0
+
+
+class FailingLake:
+    """Wraps a lake so that its n-th file upload fails: a crash while writing a part."""
+
+    def __init__(self, lake: Lake, fail_on_put: int) -> None:
+        self._lake = lake
+        self._puts = 0
+        self._fail_on = fail_on_put
+
+    def put_file(self, key: str, path: Any) -> None:
+        self._puts += 1
+        if self._puts == self._fail_on:
+            raise OSError("disk full (injected)")
+        self._lake.put_file(key, path)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lake, name)
+
+
+def test_crash_between_pages_leaves_no_gap_and_no_duplicate(local_lake: Lake, sim: SimulatorServer,
+                                                            client: XClient) -> None:
+    from ingestion.collectors.tweets import TweetsCollector
+
+    heavy = sim.world.heavy
+    accounts = Registry(local_lake)
+    accounts.add(heavy.username)
+    run("users", local_lake, client)
+    # parts of 200 records (two pages): the third part (pages 5-6) fails to upload mid-backfill
+    crashing = TweetsCollector(FailingLake(local_lake, 3), client, max_records_per_file=200)  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="injected"):
+        crashing.run(accounts.list())
+    written = tweet_ids(local_lake)
+    assert len(written) == 400
+    cursor = read_json(local_lake, CURSORS_KEY)["accounts"][heavy.user_id]
+    assert cursor["pending"]["until_id"] == min(written, key=int)
+    sim.stats.reset()
+    run("tweets", local_lake, client)
+    ids = tweet_ids(local_lake)
+    assert len(ids) == len(set(ids)), "the rerun fetched nothing that was already in the lake"
+    assert sorted(ids, key=int) == sorted(truth_since_2022(sim, heavy.user_id), key=int), "no gap"
+    cursor = read_json(local_lake, CURSORS_KEY)["accounts"][heavy.user_id]
+    assert cursor["pending"] is None
+    assert cursor["newest_id"] == max(ids, key=int)
+
+
+def test_fatal_error_mid_run_keeps_what_was_fetched(local_lake: Lake, sim: SimulatorServer,
+                                                    fake_clock: FakeClock) -> None:
+    client = make_client(sim, fake_clock)
+    track_all(local_lake, sim)
+    run("users", local_lake, client)
+    sim.faults.fail_next(n=1, status=401)  # the token is revoked half-way
+    accounts = Registry(local_lake).list()
+    from ingestion.collectors.tweets import TweetsCollector
+
+    collector = TweetsCollector(local_lake, client)
+    with pytest.raises(UnauthorizedError):
+        collector.run(accounts)
+    assert tweet_ids(local_lake) == [], "the first request failed: nothing to keep"
+    sim.faults.fail_next(n=0, status=401)
+    run("tweets", local_lake, client)
+    assert tweet_ids(local_lake)
+
+
+# -- metrics --------------------------------------------------------------------------------------
+def test_metrics_refreshes_every_known_tweet_in_batches_of_100(any_lake: Lake, sim: SimulatorServer,
+                                                              client: XClient) -> None:
+    track_all(any_lake, sim)
+    run("users", any_lake, client)
+    run("tweets", any_lake, client)
+    known = set(tweet_ids(any_lake))
+    sim.clock.advance(seconds=2 * 3600)
+    sim.stats.reset()
+    summary = run("metrics", any_lake, client)
+    asked = records(any_lake, "tweet_metrics")
+    answered = {r["data"]["id"] for r in asked if "data" in r}
+    deleted = {r["error"]["resource_id"] for r in asked if "error" in r}
+    assert answered | deleted == known, "every known tweet asked for exactly once"
+    assert sim.stats.counts() == {"GET /2/tweets": math.ceil(len(known) / 100)}
+    for tweet_id in deleted:
+        assert sim.world.tweet_status(tweet_id) == "not_found"
+    assert summary.records == len(answered)
+    # metrics grow with time and match the world's
+    sample = next(r["data"] for r in asked if "data" in r)
+    assert sample["public_metrics"]["like_count"] == sim.world.metrics(sample["id"])["like_count"]
+    # a second run does not ask for deleted tweets again
+    sim.stats.reset()
+    run("metrics", any_lake, client)
+    assert sim.stats.counts()["GET /2/tweets"] == math.ceil((len(known) - len(deleted)) / 100)
+
+
+def test_metrics_max_age_limits_the_refresh(local_lake: Lake, sim: SimulatorServer, client: XClient) -> None:
+    account = sim.world.accounts[5]
+    run("tweets", local_lake, client, users=account.username)
+    sim.stats.reset()
+    summary = run("metrics", local_lake, client, users=account.username, max_age_days=30)
+    cutoff = sim.clock.now().timestamp() - 30 * 86400
+    recent = [r for r in records(local_lake, "tweets") if "data" in r]
+    from common.layout import parse_time
+
+    expected = {r["data"]["id"] for r in recent if parse_time(r["data"]["created_at"]).timestamp() >= cutoff}
+    assert int(summary.extra["refreshed"].replace(",", "")) == len(expected)
+    assert 0 < len(expected) < len(recent)
+
+
+def test_metrics_follow_an_edit_to_the_newest_version(local_lake: Lake, sim: SimulatorServer,
+                                                      client: XClient) -> None:
+    """A tweet collected before its edit: metrics ask for the old id once, learn the newer version
+    from its edit history, and from then on ask for the newest version only."""
+    now_ms = sim.clock.now().timestamp() * 1000
+    found = None
+    for account in sim.world.accounts:
+        if account.status != "active":
+            continue
+        for chain in sim.world.edited_tweets(account.user_id):
+            if ((int(chain[0]) >> 22) + 1288834974657) > now_ms:
+                found = (account, chain)
+                break
+        if found:
+            break
+    assert found, "the seeded world must hold an edit after its start"
+    account, chain = found
+    created_ms = (int(chain[0]) >> 22) + 1288834974657
+    edited_ms = (int(chain[-1]) >> 22) + 1288834974657
+    sim.clock.set(datetime.fromtimestamp(created_ms / 1000 + 1, UTC))
+    assert edited_ms > created_ms + 1000
+    run("tweets", local_lake, client, users=account.username)
+    assert chain[0] in tweet_ids(local_lake) and chain[-1] not in tweet_ids(local_lake)
+    sim.clock.set(datetime.fromtimestamp(edited_ms / 1000 + 1, UTC))
+    run("metrics", local_lake, client, users=account.username)
+    first = [r["data"] for r in records(local_lake, "tweet_metrics") if "data" in r]
+    assert chain[0] in {t["id"] for t in first}
+    assert chain[-1] not in {t["id"] for t in first}
+    sim.clock.advance(seconds=7200)
+    run("metrics", local_lake, client, users=account.username)
+    later = [r["data"]["id"] for r in records(local_lake, "tweet_metrics") if "data" in r]
+    asked_second = later[len(first):]
+    assert chain[-1] in asked_second
+    assert chain[0] not in asked_second
