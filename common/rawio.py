@@ -45,6 +45,7 @@ class RawPartWriter:
         self.on_publish = on_publish
         self.published: list[str] = []
         self.records_written = 0
+        self.failed = False  # a part failed to publish: its records are lost to this run
         self._part = 0
         self._tmp: Any = None
         self._gz: gzip.GzipFile | None = None
@@ -100,6 +101,9 @@ class RawPartWriter:
             tmp.close()
             key = raw_key(self.dataset, self.dt, self.run_id, self._part)
             self.lake.put_file(key, tmp.name)
+        except BaseException:
+            self.failed = True
+            raise
         finally:
             os.unlink(tmp.name)
         self._part += 1

@@ -81,8 +81,15 @@ class TweetsCollector(CollectorRun):
         return summary
 
     def _commit_staged(self) -> None:
-        """Persist the cursor changes that the files published so far make true."""
-        if not self._staged:
+        """Persist the cursor changes that the files published so far make true.
+
+        Staged changes assume every record written so far is durable; once a part failed to
+        publish, that is false, and they are dropped: the next run re-fetches from the last
+        committed cursor, so nothing is skipped.
+        """
+        if self.writer.failed:
+            self._staged.clear()
+        if not self._staged or self.writer.pending:
             return
         staged, self._staged = self._staged, {}
 

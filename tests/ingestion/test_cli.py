@@ -147,3 +147,24 @@ def test_killed_run_leaves_no_gap_and_at_most_one_part_twice(tmp_path: Path) -> 
         assert len(ids) - len(set(ids)) <= 200, "at most the part being committed is fetched twice"
         state = json.loads(lake.get_bytes("state/tweets/cursors.json"))["accounts"][heavy.user_id]
         assert state["pending"] is None
+
+
+def test_ingest_into_s3_through_the_aws_settings(moto_endpoint: str, simulator_process: Any) -> None:
+    """`--lake s3://bucket/prefix` with the standard AWS settings (here: AWS_ENDPOINT_URL → moto's server)."""
+    import boto3
+
+    base_url, world = simulator_process
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="cli-lake")
+    account = next(a for a in world["accounts"] if a["role"] is None)
+    env = cli_env(base_url, AWS_ENDPOINT_URL=moto_endpoint, AWS_DEFAULT_REGION="us-east-1")
+    lake_uri = "s3://cli-lake/tweetlake"
+    assert tweetlake("users", "add", account["username"], "--lake", lake_uri, env=env).returncode == 0
+    for dataset in ("users", "tweets"):
+        result = tweetlake("ingest", dataset, "--lake", lake_uri, env=env)
+        assert result.returncode == 0, result.stderr
+    lake = Lake.from_uri(lake_uri, s3_client=s3)
+    assert {r["data"]["author_id"] for r in records(lake, "tweets") if "data" in r} == {account["id"]}
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="cli-lake")["Contents"]]
+    assert any(k.startswith("tweetlake/raw/tweets/dt=") and k.endswith("-00000.jsonl.gz") for k in keys)
+    assert "tweetlake/state/registry.json" in keys

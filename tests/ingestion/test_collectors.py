@@ -297,3 +297,11 @@ def test_metrics_follow_an_edit_to_the_newest_version(local_lake: Lake, sim: Sim
     asked_second = later[len(first):]
     assert chain[-1] in asked_second
     assert chain[0] not in asked_second
+
+
+def test_users_batches_of_100(local_lake: Lake, sim: SimulatorServer, client: XClient) -> None:
+    names = [a.username for a in sim.world.accounts] + [f"ghost_{i:03d}" for i in range(150)]
+    summary = run("users", local_lake, client, users=",".join(names))
+    assert sim.stats.counts() == {"GET /2/users/by": math.ceil(len(names) / 100)}
+    assert summary.partial_errors == 150 + 1  # the ghosts and the suspended account
+    assert len([n for n, why in summary.unavailable.items() if why == "not_found"]) == 150

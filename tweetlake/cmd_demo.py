@@ -1,0 +1,193 @@
+"""``tweetlake demo`` — the whole pipeline on this machine, simulator to star schema.
+
+1. starts the X API simulator in-process (deterministic world, simulated clock);
+2. tracks ~10 accounts (among them a suspended, a protected and a renamed one, and one past the
+   timeline's 3,200-tweet cap) and runs the collectors as the schedules would over a simulated
+   day and a bit: users daily, tweets every 4 h, metrics every 2 h;
+3. summarises the lake;
+4. runs the three Glue jobs on local Spark into an embedded PostgreSQL (schema ``demo``);
+5. prints row counts per table and answers three questions from the star schema.
+
+Everything lands under ``.tweetlake/demo/`` (or ``--home``); each run starts from a clean lake and
+a clean ``demo`` schema, so its output is the same every time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from common.lake import Lake
+from common.logs import configure_logging
+from common.settings import home
+
+DEMO_START = "2026-11-20T06:00:00Z"
+DEMO_TOKEN = "demo-bearer-token-not-a-secret"  # noqa: S105 - the in-process simulator accepts it
+# The collectors as the schedules run them, in simulated hours after the start.
+SCHEDULE: list[tuple[float, tuple[str, ...]]] = [
+    (0, ("users", "tweets", "metrics")),
+    (2, ("metrics",)),
+    (4, ("tweets", "metrics")),
+    (6, ("metrics",)),
+    (24, ("users", "tweets", "metrics")),
+    (26, ("metrics",)),
+]
+
+QUESTIONS: list[tuple[str, str]] = [
+    (
+        "Top tweets by engagement (likes + retweets + replies + quotes, latest snapshot)",
+        """
+        SELECT u.username, e.tweet_id, e.engagement, round(e.engagement_per_follower::numeric, 5) AS per_follower,
+               left(regexp_replace(t.text, '\\s+', ' ', 'g'), 50) AS text
+        FROM v_tweet_engagement e
+        JOIN fact_tweet t USING (tweet_id)
+        LEFT JOIN v_user_current u ON u.user_id = t.author_id
+        WHERE t.tweet_type <> 'retweet'
+        ORDER BY e.engagement DESC, e.tweet_id
+        LIMIT 5
+        """,
+    ),
+    (
+        "Follower growth per account (first to last daily snapshot)",
+        """
+        SELECT u.username, min(g.date_key) AS first_day, max(g.date_key) AS last_day,
+               sum(coalesce(g.follower_change, 0)) AS follower_change
+        FROM v_user_growth g
+        JOIN v_user_current u USING (user_id)
+        GROUP BY u.username
+        ORDER BY follower_change DESC, u.username
+        """,
+    ),
+    (
+        "How likes grow in the first hours after posting (average over tweets, by age at snapshot)",
+        """
+        SELECT CASE WHEN age_h < 1 THEN '0-1 h' WHEN age_h < 3 THEN '1-3 h' WHEN age_h < 6 THEN '3-6 h'
+                    WHEN age_h < 12 THEN '6-12 h' WHEN age_h < 24 THEN '12-24 h' ELSE '24-48 h' END AS age,
+               count(*) AS snapshots, round(avg(like_count), 1) AS avg_likes,
+               round(avg(impression_count), 0) AS avg_impressions
+        FROM (
+            SELECT m.like_count, m.impression_count,
+                   extract(epoch FROM m.collected_at - t.created_at) / 3600.0 AS age_h
+            FROM fact_tweet_metrics m
+            JOIN fact_tweet t USING (tweet_id)
+            WHERE t.tweet_type <> 'retweet'
+        ) s
+        WHERE age_h >= 0 AND age_h < 48
+        GROUP BY 1, CASE WHEN age_h < 1 THEN 0 WHEN age_h < 3 THEN 1 WHEN age_h < 6 THEN 2
+                         WHEN age_h < 12 THEN 3 WHEN age_h < 24 THEN 4 ELSE 5 END
+        ORDER BY min(age_h)
+        """,
+    ),
+]
+
+
+def banner(text: str) -> None:
+    print(f"\n=== {text} ===", flush=True)
+
+
+def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
+    from ingestion.client import XClient
+    from ingestion.registry import Registry
+    from ingestion.simulator import SimulatorServer
+    from tweetlake.cmd_ingest import run as run_collector
+    from tweetlake.cmd_lake import render, summarise
+
+    limits = {"GET /2/users/:id/tweets": 100_000, "GET /2/tweets": 100_000, "GET /2/users/by": 100_000,
+              "GET /2/users": 100_000, "GET /2/users/:id": 100_000}
+    with SimulatorServer(seed=seed, accounts=accounts + 2, now=DEMO_START, token=DEMO_TOKEN,
+                         rate_limits=limits) as sim:
+        banner(f"X API simulator at {sim.base_url} (seed {seed}, simulated start {DEMO_START})")
+        registry = Registry(lake)
+        for account in sim.world.accounts[:accounts]:
+            registry.add(account.username)
+        print(f"tracking {accounts} accounts: {', '.join(a.username for a in registry.list())}")
+        client = XClient(DEMO_TOKEN, sim.base_url, now=sim.clock.now)
+        start = sim.clock.now()
+        for hours, datasets in SCHEDULE:
+            sim.clock.set(start + timedelta(hours=hours))
+            for dataset in datasets:
+                summary = run_collector(dataset, lake, client, progress=False)
+                banner(f"+{hours:g} h  ingest {dataset}")
+                print(summary.render())
+    banner("the lake")
+    print(render(lake, summarise(lake)))
+
+
+def load(lake: Lake, database_url: str | None, schema: str) -> str:
+    from common.spark import build_local_spark
+    from common.warehouse.db import DbTarget, check_identifier
+    from glue_jobs.runner import run_job
+    from tweetlake import localdb
+
+    url = localdb.database_url(database_url)
+    target = DbTarget.from_url(url)
+    with target.connect(autocommit=True) as conn:  # the demo's own schema: a clean slate every run
+        conn.execute(f"DROP SCHEMA IF EXISTS {check_identifier(schema)} CASCADE")
+    banner(f"Glue jobs on local Spark → PostgreSQL {target.safe_url()} (schema {schema})")
+    spark = build_local_spark("tweetlake-demo")
+    try:
+        for dataset in ("users", "tweets", "tweet_metrics"):
+            started = time.monotonic()
+            summary = run_job(dataset, lake.uri, target, spark, schema=schema)
+            print(f"{summary.describe()}  [{time.monotonic() - started:.1f}s]")
+    finally:
+        spark.stop()
+    return url
+
+
+def report(url: str, schema: str) -> None:
+    from common.warehouse.db import DbTarget, check_identifier
+    from tweetlake.cmd_sql import format_table
+
+    with DbTarget.from_url(url).connect(autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {check_identifier(schema)}, public")
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE' "
+            "ORDER BY table_name", (schema,)).fetchall()]
+        rows: list[tuple[Any, ...]] = []
+        for table in tables:
+            count = conn.execute(f"SELECT count(*) FROM {check_identifier(table)}").fetchone()
+            rows.append((table, count[0] if count else 0))
+        banner("row counts")
+        print(format_table(["table", "rows"], rows))
+        for title, sql in QUESTIONS:
+            banner(title)
+            cur = conn.execute(sql)
+            print(format_table([d.name for d in cur.description or []], cur.fetchall()))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tweetlake demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", type=Path, default=None, help="where the demo lake goes (default .tweetlake/demo)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--accounts", type=int, default=10)
+    parser.add_argument("--database-url", default=None,
+                        help="PostgreSQL URL (default: $TWEETLAKE_DATABASE_URL, else the embedded server)")
+    parser.add_argument("--schema", default="demo")
+    parser.add_argument("--ingest-only", action="store_true", help="stop after the lake summary")
+    args = parser.parse_args(argv)
+    configure_logging("WARNING")
+    demo_home = (args.home or home() / "demo").resolve()
+    lake_dir = demo_home / "lake"
+    shutil.rmtree(lake_dir, ignore_errors=True)
+    lake = Lake.from_uri(lake_dir.as_uri())
+    started = time.monotonic()
+    ingest(lake, demo_home, args.seed, args.accounts)
+    if args.ingest_only:
+        print(f"\ndemo finished in {time.monotonic() - started:.0f}s; lake at {lake.uri}")
+        return 0
+    url = load(lake, args.database_url, args.schema)
+    report(url, args.schema)
+    print(f"\ndemo finished in {time.monotonic() - started:.0f}s (set-up excluded); lake at {lake.uri}")
+    print(f"explore: .venv/bin/tweetlake sql \"SELECT * FROM v_user_current\" --schema {args.schema}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,91 @@
+"""`tweetlake simulator`: run the X API v2 simulator as a separate process.
+
+Prints the base URL on one line (so a script can read it) and serves until SIGINT/SIGTERM.
+By default the world clock starts now and follows wall time, like a live API would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from ingestion.simulator import FaultConfig, SimulatorServer
+
+
+def _rate_limit(text: str) -> tuple[str, int]:
+    template, sep, limit = text.rpartition("=")
+    if not sep or not template.strip() or not limit.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected 'GET /2/users/:id/tweets=1500', got {text!r}")
+    return template.strip(), int(limit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tweetlake simulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument("--now", default=None, help="world clock start (ISO 8601); default: the current time")
+    parser.add_argument("--frozen", action="store_true", help="freeze the world clock instead of following wall time")
+    parser.add_argument("--token", default=None, help="accept only this bearer token (default: any non-empty one)")
+    parser.add_argument("--activity", type=float, default=1.0, help="multiplier on tweeting rates")
+    parser.add_argument("--error-rate", type=float, default=0.0)
+    parser.add_argument("--slow-rate", type=float, default=0.0)
+    parser.add_argument("--slow-seconds", type=float, default=0.0)
+    parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument("--usage-cap", action="store_true", help="answer every request with the usage-cap 429")
+    parser.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        action="append",
+        default=[],
+        metavar="'TEMPLATE=LIMIT'",
+        help="override a 15-minute limit, e.g. 'GET /2/users/:id/tweets=1500' (repeatable)",
+    )
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    faults = FaultConfig(
+        error_rate=args.error_rate,
+        slow_rate=args.slow_rate,
+        slow_seconds=args.slow_seconds,
+        drop_rate=args.drop_rate,
+        usage_cap=args.usage_cap,
+        seed=args.seed,
+    )
+    sim = SimulatorServer(
+        seed=args.seed,
+        accounts=args.accounts,
+        now=args.now,
+        token=args.token,
+        rate_limits=dict(args.rate_limit) or None,
+        faults=faults,
+        activity=args.activity,
+        port=args.port,
+        host=args.host,
+        frozen=args.frozen,
+    )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    sim.start()
+    print(sim.base_url, flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
