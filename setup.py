@@ -5,22 +5,23 @@ hard dependency: AWS Glue installs this wheel with ``--additional-python-modules
 its own Spark.
 """
 
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
-about: dict[str, str] = {}
-exec((Path(__file__).parent / "common" / "__init__.py").read_text(), about)
+VERSION = re.search(r'__version__ = "([^"]+)"', (Path(__file__).parent / "common" / "__init__.py").read_text())
 
 setup(
     name="tweetlake",
-    version=about["__version__"],
+    version=VERSION.group(1) if VERSION else "0.0.0",
     description="X (Twitter) API v2 → S3 data lake → AWS Glue (PySpark) → PostgreSQL star schema",
     long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    license="Apache-2.0",
+    license="Apache-2.0",  # SPDX expression (classifiers for licenses are deprecated)
     python_requires=">=3.11",
-    packages=find_packages(include=["common", "common.*", "ingestion", "ingestion.*", "glue_jobs", "glue_jobs.*", "tweetlake", "tweetlake.*"]),
+    packages=find_packages(include=[f"{top}{sub}" for top in ("common", "ingestion", "glue_jobs", "tweetlake")
+                                    for sub in ("", ".*")]),
     package_data={"common": ["warehouse/migrations/*.sql"]},
     install_requires=["requests>=2.31", "boto3>=1.34"],
     extras_require={
@@ -45,6 +46,5 @@ setup(
     entry_points={"console_scripts": ["tweetlake = tweetlake.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3.11",
-        "License :: OSI Approved :: Apache Software License",
     ],
 )

@@ -42,8 +42,8 @@ QUESTIONS: list[tuple[str, str]] = [
     (
         "Top tweets by engagement (likes + retweets + replies + quotes, latest snapshot)",
         """
-        SELECT u.username, e.tweet_id, e.engagement, round(e.engagement_per_follower::numeric, 5) AS per_follower,
-               left(regexp_replace(t.text, '\\s+', ' ', 'g'), 50) AS text
+        SELECT u.username, e.tweet_id, e.tweet_type, e.created_at::date AS posted, e.engagement,
+               e.like_count AS likes, left(regexp_replace(t.text, '\\s+', ' ', 'g'), 40) AS text
         FROM v_tweet_engagement e
         JOIN fact_tweet t USING (tweet_id)
         LEFT JOIN v_user_current u ON u.user_id = t.author_id
@@ -56,11 +56,12 @@ QUESTIONS: list[tuple[str, str]] = [
         "Follower growth per account (first to last daily snapshot)",
         """
         SELECT u.username, min(g.date_key) AS first_day, max(g.date_key) AS last_day,
-               sum(coalesce(g.follower_change, 0)) AS follower_change
+               (array_agg(g.followers_count ORDER BY g.date_key DESC))[1] AS followers,
+               sum(coalesce(g.followers_change, 0)) AS followers_change
         FROM v_user_growth g
         JOIN v_user_current u USING (user_id)
         GROUP BY u.username
-        ORDER BY follower_change DESC, u.username
+        ORDER BY followers_change DESC, u.username
         """,
     ),
     (
@@ -128,7 +129,7 @@ def load(lake: Lake, database_url: str | None, schema: str) -> str:
     target = DbTarget.from_url(url)
     with target.connect(autocommit=True) as conn:  # the demo's own schema: a clean slate every run
         conn.execute(f"DROP SCHEMA IF EXISTS {check_identifier(schema)} CASCADE")
-    banner(f"Glue jobs on local Spark → PostgreSQL {target.safe_url()} (schema {schema})")
+    banner(f"Glue jobs on local Spark → PostgreSQL {target.safe_url} (schema {schema})")
     spark = build_local_spark("tweetlake-demo")
     try:
         for dataset in ("users", "tweets", "tweet_metrics"):

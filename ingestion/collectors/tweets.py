@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common.layout import isoformat_z
-from ingestion.client import NotFoundError
+from ingestion.client import APIError, NotFoundError
 from ingestion.collectors.base import CollectorRun, Progress, RunSummary
 from ingestion.collectors.users import classify_user_error, resolve_user_ids
 from ingestion.registry import Account, Registry
@@ -174,7 +174,12 @@ class TweetsCollector(CollectorRun):
     def _report_caps(self, accounts: list[Account]) -> None:
         names = {a.user_id: a.username for a in accounts}
         for user_id, fetched in sorted(self._capped.items()):
-            page = self.client.get("GET /2/users/:id", f"/users/{user_id}", {"user.fields": "public_metrics"})
+            try:
+                page = self.client.get("GET /2/users/:id", f"/users/{user_id}", {"user.fields": "public_metrics"})
+            except APIError as err:  # the report is a courtesy: never fail a finished run over it
+                self.summary.notes.append(f"@{names.get(user_id, user_id)}: reached the timeline's {self.cap:,}-tweet "
+                                          f"cap; could not look up its tweet_count ({err})")
+                continue
             tweet_count = int(((page.data[0] if page.data else {}).get("public_metrics") or {}).get("tweet_count", 0))
             unreachable = max(0, tweet_count - self.cap)
             self.summary.notes.append(
