@@ -3,7 +3,10 @@
 # Extra arguments go to pytest (e.g. ./scripts/test.sh tests/ingestion -k pagination).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/aws_lib.sh"
 ensure_venv
+say "tools venv (checkov, shellcheck) for tests/aws"
+ensure_tools_venv
 cd "$TWEETLAKE_ROOT"
 say "ruff"
 "$VENV/bin/ruff" check .

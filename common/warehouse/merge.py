@@ -1,0 +1,331 @@
+"""The merge: staging tables → star schema, and the loaded files → ``etl_file_ledger``, in ONE transaction.
+
+Every statement here is set-based SQL over the staging tables (no row loops), and every merge is
+an upsert whose outcome does not depend on the order in which files arrive:
+
+* ``fact_tweet``: the latest collection of a tweet wins (``last_collected_at``), first/last
+  collection times widen, ``edit_of_tweet_id`` comes from ``tweet_edit_link`` and ``is_deleted``
+  from ``tweet_deletion`` — tables both tweet jobs feed, so job order does not matter.
+* entity bridges: replaced for a tweet when this run holds its latest collection.
+* ``dim_user``: the history of every user in the run is recomputed from all of that user's
+  snapshots (``user_profile_snapshot``), collapsed into runs of identical profile attributes,
+  then reconciled with the existing versions (keeping their ``user_key``).
+* ``fact_user_daily``: the last snapshot of a day wins, also across runs.
+
+``TWEETLAKE_FAIL_MERGE_AT=<step>`` raises :class:`InjectedFailure` at that step (tests use it to
+prove that a failure inside the merge leaves the warehouse and the ledger as they were).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from common.warehouse.db import check_identifier
+
+FAIL_ENV = "TWEETLAKE_FAIL_MERGE_AT"
+
+PROFILE_COLUMNS: tuple[str, ...] = (
+    "username",
+    "name",
+    "description",
+    "location",
+    "url",
+    "profile_image_url",
+    "verified",
+    "verified_type",
+    "protected",
+    "account_created_at",
+)
+USER_COUNT_COLUMNS: tuple[str, ...] = (
+    "followers_count",
+    "following_count",
+    "tweet_count",
+    "listed_count",
+    "like_count",
+)
+TWEET_ATTRIBUTES: tuple[str, ...] = (
+    "author_id",
+    "created_at",
+    "date_key",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "lang",
+    "text",
+    "tweet_type",
+    "possibly_sensitive",
+    "source",
+)
+METRIC_COUNTS: tuple[str, ...] = (
+    "like_count",
+    "retweet_count",
+    "reply_count",
+    "quote_count",
+    "bookmark_count",
+    "impression_count",
+)
+BRIDGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    # staging kind: (target table, its columns after tweet_id, its key columns after tweet_id)
+    "hashtag": ("tweet_hashtag", ("tag",), ("tag",)),
+    "cashtag": ("tweet_cashtag", ("tag",), ("tag",)),
+    "mention": ("tweet_mention", ("mentioned_user_id", "mentioned_username"), ("mentioned_username",)),
+    "url": ("tweet_url", ("url", "expanded_url", "display_url"), ("url",)),
+    "reference": (
+        "tweet_reference",
+        ("referenced_tweet_id", "reference_type"),
+        ("referenced_tweet_id", "reference_type"),
+    ),
+}
+
+
+class InjectedFailure(RuntimeError):
+    """Raised on purpose by ``TWEETLAKE_FAIL_MERGE_AT`` (tests only)."""
+
+
+def checkpoint(step: str) -> None:
+    if os.environ.get(FAIL_ENV) == step:
+        raise InjectedFailure(f"failure injected at merge step {step!r}")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    path: str
+    dt: date
+    size_bytes: int
+    rows_loaded: int
+    rows_quarantined: int
+
+
+def _ensure_dates(cur: Any, *tables: str) -> None:
+    ranges = " UNION ALL ".join(f"SELECT min(date_key) AS lo, max(date_key) AS hi FROM {t}" for t in tables)
+    cur.execute(
+        f"WITH r AS ({ranges}) SELECT ensure_dim_date(to_date(min(lo)::text, 'YYYYMMDD'),"
+        " to_date(max(hi)::text, 'YYYYMMDD')) FROM r"
+    )
+
+
+# -- users -------------------------------------------------------------------------------------
+def merge_users(cur: Any, stg: Mapping[str, str]) -> None:
+    u = stg["user"]
+    profile = ", ".join(PROFILE_COLUMNS)
+    counts = ", ".join(USER_COUNT_COLUMNS)
+    _ensure_dates(cur, u)
+    checkpoint("dates")
+    cur.execute(
+        f"INSERT INTO user_profile_snapshot (user_id, collected_at, {profile})"
+        f" SELECT DISTINCT ON (user_id, collected_at) user_id, collected_at, {profile} FROM {u}"
+        " ORDER BY user_id, collected_at"
+        " ON CONFLICT (user_id, collected_at) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in PROFILE_COLUMNS)
+    )
+    checkpoint("user_profile_snapshot")
+    cur.execute(
+        f"INSERT INTO fact_user_daily (user_id, date_key, {counts}, collected_at)"
+        f" SELECT DISTINCT ON (user_id, date_key) user_id, date_key, {counts}, collected_at FROM {u}"
+        f" WHERE num_nonnulls({counts}) > 0"
+        " ORDER BY user_id, date_key, collected_at DESC"
+        " ON CONFLICT (user_id, date_key) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*USER_COUNT_COLUMNS, "collected_at"))
+        + " WHERE EXCLUDED.collected_at > fact_user_daily.collected_at"
+    )
+    checkpoint("fact_user_daily")
+    # Recompute the SCD2 history of every user this run touches, from all their snapshots.
+    cur.execute(
+        "CREATE TEMP TABLE w_user_version ON COMMIT DROP AS"
+        f" WITH affected AS (SELECT DISTINCT user_id FROM {u}),"
+        f" snap AS (SELECT s.*, md5(ROW({', '.join('s.' + c for c in PROFILE_COLUMNS)})::text) AS attr_hash"
+        "           FROM user_profile_snapshot s JOIN affected a ON a.user_id = s.user_id),"
+        " marked AS (SELECT snap.*, lag(attr_hash) OVER (PARTITION BY user_id ORDER BY collected_at) AS prev_hash"
+        "            FROM snap)"
+        f" SELECT user_id, {profile}, collected_at AS valid_from,"
+        "        lead(collected_at) OVER (PARTITION BY user_id ORDER BY collected_at) AS valid_to"
+        " FROM marked WHERE prev_hash IS NULL OR prev_hash <> attr_hash"
+    )
+    cur.execute(
+        "UPDATE dim_user d SET is_current = false, valid_to = w.valid_to FROM w_user_version w"
+        " WHERE d.user_id = w.user_id AND d.valid_from = w.valid_from AND d.is_current AND w.valid_to IS NOT NULL"
+    )
+    checkpoint("dim_user_close")
+    cur.execute(
+        f"DELETE FROM dim_user d USING (SELECT DISTINCT user_id FROM {u}) a WHERE d.user_id = a.user_id"
+        " AND NOT EXISTS (SELECT 1 FROM w_user_version w WHERE w.user_id = d.user_id AND w.valid_from = d.valid_from)"
+    )
+    checkpoint("dim_user_delete")
+    versioned = (*PROFILE_COLUMNS, "valid_to", "is_current")
+    cur.execute(
+        f"INSERT INTO dim_user (user_id, {profile}, valid_from, valid_to, is_current)"
+        f" SELECT user_id, {profile}, valid_from, valid_to, valid_to IS NULL FROM w_user_version"
+        " ON CONFLICT (user_id, valid_from) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in versioned)
+        + f" WHERE ({', '.join('dim_user.' + c for c in versioned)})"
+        f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in versioned)})"
+    )
+    checkpoint("dim_user_insert")
+
+
+# -- tweets --------------------------------------------------------------------------------------
+def _merge_metrics(cur: Any, m: str) -> None:
+    counts = ", ".join(METRIC_COUNTS)
+    cur.execute(
+        f"INSERT INTO fact_tweet_metrics (tweet_id, collected_at, date_key, {counts})"
+        f" SELECT DISTINCT ON (tweet_id, collected_at) tweet_id, collected_at, date_key, {counts} FROM {m}"
+        " ORDER BY tweet_id, collected_at"
+        " ON CONFLICT (tweet_id, collected_at) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in METRIC_COUNTS)
+        + f" WHERE ({', '.join('fact_tweet_metrics.' + c for c in METRIC_COUNTS)})"
+        f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in METRIC_COUNTS)})"
+    )
+
+
+def _merge_edit_links(cur: Any, e: str) -> None:
+    cur.execute(
+        f"INSERT INTO tweet_edit_link (tweet_id, latest_tweet_id) SELECT tweet_id, max(latest_tweet_id) FROM {e}"
+        " GROUP BY tweet_id ON CONFLICT (tweet_id) DO UPDATE SET latest_tweet_id = EXCLUDED.latest_tweet_id"
+        " WHERE EXCLUDED.latest_tweet_id > tweet_edit_link.latest_tweet_id"
+    )
+
+
+def _apply_edit_links(cur: Any, e: str) -> None:
+    cur.execute(
+        "UPDATE fact_tweet f SET edit_of_tweet_id = l.latest_tweet_id FROM tweet_edit_link l"
+        f" WHERE l.tweet_id = f.tweet_id AND l.tweet_id IN (SELECT tweet_id FROM {e})"
+        " AND f.edit_of_tweet_id IS DISTINCT FROM l.latest_tweet_id"
+    )
+
+
+def merge_tweets(cur: Any, stg: Mapping[str, str]) -> None:
+    t, m, e = stg["tweet"], stg["metric"], stg["edit_link"]
+    _ensure_dates(cur, t, m)
+    checkpoint("dates")
+    _merge_edit_links(cur, e)
+    checkpoint("edit_links")
+    # The latest collection of each tweet in this run, and whether it beats what is loaded.
+    cur.execute(
+        "CREATE TEMP TABLE w_tweet ON COMMIT DROP AS"
+        " SELECT DISTINCT ON (s.tweet_id) s.*,"
+        "        min(s.collected_at) OVER (PARTITION BY s.tweet_id) AS first_collected_at,"
+        "        (f.tweet_id IS NULL OR s.collected_at >= f.last_collected_at) AS is_winner"
+        f" FROM {t} s LEFT JOIN fact_tweet f ON f.tweet_id = s.tweet_id"
+        " ORDER BY s.tweet_id, s.collected_at DESC"
+    )
+    is_newer = "EXCLUDED.last_collected_at >= fact_tweet.last_collected_at"
+    cur.execute(
+        f"INSERT INTO fact_tweet (tweet_id, {', '.join(TWEET_ATTRIBUTES)}, edit_of_tweet_id, is_deleted,"
+        " first_collected_at, last_collected_at)"
+        f" SELECT w.tweet_id, {', '.join('w.' + c for c in TWEET_ATTRIBUTES)}, l.latest_tweet_id,"
+        "        d.tweet_id IS NOT NULL, w.first_collected_at, w.collected_at"
+        " FROM w_tweet w LEFT JOIN tweet_edit_link l ON l.tweet_id = w.tweet_id"
+        " LEFT JOIN tweet_deletion d ON d.tweet_id = w.tweet_id"
+        " ON CONFLICT (tweet_id) DO UPDATE SET "
+        + ", ".join(f"{c} = CASE WHEN {is_newer} THEN EXCLUDED.{c} ELSE fact_tweet.{c} END" for c in TWEET_ATTRIBUTES)
+        + ", edit_of_tweet_id = EXCLUDED.edit_of_tweet_id, is_deleted = EXCLUDED.is_deleted,"
+        " first_collected_at = LEAST(fact_tweet.first_collected_at, EXCLUDED.first_collected_at),"
+        " last_collected_at = GREATEST(fact_tweet.last_collected_at, EXCLUDED.last_collected_at)"
+    )
+    checkpoint("fact_tweet")
+    _apply_edit_links(cur, e)
+    for kind, (table, columns, key_columns) in BRIDGES.items():
+        cols = ", ".join(columns)
+        cur.execute(f"DELETE FROM {table} b USING w_tweet w WHERE b.tweet_id = w.tweet_id AND w.is_winner")
+        # The winners' old rows are gone, so only duplicates within this run can collide: DISTINCT ON
+        # (one in-memory sort) is cheaper than ON CONFLICT's speculative insertion of every row.
+        cur.execute(
+            f"INSERT INTO {table} (tweet_id, {cols})"
+            f" SELECT DISTINCT ON (s.tweet_id, {', '.join('s.' + c for c in key_columns)})"
+            f" s.tweet_id, {', '.join('s.' + c for c in columns)} FROM {stg[kind]} s"
+            " JOIN w_tweet w ON w.tweet_id = s.tweet_id AND w.collected_at = s.collected_at AND w.is_winner"
+        )
+        checkpoint(table)
+    _merge_metrics(cur, m)
+    checkpoint("fact_tweet_metrics")
+
+
+def merge_tweet_metrics(cur: Any, stg: Mapping[str, str]) -> None:
+    m, e, d = stg["metric"], stg["edit_link"], stg["deletion"]
+    _ensure_dates(cur, m)
+    checkpoint("dates")
+    _merge_metrics(cur, m)
+    checkpoint("fact_tweet_metrics")
+    _merge_edit_links(cur, e)
+    _apply_edit_links(cur, e)
+    checkpoint("edit_links")
+    cur.execute(
+        "INSERT INTO tweet_deletion (tweet_id, detected_at, title, detail)"
+        f" SELECT DISTINCT ON (tweet_id) tweet_id, detected_at, title, detail FROM {d}"
+        " ORDER BY tweet_id, detected_at"
+        " ON CONFLICT (tweet_id) DO UPDATE SET detected_at = EXCLUDED.detected_at, title = EXCLUDED.title,"
+        " detail = EXCLUDED.detail WHERE EXCLUDED.detected_at < tweet_deletion.detected_at"
+    )
+    checkpoint("tweet_deletion")
+    cur.execute(
+        f"UPDATE fact_tweet f SET is_deleted = true FROM (SELECT DISTINCT tweet_id FROM {d}) d"
+        " WHERE f.tweet_id = d.tweet_id AND NOT f.is_deleted"
+    )
+    checkpoint("is_deleted")
+
+
+MERGES = {"users": merge_users, "tweets": merge_tweets, "tweet_metrics": merge_tweet_metrics}
+
+
+def reset_for_full_refresh(cur: Any, dataset: str) -> None:
+    """What ``--full-refresh`` empties before reloading every file of ``dataset`` (inside the merge)."""
+    if dataset == "users":
+        cur.execute("TRUNCATE dim_user, user_profile_snapshot, fact_user_daily")
+    elif dataset == "tweets":
+        cur.execute("TRUNCATE fact_tweet CASCADE")
+    elif dataset == "tweet_metrics":
+        cur.execute("TRUNCATE tweet_deletion")
+        cur.execute("UPDATE fact_tweet SET is_deleted = false WHERE is_deleted")
+    cur.execute("DELETE FROM etl_file_ledger WHERE dataset = %s", (dataset,))
+
+
+def record_files(cur: Any, dataset: str, run_id: str, entries: Sequence[LedgerEntry]) -> None:
+    cur.executemany(
+        "INSERT INTO etl_file_ledger (dataset, path, dt, size_bytes, rows_loaded, rows_quarantined, run_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        [(dataset, e.path, e.dt, e.size_bytes, e.rows_loaded, e.rows_quarantined, run_id) for e in entries],
+    )
+
+
+def run_merge(
+    conn: Any,
+    *,
+    schema: str,
+    dataset: str,
+    run_id: str,
+    started_at: datetime,
+    staging: Mapping[str, str],
+    entries: Sequence[LedgerEntry],
+    full_refresh: bool,
+) -> None:
+    """The one transaction: (reset,) merge, ledger, run record, drop staging. All or nothing."""
+    check_identifier(schema)
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(f"SET LOCAL search_path TO {schema}, public")
+        cur.execute("SET LOCAL work_mem TO '256MB'")
+        if full_refresh:
+            reset_for_full_refresh(cur, dataset)
+            checkpoint("reset")
+        if staging:
+            MERGES[dataset](cur, staging)
+        record_files(cur, dataset, run_id, entries)
+        checkpoint("ledger")
+        cur.execute(
+            "INSERT INTO etl_run (run_id, dataset, started_at, files, rows_loaded, rows_quarantined, full_refresh)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                run_id,
+                dataset,
+                started_at,
+                len(entries),
+                sum(e.rows_loaded for e in entries),
+                sum(e.rows_quarantined for e in entries),
+                full_refresh,
+            ),
+        )
+        for table in staging.values():
+            cur.execute(f"DROP TABLE {check_identifier(table)}")
+        checkpoint("commit")

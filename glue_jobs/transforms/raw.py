@@ -1,0 +1,171 @@
+"""Raw lake lines → parsed records, or quarantined lines with a reason.
+
+The lake holds one JSON object a line (see ``common/layout.py``). Lines are read as text and parsed
+with ``from_json`` against an explicit schema, never an inferred one. Leaves that the API has been
+seen to drift (``edits_remaining`` string or integer) or that we cast anyway (ids, counts, booleans)
+are read as strings: Spark keeps the text of any JSON scalar in a string field, so a drifted type
+never turns a record into a corrupt one. A field the schema does not know is ignored; a field the
+record lacks is ``NULL``.
+"""
+
+from __future__ import annotations
+
+import pyspark.sql.functions as F
+import pyspark.sql.types as T
+from pyspark.sql import Column, DataFrame
+
+CORRUPT = "_corrupt_record"
+
+ERROR_SCHEMA = T.StructType(
+    [
+        T.StructField(name, T.StringType())
+        for name in ("value", "detail", "title", "resource_type", "parameter", "resource_id", "type")
+    ]
+)
+
+REASON_MALFORMED = "malformed JSON line"
+REASON_NO_PAYLOAD = "record holds neither data nor error"
+REASON_NO_ID = "record without id"
+REASON_BAD_ID = "id is not a 64-bit integer"
+REASON_BAD_COLLECTED_AT = "missing or invalid collected_at"
+
+_ID_PATTERN = r"^[0-9]{1,19}$"
+_INT_PATTERN = r"^-?[0-9]{1,18}$"
+
+
+def envelope_schema(data_schema: T.StructType) -> T.StructType:
+    return T.StructType(
+        [
+            T.StructField("collected_at", T.StringType()),
+            T.StructField("run_id", T.StringType()),
+            T.StructField("source", T.StringType()),
+            T.StructField("data", data_schema),
+            T.StructField("error", ERROR_SCHEMA),
+            T.StructField(CORRUPT, T.StringType()),
+        ]
+    )
+
+
+# -- column functions ------------------------------------------------------------------------
+def to_id(col: Column) -> Column:
+    """A 64-bit id from its JSON string (or number); ``NULL`` when it is not one."""
+    text = F.trim(col)
+    return F.when(text.rlike(_ID_PATTERN), text.cast(T.LongType()))
+
+
+def to_long(col: Column) -> Column:
+    text = F.trim(col)
+    return F.when(text.rlike(_INT_PATTERN), text.cast(T.LongType()))
+
+
+def to_bool(col: Column) -> Column:
+    text = F.lower(F.trim(col))
+    return F.when(text.isin("true", "1"), F.lit(True)).when(text.isin("false", "0"), F.lit(False))
+
+
+def to_timestamp(col: Column) -> Column:
+    """RFC 3339 as the API and the lake write it (``2024-05-01T12:00:00.000Z``)."""
+    return F.trim(col).cast(T.TimestampType())
+
+
+def to_date_key(col: Column) -> Column:
+    """``YYYYMMDD`` of a UTC timestamp (the session time zone is UTC); ``NULL`` outside 1970–9999."""
+    is_plausible = F.year(col).between(1970, 9999)
+    return F.when(is_plausible, F.date_format(col, "yyyyMMdd").cast(T.IntegerType()))
+
+
+def clean_text(col: Column) -> Column:
+    """PostgreSQL text cannot hold NUL characters; JSON can (``\\u0000``)."""
+    return F.regexp_replace(col, "\u0000", "")
+
+
+# -- DataFrame transforms --------------------------------------------------------------------
+def filter_blank_lines(lines_df: DataFrame) -> DataFrame:
+    return lines_df.filter(F.length(F.trim(F.col("value"))) > 0)
+
+
+def with_source_key(lines_df: DataFrame) -> DataFrame:
+    """The lake key (``raw/<dataset>/dt=…/<file>``) of the file a line came from."""
+    return lines_df.withColumn(
+        "source_file", F.regexp_extract(F.col("source_uri"), r"(raw/[a-z_]+/dt=[0-9-]+/[^/]+)$", 1)
+    )
+
+
+def with_parsed_record(data_schema: T.StructType):
+    def transform(lines_df: DataFrame) -> DataFrame:
+        options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+        return lines_df.withColumn("record", F.from_json(F.col("value"), envelope_schema(data_schema), options))
+
+    return transform
+
+
+def with_quarantine_reason(parsed_df: DataFrame) -> DataFrame:
+    record = F.col("record")
+    has_data = record["data"].isNotNull()
+    has_error = record["error"].isNotNull()
+    is_malformed = record.isNull() | (~has_data & ~has_error & record[CORRUPT].isNotNull())
+    data_id = F.trim(record["data"]["id"])
+    is_id_missing = has_data & (data_id.isNull() | (data_id == ""))
+    is_id_invalid = has_data & ~data_id.rlike(_ID_PATTERN)
+    collected_at = to_timestamp(record["collected_at"])
+    is_collected_at_bad = collected_at.isNull() | ~F.year(collected_at).between(1970, 9999)
+    reason = (
+        F.when(is_malformed, F.lit(REASON_MALFORMED))
+        .when(~has_data & ~has_error, F.lit(REASON_NO_PAYLOAD))
+        .when(is_id_missing, F.lit(REASON_NO_ID))
+        .when(is_id_invalid, F.lit(REASON_BAD_ID))
+        .when(is_collected_at_bad, F.lit(REASON_BAD_COLLECTED_AT))
+    )
+    return parsed_df.withColumn("quarantine_reason", reason)
+
+
+def parse_raw_lines(lines_df: DataFrame, data_schema: T.StructType) -> DataFrame:
+    """``value`` (a raw line) and ``source_uri`` → one row per non-blank line, parsed or with a reason.
+
+    Output: ``source_file``, ``line`` (the raw line, on quarantined rows only), ``quarantine_reason``
+    (``NULL`` when good), ``collected_at`` (timestamp), ``run_id``, ``data`` and ``error`` (structs,
+    one of them set on good rows).
+    """
+    parsed_df = (
+        lines_df.transform(filter_blank_lines)
+        .transform(with_source_key)
+        .transform(with_parsed_record(data_schema))
+        .transform(with_quarantine_reason)
+    )
+    return parsed_df.select(
+        "source_file",
+        F.when(F.col("quarantine_reason").isNotNull(), F.col("value")).alias("line"),  # kept for quarantine only
+        "quarantine_reason",
+        to_timestamp(F.col("record.collected_at")).alias("collected_at"),
+        F.col("record.run_id").alias("run_id"),
+        F.col("record.data").alias("data"),
+        F.col("record.error").alias("error"),
+    )
+
+
+def filter_good_records(parsed_df: DataFrame) -> DataFrame:
+    return parsed_df.filter(F.col("quarantine_reason").isNull())
+
+
+def filter_data_records(parsed_df: DataFrame) -> DataFrame:
+    return parsed_df.filter(F.col("quarantine_reason").isNull() & F.col("data").isNotNull())
+
+
+def filter_error_records(parsed_df: DataFrame) -> DataFrame:
+    return parsed_df.filter(F.col("quarantine_reason").isNull() & F.col("error").isNotNull())
+
+
+def quarantined_lines(parsed_df: DataFrame) -> DataFrame:
+    """What goes to ``<lake>/quarantine/<dataset>/``: the line, why, and where it came from."""
+    return parsed_df.filter(F.col("quarantine_reason").isNotNull()).select(
+        "source_file", F.col("quarantine_reason").alias("reason"), "line"
+    )
+
+
+def file_counts(parsed_df: DataFrame) -> DataFrame:
+    """Per source file: rows used (data and API error records) and rows quarantined."""
+    is_quarantined = F.col("quarantine_reason").isNotNull()
+    return parsed_df.groupBy("source_file").agg(
+        F.sum(F.when(is_quarantined, 0).otherwise(1)).cast(T.LongType()).alias("rows_loaded"),
+        F.sum(F.when(is_quarantined, 1).otherwise(0)).cast(T.LongType()).alias("rows_quarantined"),
+    )

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Build the tweetlake wheel and upload it, the psycopg wheels the Glue jobs install, and the three
+# Glue entry scripts to the artifacts bucket, at the keys cloudformation/tweetlake.yaml expects
+# (its Mappings/Artifacts: the template is the one place that names them).
+#
+#   scripts/package.sh [--bucket NAME]
+#
+# Without --bucket the bucket is the stack's ArtifactsBucketName output ($TWEETLAKE_STACK, default
+# tweetlake). The Glue subnets have no route to PyPI, so psycopg travels as wheels too: they are
+# downloaded for Glue's platform (manylinux x86_64, CPython 3.11), or taken from
+# $TWEETLAKE_WHEELHOUSE when that folder already holds them (offline builds, tests). The files
+# are assembled in $TWEETLAKE_PACKAGE_DIR (default dist/package).
+# AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL apply.
+set -euo pipefail
+# shellcheck source=scripts/aws_lib.sh
+source "$(dirname "$0")/aws_lib.sh"
+
+bucket=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bucket) bucket="${2:?--bucket needs a name}"; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
+
+template="$TWEETLAKE_ROOT/cloudformation/tweetlake.yaml"
+mapping() {  # the value of KEY in the template's Mappings/Artifacts/Keys
+  local value
+  value="$(sed -n "s/^ *$1: *\([^ #]*\).*$/\1/p" "$template" | head -n 1)"
+  [ -n "$value" ] || die "no $1 in $template"
+  echo "$value"
+}
+scripts_prefix="$(mapping ScriptsPrefix)"
+wheels_prefix="$(mapping WheelsPrefix)"
+psycopg_wheels=("$(mapping PsycopgWheel)" "$(mapping PsycopgBinaryWheel)")
+
+if [ -z "$bucket" ]; then
+  bucket="$(stack_output ArtifactsBucketName)"
+fi
+
+python="$PY"
+[ -x "$python" ] || python="$(pick_python)"
+out="${TWEETLAKE_PACKAGE_DIR:-$TWEETLAKE_ROOT/dist/package}"  # the tests use a temporary folder
+rm -rf "$out/wheels" && mkdir -p "$out/wheels"
+
+say "building the tweetlake wheel"
+# --no-build-isolation: build with the venv's setuptools, offline and fast.
+"$python" -m pip wheel -q --no-deps --no-build-isolation -w "$out/wheels" "$TWEETLAKE_ROOT" >&2
+shopt -s nullglob
+built=("$out"/wheels/tweetlake-*-py3-none-any.whl)
+shopt -u nullglob
+[ "${#built[@]}" -eq 1 ] || die "expected one tweetlake wheel in $out/wheels"
+wheel="$(basename "${built[0]}")"
+
+say "collecting ${psycopg_wheels[*]}"
+for name in "${psycopg_wheels[@]}"; do
+  if [ -n "${TWEETLAKE_WHEELHOUSE:-}" ] && [ -f "$TWEETLAKE_WHEELHOUSE/$name" ]; then
+    cp "$TWEETLAKE_WHEELHOUSE/$name" "$out/wheels/$name"
+  else
+    # name-version-...whl -> name==version, for Glue 5.1's platform whatever this machine is
+    IFS=- read -r dist version _ <<< "$name"
+    "$python" -m pip download -q --no-deps --only-binary=:all: --implementation cp --python-version 3.11 \
+      --platform manylinux2014_x86_64 -d "$out/wheels" "${dist//_/-}==$version" >&2
+    [ -f "$out/wheels/$name" ] || die "pip did not download $name (PyPI names it differently?) - update Mappings/Artifacts in $template"
+  fi
+done
+
+say "uploading to s3://$bucket"
+upload() {  # upload FILE KEY
+  awscli s3 cp --only-show-errors "$1" "s3://$bucket/$2"
+  echo "s3://$bucket/$2"
+}
+upload "$out/wheels/$wheel" "$wheels_prefix$wheel"
+for name in "${psycopg_wheels[@]}"; do
+  upload "$out/wheels/$name" "$wheels_prefix$name"
+done
+for job in users_job tweets_job tweet_metrics_job; do
+  upload "$TWEETLAKE_ROOT/glue_jobs/$job.py" "$scripts_prefix$job.py"
+done
+version="${wheel#tweetlake-}"
+say "done: tweetlake ${version%%-*} (deploy with TweetlakeVersion=${version%%-*} if you changed the version)"

@@ -1,0 +1,151 @@
+"""The faces: ``tweetlake db|sql|job`` mains, the Glue argument/context/credential edges, migrations."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from common.lake import Lake
+from common.warehouse.db import DbTarget
+from common.warehouse.migrate import available_migrations
+from glue_jobs import glue_context
+from tests.glue.glue_helpers import query, user, write_raw
+from tweetlake import cmd_db, cmd_job, cmd_sql, localdb
+
+
+def test_db_migrate_is_versioned_and_idempotent(pg_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cmd_db.main(["migrate", "--database-url", pg_url, "--schema", schema]) == 0
+    assert cmd_db.main(["migrate", "--database-url", pg_url, "--schema", schema]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"schema {schema}: applied {[m.version for m in available_migrations()]}",
+        f"schema {schema}: up to date",
+    ]
+    assert query(pg_url, f"SELECT version, name FROM {schema}.schema_migrations") == [
+        (m.version, m.name) for m in available_migrations()
+    ]
+    views = query(
+        pg_url, "SELECT table_name FROM information_schema.views WHERE table_schema = %s ORDER BY 1", (schema,)
+    )
+    assert views == [("v_tweet_engagement",), ("v_tweet_latest_metrics",), ("v_user_current",), ("v_user_growth",)]
+
+
+def test_sql_prints_a_table(pg_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> None:
+    cmd_db.main(["migrate", "--database-url", pg_url, "--schema", schema])
+    capsys.readouterr()
+    sql = "SELECT ensure_dim_date(date '2026-11-21', date '2026-11-22') IS NULL AS ok"
+    assert cmd_sql.main([sql, "--database-url", pg_url, "--schema", schema]) == 0
+    assert (
+        cmd_sql.main(
+            [
+                "SELECT date_key, day_name, is_weekend FROM dim_date ORDER BY 1",
+                "--database-url",
+                pg_url,
+                "--schema",
+                schema,
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "20261121 | Saturday | True" in out
+    assert "20261122 | Sunday   | True" in out
+    assert "(2 rows)" in out
+    assert cmd_sql.main(["SELECT nope", "--database-url", pg_url, "--schema", schema]) == 1
+
+
+def test_job_command_loads_the_lake(
+    spark: Any, pg_url: str, schema: str, lake: Lake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    when = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    write_raw(lake, "users", when, [{"collected_at": when, "data": user("42", "alice")}])
+    assert cmd_job.main(["users", "--lake", lake.uri, "--database-url", pg_url, "--schema", schema]) == 0
+    assert "users run" in capsys.readouterr().out
+    assert query(pg_url, f"SELECT user_id, username, is_current FROM {schema}.dim_user") == [(42, "alice", True)]
+
+
+def test_database_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(localdb.ENV_URL, "postgresql://env@h:1/d")
+    assert localdb.database_url("postgresql://explicit@h:1/d") == "postgresql://explicit@h:1/d"
+    assert localdb.database_url() == "postgresql://env@h:1/d"
+
+
+def test_glue_arguments_use_full_names() -> None:
+    argv = [
+        "script.py",
+        "--JOB_NAME",
+        "tweets",
+        "--lake_uri",
+        "s3://lake/prefix",
+        "--db_secret_arn",
+        "arn:x",
+        "--full_refresh",
+        "true",
+        "--db_schema",
+        "twitter2",
+    ]
+    args = glue_context.resolve_args(argv)
+    assert args["lake_uri"] == "s3://lake/prefix"
+    assert args["db_secret_arn"] == "arn:x"
+    run = glue_context.GlueRun(spark=None, args=args)
+    assert (run.full_refresh, run.schema) == (True, "twitter2")
+    assert glue_context.GlueRun(None, {"JOB_NAME": "x", "lake_uri": "u"}).schema == "twitter"
+
+
+def test_outside_glue_the_context_falls_back_to_spark(spark: Any) -> None:
+    run = glue_context.start_run(["script.py", "--JOB_NAME", "t", "--lake_uri", "file:///tmp/x"])
+    assert run.job is None
+    assert run.spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    run.commit()
+
+
+def test_entry_scripts_do_nothing_on_import() -> None:
+    for name in ("users_job", "tweets_job", "tweet_metrics_job"):
+        module = importlib.import_module(f"glue_jobs.{name}")
+        assert callable(module.main)
+
+
+@mock_aws
+def test_credentials_from_secrets_manager_and_glue_connection() -> None:
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    arn = secrets.create_secret(
+        Name="rds",
+        SecretString=json.dumps(
+            {
+                "username": "etl",
+                "password": "s3cr#t/",
+                "host": "db.internal",
+                "port": 5432,
+                "dbname": "tweets",
+                "engine": "postgres",
+            }
+        ),
+    )["ARN"]
+    target = glue_context.target_from_secrets_manager(arn, client=secrets)
+    assert target == DbTarget("db.internal", 5432, "tweets", "etl", "s3cr#t/", "require")
+    assert "s3cr" not in repr(target)
+    assert target.jdbc_url == "jdbc:postgresql://db.internal:5432/tweets?reWriteBatchedInserts=true&sslmode=require"
+    assert DbTarget.from_url(target.url) == target
+
+    glue = boto3.client("glue", region_name="us-east-1")
+    glue.create_connection(
+        ConnectionInput={
+            "Name": "warehouse",
+            "ConnectionType": "JDBC",
+            "ConnectionProperties": {
+                "JDBC_CONNECTION_URL": "jdbc:postgresql://db.internal:5433/tweets",
+                "SECRET_ID": arn,
+            },
+        }
+    )
+    from common.warehouse.db import target_from_glue_connection
+
+    via_connection = target_from_glue_connection("warehouse", client=glue, secrets_client=secrets)
+    assert (via_connection.host, via_connection.port, via_connection.user) == ("db.internal", 5433, "etl")

@@ -1,0 +1,51 @@
+"""Staging by COPY from the Spark tasks: exact values (quotes, newlines, NULL vs empty), exact counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from common.warehouse.db import DbTarget
+from common.warehouse.staging import create_staging_table, stage_copy_many, stage_files_many
+from tests.glue.glue_helpers import query
+
+
+@pytest.mark.parametrize("method", ["copy", "files"])
+def test_copy_staging_keeps_every_value_and_counts_rows(
+    spark: Any, pg_url: str, schema: str, tmp_path: Path, method: str
+) -> None:
+    texts = ["plain", 'with "quotes", commas', "two\nlines", "", None, "back\\slash ünïcödé 🚀"]
+    tweets = [(i, t, datetime(2026, 11, 20, 10, 0, 0, 123456 * (i % 2))) for i, t in enumerate(texts)]
+    tweets_df = spark.createDataFrame(tweets, "tweet_id long, text string, collected_at timestamp").repartition(2)
+    tags_df = spark.createDataFrame([(1, "a"), (2, "b"), (3, "c"), (4, "d")], "tweet_id long, tag string").coalesce(1)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        create_staging_table(conn, schema, "stg_t", ("tweet_id", "text", "collected_at"))
+        create_staging_table(conn, schema, "stg_h", ("tweet_id", "tag"))
+    frames = {
+        "tweet": (tweets_df, ("tweet_id", "text", "collected_at"), "stg_t"),
+        "hashtag": (tags_df, ("tweet_id", "tag"), "stg_h"),
+    }
+    if method == "copy":  # chunk_rows=2 with 4 tags: a partition that ends on a full chunk
+        written = stage_copy_many(frames, DbTarget.from_url(pg_url), schema, chunk_rows=2)
+    else:
+        written = stage_files_many(frames, DbTarget.from_url(pg_url), schema, str(tmp_path / "stage"))
+    assert written == {"tweet": 6, "hashtag": 4}
+    got = query(pg_url, f"SELECT tweet_id, text, collected_at FROM {schema}.stg_t ORDER BY 1")
+    assert got == [(i, t, ts.replace(tzinfo=UTC)) for i, t, ts in tweets]
+    assert query(pg_url, f"SELECT count(*) FROM {schema}.stg_h") == [(4,)]
+
+
+def test_jdbc_staging_uses_the_postgresql_driver(spark: Any, pg_url: str, schema: str) -> None:
+    from common.warehouse.staging import stage
+
+    df = spark.createDataFrame([(1, "a"), (2, None), (3, 'q"uote')], "tweet_id long, tag string")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        create_staging_table(conn, schema, "stg_j", ("tweet_id", "tag"))
+    stage(df, DbTarget.from_url(pg_url), schema, "stg_j", ("tweet_id", "tag"), method="jdbc")
+    assert query(pg_url, f"SELECT tweet_id, tag FROM {schema}.stg_j ORDER BY 1") == [(1, "a"), (2, None), (3, 'q"uote')]

@@ -1,0 +1,336 @@
+"""The pure transforms, on small inline frames with NULLs and edge cases (chispa)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pyspark.sql.types as T
+from chispa import assert_df_equality
+
+from glue_jobs.transforms import raw
+from glue_jobs.transforms import tweets as tw
+from glue_jobs.transforms import users as us
+from tests.glue.glue_helpers import envelope, tweet, user
+
+SRC = "file:///lake/raw/tweets/dt=2026-11-20/20261120T100000Z-abcdef-00000.jsonl.gz"
+KEY = "raw/tweets/dt=2026-11-20/20261120T100000Z-abcdef-00000.jsonl.gz"
+T0 = "2026-11-20T10:00:00Z"
+TS0 = datetime(2026, 11, 20, 10, 0, 0)
+
+
+def lines_df(spark: Any, lines: list[str]) -> Any:
+    return spark.createDataFrame([(line, SRC) for line in lines], "value string, source_uri string")
+
+
+def parsed(spark: Any, records: list[dict[str, Any]], schema: T.StructType = tw.TWEET_SCHEMA) -> Any:
+    lines = [envelope(r.get("collected_at", T0), data=r.get("data"), error=r.get("error")) for r in records]
+    return raw.parse_raw_lines(lines_df(spark, lines), schema)
+
+
+def test_parse_quarantines_bad_lines_with_reasons(spark: Any) -> None:
+    lines = [
+        envelope(T0, data={"id": "1", "text": "ok"}),
+        "{not json",
+        "",
+        "   ",
+        envelope(T0, data={"text": "no id"}),
+        envelope(T0, data={"id": "", "text": "empty id"}),
+        envelope(T0, data={"id": "12ab", "text": "bad id"}),
+        json.dumps({"collected_at": T0, "run_id": "r"}),
+        envelope("yesterday", data={"id": "2"}),
+        envelope(T0, error={"title": "Not Found Error", "resource_type": "tweet", "resource_id": "3"}),
+        "[1, 2]",
+    ]
+    out = raw.parse_raw_lines(lines_df(spark, lines), tw.TWEET_SCHEMA).select(
+        "source_file", "quarantine_reason", "line"
+    )
+    expected = spark.createDataFrame(
+        [
+            (KEY, None, None),
+            (KEY, raw.REASON_MALFORMED, "{not json"),
+            (KEY, raw.REASON_NO_ID, lines[4]),
+            (KEY, raw.REASON_NO_ID, lines[5]),
+            (KEY, raw.REASON_BAD_ID, lines[6]),
+            (KEY, raw.REASON_NO_PAYLOAD, lines[7]),
+            (KEY, raw.REASON_BAD_COLLECTED_AT, lines[8]),
+            (KEY, None, None),
+            (KEY, raw.REASON_MALFORMED, "[1, 2]"),
+        ],
+        "source_file string, quarantine_reason string, line string",
+    )
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_file_counts(spark: Any) -> None:
+    lines = [envelope(T0, data={"id": "1"}), "oops", envelope(T0, error={"title": "Forbidden"})]
+    out = raw.file_counts(raw.parse_raw_lines(lines_df(spark, lines), tw.TWEET_SCHEMA))
+    expected = spark.createDataFrame([(KEY, 2, 1)], "source_file string, rows_loaded long, rows_quarantined long")
+    assert_df_equality(out, expected, ignore_nullable=True)
+
+
+def test_drifted_types_do_not_break_parsing(spark: Any) -> None:
+    records = [
+        {"data": tweet("1", edit_controls={"edits_remaining": "4", "is_edit_eligible": True})},
+        {
+            "data": tweet(
+                "2",
+                edit_controls={"edits_remaining": 5, "is_edit_eligible": "true"},
+                public_metrics={"like_count": "7", "retweet_count": 1.5, "reply_count": None},
+            )
+        },
+        {"data": tweet("3", entities={"hashtags": "not-a-list"}, unknown_new_field={"x": 1})},
+    ]
+    out = parsed(spark, records).transform(tw.with_tweet_keys)
+    metrics = out.transform(tw.metric_snapshots).select("tweet_id", "like_count", "retweet_count", "reply_count")
+    expected = spark.createDataFrame(
+        [(1, 3, 1, 2), (2, 7, None, None), (3, 3, 1, 2)],
+        "tweet_id long, like_count long, retweet_count long, reply_count long",
+    )
+    assert_df_equality(metrics, expected, ignore_row_order=True, ignore_nullable=True)
+    assert out.filter("quarantine_reason is not null").count() == 0
+
+
+def test_tweet_rows_type_text_and_ids(spark: Any) -> None:
+    records = [
+        {"data": tweet("10", text="plain", conversation_id="10")},
+        {"data": tweet("11", text="RT @bob: cut…", referenced_tweets=[{"type": "retweeted", "id": "5"}])},
+        {
+            "data": tweet(
+                "12",
+                text="short…",
+                note_tweet={"text": "the full long text"},
+                referenced_tweets=[{"type": "quoted", "id": "6"}],
+            )
+        },
+        {"data": tweet("13", in_reply_to_user_id="77", referenced_tweets=[{"type": "replied_to", "id": "7"}])},
+        {"data": tweet("14", in_reply_to_user_id="77")},
+        {"data": tweet("15", referenced_tweets=[{"type": "replied_to", "id": "7"}, {"type": "quoted", "id": "8"}])},
+        {"data": {"id": "16"}},
+    ]
+    out = parsed(spark, records).transform(tw.with_tweet_keys).transform(tw.tweet_rows)
+    created = datetime(2026, 11, 20, 12, 0, 0)
+    row = (42, created, 20261120)
+    expected = spark.createDataFrame(
+        [
+            (10, *row, 10, None, "en", "plain", "original", False, None, TS0),
+            (11, *row, 11, None, "en", "RT @bob: cut…", "retweet", False, None, TS0),
+            (12, *row, 12, None, "en", "the full long text", "quote", False, None, TS0),
+            (13, *row, 13, 77, "en", "hello", "reply", False, None, TS0),
+            (14, *row, 14, 77, "en", "hello", "reply", False, None, TS0),
+            (15, *row, 15, None, "en", "hello", "quote", False, None, TS0),
+            (16, None, None, None, None, None, None, None, "original", None, None, TS0),
+        ],
+        "tweet_id long, author_id long, created_at timestamp, date_key int, conversation_id long, "
+        "in_reply_to_user_id long, lang string, text string, tweet_type string, possibly_sensitive boolean, "
+        "source string, collected_at timestamp",
+    )
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_entities_come_from_note_tweet_when_present(spark: Any) -> None:
+    records = [
+        {
+            "data": tweet(
+                "20",
+                entities={"hashtags": [{"start": 0, "end": 4, "tag": "cut"}], "cashtags": [{"tag": "TSLA"}]},
+                note_tweet={"text": "long #full #more", "entities": {"hashtags": [{"tag": "full"}, {"tag": "more"}]}},
+            )
+        },
+        {
+            "data": tweet(
+                "21",
+                entities={
+                    "hashtags": [{"tag": "only"}, {"tag": None}],
+                    "mentions": [{"username": "bob", "id": "7"}, {"username": "nid"}],
+                    "urls": [{"url": "https://t.co/x", "expanded_url": "https://x.org", "display_url": "x.org"}],
+                },
+            )
+        },
+        {"data": tweet("22")},  # no entities at all
+        {"data": tweet("23", note_tweet={"text": "long, no entities"}, entities={"hashtags": [{"tag": "short"}]})},
+    ]
+    tweets_df = parsed(spark, records).transform(tw.with_tweet_keys)
+    hashtags = tweets_df.transform(tw.explode_hashtags).select("tweet_id", "tag")
+    assert_df_equality(
+        hashtags,
+        spark.createDataFrame([(20, "full"), (20, "more"), (21, "only"), (23, "short")], "tweet_id long, tag string"),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+    assert tweets_df.transform(tw.explode_cashtags).count() == 0  # note_tweet entities replace entities
+    mentions = tweets_df.transform(tw.explode_mentions).select("tweet_id", "mentioned_user_id", "mentioned_username")
+    assert_df_equality(
+        mentions,
+        spark.createDataFrame(
+            [(21, 7, "bob"), (21, None, "nid")], "tweet_id long, mentioned_user_id long, mentioned_username string"
+        ),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+    urls = tweets_df.transform(tw.explode_urls).drop("collected_at")
+    assert_df_equality(
+        urls,
+        spark.createDataFrame(
+            [(21, "https://t.co/x", "https://x.org", "x.org")],
+            "tweet_id long, url string, expanded_url string, display_url string",
+        ),
+        ignore_nullable=True,
+    )
+
+
+def test_references_and_edit_links(spark: Any) -> None:
+    records = [
+        {
+            "data": tweet(
+                "32",
+                edit_history_tweet_ids=["30", "31", "32"],
+                referenced_tweets=[{"type": "quoted", "id": "9"}, {"type": "weird", "id": "8"}],
+            )
+        },
+        {"data": tweet("40", edit_history_tweet_ids=["40"])},
+        {"data": tweet("50", edit_history_tweet_ids=None)},
+    ]
+    tweets_df = parsed(spark, records).transform(tw.with_tweet_keys)
+    refs = tweets_df.transform(tw.explode_references).drop("collected_at")
+    assert_df_equality(
+        refs,
+        spark.createDataFrame([(32, 9, "quoted")], "tweet_id long, referenced_tweet_id long, reference_type string"),
+        ignore_nullable=True,
+    )
+    links = tweets_df.transform(tw.explode_edit_links)
+    assert_df_equality(
+        links,
+        spark.createDataFrame([(30, 32), (31, 32)], "tweet_id long, latest_tweet_id long"),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+
+
+def test_deleted_tweets_only_from_not_found_tweet_errors(spark: Any) -> None:
+    records = [
+        {
+            "error": {
+                "value": "61",
+                "detail": "Could not find tweet with ids: [61].",
+                "title": "Not Found Error",
+                "resource_type": "tweet",
+                "parameter": "ids",
+                "resource_id": "61",
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+        },
+        {"error": {"value": "62", "title": "Authorization Error", "resource_type": "tweet", "resource_id": "62"}},
+        {"error": {"value": "alice", "title": "Not Found Error", "resource_type": "user", "resource_id": "alice"}},
+        {"data": tweet("63")},
+    ]
+    out = parsed(spark, records).transform(tw.deleted_tweets)
+    expected = spark.createDataFrame(
+        [(61, TS0, "Not Found Error", "Could not find tweet with ids: [61].")],
+        "tweet_id long, detected_at timestamp, title string, detail string",
+    )
+    assert_df_equality(out, expected, ignore_nullable=True)
+
+
+def test_user_snapshots(spark: Any) -> None:
+    records = [
+        {"data": user("42", "alice")},
+        {"data": {"id": "43", "username": "bare", "name": "Bare"}},
+        {"data": user("44", "drift", verified="true", public_metrics={"followers_count": "12"})},
+        {
+            "error": {
+                "title": "Forbidden",
+                "resource_type": "user",
+                "value": "gone",
+                "detail": "User has been suspended",
+            }
+        },
+    ]
+    out = parsed(spark, records, us.USER_SCHEMA).transform(us.user_snapshots)
+    created = datetime(2015, 3, 1, 10, 0, 0)
+    expected = spark.createDataFrame(
+        [
+            (
+                42,
+                TS0,
+                20261120,
+                "alice",
+                "Alice",
+                "I am alice",
+                "Earth",
+                "https://t.co/alice",
+                "https://pbs.twimg.com/alice.jpg",
+                False,
+                "none",
+                False,
+                created,
+                100,
+                10,
+                1000,
+                1,
+                7,
+            ),
+            (
+                43,
+                TS0,
+                20261120,
+                "bare",
+                "Bare",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
+            (
+                44,
+                TS0,
+                20261120,
+                "drift",
+                "Drift",
+                "I am drift",
+                "Earth",
+                "https://t.co/drift",
+                "https://pbs.twimg.com/drift.jpg",
+                True,
+                "none",
+                False,
+                created,
+                12,
+                None,
+                None,
+                None,
+                None,
+            ),
+        ],
+        "user_id long, collected_at timestamp, date_key int, username string, name string, description string, "
+        "location string, url string, profile_image_url string, verified boolean, verified_type string, "
+        "protected boolean, account_created_at timestamp, followers_count long, following_count long, "
+        "tweet_count long, listed_count long, like_count long",
+    )
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_to_id(spark: Any) -> None:
+    cases = [
+        ("1800000000000000001", 1800000000000000001),
+        (" 7 ", 7),
+        ("-1", None),
+        ("99999999999999999999", None),
+        ("abc", None),
+        ("", None),
+        (None, None),
+    ]
+    df = spark.createDataFrame([(i, v) for i, (v, _) in enumerate(cases)], "i int, v string")
+    out = df.select("i", raw.to_id(df["v"]).alias("id"))
+    expected = spark.createDataFrame([(i, e) for i, (_, e) in enumerate(cases)], "i int, id long")
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)

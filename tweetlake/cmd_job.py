@@ -1,0 +1,52 @@
+"""``tweetlake job users|tweets|tweet_metrics|all [--lake URI] [--database-url URL] [--full-refresh]``.
+
+Runs the Glue jobs' code on local Spark against the embedded PostgreSQL (or any URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from common.layout import DATASETS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tweetlake job", description="Load the raw lake into the warehouse.")
+    parser.add_argument("dataset", choices=[*DATASETS, "all"])
+    parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
+    parser.add_argument("--database-url", help="postgresql://…; default $TWEETLAKE_DATABASE_URL or the embedded server")
+    parser.add_argument("--schema", default=os.environ.get("TWEETLAKE_DB_SCHEMA", "twitter"))
+    parser.add_argument("--full-refresh", action="store_true", help="forget the ledger and rebuild the dataset")
+    parser.add_argument("--staging-method", choices=["auto", "copy", "jdbc", "files"], default="auto")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from common.settings import default_lake_uri
+    from common.spark import SparkSetupError, build_local_spark
+    from glue_jobs.runner import run_job
+    from tweetlake import localdb
+
+    lake = args.lake or default_lake_uri()
+    url = localdb.database_url(args.database_url)
+    try:
+        spark = build_local_spark("tweetlake-job")
+    except SparkSetupError as err:
+        print(f"tweetlake job: {err}", file=sys.stderr)
+        return 2
+    datasets = list(DATASETS) if args.dataset == "all" else [args.dataset]
+    for dataset in datasets:
+        summary = run_job(
+            dataset, lake, url, spark, args.full_refresh, schema=args.schema, staging_method=args.staging_method
+        )
+        print(summary.describe())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
