@@ -3,7 +3,11 @@
 # Glue entry scripts to the artifacts bucket, at the keys cloudformation/tweetlake.yaml expects
 # (its Mappings/Artifacts: the template is the one place that names them).
 #
-#   scripts/package.sh [--bucket NAME]
+#   scripts/package.sh [--bucket NAME] [--api]
+#
+# --api also builds the REST API's Lambda zip (fastapi, mangum, requests for the Lambda platform,
+# plus common/, ingestion/, tweetlake/) and uploads it as lambda/tweetlake-api.zip, the default
+# CodeKey of cloudformation/api.yaml.
 #
 # Without --bucket the bucket is the stack's ArtifactsBucketName output ($TWEETLAKE_STACK, default
 # tweetlake). The Glue subnets have no route to PyPI, so psycopg travels as wheels too: they are
@@ -16,9 +20,11 @@ set -euo pipefail
 source "$(dirname "$0")/aws_lib.sh"
 
 bucket=""
+api=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --bucket) bucket="${2:?--bucket needs a name}"; shift 2 ;;
+    --api) api=true; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
@@ -80,3 +86,16 @@ for job in users_job tweets_job tweet_metrics_job; do
 done
 version="${wheel#tweetlake-}"
 say "done: tweetlake ${version%%-*} (deploy with TweetlakeVersion=${version%%-*} if you changed the version)"
+
+if [ "$api" = true ]; then
+  say "building the REST API's Lambda zip"
+  lambda_dir="$out/lambda-api"
+  rm -rf "$lambda_dir" && mkdir -p "$lambda_dir"
+  "$python" -m pip install -q --platform manylinux2014_x86_64 --implementation cp --python-version 3.11 \
+    --only-binary=:all: --target "$lambda_dir" fastapi mangum requests >&2
+  cp -r "$TWEETLAKE_ROOT/common" "$TWEETLAKE_ROOT/ingestion" "$TWEETLAKE_ROOT/tweetlake" "$lambda_dir/"
+  find "$lambda_dir" -name __pycache__ -prune -exec rm -rf {} +
+  rm -f "$out/tweetlake-api.zip"
+  (cd "$lambda_dir" && "$python" -m zipfile -c "$out/tweetlake-api.zip" .)
+  upload "$out/tweetlake-api.zip" "lambda/tweetlake-api.zip"
+fi
