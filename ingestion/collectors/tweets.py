@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common.layout import isoformat_z
-from ingestion.client import APIError, NotFoundError
+from ingestion.client import APIError, NotFoundError, PaginationLoopError
 from ingestion.collectors.base import CollectorRun, Progress, RunSummary
 from ingestion.collectors.users import classify_user_error, resolve_user_ids
 from ingestion.registry import Account, Registry
@@ -164,6 +164,12 @@ class TweetsCollector(CollectorRun):
                     self.writer.flush()
         except NotFoundError as err:
             self.summary.unavailable[account.username] = f"not_found: {err}"
+            return False
+        except PaginationLoopError:
+            # The server handed out a token twice. Stop this account without moving its cursor past
+            # what was written: its pending marker resumes from the oldest tweet written next run.
+            self.summary.notes.append(f"@{account.username}: the API repeated a next_token; "
+                                      "stopped paging this account, the next run resumes where it stopped")
             return False
         final_newest = _max_id(newest_id, walk.top_id)
         self._stage(account.user_id, account.username, final_newest, None)

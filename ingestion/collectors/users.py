@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ingestion.client import XClient
+from ingestion.client import ForbiddenError, InvalidRequestError, NotFoundError, XClient
 from ingestion.collectors.base import CollectorRun, Progress, RunSummary
 from ingestion.registry import Account, Registry
 
@@ -74,7 +74,16 @@ class UsersCollector(CollectorRun):
         renamed: dict[str, str] = {}
         by_id = {a.user_id: a for a in missing if a.user_id}
         for batch in _batches(sorted(by_id)):
-            page = self.client.users_by_ids(batch)
+            try:
+                page = self.client.users_by_ids(batch)
+            except (NotFoundError, ForbiddenError, InvalidRequestError) as err:
+                # the lookup by id is a courtesy for renamed accounts: an API without it is no reason
+                # to lose the profiles already collected
+                for lost in by_id.values():
+                    statuses[lost.username] = "not_found"
+                    self.summary.unavailable[lost.username] = "not_found"
+                self.summary.notes.append(f"could not look up {len(by_id)} account(s) by id: {err}")
+                return renamed
             self.write_page(page)
             for user in page.data:
                 old = by_id[user["id"]].username

@@ -218,3 +218,22 @@ def test_token_from_environment_or_secrets_manager(monkeypatch: pytest.MonkeyPat
             XClient.from_env({"X_BEARER_TOKEN_SECRET_ARN": bad})
         with pytest.raises(ConfigurationError, match="cannot read"):
             XClient.from_env({"X_BEARER_TOKEN_SECRET_ARN": plain + "-missing"})
+
+
+def test_tweets_collector_stops_a_looping_account_without_moving_its_cursor(local_lake) -> None:
+    from ingestion.collectors.tweets import CURSORS_KEY, TweetsCollector
+    from ingestion.registry import Account
+    from ingestion.state import read_json
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _LoopingHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = XClient(TOKEN, f"http://127.0.0.1:{server.server_port}/2")
+        summary = TweetsCollector(local_lake, client).run([Account("looper", "42")])
+    finally:
+        server.shutdown()
+    assert any("repeated a next_token" in note for note in summary.notes)
+    assert summary.records == 2  # both pages it did get are in the lake
+    cursor = read_json(local_lake, CURSORS_KEY)["accounts"]["42"]
+    assert cursor["newest_id"] is None, "the pass did not finish: the cursor must not move"
+    assert cursor["pending"]["until_id"] == "1"
