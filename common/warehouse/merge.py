@@ -24,49 +24,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from common.warehouse.columns import METRIC_COUNTS, PROFILE_COLUMNS, TWEET_ATTRIBUTES, USER_COUNT_COLUMNS
 from common.warehouse.db import check_identifier
 
 FAIL_ENV = "TWEETLAKE_FAIL_MERGE_AT"
 
-PROFILE_COLUMNS: tuple[str, ...] = (
-    "username",
-    "name",
-    "description",
-    "location",
-    "url",
-    "profile_image_url",
-    "verified",
-    "verified_type",
-    "protected",
-    "account_created_at",
-)
-USER_COUNT_COLUMNS: tuple[str, ...] = (
-    "followers_count",
-    "following_count",
-    "tweet_count",
-    "listed_count",
-    "like_count",
-)
-TWEET_ATTRIBUTES: tuple[str, ...] = (
-    "author_id",
-    "created_at",
-    "date_key",
-    "conversation_id",
-    "in_reply_to_user_id",
-    "lang",
-    "text",
-    "tweet_type",
-    "possibly_sensitive",
-    "source",
-)
-METRIC_COUNTS: tuple[str, ...] = (
-    "like_count",
-    "retweet_count",
-    "reply_count",
-    "quote_count",
-    "bookmark_count",
-    "impression_count",
-)
 BRIDGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # staging kind: (target table, its columns after tweet_id, its key columns after tweet_id)
     "hashtag": ("tweet_hashtag", ("tag",), ("tag",)),

@@ -6,6 +6,7 @@ import pyspark.sql.functions as F
 import pyspark.sql.types as T
 from pyspark.sql import Column, DataFrame
 
+from common.warehouse.columns import METRIC_COUNTS, TWEET_ATTRIBUTES
 from glue_jobs.transforms.raw import (
     clean_text,
     filter_data_records,
@@ -63,28 +64,7 @@ TWEET_SCHEMA = T.StructType(
     ]
 )
 
-TWEET_COLUMNS: tuple[str, ...] = (
-    "tweet_id",
-    "author_id",
-    "created_at",
-    "date_key",
-    "conversation_id",
-    "in_reply_to_user_id",
-    "lang",
-    "text",
-    "tweet_type",
-    "possibly_sensitive",
-    "source",
-    "collected_at",
-)
-METRIC_COUNTS: tuple[str, ...] = (
-    "like_count",
-    "retweet_count",
-    "reply_count",
-    "quote_count",
-    "bookmark_count",
-    "impression_count",
-)
+TWEET_COLUMNS: tuple[str, ...] = ("tweet_id", *TWEET_ATTRIBUTES, "collected_at")
 METRIC_COLUMNS: tuple[str, ...] = ("tweet_id", "collected_at", "date_key", *METRIC_COUNTS)
 HASHTAG_COLUMNS: tuple[str, ...] = ("tweet_id", "collected_at", "tag")
 MENTION_COLUMNS: tuple[str, ...] = ("tweet_id", "collected_at", "mentioned_user_id", "mentioned_username")

@@ -10,6 +10,7 @@ import pyspark.sql.functions as F
 import pyspark.sql.types as T
 from pyspark.sql import DataFrame
 
+from common.warehouse.columns import PROFILE_COLUMNS, USER_COUNT_COLUMNS
 from glue_jobs.transforms.raw import clean_text, filter_data_records, to_bool, to_date_key, to_id, to_long, to_timestamp
 
 _S = T.StringType()
@@ -41,20 +42,7 @@ USER_SCHEMA = T.StructType(
     ]
 )
 
-PROFILE_COLUMNS: tuple[str, ...] = (
-    "username",
-    "name",
-    "description",
-    "location",
-    "url",
-    "profile_image_url",
-    "verified",
-    "verified_type",
-    "protected",
-    "account_created_at",
-)
-COUNT_COLUMNS: tuple[str, ...] = ("followers_count", "following_count", "tweet_count", "listed_count", "like_count")
-USER_SNAPSHOT_COLUMNS: tuple[str, ...] = ("user_id", "collected_at", "date_key", *PROFILE_COLUMNS, *COUNT_COLUMNS)
+USER_SNAPSHOT_COLUMNS: tuple[str, ...] = ("user_id", "collected_at", "date_key", *PROFILE_COLUMNS, *USER_COUNT_COLUMNS)
 
 
 def user_snapshots(parsed_df: DataFrame) -> DataFrame:
@@ -75,5 +63,5 @@ def user_snapshots(parsed_df: DataFrame) -> DataFrame:
         clean_text(user["verified_type"]).alias("verified_type"),
         to_bool(user["protected"]).alias("protected"),
         to_timestamp(user["created_at"]).alias("account_created_at"),
-        *(to_long(metrics[c]).alias(c) for c in COUNT_COLUMNS),
+        *(to_long(metrics[c]).alias(c) for c in USER_COUNT_COLUMNS),
     )
