@@ -14,6 +14,10 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from common.lake import Lake
+from common.layout import parse_time
+from ingestion.client import XClient
+from ingestion.simulator import SimulatorServer
+from tests.support import SIM_START, TOKEN, FakeClock, make_client
 
 # Tests never talk to real AWS, whatever the developer's shell has configured.
 os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -57,3 +61,22 @@ def s3_server_lake(moto_endpoint: str) -> Lake:
     bucket = f"lake-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
     return Lake.from_uri(f"s3://{bucket}/lake", s3_client=client)
+
+
+# -- the X API, as the project's simulator serves it -------------------------------------------------
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock(parse_time(SIM_START))
+
+
+@pytest.fixture
+def sim(fake_clock: FakeClock) -> Iterator[SimulatorServer]:
+    with SimulatorServer(seed=7, accounts=8, now=SIM_START, token=TOKEN, rate_clock=fake_clock) as server:
+        yield server
+
+
+@pytest.fixture
+def client(sim: SimulatorServer, fake_clock: FakeClock) -> Iterator[XClient]:
+    c = make_client(sim, fake_clock)
+    yield c
+    c.close()

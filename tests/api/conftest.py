@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from common.lake import Lake
 from ingestion.simulator import SimulatorServer
-from tests.ingestion.conftest import SIM_START, TOKEN, FakeClock, make_client
+from tests.support import FakeClock, make_client
 from tweetlake.api import ApiConfig, create_app
 
 API_KEY = "test-api-key-0123456789abcdef"
@@ -86,18 +86,6 @@ def start_api() -> Iterator[Callable[..., Api]]:
 def api(start_api: Callable[..., Api], local_lake: Lake) -> Api:
     return start_api(local_lake)
 
-
-@pytest.fixture
-def fake_clock() -> FakeClock:
-    from common.layout import parse_time
-
-    return FakeClock(parse_time(SIM_START))
-
-
-@pytest.fixture
-def sim(fake_clock: FakeClock) -> Iterator[SimulatorServer]:
-    with SimulatorServer(seed=7, accounts=8, now=SIM_START, token=TOKEN, rate_clock=fake_clock) as server:
-        yield server
 
 
 @pytest.fixture

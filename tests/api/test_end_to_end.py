@@ -14,7 +14,7 @@ from common.rawio import iter_raw_records
 from ingestion.client import XClient
 from ingestion.simulator import SimulatorServer
 from tests.api.conftest import Api
-from tests.ingestion.conftest import FakeClock, make_client
+from tests.support import FakeClock, make_client
 from tweetlake.cmd_ingest import run
 
 T2022_ID = 1477067041797046272  # the first tweet id of 2022

@@ -21,7 +21,7 @@ from ingestion.client import (
     XClient,
 )
 from ingestion.simulator import SimulatorServer
-from tests.ingestion.conftest import TOKEN, FakeClock, make_client
+from tests.support import TOKEN, FakeClock, make_client
 
 T2022_ID = 1477067041797046272
 

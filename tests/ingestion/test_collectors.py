@@ -17,7 +17,7 @@ from ingestion.collectors.tweets import CURSORS_KEY
 from ingestion.registry import Registry
 from ingestion.simulator import SimulatorServer
 from ingestion.state import read_json
-from tests.ingestion.conftest import FakeClock, make_client
+from tests.support import FakeClock, make_client
 from tweetlake.cmd_ingest import run
 
 T2022_ID = 1477067041797046272
