@@ -2,8 +2,8 @@
 
 1. starts the X API simulator in-process (deterministic world, simulated clock);
 2. tracks ~10 accounts (among them a suspended, a protected and a renamed one, and one past the
-   timeline's 3,200-tweet cap) and runs the collectors as the schedules would over a simulated
-   day and a bit: users daily, tweets every 4 h, metrics every 2 h;
+   timeline's 3,200-tweet cap) and runs the collectors as the schedules would over 26 simulated
+   hours: users daily, tweets every 4 h, metrics every 2 h;
 3. summarises the lake;
 4. runs the three Glue jobs on local Spark into an embedded PostgreSQL (schema ``demo``);
 5. prints row counts per table and answers three questions from the star schema.
@@ -28,14 +28,11 @@ from common.settings import home
 
 DEMO_START = "2026-11-20T06:00:00Z"
 DEMO_TOKEN = "demo-bearer-token-not-a-secret"  # noqa: S105 - the in-process simulator accepts it
-# The collectors as the schedules run them, in simulated hours after the start.
+# The collectors as the schedules run them, in simulated hours after the start: users daily,
+# tweets every 4 h, metrics every 2 h, for a day and two hours.
 SCHEDULE: list[tuple[float, tuple[str, ...]]] = [
-    (0, ("users", "tweets", "metrics")),
-    (2, ("metrics",)),
-    (4, ("tweets", "metrics")),
-    (6, ("metrics",)),
-    (24, ("users", "tweets", "metrics")),
-    (26, ("metrics",)),
+    (hour, tuple(name for name, every in (("users", 24), ("tweets", 4), ("metrics", 2)) if hour % every == 0))
+    for hour in range(0, 27, 2)
 ]
 
 QUESTIONS: list[tuple[str, str]] = [
@@ -65,22 +62,29 @@ QUESTIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "How likes grow in the first hours after posting (average over tweets, by age at snapshot)",
+        "How likes grow in the first hours after posting (tweets first seen under 3 h old, by age at snapshot)",
         """
+        WITH young AS (  -- the cohort the schedule caught early: their snapshots trace a growth curve
+            SELECT m.tweet_id
+            FROM fact_tweet_metrics m
+            JOIN fact_tweet t USING (tweet_id)
+            WHERE t.tweet_type <> 'retweet'
+            GROUP BY m.tweet_id, t.created_at
+            HAVING min(m.collected_at) - t.created_at < interval '3 hours'
+        ), aged AS (
+            SELECT m.like_count, m.impression_count,
+                   extract(epoch FROM m.collected_at - t.created_at) / 3600.0 AS age_h
+            FROM fact_tweet_metrics m
+            JOIN young USING (tweet_id)
+            JOIN fact_tweet t USING (tweet_id)
+        )
         SELECT CASE WHEN age_h < 1 THEN '0-1 h' WHEN age_h < 3 THEN '1-3 h' WHEN age_h < 6 THEN '3-6 h'
                     WHEN age_h < 12 THEN '6-12 h' WHEN age_h < 24 THEN '12-24 h' ELSE '24-48 h' END AS age,
                count(*) AS snapshots, round(avg(like_count), 1) AS avg_likes,
                round(avg(impression_count), 0) AS avg_impressions
-        FROM (
-            SELECT m.like_count, m.impression_count,
-                   extract(epoch FROM m.collected_at - t.created_at) / 3600.0 AS age_h
-            FROM fact_tweet_metrics m
-            JOIN fact_tweet t USING (tweet_id)
-            WHERE t.tweet_type <> 'retweet'
-        ) s
+        FROM aged
         WHERE age_h >= 0 AND age_h < 48
-        GROUP BY 1, CASE WHEN age_h < 1 THEN 0 WHEN age_h < 3 THEN 1 WHEN age_h < 6 THEN 2
-                         WHEN age_h < 12 THEN 3 WHEN age_h < 24 THEN 4 ELSE 5 END
+        GROUP BY 1
         ORDER BY min(age_h)
         """,
     ),
