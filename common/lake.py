@@ -39,6 +39,11 @@ class ConflictError(LakeError):
     """A conditional write lost a race: the object changed since it was read."""
 
 
+# The first botocore whose PutObject takes IfMatch (IfNoneMatch came a little earlier). Glue keeps
+# its own older boto3 and never writes conditionally, so the wheel does not demand this version.
+CONDITIONAL_WRITES_BOTOCORE = "1.35.69"
+
+
 @dataclass(frozen=True)
 class LakeObject:
     key: str
@@ -70,6 +75,11 @@ class Lake:
     def url(self, key: str) -> str:
         """The absolute URI of a key, as Spark and humans see it."""
         raise NotImplementedError
+
+    def hadoop_url(self, key: str) -> str:
+        """The path Spark (Hadoop) reads and writes: ``url`` percent-encodes ``=`` in ``file://``
+        URIs, Hadoop wants it plain."""
+        return unquote(self.url(key))
 
     def put_bytes(self, key: str, data: bytes) -> None:
         raise NotImplementedError
@@ -328,11 +338,16 @@ class S3Lake(Lake):
         return bytes(obj["Body"].read()), str(obj["ETag"])
 
     def write_if(self, key: str, data: bytes, expected_version: str | None) -> str:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError, ParamValidationError
 
         condition = {"IfNoneMatch": "*"} if expected_version is None else {"IfMatch": expected_version}
         try:
             response = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **condition)
+        except ParamValidationError as err:  # an SDK from before S3's conditional writes (Nov 2024)
+            raise LakeError(
+                f"S3 conditional writes need boto3/botocore >= {CONDITIONAL_WRITES_BOTOCORE}: "
+                f"pip install -U 'boto3>={CONDITIONAL_WRITES_BOTOCORE}' ({err})"
+            ) from None
         except ClientError as err:
             code = err.response.get("Error", {}).get("Code")
             # 412 PreconditionFailed: another writer won; 409 ConditionalRequestConflict: a

@@ -3,7 +3,9 @@
 :class:`RawPartWriter` streams records into a gzip file on local disk and publishes it to the
 lake as one atomic object when it is *flushed*: at a size or age limit, or when the caller needs
 everything so far to be durable (the tweets collector flushes before it moves a cursor). Memory
-stays bounded by one record, not by the number of records.
+stays bounded by one record, not by the number of records. ``before_publish`` runs just before a
+part is uploaded and ``on_publish`` just after, so a caller can make its own state change exactly
+once with the part (the tweets collector records an intent first, then commits it).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class RawPartWriter:
         max_records: int = 100_000,
         max_seconds: float = 300.0,
         on_publish: Callable[[str, int], None] | None = None,
+        before_publish: Callable[[str, int], None] | None = None,
     ) -> None:
         self.lake = lake
         self.dataset = dataset
@@ -43,6 +46,7 @@ class RawPartWriter:
         self.max_records = max_records
         self.max_seconds = max_seconds
         self.on_publish = on_publish
+        self.before_publish = before_publish  # e.g. record what the part will make true, before it exists
         self.published: list[str] = []
         self.records_written = 0
         self.failed = False  # a part failed to publish: its records are lost to this run
@@ -100,6 +104,8 @@ class RawPartWriter:
             tmp.flush()
             tmp.close()
             key = raw_key(self.dataset, self.dt, self.run_id, self._part)
+            if self.before_publish is not None:
+                self.before_publish(key, count)
             self.lake.put_file(key, tmp.name)
         except BaseException:
             self.failed = True

@@ -20,11 +20,20 @@ from common.warehouse.db import (
     target_from_glue_connection,
     target_from_secrets_manager,
 )
+from glue_jobs.runner import SAFETY_WINDOW_DAYS
 
 log = logging.getLogger("tweetlake.glue")
 
 REQUIRED_ARGS = ("JOB_NAME", "lake_uri")
-OPTIONAL_ARGS = ("db_secret_arn", "connection_name", "db_schema", "full_refresh", "staging_method")
+OPTIONAL_ARGS = (
+    "db_secret_arn",
+    "connection_name",
+    "db_schema",
+    "full_refresh",
+    "staging_method",
+    "TempDir",
+    "safety_window_days",
+)
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -57,6 +66,23 @@ class GlueRun:
     @property
     def schema(self) -> str:
         return self.args.get("db_schema") or DEFAULT_SCHEMA
+
+    @property
+    def safety_window_days(self) -> int:
+        """Days before the newest loaded partition that are listed again: wider finds late files in
+        older partitions, at the cost of listing them."""
+        value = self.args.get("safety_window_days")
+        if value is None:
+            return SAFETY_WINDOW_DAYS
+        if not value.strip().isdigit():
+            raise SystemExit(f"--safety_window_days takes a number of days (0 or more), not {value!r}")
+        return int(value)
+
+    @property
+    def staging_uri(self) -> str | None:
+        """Where staging files go: under Glue's ``--TempDir`` (S3), else a local temp folder."""
+        temp_dir = self.args.get("TempDir")
+        return f"{temp_dir.rstrip('/')}/tweetlake-staging" if temp_dir else None
 
     def commit(self) -> None:
         if self.job is not None:

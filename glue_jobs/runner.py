@@ -7,7 +7,9 @@ overlap), the files to read (lake files not yet in ``etl_file_ledger``), and the
 Which ``dt=`` partitions are listed: every partition newer than the newest one already loaded
 minus a safety window (ingestion runs that cross midnight still publish into the day they
 started, so recent partitions can gain files), and every partition with no loaded file at all
-(a backfill). Older, already loaded partitions are not listed again; ``full_refresh`` lists all.
+(a backfill). Older, already loaded partitions are not listed again — a file added to one later
+is not read until a run with a wider ``safety_window_days`` (or ``full_refresh``, which lists
+all); the run summary says how many partitions it did not list, the log which window reaches them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -44,8 +47,10 @@ class JobSummary:
     run_id: str
     full_refresh: bool = False
     partitions_listed: int = 0
+    partitions_skipped: int = 0
     files: int = 0
-    rows_loaded: int = 0
+    rows_loaded: int = 0  # data records; API error records are counted apart
+    rows_api_errors: int = 0
     rows_quarantined: int = 0
     staged: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -56,7 +61,9 @@ class JobSummary:
         staged = ", ".join(f"{k}={v}" for k, v in self.staged.items())
         return (
             f"{self.dataset} run {self.run_id}: {self.files} new file(s) in {self.partitions_listed} partition(s), "
-            f"{self.rows_loaded} row(s) loaded, {self.rows_quarantined} quarantined"
+            f"{self.rows_loaded} row(s) loaded, {self.rows_api_errors} API error record(s), "
+            f"{self.rows_quarantined} quarantined"
+            + (f"; {self.partitions_skipped} older loaded partition(s) not listed" if self.partitions_skipped else "")
             + (f"; staged {staged}" if staged else "")
             + (f"; {phases}" if phases else "")
             + (" (full refresh)" if self.full_refresh else "")
@@ -130,6 +137,7 @@ class WarehouseJob:
         schema: str = DEFAULT_SCHEMA,
         full_refresh: bool = False,
         staging_method: str = "auto",
+        staging_uri: str | None = None,
         safety_window_days: int = SAFETY_WINDOW_DAYS,
         run_id: str | None = None,
     ) -> None:
@@ -139,6 +147,7 @@ class WarehouseJob:
         self.schema = check_identifier(schema)
         self.full_refresh = full_refresh
         self.staging_method = staging_method
+        self.staging_uri = staging_uri  # where ``files`` staging writes (default: a local temp folder)
         self.safety_window_days = safety_window_days
         self.started_at = datetime.now(UTC)
         self.run_id = run_id or new_run_id(self.started_at)
@@ -163,16 +172,25 @@ class WarehouseJob:
             raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        for df in self._persisted:
-            df.unpersist()
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         try:
-            if self._conn is not None and not self._conn.closed:
-                drop_staging_tables(self._conn, self.schema, self._staging_prefix)
-                self._conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key("job", self.schema, self.dataset),))
+            self._release()
+        except Exception:
+            if exc_type is None:
+                raise
+            # The run's own error matters more; a broken connection fails the cleanup too (the server
+            # drops its session lock, and the next run drops the staging tables).
+            log.warning("%s run %s: cleanup after the failed run failed too", self.dataset, self.run_id, exc_info=True)
         finally:
             if self._conn is not None:
                 self._conn.close()
+
+    def _release(self) -> None:
+        for df in self._persisted:
+            df.unpersist()
+        if self._conn is not None and not self._conn.closed:
+            drop_staging_tables(self._conn, self.schema, self._staging_prefix)
+            self._conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key("job", self.schema, self.dataset),))
 
     @property
     def _staging_prefix(self) -> str:
@@ -198,6 +216,9 @@ class WarehouseJob:
             loaded_days = {row[0]: row[1] for row in rows}
         if loaded_days and not self.full_refresh:
             horizon = max(loaded_days) - timedelta(days=self.safety_window_days)
+            skipped = [d for d in days if d < horizon and d in loaded_days]
+            if skipped:
+                self._note_skipped(skipped, horizon, newest=days[-1])
             days = [d for d in days if d >= horizon or d not in loaded_days]
         loaded_paths: set[str] = set()
         if days and loaded_days:
@@ -221,6 +242,22 @@ class WarehouseJob:
         self._lap("plan")
         return files
 
+    def _note_skipped(self, skipped: list[date], horizon: date, newest: date) -> None:
+        """Say which loaded partitions this run does not list, and the window that would list them:
+        a file published there late is not read otherwise (finding one would mean listing them all)."""
+        self.summary.partitions_skipped = len(skipped)
+        log.info(
+            "%s: not listing %d loaded partition(s) dt=%s..dt=%s (before %s); a file added there since is read"
+            " only by a run with safety_window_days=%d (lists them, loads only files missing from the ledger)"
+            " or by a full refresh",
+            self.dataset,
+            len(skipped),
+            skipped[0],
+            skipped[-1],
+            horizon,
+            (newest - skipped[0]).days,
+        )
+
     # -- read ----------------------------------------------------------------------------------
     def read(self, spark: Any) -> Any:
         """The planned files as parsed records (cached), with per-file counts for the ledger."""
@@ -243,19 +280,25 @@ class WarehouseJob:
                 path=f.key,
                 dt=f.dt,
                 size_bytes=f.size,
-                rows_loaded=int(counts[f.key]["rows_loaded"]) if f.key in counts else 0,
-                rows_quarantined=int(counts[f.key]["rows_quarantined"]) if f.key in counts else 0,
+                rows_loaded=_count(counts, f.key, "rows_loaded"),
+                rows_quarantined=_count(counts, f.key, "rows_quarantined"),
+                rows_api_errors=_count(counts, f.key, "rows_api_errors"),
             )
             for f in self.files
         ]
         self.summary.rows_loaded = sum(e.rows_loaded for e in self.entries)
+        self.summary.rows_api_errors = sum(e.rows_api_errors for e in self.entries)
         self.summary.rows_quarantined = sum(e.rows_quarantined for e in self.entries)
         if self.summary.rows_quarantined:
+            # One folder per source file (dt=…/source_hash=…/), replaced as a whole: a rerun after a
+            # failed merge rewrites the same lines instead of adding a second copy.
             (
                 quarantined_lines(parsed_df)
                 .withColumn("run_id", F.lit(self.run_id))
-                .write.mode("append")
-                .json(spark_path(self.lake, f"{quarantine_prefix(self.dataset)}run_id={self.run_id}"))
+                .write.mode("overwrite")
+                .option("partitionOverwriteMode", "dynamic")
+                .partitionBy("dt", "source_hash")
+                .json(spark_path(self.lake, quarantine_prefix(self.dataset)))
             )
         self._lap("read_parse")
         return parsed_df
@@ -283,16 +326,11 @@ class WarehouseJob:
             create_staging_table(self._conn, self.schema, tables[kind], out.columns)
             self.staging[kind] = tables[kind]
         frames = {kind: (out.df, out.columns, tables[kind]) for kind, out in outputs.items()}
-        method = self.staging_method
-        if method == "auto":  # local Spark: the driver reads what the tasks write; a cluster: COPY from tasks
-            some_df = next(iter(outputs.values())).df
-            method = "files" if some_df.sparkSession.sparkContext.master.startswith("local") else "copy"
+        method = "files" if self.staging_method == "auto" else self.staging_method
         if method == "copy":
             written = stage_copy_many(frames, self.target, self.schema)
-        elif method == "files":  # local only: CSV files on the driver's disk, then COPY
-            import tempfile
-
-            written = stage_files_many(frames, self.target, self.schema, tempfile.mkdtemp(prefix="tweetlake-stage-"))
+        elif method == "files":
+            written = stage_files_many(frames, self.target, self.schema, self._staging_work())
         else:
             written = {
                 kind: stage(out.df, self.target, self.schema, tables[kind], out.columns, method)
@@ -305,6 +343,15 @@ class WarehouseJob:
             if count >= 0:  # the JDBC writer does not report a count
                 self.summary.staged[kind] = count
         self._lap("stage")
+
+    def _staging_work(self) -> Lake:
+        """This run's own folder for ``files`` staging: under ``staging_uri`` (on Glue, the job's
+        ``--TempDir``), else a fresh local temp folder."""
+        if self.staging_uri is None:
+            import tempfile
+
+            return Lake.from_uri(Path(tempfile.mkdtemp(prefix="tweetlake-stage-")).as_uri())
+        return Lake.from_uri(f"{self.staging_uri.rstrip('/')}/{self.dataset}/{self.run_id}")
 
     def merge(self) -> None:
         run_merge(
@@ -324,6 +371,11 @@ class WarehouseJob:
         """Staging, then the one merge transaction (with the ledger)."""
         self.stage(outputs)
         self.merge()
+
+
+def _count(counts: dict[str, Any], key: str, column: str) -> int:
+    """A file's count from :func:`file_counts` (a file whose lines were all blank has no row)."""
+    return int(counts[key][column]) if key in counts else 0
 
 
 def spark_path(lake: Lake, key: str) -> str:
@@ -350,6 +402,7 @@ def run_job(
     *,
     schema: str = DEFAULT_SCHEMA,
     staging_method: str = "auto",
+    staging_uri: str | None = None,
     safety_window_days: int = SAFETY_WINDOW_DAYS,
     materialize: bool = False,
 ) -> JobSummary:
@@ -363,6 +416,7 @@ def run_job(
         schema=schema,
         full_refresh=full_refresh,
         staging_method=staging_method,
+        staging_uri=staging_uri,
         safety_window_days=safety_window_days,
     ) as job:
         files = job.plan()

@@ -19,7 +19,9 @@ def main() -> None:
         target,
         schema=run.schema,
         full_refresh=run.full_refresh,
-        staging_method=run.args.get("staging_method", "copy"),
+        staging_method=run.args.get("staging_method", "auto"),
+        staging_uri=run.staging_uri,
+        safety_window_days=run.safety_window_days,
     ) as job:
         if job.plan():
             parsed_df = job.read(run.spark)

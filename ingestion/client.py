@@ -2,13 +2,17 @@
 
 Errors are sorted the way the API means them:
 
-* retriable — 429 (wait until ``x-rate-limit-reset``), 5xx, timeouts, connection resets, a body
-  cut short: retried with bounded exponential backoff and jitter;
+* retriable — 429 (wait for ``Retry-After`` or this response's ``x-rate-limit-reset``; without a
+  usable reset, back off exponentially from a minute), 5xx, timeouts, connection resets, a body
+  cut short or undecodable: retried with bounded exponential backoff and jitter;
 * fatal — 400, 401, 403, 404 and the monthly usage cap (a 429 whose body says ``UsageCapExceeded``):
   raised at once, with the API's ``title``/``detail`` in the message.
 
 Partial errors (HTTP 200 with an ``errors`` array) are not exceptions: they are part of the page
 and the collectors keep them.
+
+Every wait (rate limits, backoff) sleeps in slices and calls :attr:`XClient.heartbeat` between
+them, so a collector's run lock stays renewed through a 15-minute rate-limit wait.
 
 The bearer token lives only in the session's ``Authorization`` header. It is registered with the
 logging redactor, never formatted into a message, and never written to the lake.
@@ -25,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -62,11 +67,14 @@ class RetriableAPIError(APIError):
 
 
 class RateLimitError(RetriableAPIError):
-    """HTTP 429 for the 15-minute window; ``reset_at`` is the epoch second it reopens."""
+    """HTTP 429 for a rate-limit window. ``reset_at`` (epoch seconds) and ``retry_after`` (seconds)
+    come from this response's headers only; ``None`` when it did not carry them."""
 
-    def __init__(self, message: str, *, reset_at: float | None, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, reset_at: float | None, retry_after: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.reset_at = reset_at
+        self.retry_after = retry_after
 
 
 class FatalAPIError(APIError):
@@ -155,6 +163,30 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
+def _spent_window_reset(headers: Mapping[str, str]) -> float | None:
+    """The reset (epoch s) of the window this response says is spent: the 15-minute one, else a
+    24-hour app or user limit; the 15-minute reset when none says ``remaining: 0``."""
+    for prefix in ("x-rate-limit", "x-app-limit-24hour", "x-user-limit-24hour"):
+        reset = _header_int(headers, f"{prefix}-reset")
+        if reset and _header_int(headers, f"{prefix}-remaining") == 0:
+            return float(reset)
+    reset = _header_int(headers, "x-rate-limit-reset")
+    return float(reset) if reset else None
+
+
+def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """``Retry-After`` in seconds: delta-seconds or an HTTP date (RFC 9110)."""
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        return parsedate_to_datetime(value).timestamp() - now
+    except (TypeError, ValueError):
+        return None
+
+
 def _problem_text(body: Any, fallback: str) -> str:
     """``title: detail`` from a v2 problem body (including 400 bodies with nested ``errors``)."""
     if not isinstance(body, dict):
@@ -166,6 +198,10 @@ def _problem_text(body: Any, fallback: str) -> str:
     if body.get("reason"):
         parts.append(f"reason={body['reason']}")
     return ": ".join(dict.fromkeys(parts)) or fallback
+
+
+def _no_heartbeat() -> None:
+    return None
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -189,6 +225,9 @@ class XClient:
         backoff_max: float = 64.0,
         max_rate_limit_wait: float = 15 * 60 + 30,
         max_rate_limit_retries: int = 8,
+        rate_limit_backoff_base: float = 60.0,
+        rate_limit_backoff_max: float = 15 * 60.0,
+        heartbeat_every: float = 60.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] | None = None,
@@ -204,6 +243,10 @@ class XClient:
         self.backoff_max = backoff_max
         self.max_rate_limit_wait = max_rate_limit_wait
         self.max_rate_limit_retries = max_rate_limit_retries
+        self.rate_limit_backoff_base = rate_limit_backoff_base
+        self.rate_limit_backoff_max = rate_limit_backoff_max
+        self.heartbeat_every = heartbeat_every
+        self.heartbeat: Callable[[], None] = _no_heartbeat  # set by whoever holds a lease (the run lock)
         self.clock = clock
         self.sleep = sleep
         self._now = now or (lambda: datetime.now(UTC))
@@ -243,6 +286,7 @@ class XClient:
         """
         attempt = 0
         rate_limited = 0
+        blind = 0  # 429s in a row that named no usable reset
         while True:
             self._pace(endpoint)
             try:
@@ -254,7 +298,15 @@ class XClient:
                 if rate_limited > self.max_rate_limit_retries:
                     raise
                 self.stats.rate_limit_hits += 1
-                self._wait_for_reset(endpoint, err.reset_at)
+                wait, why = self._rate_limit_wait(err)
+                if wait is None:
+                    blind += 1
+                    delay = min(self.rate_limit_backoff_max, self.rate_limit_backoff_base * 2 ** (blind - 1))
+                    wait = self.rng.uniform(delay, delay * 1.25)
+                    why = f"(no usable reset in the response: backoff {blind})"
+                self._wait(endpoint, wait, "rate limited", why)
+                if window := self._windows.get(endpoint):
+                    window.remaining = None  # the wait above was the one this 429 asked for: no second one
             except RetriableAPIError as err:
                 attempt += 1
                 if attempt > self.max_retries:
@@ -267,7 +319,7 @@ class XClient:
                 delay = self.rng.uniform(delay / 2, delay)  # "equal jitter": never zero, never herd
                 self.stats.retries += 1
                 log.warning("%s: %s; retry %d/%d in %.1fs", endpoint, err, attempt, self.max_retries, delay)
-                self.sleep(delay)
+                self._sleep(delay)
 
     def _get_once(self, endpoint: str, path: str, params: Mapping[str, Any] | None) -> Page:
         self.stats.requests[endpoint] += 1
@@ -282,6 +334,15 @@ class XClient:
             raise RetriableAPIError(
                 f"{endpoint}: connection failed ({type(err).__name__})", endpoint=endpoint
             ) from None
+        except requests.exceptions.ContentDecodingError as err:
+            raise RetriableAPIError(f"{endpoint}: the response body could not be decoded ({type(err).__name__})",
+                                    endpoint=endpoint) from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as err:
+            raise ConfigurationError(f"X_API_BASE_URL {self.base_url!r} is not a usable URL "
+                                     f"({type(err).__name__})") from None
+        except requests.RequestException as err:  # redirects, bad headers…: retrying will not help
+            raise FatalAPIError(f"{endpoint}: request failed ({type(err).__name__})", endpoint=endpoint) from None
         self._remember_window(endpoint, response.headers)
         status = response.status_code
         body: Any
@@ -308,7 +369,9 @@ class XClient:
                     endpoint=endpoint,
                     body=body,
                 )
-            raise RateLimitError(message, reset_at=self._windows[endpoint].reset_at, status=status,
+            headers = response.headers
+            raise RateLimitError(message, reset_at=_spent_window_reset(headers),
+                                 retry_after=_retry_after(headers, self.clock()), status=status,
                                  endpoint=endpoint, body=body)
         if status >= 500 or status in (408, 425):
             raise RetriableAPIError(message, status=status, endpoint=endpoint, body=body)
@@ -320,6 +383,8 @@ class XClient:
         }.get(status, FatalAPIError)
         if status == 401:
             message += " (check X_BEARER_TOKEN or the token secret)"
+        elif status == 403 and isinstance(body, dict) and body.get("reason") == "client-not-enrolled":
+            message += " (the app's access level or project does not include this endpoint)"
         raise error_class(message, status=status, endpoint=endpoint, body=body)
 
     # -- rate limits ---------------------------------------------------------------------------
@@ -337,18 +402,37 @@ class XClient:
         if window is None or window.remaining is None or window.remaining > 0:
             return
         if window.reset_at is not None and window.reset_at > self.clock():
-            log.info("%s: rate-limit window spent (limit %s); pacing", endpoint, window.limit)
-            self._wait_for_reset(endpoint, window.reset_at)
+            # up to the reset second (+1: it may still be the old window)
+            wait = window.reset_at - self.clock() + 1.0
+            self._wait(endpoint, wait, f"rate-limit window spent (limit {window.limit})", "until it resets")
         window.remaining = None  # unknown until the next response tells
 
-    def _wait_for_reset(self, endpoint: str, reset_at: float | None) -> None:
+    def _rate_limit_wait(self, err: RateLimitError) -> tuple[float | None, str]:
+        """How long this 429 asks to wait, from its own headers only; ``None`` when it does not say
+        (no headers, or a reset already past: an old window's reset would end the wait at once)."""
+        if err.retry_after is not None and err.retry_after >= 0:
+            return err.retry_after, "(Retry-After)"
         now = self.clock()
-        # Without a header, a minute; with one, up to the reset second (+1: it may still be the old window).
-        wait = 60.0 if reset_at is None else reset_at - now + 1.0
-        wait = max(1.0, min(wait, self.max_rate_limit_wait))
-        log.warning("%s: rate limited; waiting %.0fs until the window resets", endpoint, wait)
+        if err.reset_at is not None and err.reset_at > now:
+            return err.reset_at - now + 1.0, "until the window resets"
+        return None, ""
+
+    def _wait(self, endpoint: str, seconds: float, what: str, why: str) -> None:
+        """A rate-limit wait, clamped to ``[1 s, max_rate_limit_wait]``, logged and counted."""
+        wait = max(1.0, min(seconds, self.max_rate_limit_wait))
+        log.warning("%s: %s; waiting %.0fs %s", endpoint, what, wait, why)
         self.stats.rate_limit_wait_seconds += wait
-        self.sleep(wait)
+        self._sleep(wait)
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep in slices of ``heartbeat_every``, calling :attr:`heartbeat` after each: a run lock's
+        lease (10 min) must not lapse during a rate-limit wait (up to 15½ min)."""
+        left = seconds
+        while left > 0:
+            step = min(left, self.heartbeat_every)
+            self.sleep(step)
+            left -= step
+            self.heartbeat()
 
     # -- pagination ----------------------------------------------------------------------------
     def paginate(self, endpoint: str, path: str, params: Mapping[str, Any]) -> Iterator[Page]:

@@ -1,13 +1,19 @@
-"""The tracked-accounts registry in ``<lake>/state/registry.json``.
+"""The tracked-accounts registry in ``<lake>/state/registry.json``, and the username → user id
+cache in ``<lake>/state/user_ids.json``.
 
 Usernames are case-insensitive on X, so the registry keys accounts by the lower-cased name and
 keeps the spelling the user gave. Updates are conditional writes (see :mod:`ingestion.state`):
 fifty concurrent ``add`` calls leave fifty accounts.
+
+The cache holds every id any run learned, also runs with ``--users`` (which leave the registry
+alone): ``ingest users --users a,b`` then ``ingest tweets --users a,b`` must not pay a second
+``GET /2/users/by`` for ids the first one saw.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +23,7 @@ from common.layout import REGISTRY_KEY, isoformat_z
 from ingestion.state import read_json, update_json
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+USER_IDS_KEY = "state/user_ids.json"
 
 
 class InvalidUsername(ValueError):
@@ -127,3 +134,29 @@ class Registry:
             return (doc if changed else None), None
 
         update_json(self.lake, REGISTRY_KEY, change, default=_empty())
+
+
+def known_user_ids(lake: Lake) -> dict[str, str]:
+    """``lower-cased username -> user id`` for every name a run has resolved."""
+    doc = read_json(lake, USER_IDS_KEY) or {}
+    return {name: str(entry["user_id"]) for name, entry in (doc.get("users") or {}).items()}
+
+
+def remember_user_ids(lake: Lake, resolved: dict[str, str], forget: Iterable[str] = ()) -> None:
+    """Learn ``name -> id`` pairs; ``forget`` the names a lookup no longer finds (unknown, suspended)."""
+    gone = {name.lower() for name in forget}
+    now = isoformat_z(datetime.now(UTC).replace(microsecond=0))
+
+    def change(doc: Any) -> tuple[Any, None]:
+        doc = doc or {"version": 1, "users": {}}
+        users = doc["users"]
+        before = dict(users)
+        for name, user_id in resolved.items():
+            if (users.get(name.lower()) or {}).get("user_id") != user_id:
+                users[name.lower()] = {"username": name, "user_id": user_id, "resolved_at": now}
+        for name in gone - {n.lower() for n in resolved}:
+            users.pop(name, None)
+        return (doc if users != before else None), None
+
+    if resolved or gone:
+        update_json(lake, USER_IDS_KEY, change)

@@ -74,26 +74,32 @@ def _pid_alive(pid: int) -> bool:
 class RunLock:
     """A lease in ``state/locks/<name>.json`` so that two runs of one collector never overlap.
 
-    The holder renews the lease as it works (:meth:`heartbeat`, called for every page), so the
-    lease can be short: a run that died stops renewing and its lease lapses within ``ttl``. A lease
-    held by a dead process on this same host is taken over at once (the usual case after a kill or
-    a reboot of the ingestion host).
+    The holder renews the lease as it works (:meth:`heartbeat`, called for every page and, through
+    the client, between the slices of every rate-limit or backoff wait), so the lease can be short:
+    a run that died stops renewing and its lease lapses within ``ttl``. A lease held by a dead
+    process on this same host is taken over at once (the usual case after a kill or a reboot of the
+    ingestion host). ``clock`` (epoch seconds) is injectable so that tests can drive it.
     """
 
-    def __init__(self, lake: Lake, name: str, run_id: str, ttl: timedelta = timedelta(minutes=10)) -> None:
+    def __init__(self, lake: Lake, name: str, run_id: str, ttl: timedelta = timedelta(minutes=10),
+                 clock: Callable[[], float] = time.time) -> None:
         self.lake = lake
         self.key = f"state/locks/{name}.json"
         self.run_id = run_id
         self.ttl = ttl
+        self.clock = clock
         self._renewed = 0.0
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
     def _lease(self) -> dict[str, Any]:
-        now = datetime.now(UTC)
+        now = self._now()
         return {"run_id": self.run_id, "host": socket.gethostname(), "pid": os.getpid(),
                 "acquired_at": isoformat_z(now), "expires_at": isoformat_z(now + self.ttl)}
 
     def _is_stale(self, doc: dict[str, Any]) -> bool:
-        if doc.get("released") or parse_time(doc["expires_at"]) <= datetime.now(UTC):
+        if doc.get("released") or parse_time(doc["expires_at"]) <= self._now():
             return True
         same_host = doc.get("host") == socket.gethostname()
         return same_host and isinstance(doc.get("pid"), int) and not _pid_alive(doc["pid"])
@@ -107,17 +113,17 @@ class RunLock:
             return self._lease(), None
 
         update_json(self.lake, self.key, take)
-        self._renewed = time.monotonic()
+        self._renewed = self.clock()
 
     def heartbeat(self) -> None:
         """Renew the lease when a third of its life has passed (cheap to call often)."""
-        if time.monotonic() - self._renewed >= self.ttl.total_seconds() / 3:
+        if self.clock() - self._renewed >= self.ttl.total_seconds() / 3:
             self.acquire()
 
     def release(self) -> None:
         def drop(doc: Any) -> tuple[Any, None]:
             if doc and doc.get("run_id") == self.run_id:
-                return {**doc, "expires_at": isoformat_z(datetime.now(UTC)), "released": True}, None
+                return {**doc, "expires_at": isoformat_z(self._now()), "released": True}, None
             return None, None
 
         update_json(self.lake, self.key, drop)

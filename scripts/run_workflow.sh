@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run one dataset's Glue workflow (its crawler, then its job) now, wait for it to end, and exit
-# non-zero when the run or any of its actions failed, timed out or stopped.
+# non-zero when the run or any of its actions failed, errored, timed out or stopped.
 #
 #   scripts/run_workflow.sh users|tweets|tweet_metrics|WORKFLOW
 #
@@ -29,11 +29,14 @@ while :; do
   sleep "$POLL_SECONDS"
 done
 
-# Statistics: Total Succeeded Failed Stopped Timeout Errored Running (Errored/Waiting may be absent)
-read -r total succeeded failed stopped timeout <<< "$(awscli glue get-workflow-run --name "$workflow" --run-id "$run_id" \
-  --query "Run.Statistics.[TotalActions, SucceededActions, FailedActions, StoppedActions, TimeoutActions]" --output text)"
+# Statistics (the CLI prints None for a field Glue leaves out): an action is one crawl or job run.
+# Glue calls a workflow run COMPLETED once its actions have ended, whether they succeeded or not,
+# so the counts decide too - ErroredActions counts job runs in ERROR (ones that could not run).
+read -r total succeeded failed stopped timeout errored <<< "$(awscli glue get-workflow-run --name "$workflow" --run-id "$run_id" \
+  --query "Run.Statistics.[TotalActions, SucceededActions, FailedActions, StoppedActions, TimeoutActions, ErroredActions]" \
+  --output text)"
 summary="workflow $workflow run $run_id: $status after $(elapsed "$started")"
-[ "$total" != None ] && summary+="; actions: $total total, $succeeded succeeded, $failed failed, $stopped stopped, $timeout timed out"
+[ "$total" != None ] && summary+="; actions: $total total, $succeeded succeeded, $failed failed, $errored errored, $stopped stopped, $timeout timed out"
 echo "$summary"
 if [ "$status" != COMPLETED ]; then
   message="$(awscli glue get-workflow-run --name "$workflow" --run-id "$run_id" --query Run.ErrorMessage --output text)"
@@ -41,9 +44,14 @@ if [ "$status" != COMPLETED ]; then
   echo "error: workflow run $status${message:+ - $message}" >&2
   exit 1
 fi
-for n in "$failed" "$stopped" "$timeout"; do
+bad=""
+for pair in "failed:$failed" "errored:$errored" "stopped:$stopped" "timed out:$timeout"; do
+  n="${pair##*:}"
   if [ -n "$n" ] && [ "$n" != None ] && [ "$n" != 0 ]; then
-    echo "error: some actions did not succeed (scripts/start_job_run.sh shows one job's error; see the Glue console)" >&2
-    exit 1
+    bad+="${bad:+, }$n ${pair%:*}"
   fi
 done
+if [ -n "$bad" ]; then
+  echo "error: some actions did not succeed ($bad): scripts/start_job_run.sh shows one job's error; see the Glue console" >&2
+  exit 1
+fi

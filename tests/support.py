@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 from datetime import datetime
 from typing import Any
 
@@ -36,3 +38,8 @@ def make_client(sim: SimulatorServer, clock: FakeClock, **kwargs: Any) -> XClien
                                "backoff_base": 0.5, "timeout": (2.0, 5.0)}
     options.update(kwargs)
     return XClient(TOKEN, sim.base_url, **options)
+
+
+def logged_waits(records: list[logging.LogRecord]) -> list[float]:
+    """The waits the client announced (``… waiting 901s …``): one per wait, however it was sliced."""
+    return [float(m.group(1)) for r in records if (m := re.search(r"; waiting (\d+)s", r.getMessage()))]

@@ -2,23 +2,27 @@
 
 Exit status: 0 when the run collected what it could (unavailable accounts are named, not fatal);
 2 for a configuration or usage error; 3 for a fatal API error (bad token, usage cap, no access);
-4 when another run of the same collector holds the lock; 5 when the API kept failing past the retries.
+4 when another run of the same collector holds the lock; 5 when the API kept failing past the retries;
+6 when some accounts kept failing (named in the summary; every other account was collected and its
+cursor committed, theirs stay for the next run); 7 when the lake (folder or S3) failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 
-from common.lake import Lake
+from common.lake import Lake, LakeError
 from common.layout import parse_time
 from common.logs import configure_logging
 from common.settings import default_lake_uri
 from ingestion.client import ConfigurationError, FatalAPIError, RetriableAPIError, XClient
-from ingestion.collectors.base import RunSummary
+from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.collectors.tweets import DEFAULT_SINCE
-from ingestion.registry import Account, InvalidUsername, Registry, check_username
+from ingestion.registry import Account, InvalidUsername, Registry, check_username, known_user_ids
 from ingestion.state import RunLock, RunLockedError
 
 log = logging.getLogger("tweetlake.ingest")
@@ -43,12 +47,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def select_accounts(registry: Registry, users: str | None) -> list[Account]:
-    if users:
-        known = {a.username.lower(): a for a in registry.list()}
-        chosen = [check_username(name) for name in users.split(",") if name.strip()]
-        return [known.get(name.lower(), Account(username=name)) for name in chosen]
-    return registry.list()
+def select_accounts(registry: Registry, users: str | None, lake: Lake) -> list[Account]:
+    """The registry's accounts, or the ``--users`` names (once each, whatever their case) with the
+    ids the registry or the username → id cache already know."""
+    if not users:
+        return registry.list()
+    tracked = {a.username.lower(): a for a in registry.list()}
+    ids = known_user_ids(lake)
+    chosen: dict[str, str] = {}
+    for raw in users.split(","):
+        if raw.strip():
+            name = check_username(raw)
+            chosen.setdefault(name.lower(), name)
+    accounts = []
+    for key, name in chosen.items():
+        account = tracked.get(key) or Account(username=name)
+        account.user_id = account.user_id or ids.get(key)
+        accounts.append(account)
+    return accounts
+
+
+@contextlib.contextmanager
+def _leased(lake: Lake, name: str, collector: CollectorRun, client: XClient) -> Iterator[None]:
+    """Hold the collector's run lock; every page and every slice of a client wait renews it."""
+    previous = client.heartbeat
+    with RunLock(lake, name, collector.run_id) as lock:
+        collector.heartbeat = client.heartbeat = lock.heartbeat
+        try:
+            yield
+        finally:
+            client.heartbeat = previous
 
 
 def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, since: str | None = None,
@@ -60,15 +88,14 @@ def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, 
     from ingestion.collectors.users import UsersCollector
 
     registry = Registry(lake)
-    accounts = select_accounts(registry, users)
+    accounts = select_accounts(registry, users, lake)
     if not accounts:
         raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
     # --users runs leave the registry alone (they are one-offs); registry runs keep it current.
     learn = registry if not users else None
     if dataset == "users":
         collector = UsersCollector(lake, client, progress=progress, max_records_per_file=part_records)
-        with RunLock(lake, "users", collector.run_id) as lock:
-            collector.heartbeat = lock.heartbeat
+        with _leased(lake, "users", collector, client):
             return collector.run(accounts, learn)
     if dataset == "tweets":
         excluded = tuple(x.strip() for x in exclude.split(",") if x.strip()) if exclude else ()
@@ -76,18 +103,23 @@ def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, 
             raise ConfigurationError(f"--exclude takes retweets and/or replies, not {', '.join(sorted(bad))}")
         tweets = TweetsCollector(lake, client, since=parse_time(since) if since else DEFAULT_SINCE,
                                  exclude=excluded, progress=progress, max_records_per_file=part_records)
-        with RunLock(lake, "tweets", tweets.run_id) as lock:
-            tweets.heartbeat = lock.heartbeat
+        with _leased(lake, "tweets", tweets, client):
             return tweets.run(accounts, learn)
     metrics = MetricsCollector(lake, client, progress=progress, max_records_per_file=part_records)
-    with RunLock(lake, "tweet_metrics", metrics.run_id) as lock:
-        metrics.heartbeat = lock.heartbeat
+    with _leased(lake, "tweet_metrics", metrics, client):
         if users:
             from ingestion.collectors.users import resolve_user_ids
 
-            accounts = resolve_user_ids(client, accounts, None, metrics.summary)
+            accounts = resolve_user_ids(metrics, accounts, None)
         author_ids = {a.user_id for a in accounts if a.user_id}
         return metrics.run(author_ids, max_age_days)
+
+
+def _is_lake_failure(err: Exception) -> bool:
+    """A lake error, an OS error of a local lake, or an S3 client's error (matched by module, not
+    imported: a local lake never loads boto3)."""
+    return isinstance(err, (LakeError, OSError)) or type(err).__module__.split(".")[0] in (
+        "botocore", "boto3", "s3transfer")
 
 
 def main(argv: list[str]) -> int:
@@ -111,5 +143,14 @@ def main(argv: list[str]) -> int:
     except RetriableAPIError as err:
         print(f"tweetlake ingest: the X API kept failing: {err}", file=sys.stderr)
         return 5
+    except Exception as err:
+        if not _is_lake_failure(err):
+            raise
+        print(f"tweetlake ingest: the lake failed: {type(err).__name__}: {err}", file=sys.stderr)
+        return 7
     print(summary.render())
+    if summary.failed:
+        print(f"tweetlake ingest: {len(summary.failed)} account(s) kept failing, the rest were collected: "
+              + ", ".join(sorted(summary.failed)), file=sys.stderr)
+        return 6
     return 0

@@ -20,8 +20,13 @@ PROFILE_COLUMNS: tuple[str, ...] = (
 )
 """A change in any of these opens a new ``dim_user`` version (SCD type 2)."""
 
-USER_COUNT_COLUMNS: tuple[str, ...] = ("followers_count", "following_count", "tweet_count", "listed_count",
-                                       "like_count")
+USER_COUNT_COLUMNS: tuple[str, ...] = (
+    "followers_count",
+    "following_count",
+    "tweet_count",
+    "listed_count",
+    "like_count",
+)
 """``fact_user_daily``'s measures."""
 
 TWEET_ATTRIBUTES: tuple[str, ...] = (

@@ -12,6 +12,12 @@ an upsert whose outcome does not depend on the order in which files arrive:
   then reconciled with the existing versions (keeping their ``user_key``).
 * ``fact_user_daily``: the last snapshot of a day wins, also across runs.
 
+The tweets and tweet_metrics merges both read what the other writes (``tweet_deletion``,
+``tweet_edit_link``, ``fact_tweet``). Under READ COMMITTED two of them running at once could each
+miss the other's uncommitted rows and lose a deletion or an edit link, so both first take one
+transaction-level advisory lock per schema (:data:`SHARED_LOCKS`): they run one after the other,
+and the second one's statements see the first one's commit.
+
 ``TWEETLAKE_FAIL_MERGE_AT=<step>`` raises :class:`InjectedFailure` at that step (tests use it to
 prove that a failure inside the merge leaves the warehouse and the ledger as they were).
 """
@@ -26,8 +32,12 @@ from typing import Any
 
 from common.warehouse.columns import METRIC_COUNTS, PROFILE_COLUMNS, TWEET_ATTRIBUTES, USER_COUNT_COLUMNS
 from common.warehouse.db import check_identifier
+from common.warehouse.migrate import lock_key
 
 FAIL_ENV = "TWEETLAKE_FAIL_MERGE_AT"
+
+SHARED_LOCKS: dict[str, str] = {"tweets": "fact_tweet", "tweet_metrics": "fact_tweet"}
+"""The advisory lock (a name, keyed per schema) a dataset's merge holds for its whole transaction."""
 
 BRIDGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     # staging kind: (target table, its columns after tweet_id, its key columns after tweet_id)
@@ -59,6 +69,7 @@ class LedgerEntry:
     size_bytes: int
     rows_loaded: int
     rows_quarantined: int
+    rows_api_errors: int
 
 
 def _ensure_dates(cur: Any, *tables: str) -> None:
@@ -246,9 +257,13 @@ def reset_for_full_refresh(cur: Any, dataset: str) -> None:
 
 def record_files(cur: Any, dataset: str, run_id: str, entries: Sequence[LedgerEntry]) -> None:
     cur.executemany(
-        "INSERT INTO etl_file_ledger (dataset, path, dt, size_bytes, rows_loaded, rows_quarantined, run_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        [(dataset, e.path, e.dt, e.size_bytes, e.rows_loaded, e.rows_quarantined, run_id) for e in entries],
+        "INSERT INTO etl_file_ledger"
+        " (dataset, path, dt, size_bytes, rows_loaded, rows_api_errors, rows_quarantined, run_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [
+            (dataset, e.path, e.dt, e.size_bytes, e.rows_loaded, e.rows_api_errors, e.rows_quarantined, run_id)
+            for e in entries
+        ],
     )
 
 
@@ -266,6 +281,8 @@ def run_merge(
     """The one transaction: (reset,) merge, ledger, run record, drop staging. All or nothing."""
     check_identifier(schema)
     with conn.transaction(), conn.cursor() as cur:
+        if dataset in SHARED_LOCKS:  # first, so that every read below sees the other job's commit
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("merge", schema, SHARED_LOCKS[dataset]),))
         cur.execute(f"SET LOCAL search_path TO {schema}, public")
         cur.execute("SET LOCAL work_mem TO '256MB'")
         if full_refresh:
@@ -276,14 +293,15 @@ def run_merge(
         record_files(cur, dataset, run_id, entries)
         checkpoint("ledger")
         cur.execute(
-            "INSERT INTO etl_run (run_id, dataset, started_at, files, rows_loaded, rows_quarantined, full_refresh)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            "INSERT INTO etl_run (run_id, dataset, started_at, files, rows_loaded, rows_api_errors, rows_quarantined,"
+            " full_refresh) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 run_id,
                 dataset,
                 started_at,
                 len(entries),
                 sum(e.rows_loaded for e in entries),
+                sum(e.rows_api_errors for e in entries),
                 sum(e.rows_quarantined for e in entries),
                 full_refresh,
             ),

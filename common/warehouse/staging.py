@@ -1,16 +1,18 @@
 """Staging tables: each run's rows land in per-run UNLOGGED tables before the merge.
 
-Two ways to fill them:
+Three ways to fill them:
 
-``copy`` (default)
+``files`` (default, locally and on Glue)
+    Spark writes every staging frame as CSV files (rendered in the JVM: no Python per row) under
+    the run's own work folder (a local folder, or the job's ``--TempDir`` on S3), and the driver
+    streams the committed part files through ``COPY … FROM STDIN`` on two connections. A failed
+    task's attempt never reaches the committed files; the folder is deleted afterwards.
+``copy``
     Every Spark task renders its rows as CSV in the JVM (``to_csv``) and streams them with
-    PostgreSQL ``COPY … FROM STDIN`` over its own psycopg connection, in one transaction per task:
-    a failed or retried task leaves nothing behind. This moves rows at close to COPY speed.
+    ``COPY … FROM STDIN`` over its own psycopg connection, one transaction per task. No work
+    folder, but each row crosses into a Python worker (slower: see bench/README.md).
 ``jdbc``
     Spark's JDBC writer with ``reWriteBatchedInserts=true`` and a large ``batchsize``.
-``files`` (local only)
-    Spark writes CSV files (no Python in the row path), the driver streams them through COPY on
-    two connections. Needs a folder both Spark and the driver see, so not for Glue.
 
 Either way the staging tables are only an input of the merge: the merge de-duplicates what it
 reads, and nothing reaches the warehouse's tables or the ledger unless the merge commits.
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from common.lake import Lake
 from common.warehouse.db import DbTarget, check_identifier
 
 # PostgreSQL types of the staged columns, by column name.
@@ -212,37 +215,47 @@ def stage(df: Any, target: DbTarget, schema: str, table: str, columns: Sequence[
 
 
 def stage_files_many(
-    frames: dict[str, tuple[Any, Sequence[str], str]], target: DbTarget, schema: str, workdir: str, *, threads: int = 2
+    frames: dict[str, tuple[Any, Sequence[str], str]], target: DbTarget, schema: str, work: Lake, *, threads: int = 2
 ) -> dict[str, int]:
-    """Local alternative: Spark writes CSV files (JVM only), the driver streams them through COPY
-    on ``threads`` connections. ``workdir`` must be a local folder the driver can read."""
-    import glob
-    import shutil
+    """Spark writes each frame as CSV files under ``work`` (a folder or an S3 prefix: JVM only, no
+    Python per row), then the driver streams the files through ``COPY … FROM STDIN`` on ``threads``
+    connections and deletes them. ``work`` must be a place for this run alone."""
     from concurrent.futures import ThreadPoolExecutor
-
-    import psycopg
 
     check_identifier(schema)
     jobs: list[tuple[str, str, str]] = []
-    for kind, (df, columns, table) in frames.items():
-        folder = f"{workdir}/{kind}"
-        df.select(*columns).write.mode("overwrite").options(**CSV_OPTIONS).csv(folder)
-        statement = f"COPY {schema}.{check_identifier(table)} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
-        jobs += [(kind, statement, path) for path in sorted(glob.glob(f"{folder}/part-*"))]
+    try:
+        for kind, (df, columns, table) in frames.items():
+            df.select(*columns).write.mode("overwrite").options(**CSV_OPTIONS).csv(work.hadoop_url(kind))
+            statement = f"COPY {schema}.{check_identifier(table)} ({', '.join(columns)}) FROM STDIN (FORMAT csv)"
+            jobs += [(kind, statement, key) for key in committed_parts(work, kind)]
+        written = dict.fromkeys(frames, 0)
+        with ThreadPoolExecutor(threads) as pool:
+            for kind, rows in pool.map(lambda job: _copy_file(target, work, *job), jobs):
+                written[kind] += rows
+        return written
+    finally:
+        for obj in list(work.list("")):
+            work.delete(obj.key)
 
-    def copy_file(job: tuple[str, str, str]) -> tuple[str, int]:
-        kind, statement, path = job
-        with psycopg.connect(target.url) as conn, conn.cursor() as cur, open(path, "rb") as f:
+
+def committed_parts(work: Lake, folder: str) -> list[str]:
+    """The part files a Spark write committed to ``folder`` (not ``_temporary/`` attempts, not ``.crc``)."""
+    prefix = f"{folder}/"
+    return [
+        obj.key
+        for obj in work.list(prefix)
+        if "/" not in obj.key[len(prefix) :] and obj.key[len(prefix) :].startswith("part-")
+    ]
+
+
+def _copy_file(target: DbTarget, work: Lake, kind: str, statement: str, key: str) -> tuple[str, int]:
+    import psycopg
+
+    with psycopg.connect(target.url, application_name="tweetlake-staging") as conn:
+        conn.execute("SET synchronous_commit TO off")
+        with conn.cursor() as cur, work.open_read(key) as f:
             with cur.copy(statement) as copy:
                 while block := f.read(1 << 20):
                     copy.write(block)
-            return kind, cur.rowcount
-
-    written = dict.fromkeys(frames, 0)
-    try:
-        with ThreadPoolExecutor(threads) as pool:
-            for kind, rows in pool.map(copy_file, jobs):
-                written[kind] += max(rows, 0)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return written
+            return kind, max(cur.rowcount, 0)

@@ -10,6 +10,8 @@ record lacks is ``NULL``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pyspark.sql.functions as F
 import pyspark.sql.types as T
 from pyspark.sql import Column, DataFrame
@@ -26,11 +28,20 @@ ERROR_SCHEMA = T.StructType(
 REASON_MALFORMED = "malformed JSON line"
 REASON_NO_PAYLOAD = "record holds neither data nor error"
 REASON_NO_ID = "record without id"
-REASON_BAD_ID = "id is not a 64-bit integer"
+REASON_BAD_ID = "id is not a 64-bit integer"  # reason_bad_id("id")
 REASON_BAD_COLLECTED_AT = "missing or invalid collected_at"
+
+OPTIONAL_ID_FIELDS: tuple[str, ...] = ("author_id",)
+"""Ids a record may lack, but that must be 64-bit integers when present (checked where the data
+schema has them): a garbled author would otherwise load as an unknown one."""
 
 _ID_PATTERN = r"^[0-9]{1,19}$"
 _INT_PATTERN = r"^-?[0-9]{1,18}$"
+_SOURCE_KEY_PATTERN = r"(raw/[a-z_]+/dt=([0-9-]+)/[^/]+)$"
+
+
+def reason_bad_id(field: str) -> str:
+    return f"{field} is not a 64-bit integer"
 
 
 def envelope_schema(data_schema: T.StructType) -> T.StructType:
@@ -48,7 +59,8 @@ def envelope_schema(data_schema: T.StructType) -> T.StructType:
 
 # -- column functions ------------------------------------------------------------------------
 def to_id(col: Column) -> Column:
-    """A 64-bit id from its JSON string (or number); ``NULL`` when it is not one."""
+    """A 64-bit id from its JSON string (or number); ``NULL`` when it is not one (also 19 digits
+    above 9223372036854775807: the cast, not the pattern, catches those)."""
     text = F.trim(col)
     return F.when(text.rlike(_ID_PATTERN), text.cast(T.LongType()))
 
@@ -86,12 +98,10 @@ def filter_blank_lines(lines_df: DataFrame) -> DataFrame:
 
 def with_source_key(lines_df: DataFrame) -> DataFrame:
     """The lake key (``raw/<dataset>/dt=…/<file>``) of the file a line came from."""
-    return lines_df.withColumn(
-        "source_file", F.regexp_extract(F.col("source_uri"), r"(raw/[a-z_]+/dt=[0-9-]+/[^/]+)$", 1)
-    )
+    return lines_df.withColumn("source_file", F.regexp_extract(F.col("source_uri"), _SOURCE_KEY_PATTERN, 1))
 
 
-def with_parsed_record(data_schema: T.StructType):
+def with_parsed_record(data_schema: T.StructType) -> Callable[[DataFrame], DataFrame]:
     def transform(lines_df: DataFrame) -> DataFrame:
         options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
         return lines_df.withColumn("record", F.from_json(F.col("value"), envelope_schema(data_schema), options))
@@ -99,24 +109,34 @@ def with_parsed_record(data_schema: T.StructType):
     return transform
 
 
-def with_quarantine_reason(parsed_df: DataFrame) -> DataFrame:
-    record = F.col("record")
-    has_data = record["data"].isNotNull()
-    has_error = record["error"].isNotNull()
-    is_malformed = record.isNull() | (~has_data & ~has_error & record[CORRUPT].isNotNull())
-    data_id = F.trim(record["data"]["id"])
-    is_id_missing = has_data & (data_id.isNull() | (data_id == ""))
-    is_id_invalid = has_data & ~data_id.rlike(_ID_PATTERN)
-    collected_at = to_timestamp(record["collected_at"])
-    is_collected_at_bad = collected_at.isNull() | ~F.year(collected_at).between(1970, 9999)
-    reason = (
-        F.when(is_malformed, F.lit(REASON_MALFORMED))
-        .when(~has_data & ~has_error, F.lit(REASON_NO_PAYLOAD))
-        .when(is_id_missing, F.lit(REASON_NO_ID))
-        .when(is_id_invalid, F.lit(REASON_BAD_ID))
-        .when(is_collected_at_bad, F.lit(REASON_BAD_COLLECTED_AT))
-    )
-    return parsed_df.withColumn("quarantine_reason", reason)
+def with_quarantine_reason(optional_ids: tuple[str, ...] = ()) -> Callable[[DataFrame], DataFrame]:
+    """Why a parsed line cannot be used (``NULL`` when it can). An id must convert, not only look
+    like digits: a NULL key would fail the merge's NOT NULL and with it every later run."""
+
+    def transform(parsed_df: DataFrame) -> DataFrame:
+        record = F.col("record")
+        has_data = record["data"].isNotNull()
+        has_error = record["error"].isNotNull()
+        is_malformed = record.isNull() | (~has_data & ~has_error & record[CORRUPT].isNotNull())
+        data_id = F.trim(record["data"]["id"])
+        is_id_missing = has_data & (data_id.isNull() | (data_id == ""))
+        is_id_invalid = has_data & to_id(data_id).isNull()
+        collected_at = to_timestamp(record["collected_at"])
+        is_collected_at_bad = collected_at.isNull() | ~F.year(collected_at).between(1970, 9999)
+        reason = (
+            F.when(is_malformed, F.lit(REASON_MALFORMED))
+            .when(~has_data & ~has_error, F.lit(REASON_NO_PAYLOAD))
+            .when(is_id_missing, F.lit(REASON_NO_ID))
+            .when(is_id_invalid, F.lit(REASON_BAD_ID))
+        )
+        for field in optional_ids:
+            value = record["data"][field]
+            is_invalid = has_data & value.isNotNull() & to_id(value).isNull()
+            reason = reason.when(is_invalid, F.lit(reason_bad_id(field)))
+        reason = reason.when(is_collected_at_bad, F.lit(REASON_BAD_COLLECTED_AT))
+        return parsed_df.withColumn("quarantine_reason", reason)
+
+    return transform
 
 
 def parse_raw_lines(lines_df: DataFrame, data_schema: T.StructType) -> DataFrame:
@@ -126,11 +146,12 @@ def parse_raw_lines(lines_df: DataFrame, data_schema: T.StructType) -> DataFrame
     (``NULL`` when good), ``collected_at`` (timestamp), ``run_id``, ``data`` and ``error`` (structs,
     one of them set on good rows).
     """
+    optional_ids = tuple(f for f in OPTIONAL_ID_FIELDS if f in data_schema.fieldNames())
     parsed_df = (
         lines_df.transform(filter_blank_lines)
         .transform(with_source_key)
         .transform(with_parsed_record(data_schema))
-        .transform(with_quarantine_reason)
+        .transform(with_quarantine_reason(optional_ids))
     )
     return parsed_df.select(
         "source_file",
@@ -156,16 +177,29 @@ def filter_error_records(parsed_df: DataFrame) -> DataFrame:
 
 
 def quarantined_lines(parsed_df: DataFrame) -> DataFrame:
-    """What goes to ``<lake>/quarantine/<dataset>/``: the line, why, and where it came from."""
+    """What goes to ``<lake>/quarantine/<dataset>/``: the line, why, and where it came from.
+
+    ``dt`` and ``source_hash`` (of the source file's key) name the folder a file's lines go to, so
+    that a rerun overwrites them instead of adding a second copy.
+    """
+    source = F.col("source_file")
     return parsed_df.filter(F.col("quarantine_reason").isNotNull()).select(
-        "source_file", F.col("quarantine_reason").alias("reason"), "line"
+        source,
+        F.col("quarantine_reason").alias("reason"),
+        "line",
+        F.regexp_extract(source, _SOURCE_KEY_PATTERN, 2).alias("dt"),
+        F.substring(F.sha1(source), 1, 16).alias("source_hash"),
     )
 
 
 def file_counts(parsed_df: DataFrame) -> DataFrame:
-    """Per source file: rows used (data and API error records) and rows quarantined."""
-    is_quarantined = F.col("quarantine_reason").isNotNull()
+    """Per source file: data records loaded, API error records (used, not loaded as data), and
+    lines quarantined."""
+    reason = F.col("quarantine_reason")
+    is_data = reason.isNull() & F.col("data").isNotNull()
+    is_api_error = reason.isNull() & F.col("data").isNull()  # a good record without data holds an error
     return parsed_df.groupBy("source_file").agg(
-        F.sum(F.when(is_quarantined, 0).otherwise(1)).cast(T.LongType()).alias("rows_loaded"),
-        F.sum(F.when(is_quarantined, 1).otherwise(0)).cast(T.LongType()).alias("rows_quarantined"),
+        F.sum(is_data.cast(T.LongType())).alias("rows_loaded"),
+        F.sum(is_api_error.cast(T.LongType())).alias("rows_api_errors"),
+        F.sum(reason.isNotNull().cast(T.LongType())).alias("rows_quarantined"),
     )

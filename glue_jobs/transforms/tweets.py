@@ -106,11 +106,13 @@ def tweet_entities() -> Column:
 
 # -- DataFrame transforms --------------------------------------------------------------------
 def with_tweet_keys(parsed_df: DataFrame) -> DataFrame:
-    """Good data records with ``tweet_id`` and the ``entities`` to use."""
-    return (
-        parsed_df.transform(filter_data_records)
-        .withColumn("tweet_id", to_id(F.col("data.id")))
-        .withColumn("entities", tweet_entities())
+    """Good data records → ``tweet_id``, ``collected_at``, the tweet object ``data`` and the
+    ``entities`` to use: what every tweet transform below reads."""
+    return parsed_df.transform(filter_data_records).select(
+        to_id(F.col("data.id")).alias("tweet_id"),
+        "collected_at",
+        "data",
+        tweet_entities().alias("entities"),
     )
 
 

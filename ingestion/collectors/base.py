@@ -29,6 +29,7 @@ class RunSummary:
     retries: int = 0
     files: list[str] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)  # account or tweet -> why
+    failed: dict[str, str] = field(default_factory=dict)  # account -> the error it kept failing with
     notes: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +46,9 @@ class RunSummary:
             lines.append(f"  {key}: {value}")
         if self.unavailable:
             lines.append("  unavailable: " + ", ".join(f"{k} ({v})" for k, v in sorted(self.unavailable.items())))
+        if self.failed:
+            lines.append("  failed (cursor kept; the next run retries): "
+                         + ", ".join(f"{k} ({v})" for k, v in sorted(self.failed.items())))
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
@@ -98,7 +102,10 @@ class CollectorRun:
         self._retries_before = client.stats.retries
         self.writer = RawPartWriter(lake, self.dataset, self.run_id, self.started_at,
                                     max_records=max_records_per_file, max_seconds=max_seconds_per_file,
-                                    on_publish=self._published)
+                                    on_publish=self._published, before_publish=self._publishing)
+
+    def _publishing(self, key: str, count: int) -> None:
+        """Called just before a part is uploaded (the tweets collector records its cursor intent)."""
 
     def _published(self, key: str, count: int) -> None:
         self.summary.files.append(key)
@@ -110,6 +117,11 @@ class CollectorRun:
         for obj in page.data:
             self.writer.write(page.received_at, page.endpoint, data=obj)
             self.summary.records += 1
+        self.write_errors(page)
+
+    def write_errors(self, page: Page) -> None:
+        """Only a page's partial errors, as error records (an id lookup of a tweets or metrics run:
+        its users are not this dataset's data, but what it could not find must not vanish)."""
         for err in page.errors:
             self.writer.write(page.received_at, page.endpoint, error=err)
             self.summary.partial_errors += 1

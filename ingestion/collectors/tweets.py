@@ -3,18 +3,33 @@
 Per account, ``GET /2/users/:id/tweets`` pages from the newest tweet down to the lower bound:
 ``since_id`` = the newest tweet already in the lake, else ``start_time`` = ``--since``.
 
-**The cursor never runs ahead of the lake.** Cursor changes are *staged* while pages are written
-and committed only after the raw file holding those pages is published (the writer's publish
-hook), so a crash loses at most the records that were not yet in the lake, and re-fetches exactly
-those. An account whose pass was interrupted after some files were published keeps a ``pending``
-marker ``{lower bound, until_id = oldest tweet written, top_id = newest tweet written}``: the next
-run first fetches the rest of that backlog (``until_id``), then what is new above ``top_id``. So
-a crash never leaves a gap (moving ``since_id`` past an unfetched backlog) and never duplicates
-beyond the file being written.
+**The cursor never runs ahead of the lake, and moves exactly once with it.** Cursor changes are
+*staged* while pages are written. Just before a raw part is published, the staged changes are
+written into the cursor document as an *intent* naming that part; just after, they are committed
+and the intent dropped. A run killed in between leaves the intent behind, and the next run applies
+it if the part is in the lake and drops it if not. So a crash re-fetches exactly the records that
+never reached the lake: no gap, no duplicate. An account whose pass was interrupted after some
+parts were published keeps a ``pending`` marker ``{lower bound, until_id = oldest tweet written,
+top_id = newest tweet written}``: the next run first fetches the rest of that backlog
+(``until_id``), then what is new above ``top_id``.
 
-The timeline serves only an account's newest 3,200 tweets (800 with ``exclude=replies``). When a
-pass ends at that cap, the summary says so, with the number of tweets the endpoint could not reach
-(the profile's ``tweet_count`` minus what is reachable: one ``GET /2/users/:id`` per capped account).
+**One account's failure is its own.** A timeline that keeps failing past the client's retries
+(5xx, timeouts), answers a 400 about its own cursor, or repeats a ``next_token`` stops only that
+account: its cursor stays where the published parts put it, the summary names it under ``failed``
+and the run goes on (``tweetlake ingest`` then exits 6). What no account can get past (a bad
+token, the usage cap, an app without access, a rate limit that stays spent, a 400 about a shared
+parameter) stops the run at once; what was fetched is still published and committed. Three
+accounts failing in a row with retriable errors mean the API is down: that stops the run too.
+
+The timeline serves only an account's newest 3,200 posts (800 with ``exclude=replies``), counted
+before ``exclude`` filters. A pass has met that cap when the positions it paged through come to it
+(a page with a ``next_token`` spans ``max_results`` positions, however few tweets survive the
+filter). The summary then says how many tweets the endpoint could not reach: for a backfill, the
+profile's ``tweet_count`` minus the cap (which also counts tweets before ``--since``); for an
+incremental pass, the posts since the last run (``tweet_count`` now minus then) minus the cap.
+``tweet_count`` rides on the timeline pages (``expansions=author_id`` with
+``user.fields=public_metrics`` puts the author in ``includes.users``); only a server that leaves
+``includes`` out costs one ``GET /2/users/:id`` per capped account.
 """
 
 from __future__ import annotations
@@ -25,7 +40,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common.layout import isoformat_z
-from ingestion.client import APIError, NotFoundError, PaginationLoopError
+from ingestion.client import (
+    APIError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    Page,
+    RateLimitError,
+    RetriableAPIError,
+    UnauthorizedError,
+    UsageCapExceeded,
+)
 from ingestion.collectors.base import CollectorRun, Progress, RunSummary
 from ingestion.collectors.users import classify_user_error, resolve_user_ids
 from ingestion.registry import Account, Registry
@@ -36,7 +61,36 @@ log = logging.getLogger(__name__)
 CURSORS_KEY = "state/tweets/cursors.json"
 TIMELINE_CAP = 3200
 TIMELINE_CAP_NO_REPLIES = 800
+CAP_SHARE = 0.97  # the API's reach at the boundary is not exact to the post
+PAGE_SIZE = 100
+PROFILE_PARAMS = {"expansions": "author_id", "user.fields": "public_metrics"}
 DEFAULT_SINCE = datetime(2022, 1, 1, tzinfo=UTC)
+# A 400 naming only these is about one account's own request; any other parameter is shared by all.
+OWN_PARAMS = frozenset({"id", "since_id", "until_id", "pagination_token"})
+STOPS_THE_RUN = (UnauthorizedError, ForbiddenError, UsageCapExceeded, RateLimitError)
+MAX_FAILING_IN_A_ROW = 3
+
+
+def _max_id(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return a if int(a) >= int(b) else b
+
+
+def _profile_tweet_count(page: Page, user_id: str) -> int | None:
+    for user in page.includes.get("users") or []:
+        if isinstance(user, dict) and str(user.get("id")) == user_id:
+            count = (user.get("public_metrics") or {}).get("tweet_count")
+            return int(count) if count is not None else None
+    return None
+
+
+def _about_own_request(err: APIError) -> bool:
+    """Whether a 400 names only the account's own parameters (or none: then it cannot be told apart,
+    and one account must not stop the others)."""
+    body = err.body if isinstance(err.body, dict) else {}
+    named = {name for e in body.get("errors") or [] if isinstance(e, dict) for name in e.get("parameters") or {}}
+    return named <= OWN_PARAMS
 
 
 @dataclass
@@ -46,16 +100,46 @@ class _Pass:
     top_id: str | None = None  # newest tweet written in this pass (carried over when resuming)
     oldest_id: str | None = None
     fetched: int = 0  # tweets written in this pass (carried over when resuming)
+    scanned: int = 0  # timeline positions paged through (carried over when resuming)
+    tweet_count: int | None = None  # the profile's, from the first page of this pass that carried it
+    count_at_lower: int | None = None  # the profile's tweet_count when ``since_id`` was the newest tweet
+
+    @classmethod
+    def resume(cls, pending: dict[str, Any], count_at_lower: int | None) -> _Pass:
+        fetched = int(pending.get("fetched", 0))
+        return cls(lower=pending["lower"], until_id=pending["until_id"], top_id=pending["top_id"], fetched=fetched,
+                   scanned=int(pending.get("scanned", fetched)), count_at_lower=count_at_lower)
 
     def pending(self) -> dict[str, Any]:
         return {"lower": self.lower, "until_id": self.oldest_id or self.until_id, "top_id": self.top_id,
-                "fetched": self.fetched}
+                "fetched": self.fetched, "scanned": self.scanned}
+
+    def read(self, page: Page, user_id: str) -> None:
+        ids = [int(tweet["id"]) for tweet in page.data]
+        if ids:
+            self.top_id = _max_id(self.top_id, str(max(ids)))
+            self.oldest_id = str(min(ids) if self.oldest_id is None else min(min(ids), int(self.oldest_id)))
+        self.fetched += len(page.data)
+        has_next = bool(page.meta.get("next_token"))
+        self.scanned += PAGE_SIZE if has_next else int(page.meta.get("result_count", len(page.data)))
+        if self.tweet_count is None:
+            self.tweet_count = _profile_tweet_count(page, user_id)
+
+    def unreachable(self, cap: int, tweet_count: int | None) -> int | None:
+        """Tweets beyond the cap's reach; ``None`` when the counts to tell are missing."""
+        if tweet_count is None:
+            return None
+        if "since_id" in self.lower:
+            return None if self.count_at_lower is None else max(0, tweet_count - self.count_at_lower - cap)
+        return max(0, tweet_count - cap)
 
 
-def _max_id(a: str | None, b: str | None) -> str | None:
-    if a is None or b is None:
-        return a or b
-    return a if int(a) >= int(b) else b
+@dataclass
+class _Capped:
+    account: Account
+    first: _Pass  # the pass whose lower bound the cap cut off
+    fetched: int
+    tweet_count: int | None
 
 
 class TweetsCollector(CollectorRun):
@@ -67,10 +151,24 @@ class TweetsCollector(CollectorRun):
         self.since = since
         self.exclude = tuple(sorted(exclude))
         self.cap = TIMELINE_CAP_NO_REPLIES if "replies" in self.exclude else TIMELINE_CAP
+        self.profile_params: dict[str, str] = dict(PROFILE_PARAMS)
         self._staged: dict[str, dict[str, Any]] = {}
-        self._capped: dict[str, int] = {}  # user_id -> tweets fetched when the cap was reached
+        self._capped: list[_Capped] = []
+        self._failing_in_a_row = 0
 
     # -- cursor state ----------------------------------------------------------------------------
+    def _publishing(self, key: str, count: int) -> None:
+        """Record what ``key`` will make true before it exists (see the module docstring)."""
+        if not self._staged:
+            return
+        intent = {"part": key, "accounts": dict(self._staged)}
+
+        def change(doc: Any) -> tuple[Any, None]:
+            doc = doc or {"version": 1, "accounts": {}}
+            return {**doc, "intent": intent}, None
+
+        update_json(self.lake, CURSORS_KEY, change)
+
     def _published(self, key: str, count: int) -> None:
         super()._published(key, count)
         self._commit_staged()
@@ -95,102 +193,164 @@ class TweetsCollector(CollectorRun):
 
         def change(doc: Any) -> tuple[Any, None]:
             doc = doc or {"version": 1, "accounts": {}}
-            for user_id, entry in staged.items():
-                doc["accounts"][user_id] = {**doc["accounts"].get(user_id, {}), **entry}
-            return doc, None
+            doc.pop("intent", None)  # its part is published, and these changes hold the intent's own
+            return _merge(doc, staged), None
 
         update_json(self.lake, CURSORS_KEY, change)
 
-    def _stage(self, user_id: str, username: str, newest_id: str | None, pending: dict[str, Any] | None) -> None:
-        self._staged[user_id] = {"newest_id": newest_id, "pending": pending, "username": username,
+    def _recover_intent(self) -> None:
+        """Settle the intent of a run killed between publishing a part and committing its cursors."""
+        intent = (read_json(self.lake, CURSORS_KEY) or {}).get("intent")
+        if not intent:
+            return
+        published = self.lake.exists(intent["part"])
+
+        def change(doc: Any) -> tuple[Any, None]:
+            if not doc or doc.get("intent") != intent:
+                return None, None
+            doc.pop("intent")
+            return (_merge(doc, intent["accounts"]) if published else doc), None
+
+        update_json(self.lake, CURSORS_KEY, change)
+        what = "applied the cursors of" if published else "dropped the cursors of the unpublished"
+        log.warning("an earlier run was interrupted: %s part %s", what, intent["part"])
+        self.summary.notes.append(f"an earlier run was interrupted: {what} part {intent['part']}")
+
+    def _stage(self, account: Account, newest_id: str | None, pending: dict[str, Any] | None,
+               tweet_count: int | None = None) -> None:
+        assert account.user_id is not None
+        entry: dict[str, Any] = {"newest_id": newest_id, "pending": pending, "username": account.username,
                                  "updated_at": isoformat_z(self.client.now().replace(microsecond=0))}
+        if tweet_count is not None:
+            entry["tweet_count"] = tweet_count  # the profile's count when newest_id was the newest tweet
+        self._staged[account.user_id] = entry
 
     # -- the run ---------------------------------------------------------------------------------
     def run(self, accounts: list[Account], registry: Registry | None = None) -> RunSummary:
-        accounts = resolve_user_ids(self.client, accounts, registry, self.summary)
-        cursors = (read_json(self.lake, CURSORS_KEY) or {"accounts": {}})["accounts"]
-        progress = Progress("tweets", len(accounts), enabled=self.progress_enabled)
+        progress: Progress | None = None
         try:
+            self._recover_intent()
+            accounts = resolve_user_ids(self, accounts, registry)
+            cursors = (read_json(self.lake, CURSORS_KEY) or {"accounts": {}})["accounts"]
+            progress = Progress("tweets", len(accounts), enabled=self.progress_enabled)
             for number, account in enumerate(accounts, start=1):
                 assert account.user_id is not None
                 self._collect_account(account, cursors.get(account.user_id, {}))
                 progress.update(number, tweets=self.summary.records, requests=sum(self.client.stats.requests.values()))
-            self._report_caps(accounts)
+            self._report_caps()
         finally:
-            progress.close()
+            if progress is not None:
+                progress.close()
             # Whatever happened, publish what was fetched: its cursors are committed with it.
             summary = self.finish()
         return summary
 
     def _collect_account(self, account: Account, cursor: dict[str, Any]) -> None:
-        assert account.user_id is not None
         newest_id: str | None = cursor.get("newest_id")
-        pending = cursor.get("pending")
-        if pending:
-            resumed = _Pass(lower=pending["lower"], until_id=pending["until_id"], top_id=pending["top_id"],
-                            fetched=int(pending.get("fetched", 0)))
-            if not self._walk(account, resumed, newest_id):
+        count: int | None = cursor.get("tweet_count")
+        walked: list[_Pass] = []
+        if cursor.get("pending"):
+            resumed = _Pass.resume(cursor["pending"], count)
+            if not self._walk(account, resumed, newest_id, count):
                 return
+            walked.append(resumed)
             newest_id = _max_id(newest_id, resumed.top_id)
+            count = resumed.tweet_count if resumed.tweet_count is not None else count
         lower = {"since_id": newest_id} if newest_id else {"start_time": isoformat_z(self.since)}
-        fresh = _Pass(lower=lower)
-        self._walk(account, fresh, newest_id)
+        fresh = _Pass(lower=lower, count_at_lower=None if walked else count)
+        if not self._walk(account, fresh, newest_id, count):
+            return
+        walked.append(fresh)
+        # A resumed backlog and what arrived above it since share one window of the timeline.
+        if sum(p.scanned for p in walked) >= self.cap * CAP_SHARE:
+            newest_count = next((p.tweet_count for p in reversed(walked) if p.tweet_count is not None), None)
+            self._capped.append(_Capped(account, walked[0], sum(p.fetched for p in walked), newest_count))
 
-    def _walk(self, account: Account, walk: _Pass, newest_id: str | None) -> bool:
-        """Follow one pass to its end; False when the account is unavailable."""
+    def _walk(self, account: Account, walk: _Pass, newest_id: str | None, count: int | None) -> bool:
+        """Follow one pass to its end; False when the account is unavailable or failed."""
         assert account.user_id is not None
-        params: dict[str, Any] = dict(walk.lower)
+        params: dict[str, Any] = {**walk.lower, "max_results": PAGE_SIZE, **self.profile_params}
         if walk.until_id:
             params["until_id"] = walk.until_id
         if self.exclude:
             params["exclude"] = ",".join(self.exclude)
         try:
             for page in self.client.user_tweets(account.user_id, **params):
+                self.write_page(page)
                 if page.errors and "data" not in page.body and "meta" not in page.body:
                     # the primary resource itself failed: unknown, suspended or protected account
-                    self.write_page(page)
                     self.summary.unavailable[account.username] = classify_user_error(page.errors[0])
                     return False
-                self.write_page(page)
-                ids = [int(tweet["id"]) for tweet in page.data]
-                if ids:
-                    walk.top_id = _max_id(walk.top_id, str(max(ids)))
-                    oldest = min(ids) if walk.oldest_id is None else min(min(ids), int(walk.oldest_id))
-                    walk.oldest_id = str(oldest)
-                walk.fetched += len(page.data)
+                walk.read(page, account.user_id)
                 # Until the pass ends, the account is "pending": this is what the published files cover.
-                self._stage(account.user_id, account.username, newest_id, walk.pending())
+                self._stage(account, newest_id, walk.pending())
                 if self.writer.should_roll():
                     self.writer.flush()
         except NotFoundError as err:
             self.summary.unavailable[account.username] = f"not_found: {err}"
             return False
-        except PaginationLoopError:
-            # The server handed out a token twice. Stop this account without moving its cursor past
-            # what was written: its pending marker resumes from the oldest tweet written next run.
-            self.summary.notes.append(f"@{account.username}: the API repeated a next_token; "
-                                      "stopped paging this account, the next run resumes where it stopped")
+        except STOPS_THE_RUN:
+            raise
+        except APIError as err:
+            self._account_failed(account, err)
             return False
-        final_newest = _max_id(newest_id, walk.top_id)
-        self._stage(account.user_id, account.username, final_newest, None)
-        if (walk.fetched >= self.cap * 0.97 and "since_id" not in walk.lower) or walk.fetched >= self.cap * 0.97:
-            self._capped[account.user_id] = walk.fetched
+        self._failing_in_a_row = 0
+        self._stage(account, _max_id(newest_id, walk.top_id), None,
+                    walk.tweet_count if walk.tweet_count is not None else count)
         return True
 
-    def _report_caps(self, accounts: list[Account]) -> None:
-        names = {a.user_id: a.username for a in accounts}
-        for user_id, fetched in sorted(self._capped.items()):
-            try:
-                page = self.client.get("GET /2/users/:id", f"/users/{user_id}", {"user.fields": "public_metrics"})
-            except APIError as err:  # the report is a courtesy: never fail a finished run over it
-                self.summary.notes.append(f"@{names.get(user_id, user_id)}: reached the timeline's {self.cap:,}-tweet "
-                                          f"cap; could not look up its tweet_count ({err})")
+    def _account_failed(self, account: Account, err: APIError) -> None:
+        """Leave the account where its published parts put it and go on, unless the error is not its own."""
+        if isinstance(err, InvalidRequestError) and not _about_own_request(err):
+            raise err
+        if isinstance(err, RetriableAPIError):
+            self._failing_in_a_row += 1
+            if self._failing_in_a_row >= MAX_FAILING_IN_A_ROW:
+                raise err
+        log.warning("@%s: %s; its cursor stays, the next run retries it", account.username, err)
+        self.summary.failed[account.username] = str(err)
+
+    # -- the 3,200 cap ---------------------------------------------------------------------------
+    def _report_caps(self) -> None:
+        for capped in self._capped:
+            name, first = capped.account.username, capped.first
+            count = capped.tweet_count
+            knows_before = "since_id" not in first.lower or first.count_at_lower is not None
+            if count is None and knows_before:
+                count = self._lookup_tweet_count(capped.account)
+            lost = first.unreachable(self.cap, count)
+            if lost == 0:
                 continue
-            tweet_count = int(((page.data[0] if page.data else {}).get("public_metrics") or {}).get("tweet_count", 0))
-            unreachable = max(0, tweet_count - self.cap)
-            self.summary.notes.append(
-                f"@{names.get(user_id, user_id)}: reached the timeline's {self.cap:,}-tweet cap "
-                f"({fetched:,} fetched this run); about {unreachable:,} older tweets are beyond what the endpoint "
-                f"serves (profile tweet_count {tweet_count:,} − {self.cap:,}; includes any before --since)"
-            )
-            self.summary.extra.setdefault("capped_accounts", {})[names.get(user_id, user_id)] = unreachable
+            head = f"@{name}: reached the timeline's {self.cap:,}-tweet cap ({capped.fetched:,} fetched this run)"
+            if lost is None:
+                self.summary.notes.append(f"{head}; older tweets are beyond what the endpoint serves, how many is "
+                                          "unknown (no tweet_count to compare)")
+            elif "since_id" in first.lower:
+                assert count is not None and first.count_at_lower is not None
+                self.summary.notes.append(
+                    f"{head}: {count - first.count_at_lower:,} posts since the last run (tweet_count "
+                    f"{first.count_at_lower:,} → {count:,}) exceed it; about {lost:,} of them are beyond reach"
+                )
+            else:
+                self.summary.notes.append(
+                    f"{head}; about {lost:,} older tweets are beyond what the endpoint serves "
+                    f"(profile tweet_count {count:,} − {self.cap:,}; includes any before --since)"
+                )
+            self.summary.extra.setdefault("capped_accounts", {})[name] = lost
+
+    def _lookup_tweet_count(self, account: Account) -> int | None:
+        """The profile's tweet_count, for a server whose timeline pages carried no ``includes``."""
+        try:
+            page = self.client.get("GET /2/users/:id", f"/users/{account.user_id}", {"user.fields": "public_metrics"})
+        except APIError as err:  # the report is a courtesy: never fail a finished run over it
+            self.summary.notes.append(f"@{account.username}: could not look up its tweet_count ({err})")
+            return None
+        count = ((page.data[0] if page.data else {}).get("public_metrics") or {}).get("tweet_count")
+        return int(count) if count is not None else None
+
+
+def _merge(doc: dict[str, Any], staged: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``doc`` with the staged per-account changes laid over its entries."""
+    for user_id, entry in staged.items():
+        doc["accounts"][user_id] = {**doc["accounts"].get(user_id, {}), **entry}
+    return doc

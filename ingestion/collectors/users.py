@@ -1,9 +1,11 @@
 """users (daily): the profile of every tracked account, ``GET /2/users/by`` in batches of 100.
 
 Accounts the API cannot show (unknown, suspended) come back as partial errors; they are written to
-the lake as error records and named in the summary. An account renamed since it was added is not
-lost: when its old name is unknown but its id is known, one ``GET /2/users?ids=`` batch finds it
-under its new name, and the registry learns the rename.
+the lake as error records and named in the summary, as are protected accounts (their profile is
+collected, their tweets cannot be). An account renamed since it was added is not lost: when its
+old name is unknown but its id is known, one ``GET /2/users?ids=`` batch finds it under its new
+name, and the registry learns the rename. Every id found goes to the username → id cache, so the
+tweets and metrics runs that follow need no lookup of their own.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ingestion.client import ForbiddenError, InvalidRequestError, NotFoundError, XClient
+from ingestion.client import ForbiddenError, InvalidRequestError, NotFoundError
 from ingestion.collectors.base import CollectorRun, Progress, RunSummary
-from ingestion.registry import Account, Registry
+from ingestion.registry import Account, Registry, remember_user_ids
 
 
 def _batches(items: list[str], size: int = 100) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+GONE = ("not_found", "suspended")  # what makes a cached username → id pair worthless
 
 
 def classify_user_error(error: dict[str, Any]) -> str:
@@ -51,6 +56,8 @@ class UsersCollector(CollectorRun):
                 for user in page.data:
                     resolved[user["username"]] = user["id"]
                     statuses[user["username"]] = "protected" if user.get("protected") else None
+                    if user.get("protected"):
+                        self.summary.unavailable[user["username"]] = "protected"
                 for error in page.errors:
                     name = str(error.get("value") or error.get("resource_id") or "")
                     status = classify_user_error(error)
@@ -66,6 +73,7 @@ class UsersCollector(CollectorRun):
             progress.close()
         if registry is not None:
             registry.record_lookups(resolved, statuses, renamed)
+        remember_user_ids(self.lake, resolved, forget=[n for n, why in statuses.items() if why in GONE])
         self.summary.extra["accounts"] = f"{len(resolved)} found of {len(names)}"
         return self.finish()
 
@@ -99,24 +107,33 @@ class UsersCollector(CollectorRun):
         return renamed
 
 
-def resolve_user_ids(client: XClient, accounts: list[Account], registry: Registry | None,
-                     summary: RunSummary) -> list[Account]:
-    """The accounts with their user ids; names never resolved are looked up (≤100 a request).
+def resolve_user_ids(run: CollectorRun, accounts: list[Account], registry: Registry | None) -> list[Account]:
+    """The accounts with their user ids; names with no known id are looked up (≤100 a request).
 
     The timeline and the index work by id, so a rename does not matter to them. Names the API does
-    not know are named in the summary and left out.
+    not know are written to ``run``'s dataset as error records, named in the summary and left out;
+    the ids found go to the registry (when the run uses it) and to the username → id cache.
+    Accounts the last users run found gone are not asked for again: that daily run re-checks them.
     """
-    unresolved = [a.username for a in accounts if not a.user_id]
+    for account in accounts:
+        if not account.user_id and account.status in GONE:
+            run.summary.unavailable[account.username] = account.status
+    unresolved = [a.username for a in accounts if not a.user_id and a.status not in GONE]
     resolved: dict[str, str] = {}
+    gone: list[str] = []
     for batch in _batches(unresolved):
-        page = client.users_by_usernames(batch)
+        page = run.client.users_by_usernames(batch)
+        run.write_errors(page)
         resolved.update({u["username"].lower(): u["id"] for u in page.data})
         for error in page.errors:
-            summary.unavailable[str(error.get("value"))] = classify_user_error(error)
-    if registry is not None and resolved:
-        registry.record_lookups(
-            {a.username: resolved[a.username.lower()] for a in accounts if a.username.lower() in resolved}, {}, {}
-        )
+            name, why = str(error.get("value")), classify_user_error(error)
+            run.summary.unavailable[name] = why
+            if why in GONE:
+                gone.append(name)
+    found = {a.username: resolved[a.username.lower()] for a in accounts if a.username.lower() in resolved}
+    if registry is not None and found:
+        registry.record_lookups(found, {}, {})
+    remember_user_ids(run.lake, found, forget=gone)
     out = []
     for account in accounts:
         user_id = account.user_id or resolved.get(account.username.lower())

@@ -17,11 +17,12 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ingestion.simulator.clock import SimClock
-from ingestion.simulator.faults import FaultConfig, Faults
+from ingestion.simulator.faults import Fault, FaultConfig, Faults
 from ingestion.simulator.ratelimit import RateLimiter
 from ingestion.simulator.stats import DROPPED, Stats
 from ingestion.simulator.timeutil import format_iso, id_from_ms, parse_rfc3339, to_ms
@@ -222,6 +223,18 @@ def _problem(status: int, title: str, detail: str | None = None, **extra: Any) -
 
 
 UNAUTHORIZED = _problem(401, "Unauthorized")
+# What the API answers an app whose project or access level lacks the endpoint (recorded responses).
+CLIENT_FORBIDDEN = {
+    "client_id": "12345678",
+    "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a "
+    "Twitter developer App that is attached to a Project. You can create a project via the developer portal.",
+    "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
+    "title": "Client Forbidden",
+    "required_enrollment": "Appropriate Level of API Access",
+    "reason": "client-not-enrolled",
+    "type": PROBLEMS + "client-forbidden",
+}
+NOT_FOUND = _problem(404, "Not Found Error", "The requested resource was not found")
 TOO_MANY_REQUESTS = _problem(429, "Too Many Requests")
 USAGE_CAPPED = {
     "title": "UsageCapExceeded",
@@ -231,7 +244,6 @@ USAGE_CAPPED = {
     "scope": "Product",
     "status": 429,
 }
-_STATUS_TITLES = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 def resource_error(
@@ -405,7 +417,7 @@ class Api:
         if not self._authorized(headers):
             return self._reply(401, UNAUTHORIZED)
         if endpoint is None:
-            return self._reply(404, _problem(404, "Not Found Error", "The requested resource was not found"))
+            return self._reply(404, NOT_FOUND)
         template = endpoint.template
         fault, delay = self.faults.draw()
         if fault is not None:
@@ -414,9 +426,8 @@ class Api:
             if fault.kind == "usage_cap":
                 return self._reply(429, USAGE_CAPPED, self.limiter.peek(template))
             if fault.kind == "rate_limit":
-                return self._reply(429, TOO_MANY_REQUESTS, self.limiter.exhaust(template))
-            title = _STATUS_TITLES.get(fault.status, "Internal Server Error")
-            return self._reply(fault.status, _problem(fault.status, title), self.limiter.peek(template))
+                return self._reply(429, TOO_MANY_REQUESTS, self._rate_limit_fault_headers(template, fault))
+            return self._error_fault(template, fault.status)
         allowed, limit_headers = self.limiter.consume(template)
         if not allowed:
             return self._reply(429, TOO_MANY_REQUESTS, limit_headers)
@@ -438,6 +449,26 @@ class Api:
                 limit_headers,
             )
         return self._reply(200, payload, limit_headers)
+
+    def _rate_limit_fault_headers(self, template: str, fault: Fault) -> dict[str, str]:
+        headers = {} if fault.headers == "none" else self.limiter.exhaust(template)
+        if fault.headers == "past":
+            headers["x-rate-limit-reset"] = str(int(self.limiter.now()) - 60)
+        if fault.retry_after is not None:
+            headers["retry-after"] = str(fault.retry_after)
+        return headers
+
+    def _error_fault(self, template: str, status: int) -> Response:
+        """An injected error in the body the API sends for that status. Authentication and access
+        are refused before any rate-limit accounting, so those answers carry no rate-limit headers."""
+        if status == 401:
+            return self._reply(401, UNAUTHORIZED)
+        if status == 403:
+            return self._reply(403, CLIENT_FORBIDDEN)
+        if status == 404:
+            return self._reply(404, NOT_FOUND, self.limiter.peek(template))
+        title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Internal Server Error"
+        return self._reply(status, _problem(status, title), self.limiter.peek(template))
 
     def _authorized(self, headers: Mapping[str, str]) -> bool:
         value = headers.get("Authorization") or headers.get("authorization") or ""
@@ -812,7 +843,8 @@ class Api:
         return {"config": asdict(self.faults.config), "pending": self.faults.pending()}
 
     def _apply_faults(self, body: dict[str, Any]) -> None:
-        queued = {"fail_next", "fail_status", "drop_next", "usage_cap_next", "rate_limit_next", "clear"}
+        queued = {"fail_next", "fail_status", "drop_next", "usage_cap_next", "rate_limit_next", "rate_limit_headers",
+                  "retry_after", "clear"}
         settings = {k: v for k, v in body.items() if k not in queued}
         known = set(FaultConfig.__dataclass_fields__)
         unknown = set(settings) - known
@@ -830,7 +862,9 @@ class Api:
             elif key == "usage_cap_next" and value:
                 self.faults.usage_cap_next(int(value))
             elif key == "rate_limit_next" and value:
-                self.faults.rate_limit_next(int(value))
+                retry_after = body.get("retry_after")
+                self.faults.rate_limit_next(int(value), headers=str(body.get("rate_limit_headers", "window")),
+                                            retry_after=None if retry_after is None else int(retry_after))
 
     def _world_json(self) -> dict[str, Any]:
         t_ms = self.clock.now_ms()

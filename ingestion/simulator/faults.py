@@ -29,12 +29,23 @@ class FaultConfig:
     seed: int = 0
 
 
+RATE_LIMIT_HEADERS = ("window", "none", "past")
+
+
 @dataclass(frozen=True)
 class Fault:
-    """What to do to one request: kind is drop, error, usage_cap or rate_limit."""
+    """What to do to one request: kind is drop, error, usage_cap or rate_limit.
+
+    A rate_limit fault's ``headers`` say what its 429 carries: ``window`` (the endpoint's
+    ``x-rate-limit-*``, as the API sends them), ``none`` (no rate-limit headers, as a proxy in front
+    of the API may answer) or ``past`` (a reset already gone, as a skewed clock sees it);
+    ``retry_after`` adds a ``Retry-After`` header (seconds).
+    """
 
     kind: str
     status: int = 0
+    headers: str = "window"
+    retry_after: int | None = None
 
 
 class Faults:
@@ -47,7 +58,8 @@ class Faults:
         self._queue: deque[Fault] = deque()
 
     def fail_next(self, n: int = 1, status: int = 503) -> None:
-        """The next `n` API requests are answered with `status` (a 5xx body)."""
+        """The next `n` API requests are answered with `status`, in the real API's body for it
+        (5xx problem, 401 Unauthorized, 403 client-not-enrolled, 404 Not Found)."""
         self._push(Fault("error", status), n)
 
     def drop_next(self, n: int = 1) -> None:
@@ -58,9 +70,11 @@ class Faults:
         """The next `n` API requests get the UsageCapExceeded 429."""
         self._push(Fault("usage_cap", 429), n)
 
-    def rate_limit_next(self, n: int = 1) -> None:
-        """The next `n` API requests get an ordinary 429 with reset headers."""
-        self._push(Fault("rate_limit", 429), n)
+    def rate_limit_next(self, n: int = 1, *, headers: str = "window", retry_after: int | None = None) -> None:
+        """The next `n` API requests get an ordinary 429 (see :class:`Fault` for `headers`)."""
+        if headers not in RATE_LIMIT_HEADERS:
+            raise ValueError(f"headers must be one of {RATE_LIMIT_HEADERS}, not {headers!r}")
+        self._push(Fault("rate_limit", 429, headers, retry_after), n)
 
     def _push(self, fault: Fault, n: int) -> None:
         with self._lock:

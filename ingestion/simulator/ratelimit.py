@@ -76,6 +76,10 @@ class RateLimiter:
             start, _ = self._current(template, now)
             return self._headers(self.limits.get(template, 0), 0, start)
 
+    def now(self) -> float:
+        """The limiter's clock (epoch seconds): what its resets are measured on."""
+        return self._clock()
+
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()

@@ -66,3 +66,31 @@ def test_the_role_reaches_only_the_state_prefix(resources: dict[str, Any]) -> No
             resource.endswith("${LakeBucketName}") and statement["Action"] == "s3:ListBucket"), resource
     assert all(s["Resource"] != "*" for s in statements)
     assert all("s3:*" not in str(s["Action"]) and "s3:DeleteObject" not in str(s["Action"]) for s in statements)
+
+
+def _role_s3_resources(**params: str) -> list[str]:
+    """The S3 resources the function's role reaches when deployed with ``params`` (else the defaults)."""
+    from tests.aws import cfn
+
+    template = cfn.load(TEMPLATE)
+    resolver = cfn.Resolver(template, {"FunctionLogGroup": "log-group"})
+    resolver.params.update({"LakeBucketName": "lake", "CodeBucket": "artifacts", **params})
+    policies = resolver.resolve(template["Resources"]["FunctionRole"]["Properties"]["Policies"])
+    return sorted(statement["Resource"] for policy in policies for statement in policy["PolicyDocument"]["Statement"]
+                  if str(statement["Action"]).startswith(("s3:", "['s3:")))
+
+
+def test_by_default_the_role_reaches_state_only() -> None:
+    """Least privilege by default (issue 5): raw/users/ only when ProfileSnapshotDates=true asks for it."""
+    assert _role_s3_resources() == ["arn:aws:s3:::lake", "arn:aws:s3:::lake/lake/state/*"]
+    assert _role_s3_resources(ProfileSnapshotDates="true") == [
+        "arn:aws:s3:::lake", "arn:aws:s3:::lake/lake/raw/users/*", "arn:aws:s3:::lake/lake/state/*"]
+
+
+def test_the_code_key_is_given_at_each_deploy() -> None:
+    """No fixed default key: a zip re-uploaded under the same key would never reach the function
+    (CloudFormation sees no change); package.sh --api names each zip by its content."""
+    decoded, _ = decode(str(TEMPLATE))
+    code_key = decoded["Parameters"]["CodeKey"]
+    assert "Default" not in code_key
+    assert "package.sh --api" in code_key["Description"]

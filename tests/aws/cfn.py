@@ -31,6 +31,9 @@ def load(path: Path = MAIN_TEMPLATE) -> dict[str, Any]:
     return template
 
 
+NO_VALUE = object()  # what !Ref AWS::NoValue resolves to: the property or list item disappears
+
+
 class Resolver:
     """Values of a template's expressions for one imagined deployment."""
 
@@ -42,7 +45,9 @@ class Resolver:
                        "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
         self.conditions = template.get("Conditions", {})
 
-    def ref(self, name: str) -> str:
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in self.pseudo:
             return self.pseudo[name]
         if name in self.params:
@@ -64,12 +69,12 @@ class Resolver:
         return bool(self.resolve(self.conditions[name]))
 
     def resolve(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [self.resolve(n) for n in node]
+        if isinstance(node, list):  # an item that is !Ref AWS::NoValue is left out, as CloudFormation does
+            return [r for r in (self.resolve(n) for n in node) if r is not NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) != 1:
-            return {k: self.resolve(v) for k, v in node.items()}
+            return {k: r for k, r in ((k, self.resolve(v)) for k, v in node.items()) if r is not NO_VALUE}
         ((fn, arg),) = node.items()
         if fn == "Ref":
             return self.ref(arg)
@@ -110,8 +115,23 @@ class Resolver:
             return self.resolve(arg)
         if fn == "Condition":
             return self.condition(arg)
-        return {fn: self.resolve(arg)}
+        value = self.resolve(arg)  # not a function: a one-key mapping
+        return {} if value is NO_VALUE else {fn: value}
 
 
 def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def user_data_parts(user_data: str) -> dict[str, str]:
+    """The parts of a MIME multipart user data (cloud-init's format), by content type."""
+    import email
+
+    message = email.message_from_string(user_data)
+    assert message.is_multipart(), "the user data is not MIME multipart"
+    parts: dict[str, str] = {}
+    for part in message.get_payload():
+        content_type = part.get_content_type()
+        assert content_type not in parts, f"two {content_type} parts"
+        parts[content_type] = part.get_payload()
+    return parts

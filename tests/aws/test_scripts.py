@@ -172,6 +172,44 @@ def test_template_locations_are_what_package_uploads(packaged: dict[str, Any]) -
     assert wheel and wheel.group(1) in uploaded
 
 
+# What Glue 5.1 brings that our wheels' dependencies can use ("Python modules already provided in
+# AWS Glue", AWS Glue developer guide): the job subnets have no route to PyPI.
+GLUE_51_PROVIDED = {"boto3": "1.40.61", "botocore": "1.40.61", "requests": "2.32.5", "typing-extensions": "4.15.0",
+                    "urllib3": "2.5.0", "idna": "3.11", "charset-normalizer": "3.4.4", "certifi": "2025.10.5",
+                    "jmespath": "1.0.1", "s3transfer": "0.14.0", "python-dateutil": "2.9.0.post0", "six": "1.17.0"}
+
+
+def test_glue_installs_the_wheels_offline(packaged: dict[str, Any]) -> None:
+    """--no-index, and every dependency of the tweetlake and psycopg wheels met by Glue 5.1's own modules."""
+    import io
+    import zipfile
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+
+    template = cfn.load()
+    for job_id in JOB_SCRIPTS:
+        assert template["Resources"][job_id]["Properties"]["DefaultArguments"][
+            "--python-modules-installer-option"] == "--no-index"
+    version = common.__version__
+    wheel = packaged["s3"].get_object(Bucket=packaged["bucket"],
+                                      Key=f"wheels/tweetlake-{version}-py3-none-any.whl")["Body"].read()
+    metadata = zipfile.ZipFile(io.BytesIO(wheel)).read(f"tweetlake-{version}.dist-info/METADATA").decode()
+    requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    psycopg = distribution("psycopg")  # the venv's, the version the template ships as a wheel
+    assert template["Mappings"]["Artifacts"]["Keys"]["PsycopgWheel"] == f"psycopg-{psycopg.version}-py3-none-any.whl"
+    requires += psycopg.requires or []
+    glue = {"python_version": "3.11", "python_full_version": "3.11.6", "sys_platform": "linux",
+            "platform_system": "Linux", "implementation_name": "cpython", "extra": ""}
+    for text in requires:
+        requirement = Requirement(text)
+        if requirement.marker and not requirement.marker.evaluate(glue):
+            continue  # another platform or an extra
+        name = requirement.name.lower().replace("_", "-")
+        assert name in GLUE_51_PROVIDED, f"{text}: not in Glue 5.1 and no PyPI from the job subnets"
+        assert requirement.specifier.contains(GLUE_51_PROVIDED[name]), f"{text}: Glue 5.1 has {GLUE_51_PROVIDED[name]}"
+
+
 def test_ingestion_host_runs_the_three_collectors_on_the_seed_schedules() -> None:
     template = cfn.load()
     user_data = cfn.Resolver(template, {"LakeBucket": "lake"}).resolve(
@@ -264,6 +302,29 @@ sys.exit(driver.main(sys.argv[1:]))
 '''
 
 
+HOOKED_AWS = '''#!{python}
+"""A stand-in for `aws` in one test: the real AWS CLI, with an after-call hook on {event}."""
+import sys
+
+from awscli.clidriver import create_clidriver
+{hook}
+
+driver = create_clidriver()
+driver.session.register("after-call.glue.{event}", hook)
+sys.exit(driver.main(sys.argv[1:]))
+'''
+
+
+def _stand_in_aws(tmp_path: Path, event: str, hook: str, env: dict[str, str]) -> dict[str, str]:
+    """``env`` with a stand-in ``aws`` first on PATH: the real AWS CLI (in-process, so everything the
+    script asks stays real) whose answers to ``event`` pass through ``hook(parsed, **kwargs)`` first."""
+    stand_in = tmp_path / "hooked-bin" / "aws"
+    stand_in.parent.mkdir(exist_ok=True)
+    stand_in.write_text(HOOKED_AWS.format(python=VENV_BIN / "python", event=event, hook=hook))
+    stand_in.chmod(stand_in.stat().st_mode | stat.S_IEXEC)
+    return {**env, "PATH": f"{stand_in.parent}:{env['PATH']}"}
+
+
 def test_start_job_run_exits_non_zero_with_the_error_on_failure(
     aws_env: dict[str, str], run_script: ScriptRunner, tmp_path: Path
 ) -> None:
@@ -300,7 +361,86 @@ def test_start_crawler_waits_until_ready(aws_env: dict[str, str], run_script: Sc
     assert glue(aws_env).get_crawler(Name=crawler)["Crawler"]["State"] == "READY"
 
 
-def _finish_workflow_run(workflow: str, status: str) -> threading.Thread:
+# Glue answers GetCrawler from a view that may lag StartCrawler: this hook plays that. Its first
+# STALE_READS answers show the crawler as it was before the start (READY, an old failed crawl);
+# then the real (moto) answers follow, with moto's COMPLETED crawl turned into FINAL_STATUS.
+CRAWLER_HOOK = """
+import os
+from pathlib import Path
+
+
+def hook(parsed, **kwargs):
+    crawler = parsed.get("Crawler") or {}
+    counter = Path(os.environ["HOOK_COUNTER"])
+    reads = int(counter.read_text() or 0) if counter.exists() else 0
+    counter.write_text(str(reads + 1))
+    if reads < int(os.environ.get("STALE_READS", "0")):
+        crawler["State"] = "READY"
+        crawler["LastCrawl"] = {"Status": "FAILED", "ErrorMessage": "an old failure", "StartTime": 1577836800,
+                                "LogGroup": "/aws-glue/crawlers", "LogStream": crawler.get("Name")}
+        return
+    last = crawler.get("LastCrawl") or {}
+    if last.get("Status") == "COMPLETED":
+        last["Status"] = os.environ.get("FINAL_STATUS", "SUCCEEDED")
+        if os.environ.get("FINAL_MESSAGE"):
+            last["ErrorMessage"] = os.environ["FINAL_MESSAGE"]
+"""
+
+
+def _crawler(aws_env: dict[str, str]) -> str:
+    name = f"crawler-{uuid.uuid4().hex[:8]}"
+    glue(aws_env).create_crawler(Name=name, Role="arn:aws:iam::123456789012:role/tweetlake-crawler",
+                                 DatabaseName="tweetlake_raw", Targets={"S3Targets": [{"Path": "s3://lake/lake/raw/users/"}]})
+    return name
+
+
+def test_start_crawler_does_not_take_a_stale_ready_for_the_end_of_its_crawl(
+    aws_env: dict[str, str], run_script: ScriptRunner, moto_transitions: Any, tmp_path: Path
+) -> None:
+    crawler = _crawler(aws_env)
+    moto_transitions("glue::crawl", {"progression": "time", "seconds": 2})
+    env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
+           "HOOK_COUNTER": str(tmp_path / "reads"), "STALE_READS": "3"}  # the read before the start, then 2 polls
+    result = run_script("start_crawler.sh", crawler, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"crawler {crawler}: READY after" in result.stdout and "last crawl SUCCEEDED" in result.stdout
+    assert result.stderr.index("READY") < result.stderr.index("RUNNING")  # the stale READY came first
+    assert "an old failure" not in result.stderr
+
+
+@pytest.mark.parametrize(("final", "message", "expected"), [
+    ("FAILED", "Insufficient Lake Formation permission(s) on s3://lake/lake/raw/users/",
+     "error: last crawl FAILED: Insufficient Lake Formation permission(s) on s3://lake/lake/raw/users/"),
+    ("CANCELLED", "", "error: last crawl CANCELLED\n"),
+])
+def test_start_crawler_exits_non_zero_with_the_message_when_the_crawl_did_not_succeed(
+    aws_env: dict[str, str], run_script: ScriptRunner, moto_transitions: Any, tmp_path: Path,
+    final: str, message: str, expected: str,
+) -> None:
+    crawler = _crawler(aws_env)
+    moto_transitions("glue::crawl", {"progression": "time", "seconds": 1})
+    env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
+           "HOOK_COUNTER": str(tmp_path / "reads"), "FINAL_STATUS": final, "FINAL_MESSAGE": message}
+    result = run_script("start_crawler.sh", crawler, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"crawler {crawler}: READY after" in result.stdout and f"last crawl {final}" in result.stdout
+    assert expected in result.stderr
+    assert "None" not in result.stderr
+    assert f"its log: CloudWatch Logs group /aws-glue/crawlers, stream {crawler}" in result.stderr
+
+
+def test_start_crawler_gives_up_on_a_crawler_that_never_starts(
+    aws_env: dict[str, str], run_script: ScriptRunner, tmp_path: Path
+) -> None:
+    crawler = _crawler(aws_env)
+    env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
+           "HOOK_COUNTER": str(tmp_path / "reads"), "STALE_READS": "1000", "TWEETLAKE_CRAWLER_START_SECONDS": "1"}
+    result = run_script("start_crawler.sh", crawler, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"error: crawler {crawler} still READY with its previous crawl 1s after the start" in result.stderr
+
+
+def _finish_workflow_run(workflow: str, status: str, delay: float = 2.5) -> threading.Thread:
     """moto keeps workflow runs RUNNING for ever (its stop_workflow_run changes nothing): once the run
     exists, move it on in moto's backend (this process hosts the server) as Glue would."""
     from moto.core import DEFAULT_ACCOUNT_ID
@@ -311,7 +451,7 @@ def _finish_workflow_run(workflow: str, status: str) -> threading.Thread:
         for _ in range(200):
             runs = list(backend.workflows[workflow].runs.values())
             if runs:
-                time.sleep(2.5)  # let the script see RUNNING first
+                time.sleep(delay)  # let the script see RUNNING first
                 runs[0].status = status
                 return
             time.sleep(0.05)
@@ -333,6 +473,52 @@ def test_run_workflow_waits_for_the_end_of_the_run(
     assert result.returncode == exit_code, result.stdout + result.stderr
     assert f"workflow {workflow} run wr_" in result.stdout and f": {status} after" in result.stdout
     assert "RUNNING" in result.stderr
+
+
+# moto's workflow runs have no Statistics: this hook gives a run the counts Glue would once it ends.
+WORKFLOW_STATISTICS_HOOK = """
+import json, os
+
+
+def hook(parsed, **kwargs):
+    run = parsed.get("Run") or {}
+    if run.get("Status") == "COMPLETED":
+        run["Statistics"] = json.loads(os.environ["WORKFLOW_STATISTICS"])
+"""
+
+
+@pytest.mark.parametrize(("counts", "exit_code", "complaint"), [
+    ({"SucceededActions": 2}, 0, None),
+    ({"SucceededActions": 1, "ErroredActions": 1}, 1, "1 errored"),
+    ({"SucceededActions": 1, "FailedActions": 1}, 1, "1 failed"),
+    ({"SucceededActions": 1, "TimeoutActions": 1}, 1, "1 timed out"),
+    ({"SucceededActions": 1, "StoppedActions": 1}, 1, "1 stopped"),
+], ids=["all-succeeded", "errored", "failed", "timeout", "stopped"])
+def test_run_workflow_fails_when_an_action_of_a_completed_run_did_not_succeed(
+    aws_env: dict[str, str], run_script: ScriptRunner, tmp_path: Path, counts: dict[str, int], exit_code: int,
+    complaint: str | None,
+) -> None:
+    """Glue calls a workflow run COMPLETED even when a job run in it ended in ERROR or FAILED."""
+    import json
+
+    workflow = f"wf-{uuid.uuid4().hex[:8]}"
+    glue(aws_env).create_workflow(Name=workflow)
+    statistics = {"TotalActions": 2, "SucceededActions": 0, "FailedActions": 0, "StoppedActions": 0,
+                  "TimeoutActions": 0, "RunningActions": 0, "WaitingActions": 0, **counts}
+    if "ErroredActions" not in counts:
+        statistics.pop("ErroredActions", None)  # older answers leave it out: None, not a failure
+    env = {**_stand_in_aws(tmp_path, "GetWorkflowRun", WORKFLOW_STATISTICS_HOOK, aws_env),
+           "WORKFLOW_STATISTICS": json.dumps(statistics)}
+    finisher = _finish_workflow_run(workflow, "COMPLETED", delay=0.5)
+    result = run_script("run_workflow.sh", workflow, env=env)
+    finisher.join()
+    assert result.returncode == exit_code, result.stdout + result.stderr
+    assert f"workflow {workflow} run wr_" in result.stdout and ": COMPLETED after" in result.stdout
+    assert "actions: 2 total" in result.stdout
+    if complaint:
+        assert f"error: some actions did not succeed ({complaint})" in result.stderr
+    else:
+        assert "error" not in result.stderr
 
 
 # --------------------------------------------------------------------------- deploy.sh
@@ -373,3 +559,31 @@ def test_deploy_creates_the_deployment_bucket_then_the_stack(
         "--parameter-overrides AlertEmail=ops@example.org TrackedAccounts=nasa,esa GlueExecutionClass=FLEX"
     )
     assert "ArtifactsBucketName" in result.stdout
+
+
+# --------------------------------------------------------------------------- AWS_PROFILE
+def test_the_scripts_honour_aws_profile(aws_env: dict[str, str], run_script: ScriptRunner, tmp_path: Path) -> None:
+    """Credentials and region from a named profile only (no AWS_ACCESS_KEY_ID, no AWS_REGION)."""
+    job = f"job-{uuid.uuid4().hex[:8]}"
+    boto3.client("glue", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="eu-west-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing").create_job(
+        Name=job, Role="arn:aws:iam::123456789012:role/tweetlake-job", GlueVersion="5.1",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/glue/scripts/users_job.py"})
+    config, credentials = tmp_path / "aws-config", tmp_path / "aws-credentials"
+    config.write_text("[profile tweetlake-test]\nregion = eu-west-1\noutput = json\n")
+    credentials.write_text("[tweetlake-test]\naws_access_key_id = AKIAPROFILEONLY0000\n"
+                           "aws_secret_access_key = profile-secret\n")
+    env = {k: v for k, v in aws_env.items()
+           if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+                        "AWS_DEFAULT_REGION")}
+    env.update({"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(credentials)})
+
+    without = run_script("start_job_run.sh", job, env=env)
+    assert without.returncode != 0  # the control: nothing but the profile could make it work
+
+    result = run_script("start_job_run.sh", job, env={**env, "AWS_PROFILE": "tweetlake-test"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"job {job} run jr_" in result.stdout and ": SUCCEEDED after" in result.stdout
+    eu_runs = boto3.client("glue", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="eu-west-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing").get_job_runs(JobName=job)
+    assert len(eu_runs["JobRuns"]) == 1  # in the profile's region

@@ -106,12 +106,16 @@ def test_ingestion_user_data_is_shellcheck_clean(tmp_path: Path) -> None:
     template = cfn.load()
     resolver = cfn.Resolver(template, {"LakeBucket": "lake", "ArtifactsBucket": "artifacts"})
     user_data = resolver.resolve(template["Resources"]["IngestionHost"]["Properties"]["UserData"])
+    shell = cfn.user_data_parts(user_data)["text/x-shellscript"]  # the script part of the MIME multipart
     script = tmp_path / "user-data.sh"
-    script.write_text(user_data)
-    # and the wrapper it installs, which shellcheck cannot see inside the quoted here-document
-    wrapper = tmp_path / "tweetlake-run"
-    wrapper.write_text(user_data.split("<<'RUN'\n", 1)[1].split("\nRUN\n", 1)[0] + "\n")
-    for path in (script, wrapper):
+    script.write_text(shell)
+    paths = [script]
+    # and the scripts it installs, which shellcheck cannot see inside their quoted here-documents
+    for name, marker in (("tweetlake-run", "RUN"), ("tweetlake-alert", "ALERT")):
+        path = tmp_path / name
+        path.write_text(shell.split(f"<<'{marker}'\n", 1)[1].split(f"\n{marker}\n", 1)[0] + "\n")
+        paths.append(path)
+    for path in paths:
         result = subprocess.run([str(_tool("shellcheck")), "-s", "bash", str(path)], capture_output=True, text=True,
                                 check=False)
         assert result.returncode == 0, result.stdout + result.stderr

@@ -4,6 +4,7 @@ import gzip
 import json
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +118,23 @@ def test_local_conditional_writes_from_threads_lose_nothing(local_lake: Lake) ->
     for t in threads:
         t.join()
     assert json.loads(local_lake.get_bytes("state/counter.json")) == 100
+
+
+def test_an_sdk_without_conditional_puts_gets_a_clear_error(tmp_path: Path, s3_lake: Lake) -> None:
+    """An S3 model from before If-Match on PutObject (botocore < 1.35.69): real client-side
+    validation, answered with the version to install instead of a bare ParamValidationError."""
+    import botocore.session
+    from botocore.loaders import Loader
+
+    model = Loader().load_service_model("s3", "service-2")
+    del model["shapes"]["PutObjectRequest"]["members"]["IfMatch"]
+    folder = tmp_path / "models" / "s3" / model["metadata"]["apiVersion"]
+    folder.mkdir(parents=True)
+    (folder / "service-2.json").write_text(json.dumps(model))
+    session = botocore.session.get_session()
+    session.get_component("data_loader").search_paths.insert(0, str(tmp_path / "models"))
+    old_client = session.create_client("s3", region_name="us-east-1")
+    old_lake = Lake.from_uri(s3_lake.uri, s3_client=old_client)
+    version = old_lake.write_if("state/registry.json", b"{}", None)  # If-None-Match is older: fine
+    with pytest.raises(LakeError, match=r"boto3/botocore >= 1\.35\.69"):
+        old_lake.write_if("state/registry.json", b"{}", version)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import uuid
 from datetime import datetime
@@ -40,6 +41,12 @@ def write_raw_lines(lake: Lake, dataset: str, started_at: datetime, lines: list[
     return key
 
 
+def source_hash(key: str) -> str:
+    """The name of a source file's quarantine folder, as the job should compute it (written here
+    independently of the job's Spark expression)."""
+    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
 def envelope(collected_at: str, data: Any = None, error: Any = None) -> str:
     line: dict[str, Any] = {"collected_at": collected_at, "run_id": "r", "source": "test"}
     if data is not None:
@@ -67,7 +74,8 @@ def table_fingerprint(url: str, schema: str) -> dict[str, tuple[int, str]]:
             if table == "etl_file_ledger":
                 row = conn.execute(
                     f"SELECT count(*), md5(coalesce(string_agg(concat_ws('|', dataset, path, dt, size_bytes,"
-                    f" rows_loaded, rows_quarantined, run_id, loaded_at), ',' ORDER BY dataset, path), ''))"
+                    f" rows_loaded, rows_api_errors, rows_quarantined, run_id, loaded_at), ',' ORDER BY dataset, path),"
+                    f" ''))"
                     f" FROM {schema}.{table}"
                 ).fetchone()
             else:

@@ -96,14 +96,33 @@ def test_glue_arguments_use_full_names() -> None:
     assert args["db_secret_arn"] == "arn:x"
     run = glue_context.GlueRun(spark=None, args=args)
     assert (run.full_refresh, run.schema) == (True, "twitter2")
-    assert glue_context.GlueRun(None, {"JOB_NAME": "x", "lake_uri": "u"}).schema == "twitter"
+    defaults = glue_context.GlueRun(None, {"JOB_NAME": "x", "lake_uri": "u"})
+    assert (defaults.schema, defaults.full_refresh, defaults.safety_window_days) == ("twitter", False, 2)
 
 
-def test_outside_glue_the_context_falls_back_to_spark(spark: Any) -> None:
-    run = glue_context.start_run(["script.py", "--JOB_NAME", "t", "--lake_uri", "file:///tmp/x"])
-    assert run.job is None
-    assert run.spark.conf.get("spark.sql.session.timeZone") == "UTC"
-    run.commit()
+def test_the_safety_window_is_a_job_argument() -> None:
+    argv = ["script.py", "--JOB_NAME", "tweets", "--lake_uri", "s3://lake", "--safety_window_days", "30"]
+    assert glue_context.GlueRun(None, glue_context.resolve_args(argv)).safety_window_days == 30
+    with pytest.raises(SystemExit, match="number of days"):
+        _ = glue_context.GlueRun(None, {"safety_window_days": "-1"}).safety_window_days
+
+
+def test_outside_glue_the_context_falls_back_to_spark(spark: Any, caplog: pytest.LogCaptureFixture) -> None:
+    # awsglue is installed here (AWSGlueDataplanePython), but Glue's JVM classes are not: GlueContext fails.
+    importlib.import_module("awsglue.context")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")  # what a laptop's default would be
+    try:
+        with caplog.at_level("INFO", logger="tweetlake.glue"):
+            run = glue_context.start_run(["script.py", "--JOB_NAME", "t", "--lake_uri", "file:///tmp/x"])
+        assert run.job is None
+        assert "running on a plain SparkSession" in caplog.text
+        assert run.spark.sparkContext is spark.sparkContext  # the one SparkContext, not a second one
+        assert run.spark.conf.get("spark.sql.session.timeZone") == "UTC"  # dates are UTC days on any host
+        day = run.spark.sql("SELECT date_format(CAST('2026-11-21T02:00:00Z' AS TIMESTAMP), 'yyyyMMdd')").first()
+        assert day[0] == "20261121"  # in New York it was still the 20th
+        run.commit()  # no Glue Job to commit: a no-op
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
 
 
 def test_entry_scripts_do_nothing_on_import() -> None:

@@ -9,8 +9,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from common.lake import Lake
 from common.warehouse.db import DbTarget
-from common.warehouse.staging import create_staging_table, stage_copy_many, stage_files_many
+from common.warehouse.staging import committed_parts, create_staging_table, stage_copy_many, stage_files_many
 from tests.glue.glue_helpers import query
 
 
@@ -33,7 +34,9 @@ def test_copy_staging_keeps_every_value_and_counts_rows(
     if method == "copy":  # chunk_rows=2 with 4 tags: a partition that ends on a full chunk
         written = stage_copy_many(frames, DbTarget.from_url(pg_url), schema, chunk_rows=2)
     else:
-        written = stage_files_many(frames, DbTarget.from_url(pg_url), schema, str(tmp_path / "stage"))
+        work = Lake.from_uri((tmp_path / "stage").as_uri())
+        written = stage_files_many(frames, DbTarget.from_url(pg_url), schema, work)
+        assert list(work.list("")) == []  # the work folder is emptied
     assert written == {"tweet": 6, "hashtag": 4}
     got = query(pg_url, f"SELECT tweet_id, text, collected_at FROM {schema}.stg_t ORDER BY 1")
     assert got == [(i, t, ts.replace(tzinfo=UTC)) for i, t, ts in tweets]
@@ -49,3 +52,25 @@ def test_jdbc_staging_uses_the_postgresql_driver(spark: Any, pg_url: str, schema
         create_staging_table(conn, schema, "stg_j", ("tweet_id", "tag"))
     stage(df, DbTarget.from_url(pg_url), schema, "stg_j", ("tweet_id", "tag"), method="jdbc")
     assert query(pg_url, f"SELECT tweet_id, tag FROM {schema}.stg_j ORDER BY 1") == [(1, "a"), (2, None), (3, 'q"uote')]
+
+
+def test_files_staging_reads_only_committed_parts_from_s3(pg_url: str, schema: str, s3_lake: Lake) -> None:
+    """On Glue the work folder is on S3: the driver streams the committed parts from there and skips
+    what a Spark write leaves beside them (a failed attempt under ``_temporary/``, ``.crc``, ``_SUCCESS``)."""
+    from common.warehouse.staging import _copy_file
+
+    s3_lake.put_bytes("hashtag/part-00000-a.csv", b'1,a\n2,"b,c"\n')
+    s3_lake.put_bytes("hashtag/part-00001-a.csv", b"3,\n")
+    s3_lake.put_bytes("hashtag/_temporary/0/_temporary/attempt_1/part-00001-a.csv", b"99,lost\n")
+    s3_lake.put_bytes("hashtag/.part-00000-a.csv.crc", b"crc")
+    s3_lake.put_bytes("hashtag/_SUCCESS", b"")
+    s3_lake.put_bytes("hashtags_other/part-00000-a.csv", b"98,other\n")
+    parts = committed_parts(s3_lake, "hashtag")
+    assert parts == ["hashtag/part-00000-a.csv", "hashtag/part-00001-a.csv"]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        create_staging_table(conn, schema, "stg_h", ("tweet_id", "tag"))
+    statement = f"COPY {schema}.stg_h (tweet_id, tag) FROM STDIN (FORMAT csv)"
+    counts = [_copy_file(DbTarget.from_url(pg_url), s3_lake, "hashtag", statement, key)[1] for key in parts]
+    assert counts == [2, 1]
+    assert query(pg_url, f"SELECT tweet_id, tag FROM {schema}.stg_h ORDER BY 1") == [(1, "a"), (2, "b,c"), (3, None)]

@@ -12,7 +12,7 @@ from chispa import assert_df_equality
 from glue_jobs.transforms import raw
 from glue_jobs.transforms import tweets as tw
 from glue_jobs.transforms import users as us
-from tests.glue.glue_helpers import envelope, tweet, user
+from tests.glue.glue_helpers import envelope, source_hash, tweet, user
 
 SRC = "file:///lake/raw/tweets/dt=2026-11-20/20261120T100000Z-abcdef-00000.jsonl.gz"
 KEY = "raw/tweets/dt=2026-11-20/20261120T100000Z-abcdef-00000.jsonl.gz"
@@ -63,10 +63,82 @@ def test_parse_quarantines_bad_lines_with_reasons(spark: Any) -> None:
     assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
 
 
+MAX_ID = "9223372036854775807"
+TOO_BIG_ID = "9223372036854775808"  # 19 digits like a real id, but one above bigint's maximum
+
+
+def test_ids_that_do_not_fit_64_bits_are_quarantined(spark: Any) -> None:
+    tweet_lines = [
+        envelope(T0, data={"id": MAX_ID, "author_id": MAX_ID}),
+        envelope(T0, data={"id": TOO_BIG_ID}),
+        envelope(T0, data={"id": "1", "author_id": TOO_BIG_ID}),
+        envelope(T0, data={"id": "2", "author_id": "bob"}),
+        envelope(T0, data={"id": "3"}),  # a tweet object may come without its author
+    ]
+    user_lines = [
+        envelope(T0, data={"id": MAX_ID, "username": "max"}),
+        envelope(T0, data={"id": TOO_BIG_ID, "username": "big"}),
+        envelope(T0, data={"id": "4", "username": "u", "author_id": "bob"}),  # not a field of a user
+    ]
+    schema = "quarantine_reason string, line string"
+    tweets_out = raw.parse_raw_lines(lines_df(spark, tweet_lines), tw.TWEET_SCHEMA).select("quarantine_reason", "line")
+    expected_tweets = spark.createDataFrame(
+        [
+            (None, None),
+            ("id is not a 64-bit integer", tweet_lines[1]),
+            ("author_id is not a 64-bit integer", tweet_lines[2]),
+            ("author_id is not a 64-bit integer", tweet_lines[3]),
+            (None, None),
+        ],
+        schema,
+    )
+    assert_df_equality(tweets_out, expected_tweets, ignore_row_order=True, ignore_nullable=True)
+    users_parsed = raw.parse_raw_lines(lines_df(spark, user_lines), us.USER_SCHEMA)
+    expected_users = spark.createDataFrame(
+        [(None, None), ("id is not a 64-bit integer", user_lines[1]), (None, None)], schema
+    )
+    assert_df_equality(
+        users_parsed.select("quarantine_reason", "line"), expected_users, ignore_row_order=True, ignore_nullable=True
+    )
+    user_ids = users_parsed.transform(us.user_snapshots).select("user_id")
+    assert_df_equality(
+        user_ids,
+        spark.createDataFrame([(int(MAX_ID),), (4,)], "user_id long"),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+
+
+def test_quarantined_lines_name_one_folder_per_source_file(spark: Any) -> None:
+    other_src = SRC.replace("dt=2026-11-20/20261120T100000Z", "dt=2026-11-21/20261121T100000Z")
+    other_key = KEY.replace("dt=2026-11-20/20261120T100000Z", "dt=2026-11-21/20261121T100000Z")
+    lines = spark.createDataFrame(
+        [("{oops", SRC), (envelope(T0, data={"id": "1"}), SRC), ('{"data": {}}', other_src)],
+        "value string, source_uri string",
+    )
+    out = raw.quarantined_lines(raw.parse_raw_lines(lines, tw.TWEET_SCHEMA))
+    expected = spark.createDataFrame(
+        [
+            (KEY, raw.REASON_MALFORMED, "{oops", "2026-11-20", source_hash(KEY)),
+            (
+                other_key,
+                raw.REASON_NO_ID,
+                '{"data": {}}',
+                "2026-11-21",
+                source_hash(other_key),
+            ),
+        ],
+        "source_file string, reason string, line string, dt string, source_hash string",
+    )
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
 def test_file_counts(spark: Any) -> None:
     lines = [envelope(T0, data={"id": "1"}), "oops", envelope(T0, error={"title": "Forbidden"})]
     out = raw.file_counts(raw.parse_raw_lines(lines_df(spark, lines), tw.TWEET_SCHEMA))
-    expected = spark.createDataFrame([(KEY, 2, 1)], "source_file string, rows_loaded long, rows_quarantined long")
+    expected = spark.createDataFrame(
+        [(KEY, 1, 1, 1)], "source_file string, rows_loaded long, rows_api_errors long, rows_quarantined long"
+    )
     assert_df_equality(out, expected, ignore_nullable=True)
 
 
@@ -82,14 +154,15 @@ def test_drifted_types_do_not_break_parsing(spark: Any) -> None:
         },
         {"data": tweet("3", entities={"hashtags": "not-a-list"}, unknown_new_field={"x": 1})},
     ]
-    out = parsed(spark, records).transform(tw.with_tweet_keys)
+    parsed_df = parsed(spark, records)
+    assert parsed_df.filter("quarantine_reason is not null").count() == 0
+    out = parsed_df.transform(tw.with_tweet_keys)
     metrics = out.transform(tw.metric_snapshots).select("tweet_id", "like_count", "retweet_count", "reply_count")
     expected = spark.createDataFrame(
         [(1, 3, 1, 2), (2, 7, None, None), (3, 3, 1, 2)],
         "tweet_id long, like_count long, retweet_count long, reply_count long",
     )
     assert_df_equality(metrics, expected, ignore_row_order=True, ignore_nullable=True)
-    assert out.filter("quarantine_reason is not null").count() == 0
 
 
 def test_tweet_rows_type_text_and_ids(spark: Any) -> None:

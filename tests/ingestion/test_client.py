@@ -11,17 +11,24 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from common.lake import Lake
+from common.layout import parse_time
 from ingestion.client import (
     ConfigurationError,
+    ForbiddenError,
     InvalidRequestError,
+    NotFoundError,
     PaginationLoopError,
+    RateLimitError,
     RetriableAPIError,
     UnauthorizedError,
     UsageCapExceeded,
     XClient,
+    _spent_window_reset,
 )
 from ingestion.simulator import SimulatorServer
-from tests.support import TOKEN, FakeClock, make_client
+from ingestion.state import RunLock, RunLockedError, read_json
+from tests.support import TOKEN, FakeClock, logged_waits, make_client
 
 T2022_ID = 1477067041797046272
 
@@ -63,18 +70,20 @@ def test_page_with_only_errors_is_yielded_not_dropped(sim: SimulatorServer, clie
     assert pages[0].errors[0]["title"] == "Forbidden"
 
 
-def test_paces_before_the_window_is_spent(fake_clock: FakeClock) -> None:
+def test_paces_before_the_window_is_spent(fake_clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
     """With x-rate-limit-remaining at 0 the client waits for the reset instead of collecting a 429."""
     with SimulatorServer(seed=7, accounts=8, now="2026-11-22T12:00:00Z", token=TOKEN, rate_clock=fake_clock,
-                         rate_limits={"GET /2/users/by": 3}) as sim:
+                         rate_limits={"GET /2/users/by": 3}) as sim, caplog.at_level(logging.WARNING):
         client = make_client(sim, fake_clock)
         for _ in range(7):
             client.users_by_usernames([sim.world.accounts[5].username])
         assert sim.stats.counts()["GET /2/users/by"] == 7
         assert not any(status == 429 for (_, status) in sim.stats.by_status())
         # two windows spent: two waits, each up to the reset (15 minutes from the window start)
-        assert len(fake_clock.sleeps) == 2
-        assert all(900 <= s <= 902 for s in fake_clock.sleeps)
+        waits = logged_waits(caplog.records)
+        assert len(waits) == 2
+        assert all(900 <= w <= 902 for w in waits)
+        assert sum(fake_clock.sleeps) == pytest.approx(sum(waits), abs=1)
         assert client.stats.rate_limit_wait_seconds == pytest.approx(sum(fake_clock.sleeps))
 
 
@@ -86,9 +95,116 @@ def test_429_waits_until_reset_then_retries(sim: SimulatorServer, client: XClien
     assert page.data
     assert sim.stats.by_status()[("GET /2/users/by", 429)] == 1
     assert sim.stats.counts()["GET /2/users/by"] == 2
-    assert len(fake_clock.sleeps) == 1
-    assert 1 <= fake_clock.sleeps[0] <= 15 * 60 + 30
-    assert "rate limited; waiting" in caplog.text
+    # the injected 429 names its window's reset, 15 minutes from the window's first request
+    assert [round(w) for w in logged_waits(caplog.records)] == [901]
+    assert sum(fake_clock.sleeps) == pytest.approx(901, abs=1)
+    assert "rate limited; waiting 901s until the window resets" in caplog.text
+
+
+def test_429_without_headers_ignores_an_old_windows_reset_and_backs_off(
+        sim: SimulatorServer, client: XClient, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    """A 429 with no x-rate-limit-* headers (a proxy's) must not reuse the reset an earlier response
+    gave: by now it is past, and waiting "until" it means one second, then the next 429."""
+    name = sim.world.accounts[5].username
+    client.users_by_usernames([name])  # remembers this window's reset, 15 minutes ahead
+    fake_clock.t += 3600  # ... which is long past when the 429s come
+    sim.faults.rate_limit_next(3, headers="none")
+    with caplog.at_level(logging.WARNING):
+        assert client.users_by_usernames([name]).data
+    waits = logged_waits(caplog.records)
+    # exponential from a minute, with up to +25 % jitter
+    assert len(waits) == 3
+    for attempt, wait in enumerate(waits, start=1):
+        assert 60 * 2 ** (attempt - 1) <= wait <= 75 * 2 ** (attempt - 1) + 1
+    assert "no usable reset" in caplog.text
+    assert client.stats.rate_limit_hits == 3
+    assert sim.stats.counts()["GET /2/users/by"] == 5
+
+
+def test_429_whose_reset_is_past_backs_off(sim: SimulatorServer, client: XClient,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    sim.faults.rate_limit_next(1, headers="past")
+    with caplog.at_level(logging.WARNING):
+        assert client.users_by_usernames([sim.world.accounts[5].username]).data
+    assert 60 <= logged_waits(caplog.records)[0] <= 76
+
+
+def test_429_blind_backoff_is_capped(sim: SimulatorServer, fake_clock: FakeClock,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    client = make_client(sim, fake_clock, max_rate_limit_retries=8)
+    sim.faults.rate_limit_next(8, headers="none")
+    with caplog.at_level(logging.WARNING):
+        assert client.users_by_usernames([sim.world.accounts[5].username]).data
+    waits = logged_waits(caplog.records)
+    assert len(waits) == 8
+    assert waits[-1] >= 900 and max(waits) <= 15 * 60 + 30
+
+
+@pytest.mark.parametrize("headers", ["none", "window"])
+def test_429_honours_retry_after(sim: SimulatorServer, client: XClient, fake_clock: FakeClock,
+                                 caplog: pytest.LogCaptureFixture, headers: str) -> None:
+    """Retry-After says how long, even when the headers name a later reset: one wait of that length."""
+    sim.faults.rate_limit_next(1, headers=headers, retry_after=42)
+    with caplog.at_level(logging.WARNING):
+        assert client.users_by_usernames([sim.world.accounts[5].username]).data
+    assert logged_waits(caplog.records) == [42]
+    assert sum(fake_clock.sleeps) == 42
+    assert "(Retry-After)" in caplog.text
+
+
+@pytest.mark.parametrize(("headers", "reset"), [
+    ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1000"}, 1000.0),
+    # a 24-hour app limit spent while the 15-minute window still has room: its reset is the one
+    ({"x-rate-limit-remaining": "7", "x-rate-limit-reset": "1000", "x-app-limit-24hour-remaining": "0",
+      "x-app-limit-24hour-reset": "50000"}, 50000.0),
+    ({"x-rate-limit-remaining": "7", "x-rate-limit-reset": "1000"}, 1000.0),
+    ({}, None),
+])
+def test_a_429_names_the_reset_of_the_window_it_spent(headers: dict[str, str], reset: float | None) -> None:
+    assert _spent_window_reset(headers) == reset
+
+
+def test_rate_limit_retries_are_bounded(sim: SimulatorServer, fake_clock: FakeClock) -> None:
+    client = make_client(sim, fake_clock, max_rate_limit_retries=2)
+    sim.faults.rate_limit_next(5, headers="none")
+    with pytest.raises(RateLimitError):
+        client.users_by_usernames([sim.world.accounts[5].username])
+    assert sim.stats.counts()["GET /2/users/by"] == 3
+
+
+def test_waits_renew_the_run_lock_lease(local_lake: Lake, sim: SimulatorServer, client: XClient,
+                                        fake_clock: FakeClock) -> None:
+    """A 15-minute rate-limit wait outlasts the 10-minute lease: the client renews it between slices,
+    so no other run can take the lock while this one sleeps."""
+    lock = RunLock(local_lake, "tweets", "run-1", clock=fake_clock)
+    lock.acquire()
+    client.heartbeat = lock.heartbeat
+    lapsed: list[float] = []
+
+    def sleep_and_check(seconds: float) -> None:
+        fake_clock.sleep(seconds)
+        lease = read_json(local_lake, lock.key)
+        if parse_time(lease["expires_at"]).timestamp() <= fake_clock():
+            lapsed.append(fake_clock())
+
+    client.sleep = sleep_and_check
+    sim.faults.rate_limit_next(1)
+    client.users_by_usernames([sim.world.accounts[5].username])
+    assert sum(fake_clock.sleeps) >= 900
+    assert max(fake_clock.sleeps) <= 60, "slept in slices"
+    assert not lapsed, "the lease lapsed during the wait"
+    with pytest.raises(RunLockedError):
+        RunLock(local_lake, "tweets", "run-2", clock=fake_clock).acquire()
+
+
+def test_backoff_sleeps_call_the_heartbeat(sim: SimulatorServer, fake_clock: FakeClock) -> None:
+    client = make_client(sim, fake_clock, backoff_base=100.0, backoff_max=100.0, max_retries=1)
+    beats: list[float] = []
+    client.heartbeat = lambda: beats.append(fake_clock())
+    sim.faults.fail_next(n=1, status=503)
+    assert client.users_by_usernames([sim.world.accounts[5].username]).data
+    assert len(beats) == len(fake_clock.sleeps) >= 1
+    assert max(fake_clock.sleeps) <= 60
 
 
 def test_usage_cap_is_fatal_at_once(sim: SimulatorServer, client: XClient) -> None:
@@ -133,6 +249,53 @@ def test_timeout_is_retriable(fake_clock: FakeClock) -> None:
         with pytest.raises(RetriableAPIError, match="timed out"):
             client.users_by_usernames([sim.world.accounts[5].username])
         assert client.stats.requests["GET /2/users/by"] == 2
+
+
+@pytest.mark.parametrize(("status", "error", "message"), [
+    (401, UnauthorizedError, "Unauthorized.*X_BEARER_TOKEN"),
+    (403, ForbiddenError, "Client Forbidden.*client-not-enrolled.*access level"),
+    (404, NotFoundError, "Not Found Error"),
+])
+def test_401_403_404_are_fatal_at_once(sim: SimulatorServer, client: XClient, status: int,
+                                       error: type[Exception], message: str) -> None:
+    sim.faults.fail_next(n=1, status=status)
+    with pytest.raises(error, match=message):
+        client.users_by_usernames([sim.world.accounts[5].username])
+    assert sim.stats.counts()["GET /2/users/by"] == 1
+    assert client.stats.retries == 0
+
+
+class _BadGzipHandler(BaseHTTPRequestHandler):
+    """Says gzip, sends something else: requests raises ContentDecodingError reading the body."""
+
+    def do_GET(self) -> None:
+        body = b"this is not gzip"
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-encoding", "gzip")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_undecodable_body_is_retriable(fake_clock: FakeClock) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BadGzipHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = XClient(TOKEN, f"http://127.0.0.1:{server.server_port}/2", max_retries=2, sleep=fake_clock.sleep)
+        with pytest.raises(RetriableAPIError, match=r"giving up after 2 retries.*could not be decoded"):
+            client.users_by_usernames(["anyone"])
+        assert client.stats.requests["GET /2/users/by"] == 3
+    finally:
+        server.shutdown()
+
+
+def test_unusable_base_url_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="X_API_BASE_URL"):
+        XClient(TOKEN, "127.0.0.1:8000/2").users_by_usernames(["anyone"])
 
 
 def test_bad_token_is_fatal_and_never_echoed(sim: SimulatorServer, fake_clock: FakeClock) -> None:
@@ -232,7 +395,7 @@ def test_tweets_collector_stops_a_looping_account_without_moving_its_cursor(loca
         summary = TweetsCollector(local_lake, client).run([Account("looper", "42")])
     finally:
         server.shutdown()
-    assert any("repeated a next_token" in note for note in summary.notes)
+    assert "next_token repeated" in summary.failed["looper"]
     assert summary.records == 2  # both pages it did get are in the lake
     cursor = read_json(local_lake, CURSORS_KEY)["accounts"]["42"]
     assert cursor["newest_id"] is None, "the pass did not finish: the cursor must not move"

@@ -14,10 +14,10 @@ from common.layout import parse_raw_key, raw_prefix
 from common.rawio import iter_raw_records
 from ingestion.client import UnauthorizedError, XClient
 from ingestion.collectors.tweets import CURSORS_KEY
-from ingestion.registry import Registry
+from ingestion.registry import Account, Registry
 from ingestion.simulator import SimulatorServer
-from ingestion.state import read_json
-from tests.support import FakeClock, make_client
+from ingestion.state import RunLock, read_json
+from tests.support import SIM_START, FakeClock, make_client
 from tweetlake.cmd_ingest import run
 
 T2022_ID = 1477067041797046272
@@ -55,7 +55,8 @@ def test_users_collects_profiles_and_names_unavailable_accounts(any_lake: Lake, 
     errors = [r["error"] for r in records(any_lake, "users") if "error" in r]
     expected_errors = sorted(["nobody_at_all_1", sim.world.suspended.username.lower()])
     assert sorted(e["value"].lower() for e in errors) == expected_errors
-    assert summary.unavailable == {sim.world.suspended.username: "suspended", "nobody_at_all_1": "not_found"}
+    assert summary.unavailable == {sim.world.suspended.username: "suspended", "nobody_at_all_1": "not_found",
+                                   sim.world.protected.username: "protected"}
     assert sim.stats.counts() == {"GET /2/users/by": math.ceil((len(sim.world.accounts) + 1) / 100)}
     # the registry learned the ids and the statuses
     accounts = {a.username: a for a in Registry(any_lake).list()}
@@ -123,7 +124,51 @@ def test_tweets_backfill_gets_every_reachable_tweet_with_minimal_requests(any_la
     for account in sim.world.accounts:
         if account.username in capped:
             assert capped[account.username] == sim.world.tweet_count(account.user_id) - 3200
-    assert sim.stats.counts()["GET /2/users/:id"] == len(capped_truth)
+    # tweet_count came with the timeline pages (includes.users): no profile lookup per capped account
+    assert "GET /2/users/:id" not in sim.stats.counts()
+
+
+@pytest.mark.parametrize(("exclude", "cap"), [("retweets", 3200), ("replies", 800), ("retweets,replies", 800)])
+def test_cap_is_found_from_positions_also_with_exclude(local_lake: Lake, sim: SimulatorServer, client: XClient,
+                                                        exclude: str, cap: int) -> None:
+    """The API windows before it filters: an account whose filtered timeline holds fewer tweets than
+    the cap has still met it, and is reported."""
+    heavy = sim.world.heavy
+    summary = run("tweets", local_lake, client, users=heavy.username, exclude=exclude)
+    reachable = sim.world.timeline_ids(heavy.user_id, exclude=tuple(exclude.split(",")))
+    assert len(tweet_ids(local_lake)) == len(reachable) < cap * 0.97, "fewer tweets than the cap came back"
+    assert summary.extra["capped_accounts"] == {heavy.username: sim.world.tweet_count(heavy.user_id) - cap}
+    assert "GET /2/users/:id" not in sim.stats.counts()
+
+
+def test_an_incremental_pass_over_the_cap_reports_the_new_tweets_it_lost(local_lake: Lake, sim: SimulatorServer,
+                                                                          client: XClient) -> None:
+    """More than 3,200 posts since the cursor: the API serves the newest 3,200, and what is lost is
+    the new posts beyond them, not the profile's whole tweet_count beyond them."""
+    heavy = sim.world.heavy
+    then = "2024-01-01T00:00:00Z"
+    sim.clock.set(then)
+    run("tweets", local_lake, client, users=heavy.username)
+    assert read_json(local_lake, CURSORS_KEY)["accounts"][heavy.user_id]["tweet_count"] == \
+        sim.world.tweet_count(heavy.user_id, then)
+    sim.clock.set(SIM_START)
+    summary = run("tweets", local_lake, client, users=heavy.username)
+    new = sim.world.tweet_count(heavy.user_id) - sim.world.tweet_count(heavy.user_id, then)
+    assert new > 3200
+    assert summary.extra["capped_accounts"] == {heavy.username: new - 3200}
+    assert any(f"{new:,} posts since the last run" in note for note in summary.notes)
+
+
+def test_cap_report_looks_the_profile_up_when_pages_carry_no_includes(local_lake: Lake, sim: SimulatorServer,
+                                                                      client: XClient) -> None:
+    from ingestion.collectors.tweets import TweetsCollector
+
+    heavy = sim.world.heavy
+    collector = TweetsCollector(local_lake, client)
+    collector.profile_params = {}  # as a server that ignores expansions answers
+    summary = collector.run([Account(heavy.username, heavy.user_id)])
+    assert summary.extra["capped_accounts"] == {heavy.username: sim.world.tweet_count(heavy.user_id) - 3200}
+    assert sim.stats.counts()["GET /2/users/:id"] == 1
 
 
 def test_second_run_fetches_only_new_tweets(local_lake: Lake, sim: SimulatorServer, client: XClient) -> None:
@@ -192,14 +237,18 @@ def test_crash_between_pages_leaves_no_gap_and_no_duplicate(local_lake: Lake, si
         crashing.run(accounts.list())
     written = tweet_ids(local_lake)
     assert len(written) == 400
-    cursor = read_json(local_lake, CURSORS_KEY)["accounts"][heavy.user_id]
-    assert cursor["pending"]["until_id"] == min(written, key=int)
+    state = read_json(local_lake, CURSORS_KEY)
+    assert state["accounts"][heavy.user_id]["pending"]["until_id"] == min(written, key=int)
+    assert not local_lake.exists(state["intent"]["part"]), "the intent names the part that failed"
     sim.stats.reset()
-    run("tweets", local_lake, client)
+    summary = run("tweets", local_lake, client)
+    assert any("dropped the cursors of the unpublished part" in note for note in summary.notes)
     ids = tweet_ids(local_lake)
     assert len(ids) == len(set(ids)), "the rerun fetched nothing that was already in the lake"
     assert sorted(ids, key=int) == sorted(truth_since_2022(sim, heavy.user_id), key=int), "no gap"
-    cursor = read_json(local_lake, CURSORS_KEY)["accounts"][heavy.user_id]
+    state = read_json(local_lake, CURSORS_KEY)
+    assert "intent" not in state
+    cursor = state["accounts"][heavy.user_id]
     assert cursor["pending"] is None
     assert cursor["newest_id"] == max(ids, key=int)
 
@@ -305,3 +354,65 @@ def test_users_batches_of_100(local_lake: Lake, sim: SimulatorServer, client: XC
     assert sim.stats.counts() == {"GET /2/users/by": math.ceil(len(names) / 100)}
     assert summary.partial_errors == 150 + 1  # the ghosts and the suspended account
     assert len([n for n, why in summary.unavailable.items() if why == "not_found"]) == 150
+
+
+# -- --users runs: the minimum of requests, ids learned once ------------------------------------
+def test_shell_flow_with_users_costs_exactly_the_minimum(local_lake: Lake, sim: SimulatorServer,
+                                                         client: XClient) -> None:
+    """`ingest users` → `ingest tweets` → `ingest metrics`, all with --users: users ⌈N/100⌉;
+    tweets Σ max(1, ⌈tᵢ/100⌉) plus the one empty page a full last page's next_token leads to;
+    metrics ⌈T/100⌉. The ids the users run saw are cached: no other run looks a name up again."""
+    active = [a for a in sim.world.accounts if a.status == "active"]
+    chosen = [sim.world.heavy, sim.world.quiet, *[a for a in active if a.role is None][:2]]
+    users = ",".join(a.username for a in chosen)
+    sim.stats.reset()
+    run("users", local_lake, client, users=users)
+    assert sim.stats.counts() == {"GET /2/users/by": math.ceil(len(chosen) / 100)}
+
+    sim.stats.reset()
+    run("tweets", local_lake, client, users=users)
+    reachable = [len(truth_since_2022(sim, a.user_id)) for a in chosen]
+    pages = sum(max(1, math.ceil(t / 100)) + (1 if t and t % 100 == 0 else 0) for t in reachable)
+    assert sim.stats.counts() == {TIMELINE: pages}
+    assert sorted(tweet_ids(local_lake), key=int) == sorted(
+        (i for a in chosen for i in truth_since_2022(sim, a.user_id)), key=int)
+
+    sim.stats.reset()
+    run("metrics", local_lake, client, users=users)
+    assert sim.stats.counts() == {"GET /2/tweets": math.ceil(sum(reachable) / 100)}
+
+
+def test_users_names_are_deduplicated_case_insensitively(local_lake: Lake, sim: SimulatorServer,
+                                                         client: XClient) -> None:
+    name = sim.world.accounts[5].username
+    summary = run("users", local_lake, client, users=f"{name.upper()},{name.lower()},{name}")
+    assert summary.records == 1
+    assert summary.extra["accounts"] == "1 found of 1"
+
+
+def test_tweets_run_resolves_only_unknown_names_and_keeps_lookup_errors(local_lake: Lake, sim: SimulatorServer,
+                                                                        client: XClient) -> None:
+    known, ghost = sim.world.accounts[5], "nobody_here_x1"
+    run("tweets", local_lake, client, users=f"{known.username},{ghost}")
+    assert sim.stats.counts()["GET /2/users/by"] == 1
+    sim.stats.reset()
+    summary = run("tweets", local_lake, client, users=f"{known.username},{ghost}")
+    # the known name's id is cached; only the name never found is asked for again
+    assert sim.stats.counts()["GET /2/users/by"] == 1
+    assert summary.unavailable == {ghost: "not_found"}
+    assert summary.partial_errors == 1
+    errors = [r for r in records(local_lake, "tweets") if "error" in r]
+    assert [(r["source"], r["error"]["value"]) for r in errors] == [("GET /2/users/by", ghost)] * 2
+    assert {r["data"]["author_id"] for r in records(local_lake, "tweets") if "data" in r} == {known.user_id}
+
+
+def test_a_rate_limit_wait_inside_a_run_renews_its_lock(local_lake: Lake, sim: SimulatorServer, client: XClient,
+                                                        fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command hands its lock's heartbeat to the client for the run, and takes it back after."""
+    beats: list[float] = []
+    monkeypatch.setattr(RunLock, "heartbeat", lambda self: beats.append(fake_clock()))
+    before = client.heartbeat
+    sim.faults.rate_limit_next(1)  # the window resets 15 minutes on
+    run("users", local_lake, client, users=sim.world.accounts[5].username)
+    assert len(beats) >= 900 // 60, "renewed through the whole wait, slice by slice"
+    assert client.heartbeat is before

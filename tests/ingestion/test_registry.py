@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from common.lake import Lake
-from ingestion.registry import InvalidUsername, Registry
+from ingestion.registry import InvalidUsername, Registry, known_user_ids, remember_user_ids
 from ingestion.state import RunLock, RunLockedError
 
 
@@ -65,3 +65,11 @@ def test_run_lock_excludes_a_second_run(any_lake: Lake) -> None:
         RunLock(any_lake, "users", "run-b").acquire()  # other collectors are independent
     with RunLock(any_lake, "tweets", "run-b"):  # released: the next run goes
         pass
+
+
+def test_user_id_cache_learns_and_forgets(local_lake: Lake) -> None:
+    remember_user_ids(local_lake, {"Alice": "1", "bob": "2"})
+    assert known_user_ids(local_lake) == {"alice": "1", "bob": "2"}
+    remember_user_ids(local_lake, {"alice": "3"}, forget=["BOB", "nobody"])
+    assert known_user_ids(local_lake) == {"alice": "3"}
+    assert Registry(local_lake).list() == [], "the cache is not the registry"

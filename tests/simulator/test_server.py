@@ -86,6 +86,55 @@ def test_injected_faults_in_order(sim: SimulatorServer, http: requests.Session) 
     assert statuses[("GET /2/tweets", 503)] == 2 and statuses[("GET /2/tweets", 0)] == 1
 
 
+def test_injected_auth_and_access_errors_have_the_real_bodies(sim: SimulatorServer, http: requests.Session) -> None:
+    """What the API answers a revoked token, an app without access to the endpoint, and a missing
+    resource: the bodies of recorded responses, and no rate-limit headers before authentication."""
+    url = f"{sim.base_url}/users/by"
+    sim.faults.fail_next(status=401)
+    sim.faults.fail_next(status=403)
+    sim.faults.fail_next(status=404)
+    unauthorized = http.get(url, params={"usernames": "abc"})
+    assert unauthorized.status_code == 401
+    assert unauthorized.json() == {"title": "Unauthorized", "detail": "Unauthorized", "type": "about:blank",
+                                   "status": 401}
+    assert "x-rate-limit-reset" not in unauthorized.headers
+    forbidden = http.get(url, params={"usernames": "abc"})
+    assert forbidden.status_code == 403
+    body = forbidden.json()
+    assert (body["title"], body["reason"], body["type"]) == (
+        "Client Forbidden", "client-not-enrolled", "https://api.twitter.com/2/problems/client-forbidden")
+    assert "attached to a Project" in body["detail"] and body["required_enrollment"]
+    assert "x-rate-limit-reset" not in forbidden.headers
+    missing = http.get(url, params={"usernames": "abc"})
+    assert missing.status_code == 404 and missing.json()["title"] == "Not Found Error"
+    # the real answer to a wrong token, for comparison: the same 401 body
+    assert requests.get(url, params={"usernames": "abc"}, headers={"Authorization": "Bearer"},
+                        timeout=5).json() == unauthorized.json()
+
+
+def test_injected_429_header_variants(http: requests.Session) -> None:
+    clock = FakeClock()
+    with SimulatorServer(seed=1, accounts=6, rate_clock=clock) as sim:
+        url = f"{sim.base_url}/tweets"
+        sim.faults.rate_limit_next(headers="none")
+        sim.faults.rate_limit_next(headers="past")
+        sim.faults.rate_limit_next(headers="window", retry_after=30)
+        bare = http.get(url, params={"ids": "1"})
+        assert bare.status_code == 429 and bare.json() == TOO_MANY
+        assert not any(h.startswith("x-rate-limit") for h in bare.headers) and "retry-after" not in bare.headers
+        past = http.get(url, params={"ids": "1"})
+        assert int(past.headers["x-rate-limit-reset"]) < clock.now
+        told = http.get(url, params={"ids": "1"})
+        assert told.headers["retry-after"] == "30" and int(told.headers["x-rate-limit-reset"]) == int(clock.now) + 900
+        with pytest.raises(ValueError, match="headers"):
+            sim.faults.rate_limit_next(headers="sometimes")
+        requests.post(f"{sim.root_url}/_sim/faults",
+                      json={"rate_limit_next": 1, "rate_limit_headers": "none", "retry_after": 7}, timeout=5)
+        controlled = http.get(url, params={"ids": "1"})
+        assert controlled.status_code == 429 and controlled.headers["retry-after"] == "7"
+        assert "x-rate-limit-reset" not in controlled.headers
+
+
 def test_random_faults_are_seeded_and_repeatable(http: requests.Session) -> None:
     def run() -> list[int]:
         faults = FaultConfig(error_rate=0.3, drop_rate=0.2, seed=5)
