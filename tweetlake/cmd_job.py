@@ -14,6 +14,8 @@ from common.layout import DATASETS
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from glue_jobs.runner import SAFETY_WINDOW_DAYS  # no Spark at import time
+
     parser = argparse.ArgumentParser(prog="tweetlake job", description="Load the raw lake into the warehouse.")
     parser.add_argument("dataset", choices=[*DATASETS, "all"])
     parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
@@ -21,6 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--schema", default=os.environ.get("TWEETLAKE_DB_SCHEMA", "twitter"))
     parser.add_argument("--full-refresh", action="store_true", help="forget the ledger and rebuild the dataset")
     parser.add_argument("--staging-method", choices=["auto", "copy", "jdbc", "files"], default="auto")
+    parser.add_argument(
+        "--safety-window-days",
+        type=int,
+        default=SAFETY_WINDOW_DAYS,
+        help="also list loaded dt= partitions this many days before the newest (finds late files)",
+    )
     return parser
 
 
@@ -42,7 +50,14 @@ def main(argv: list[str]) -> int:
     datasets = list(DATASETS) if args.dataset == "all" else [args.dataset]
     for dataset in datasets:
         summary = run_job(
-            dataset, lake, url, spark, args.full_refresh, schema=args.schema, staging_method=args.staging_method
+            dataset,
+            lake,
+            url,
+            spark,
+            args.full_refresh,
+            schema=args.schema,
+            staging_method=args.staging_method,
+            safety_window_days=args.safety_window_days,
         )
         print(summary.describe())
     return 0
