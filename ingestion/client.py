@@ -383,6 +383,8 @@ class XClient:
         }.get(status, FatalAPIError)
         if status == 401:
             message += " (check X_BEARER_TOKEN or the token secret)"
+        elif status == 402:  # pay-per-use: the account's prepaid credits are spent
+            message += " (the X API account has no credits left: top up in the developer console)"
         elif status == 403 and isinstance(body, dict) and body.get("reason") == "client-not-enrolled":
             message += " (the app's access level or project does not include this endpoint)"
         raise error_class(message, status=status, endpoint=endpoint, body=body)

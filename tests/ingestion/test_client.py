@@ -15,6 +15,7 @@ from common.lake import Lake
 from common.layout import parse_time
 from ingestion.client import (
     ConfigurationError,
+    FatalAPIError,
     ForbiddenError,
     InvalidRequestError,
     NotFoundError,
@@ -255,8 +256,9 @@ def test_timeout_is_retriable(fake_clock: FakeClock) -> None:
     (401, UnauthorizedError, "Unauthorized.*X_BEARER_TOKEN"),
     (403, ForbiddenError, "Client Forbidden.*client-not-enrolled.*access level"),
     (404, NotFoundError, "Not Found Error"),
+    (402, FatalAPIError, "HTTP 402.*no credits left"),
 ])
-def test_401_403_404_are_fatal_at_once(sim: SimulatorServer, client: XClient, status: int,
+def test_401_402_403_404_are_fatal_at_once(sim: SimulatorServer, client: XClient, status: int,
                                        error: type[Exception], message: str) -> None:
     sim.faults.fail_next(n=1, status=status)
     with pytest.raises(error, match=message):
