@@ -44,6 +44,7 @@ class Account:
     added_at: str = ""
     status: str | None = None  # None (fine) | "not_found" | "suspended" | "protected"
     previous_usernames: list[str] = field(default_factory=list)
+    last_snapshot_day: str | None = None  # "YYYY-MM-DD": the newest raw/users/dt= holding its profile
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Account:
@@ -53,6 +54,7 @@ class Account:
             added_at=doc.get("added_at", ""),
             status=doc.get("status"),
             previous_usernames=list(doc.get("previous_usernames") or []),
+            last_snapshot_day=doc.get("last_snapshot_day"),
         )
 
 
@@ -106,8 +108,10 @@ class Registry:
         return update_json(self.lake, REGISTRY_KEY, change, default=_empty())
 
     def record_lookups(self, resolved: dict[str, str], statuses: dict[str, str | None],
-                       renamed: dict[str, str]) -> None:
-        """Store what a lookup learned: ids (``name -> id``), statuses, renames (``old -> new``)."""
+                       renamed: dict[str, str], *, snapshot_day: str | None = None) -> None:
+        """Store what a lookup learned: ids (``name -> id``), statuses, renames (``old -> new``);
+        with ``snapshot_day``, that a published users file of that ``dt=`` holds the profiles of
+        ``resolved`` (the REST API reads it from state/, not from raw/)."""
 
         def change(doc: Any) -> tuple[Any, None]:
             if not doc:
@@ -125,6 +129,9 @@ class Registry:
                 entry = accounts.get(name.lower())
                 if entry is not None and entry.get("user_id") != user_id:
                     entry["user_id"] = user_id
+                    changed = True
+                if entry is not None and snapshot_day and snapshot_day > (entry.get("last_snapshot_day") or ""):
+                    entry["last_snapshot_day"] = snapshot_day
                     changed = True
             for name, status in statuses.items():
                 entry = accounts.get(name.lower())

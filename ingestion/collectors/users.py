@@ -71,11 +71,13 @@ class UsersCollector(CollectorRun):
             renamed = self._find_renamed(missing, resolved, statuses)
         finally:
             progress.close()
-        if registry is not None:
-            registry.record_lookups(resolved, statuses, renamed)
         remember_user_ids(self.lake, resolved, forget=[n for n, why in statuses.items() if why in GONE])
         self.summary.extra["accounts"] = f"{len(resolved)} found of {len(names)}"
-        return self.finish()
+        summary = self.finish()  # publishes the profiles: only then may the registry say they exist
+        if registry is not None:
+            day = self.writer.dt.isoformat() if summary.files else None
+            registry.record_lookups(resolved, statuses, renamed, snapshot_day=day)
+        return summary
 
     def _find_renamed(self, missing: list[Account], resolved: dict[str, str],
                       statuses: dict[str, str | None]) -> dict[str, str]:

@@ -43,6 +43,20 @@ def test_last_snapshot_is_the_newest_partition_holding_a_profile(lake: Lake) -> 
     assert LakeInsights(lake, snapshots=False).last_snapshots(accounts)["bob"] is None
 
 
+def test_the_day_the_registry_recorded_needs_no_raw_read(local_lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The users collector records the day in state/; raw/ is read only for accounts without one."""
+    put_raw(local_lake, "raw/users/dt=2026-11-20/b-00000.jsonl.gz", [profile("2", "bob")])
+    read: list[str] = []
+    monkeypatch.setattr(LakeInsights, "_profiles_in", lambda self, key: read.append(key) or frozenset({"2"}))
+    accounts = [Account("alice", "1", last_snapshot_day="2026-11-21"), Account("bob", "2")]
+    assert LakeInsights(local_lake).last_snapshots(accounts) == {"alice": "2026-11-21", "bob": "2026-11-20"}
+    assert read == ["raw/users/dt=2026-11-20/b-00000.jsonl.gz"]
+    read.clear()
+    assert LakeInsights(local_lake, snapshots=False).last_snapshots(accounts) == {"alice": "2026-11-21", "bob": None}
+    assert LakeInsights(local_lake).last_snapshots(accounts[:1]) == {"alice": "2026-11-21"}
+    assert read == []
+
+
 def test_snapshot_walk_stops_when_everyone_is_found_and_caches_files(lake: Lake,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[str] = []

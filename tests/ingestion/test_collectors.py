@@ -63,6 +63,11 @@ def test_users_collects_profiles_and_names_unavailable_accounts(any_lake: Lake, 
     assert accounts[sim.world.accounts[5].username].user_id == sim.world.accounts[5].user_id
     assert accounts[sim.world.suspended.username].status == "suspended"
     assert accounts[sim.world.protected.username].status == "protected"
+    # ... and the day of the profile file it published, for each account it holds (the REST API
+    # reads this from state/; its Lambda role may not read raw/)
+    snapshot_days = {name: a.last_snapshot_day for name, a in accounts.items()}
+    holding = {r["data"]["username"] for r in records(any_lake, "users") if "data" in r}
+    assert snapshot_days == {name: ("2026-11-22" if name in holding else None) for name in accounts}
     # the lake contract: one object a line with collected_at (simulated time), run_id, source
     line = records(any_lake, "users")[0]
     assert set(line) == {"collected_at", "run_id", "source", "data"}

@@ -82,7 +82,8 @@ class AccountOut(BaseModel):
     status: str | None = Field(description="null (fine), not_found, suspended or protected, from the last lookup")
     previous_usernames: list[str]
     last_profile_snapshot: date | None = Field(
-        description="the newest raw/users/dt= partition holding this account's profile (last 35 partitions)"
+        description="the raw/users/dt= day of the newest published profile of this account (recorded by the"
+        " users collector; else looked up in the last 35 partitions, where the lake allows it)"
     )
     tweets: TweetsOut
 

@@ -2,11 +2,14 @@
 
 Nothing here scans the raw data per request:
 
-* **last profile snapshot** — the newest ``raw/users/dt=…`` partition that holds a profile record
-  (``data``, not an error) of the account. Partitions are walked newest first and the walk stops as
-  soon as every asked-for account is found, or after :data:`SNAPSHOT_LOOKBACK` partitions. A raw
-  file never changes once published (a new run writes new files), so what a file holds is cached
-  by its key: a warm process reads only users files it has not seen yet — one small file a day.
+* **last profile snapshot** — the day the users collector recorded in the registry when it
+  published the account's profile (``state/``: what the Lambda role may read). For an account
+  without one (a registry from before that), the newest ``raw/users/dt=…`` partition that holds a
+  profile record (``data``, not an error) of the account, when reading ``raw/`` is allowed.
+  Partitions are walked newest first and the walk stops as soon as every asked-for account is
+  found, or after :data:`SNAPSHOT_LOOKBACK` partitions. A raw file never changes once published (a
+  new run writes new files), so what a file holds is cached by its key: a warm process reads only
+  users files it has not seen yet — one small file a day.
 * **tweets** — ``state/tweets/cursors.json`` (one small document: the newest tweet id collected
   per account, when the cursor moved, whether a backfill is still pending) and, for a count, the
   metrics collector's tweet index ``state/tweet_index/index.jsonl.gz`` (as of the last metrics run).
@@ -91,10 +94,12 @@ class LakeInsights:
 
     def last_snapshots(self, accounts: list[Account]) -> dict[str, str | None]:
         """``lower username -> "YYYY-MM-DD"`` (or ``None``) for each account."""
-        result: dict[str, str | None] = {a.username.lower(): None for a in accounts}
-        if not accounts or not self.snapshots_enabled:
+        # The users collector records the day in the registry (state/); raw/users/ is read only
+        # for accounts it has not recorded yet (registries from older versions), when allowed.
+        result: dict[str, str | None] = {a.username.lower(): a.last_snapshot_day for a in accounts}
+        wanted = {a.username.lower(): a for a in accounts if not a.last_snapshot_day}
+        if not wanted or not self.snapshots_enabled:
             return result
-        wanted = {a.username.lower(): a for a in accounts}
         try:
             days = sorted((d[3:] for d in self.lake.list_dirs(raw_prefix("users")) if d.startswith("dt=")),
                           reverse=True)

@@ -7,7 +7,7 @@ come from the function's environment:
 * ``X_BEARER_TOKEN_SECRET_ARN`` (or ``X_BEARER_TOKEN``), ``X_API_BASE_URL`` — when set, new
   accounts are resolved on the X API before they are tracked; otherwise added unresolved;
 * ``TWEETLAKE_API_PROFILE_SNAPSHOTS`` — ``0`` when the role may not read ``raw/users/`` (the last
-  profile snapshot date is then ``null``).
+  profile snapshot day then comes from the registry only, where the users collector records it).
 
 The application is built once per execution environment (cold start), so the registry's lake
 client, the X client and the token read from Secrets Manager are reused across invocations.
