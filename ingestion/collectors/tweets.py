@@ -21,6 +21,11 @@ token, the usage cap, an app without access, a rate limit that stays spent, a 40
 parameter) stops the run at once; what was fetched is still published and committed. Three
 accounts failing in a row with retriable errors mean the API is down: that stops the run too.
 
+**A cursor knows what it left out.** It records the ``exclude`` kinds of the passes that moved it:
+a run that wants a kind an earlier run excluded (``--exclude replies``, then a run without it)
+pages that account down to ``--since`` again instead of continuing above ``since_id``, so the
+replies the earlier runs skipped are not lost for good. A narrower run continues the cursor.
+
 The timeline serves only an account's newest 3,200 posts (800 with ``exclude=replies``), counted
 before ``exclude`` filters. A pass has met that cap when the positions it paged through come to it
 (a page with a ``next_token`` spans ``max_results`` positions, however few tweets survive the
@@ -220,6 +225,7 @@ class TweetsCollector(CollectorRun):
                tweet_count: int | None = None) -> None:
         assert account.user_id is not None
         entry: dict[str, Any] = {"newest_id": newest_id, "pending": pending, "username": account.username,
+                                 "exclude": list(self.exclude),  # the kinds this cursor's passes left out
                                  "updated_at": isoformat_z(self.client.now().replace(microsecond=0))}
         if tweet_count is not None:
             entry["tweet_count"] = tweet_count  # the profile's count when newest_id was the newest tweet
@@ -246,6 +252,14 @@ class TweetsCollector(CollectorRun):
         return summary
 
     def _collect_account(self, account: Account, cursor: dict[str, Any]) -> None:
+        skipped_kinds = set(cursor.get("exclude") or ()) - set(self.exclude)
+        if cursor and skipped_kinds:
+            # Earlier passes left these kinds out, and its since_id has moved past them: only a new
+            # pass down to --since brings them (the jobs de-duplicate what is fetched twice).
+            kinds = ",".join(sorted(skipped_kinds))
+            self.summary.notes.append(f"@{account.username}: earlier runs excluded {kinds}; "
+                                      "fetching its timeline down to --since again to get them")
+            cursor = {}
         newest_id: str | None = cursor.get("newest_id")
         count: int | None = cursor.get("tweet_count")
         walked: list[_Pass] = []

@@ -210,6 +210,22 @@ def test_exclude_retweets_and_replies(local_lake: Lake, sim: SimulatorServer, cl
     assert kinds["replied_to"] == 0
 
 
+def test_a_run_that_wants_what_earlier_runs_excluded_fetches_it(local_lake: Lake, sim: SimulatorServer,
+                                                                 client: XClient) -> None:
+    account = sim.world.accounts[5]
+    run("tweets", local_lake, client, users=account.username, exclude="replies")
+    without_replies = set(tweet_ids(local_lake))
+    run("tweets", local_lake, client, users=account.username, exclude="replies,retweets")  # narrower: continues
+    assert set(tweet_ids(local_lake)) == without_replies
+    summary = run("tweets", local_lake, client, users=account.username)  # wants replies and retweets again
+    truth = {i for i in sim.world.timeline_ids(account.user_id) if int(i) >= T2022_ID}
+    assert without_replies < truth, "the account has replies"
+    assert set(tweet_ids(local_lake)) == truth
+    assert any("earlier runs excluded replies" in note for note in summary.notes)
+    summary = run("tweets", local_lake, client, users=account.username)  # the cursor now covers everything
+    assert summary.records == 0 and not any("excluded" in note for note in summary.notes)
+
+
 class FailingLake:
     """Wraps a lake so that its n-th file upload fails: a crash while writing a part."""
 
