@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+UNAVAILABLE_FOR_METRICS = frozenset({"protected", "suspended", "not_found"})
+
+
 def select_accounts(registry: Registry, users: str | None, lake: Lake) -> list[Account]:
     """The registry's accounts, or the ``--users`` names (once each, whatever their case) with the
     ids the registry or the username → id cache already know."""
@@ -111,8 +114,15 @@ def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, 
             from ingestion.collectors.users import resolve_user_ids
 
             accounts = resolve_user_ids(metrics, accounts, None)
-        author_ids = {a.user_id for a in accounts if a.user_id}
-        return metrics.run(author_ids, max_age_days)
+        # Tweets of accounts the last users run saw protected, suspended or gone answer only errors:
+        # asking again every 2 h spends API budget for nothing. The daily users run re-checks them.
+        unavailable = sorted(a.username for a in accounts if a.status in UNAVAILABLE_FOR_METRICS)
+        author_ids = {a.user_id for a in accounts if a.user_id and a.status not in UNAVAILABLE_FOR_METRICS}
+        summary = metrics.run(author_ids, max_age_days)
+        if unavailable:
+            summary.notes.append(f"not refreshed (protected, suspended or gone at the last users run): "
+                                 f"{', '.join('@' + name for name in unavailable)}")
+        return summary
 
 
 def _is_lake_failure(err: Exception) -> bool:

@@ -319,6 +319,24 @@ def test_metrics_refreshes_every_known_tweet_in_batches_of_100(any_lake: Lake, s
     assert sim.stats.counts()["GET /2/tweets"] == math.ceil((len(known) - len(deleted)) / 100)
 
 
+def test_metrics_skip_accounts_the_users_run_saw_protected(local_lake: Lake, sim: SimulatorServer,
+                                                           client: XClient) -> None:
+    public, turned = sim.world.accounts[5], sim.world.accounts[6]
+    for account in (public, turned):
+        Registry(local_lake).add(account.username)
+    run("users", local_lake, client)
+    run("tweets", local_lake, client)
+    by_author = Counter(r["data"]["author_id"] for r in records(local_lake, "tweets") if "data" in r)
+    assert by_author[public.user_id] and by_author[turned.user_id]
+    Registry(local_lake).record_lookups({}, {turned.username: "protected"}, {})  # as a users run would
+    sim.stats.reset()
+    summary = run("metrics", local_lake, client)
+    asked = {r["data"]["author_id"] for r in records(local_lake, "tweet_metrics") if "data" in r}
+    assert asked == {public.user_id}
+    assert sim.stats.counts() == {"GET /2/tweets": math.ceil(by_author[public.user_id] / 100)}
+    assert any(f"@{turned.username}" in note for note in summary.notes)
+
+
 def test_metrics_max_age_limits_the_refresh(local_lake: Lake, sim: SimulatorServer, client: XClient) -> None:
     account = sim.world.accounts[5]
     run("tweets", local_lake, client, users=account.username)
