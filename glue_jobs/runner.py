@@ -326,7 +326,10 @@ class WarehouseJob:
             create_staging_table(self._conn, self.schema, tables[kind], out.columns)
             self.staging[kind] = tables[kind]
         frames = {kind: (out.df, out.columns, tables[kind]) for kind, out in outputs.items()}
-        method = "files" if self.staging_method == "auto" else self.staging_method
+        method = self.staging_method
+        if method == "auto":  # files need a folder the executors and the driver share
+            spark_master = next(iter(outputs.values())).df.sparkSession.sparkContext.master
+            method = "files" if self.staging_uri or spark_master.startswith("local") else "copy"
         if method == "copy":
             written = stage_copy_many(frames, self.target, self.schema)
         elif method == "files":

@@ -299,6 +299,16 @@ class XClient:
                     raise
                 self.stats.rate_limit_hits += 1
                 wait, why = self._rate_limit_wait(err)
+                if wait is not None and wait > 2 * self.max_rate_limit_wait:
+                    # a daily limit (or a Retry-After of hours): sleeping it out in clamped steps
+                    # would only spend requests; say when it ends and stop
+                    until = datetime.fromtimestamp(self.clock() + wait, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    raise RateLimitError(
+                        f"{endpoint}: rate limit spent until {until} {why}, longer than the longest wait "
+                        f"({self.max_rate_limit_wait:.0f} s); run again after it",
+                        reset_at=err.reset_at, retry_after=err.retry_after, status=err.status,
+                        endpoint=endpoint, body=err.body,
+                    ) from None
                 if wait is None:
                     blind += 1
                     delay = min(self.rate_limit_backoff_max, self.rate_limit_backoff_base * 2 ** (blind - 1))

@@ -23,10 +23,11 @@ source "$(dirname "$0")/aws_lib.sh"
 params=()
 api=false
 dry_run=false
+main_only=""  # a main-stack option, refused with --api (api.yaml has no such parameter)
 while [ $# -gt 0 ]; do
   case "$1" in
-    --email) params+=("AlertEmail=${2:?--email needs an address}"); shift 2 ;;
-    --accounts) params+=("TrackedAccounts=${2:?--accounts needs names}"); shift 2 ;;
+    --email) params+=("AlertEmail=${2:?--email needs an address}"); main_only="$1"; shift 2 ;;
+    --accounts) params+=("TrackedAccounts=${2:?--accounts needs names}"); main_only="$1"; shift 2 ;;
     --api) api=true; shift ;;
     --dry-run) dry_run=true; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$dry_run" = false ] || [ "$api" = true ] || die "--dry-run goes with --api"
+[ "$api" = false ] || [ -z "$main_only" ] || die "$main_only is for the main stack, not --api"
 
 deploy() {  # deploy STACK TEMPLATE [deploy options...]
   local stack="$1" template="$2"

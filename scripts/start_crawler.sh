@@ -35,8 +35,9 @@ fi
 last=""
 left_ready=false
 while :; do
-  read -r state crawl_start <<< "$(awscli glue get-crawler --name "$crawler" \
-    --query "Crawler.[State, LastCrawl.StartTime]" --output text)"
+  # assigned first: a failing call inside <<< "$(…)" would not stop the script (set -e)
+  polled="$(awscli glue get-crawler --name "$crawler" --query "Crawler.[State, LastCrawl.StartTime]" --output text)"
+  read -r state crawl_start <<< "$polled"
   if [ "$state" != "$last" ]; then
     printf '%s  %-10s (%s)\n' "$(date -u +%H:%M:%SZ)" "$state" "$(elapsed "$started")" >&2
     last="$state"

@@ -2,7 +2,7 @@
 
 Three ways to fill them:
 
-``files`` (default, locally and on Glue)
+``files`` (the default where there is a shared folder: local Spark, or Glue's ``--TempDir``)
     Spark writes every staging frame as CSV files (rendered in the JVM: no Python per row) under
     the run's own work folder (a local folder, or the job's ``--TempDir`` on S3), and the driver
     streams the committed part files through ``COPY … FROM STDIN`` on two connections. A failed
@@ -20,10 +20,11 @@ reads, and nothing reaches the warehouse's tables or the ledger unless the merge
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from common.lake import Lake
+from common.lake import Lake, LocalLake
 from common.warehouse.db import DbTarget, check_identifier
 
 # PostgreSQL types of the staged columns, by column name.
@@ -235,8 +236,11 @@ def stage_files_many(
                 written[kind] += rows
         return written
     finally:
-        for obj in list(work.list("")):
-            work.delete(obj.key)
+        if isinstance(work, LocalLake):  # Hadoop's local writes leave .crc files beside the parts
+            shutil.rmtree(work.root, ignore_errors=True)
+        else:
+            for obj in list(work.list("")):
+                work.delete(obj.key)
 
 
 def committed_parts(work: Lake, folder: str) -> list[str]:

@@ -21,10 +21,12 @@ token, the usage cap, an app without access, a rate limit that stays spent, a 40
 parameter) stops the run at once; what was fetched is still published and committed. Three
 accounts failing in a row with retriable errors mean the API is down: that stops the run too.
 
-**A cursor knows what it left out.** It records the ``exclude`` kinds of the passes that moved it:
-a run that wants a kind an earlier run excluded (``--exclude replies``, then a run without it)
-pages that account down to ``--since`` again instead of continuing above ``since_id``, so the
-replies the earlier runs skipped are not lost for good. A narrower run continues the cursor.
+**A cursor knows what it left out.** It records the ``exclude`` kinds of the passes that moved it
+and the tweet where that began (``exclude_from``; none when the backfill itself excluded them). A
+run that wants a kind an earlier run excluded (``--exclude replies``, then a run without it) pages
+that account down to there again instead of continuing above ``since_id``, so what the earlier runs
+skipped is not lost for good. A narrower run continues the cursor. Cursors from before this was
+recorded count as having excluded nothing.
 
 The timeline serves only an account's newest 3,200 posts (800 with ``exclude=replies``), counted
 before ``exclude`` filters. A pass has met that cap when the positions it paged through come to it
@@ -51,6 +53,7 @@ from ingestion.client import (
     InvalidRequestError,
     NotFoundError,
     Page,
+    PaginationLoopError,
     RateLimitError,
     RetriableAPIError,
     UnauthorizedError,
@@ -160,6 +163,7 @@ class TweetsCollector(CollectorRun):
         self._staged: dict[str, dict[str, Any]] = {}
         self._capped: list[_Capped] = []
         self._failing_in_a_row = 0
+        self._exclude_from: dict[str, str | None] = {}
 
     # -- cursor state ----------------------------------------------------------------------------
     def _publishing(self, key: str, count: int) -> None:
@@ -226,6 +230,7 @@ class TweetsCollector(CollectorRun):
         assert account.user_id is not None
         entry: dict[str, Any] = {"newest_id": newest_id, "pending": pending, "username": account.username,
                                  "exclude": list(self.exclude),  # the kinds this cursor's passes left out
+                                 "exclude_from": self._exclude_from.get(account.user_id),  # since which tweet
                                  "updated_at": isoformat_z(self.client.now().replace(microsecond=0))}
         if tweet_count is not None:
             entry["tweet_count"] = tweet_count  # the profile's count when newest_id was the newest tweet
@@ -252,14 +257,19 @@ class TweetsCollector(CollectorRun):
         return summary
 
     def _collect_account(self, account: Account, cursor: dict[str, Any]) -> None:
-        skipped_kinds = set(cursor.get("exclude") or ()) - set(self.exclude)
-        if cursor and skipped_kinds:
-            # Earlier passes left these kinds out, and its since_id has moved past them: only a new
-            # pass down to --since brings them (the jobs de-duplicate what is fetched twice).
+        assert account.user_id is not None
+        cursor_excluded = set(cursor.get("exclude") or ())
+        # Where the exclusions in force began: None means from the backfill down to --since.
+        exclude_from = cursor.get("exclude_from") if cursor_excluded else cursor.get("newest_id")
+        self._exclude_from[account.user_id] = exclude_from if self.exclude else None
+        if skipped_kinds := cursor_excluded - set(self.exclude):
+            # Earlier passes left these kinds out, and since_id has moved past them: a new pass down
+            # to where the exclusion began brings them (the jobs de-duplicate what comes twice).
+            where = f"tweet {exclude_from}" if exclude_from else "--since"
             kinds = ",".join(sorted(skipped_kinds))
             self.summary.notes.append(f"@{account.username}: earlier runs excluded {kinds}; "
-                                      "fetching its timeline down to --since again to get them")
-            cursor = {}
+                                      f"fetching its timeline down to {where} again to get them")
+            cursor = {"newest_id": exclude_from} if exclude_from else {}
         newest_id: str | None = cursor.get("newest_id")
         count: int | None = cursor.get("tweet_count")
         walked: list[_Pass] = []
@@ -314,13 +324,20 @@ class TweetsCollector(CollectorRun):
         return True
 
     def _account_failed(self, account: Account, err: APIError) -> None:
-        """Leave the account where its published parts put it and go on, unless the error is not its own."""
-        if isinstance(err, InvalidRequestError) and not _about_own_request(err):
+        """Leave the account where its published parts put it and go on, unless the error is not its own.
+
+        Its own: the API kept failing on its timeline (5xx past the retries), a 400 about its own
+        cursor (or one that names no parameter: it cannot be told apart), a repeated ``next_token``.
+        Anything else fatal (402 credits spent, an unexpected 4xx) would fail every account alike:
+        it stops the run. So do three accounts in a row failing: then it is not theirs either."""
+        own = isinstance(err, (RetriableAPIError, PaginationLoopError)) or (
+            isinstance(err, InvalidRequestError) and _about_own_request(err)
+        )
+        if not own:
             raise err
-        if isinstance(err, RetriableAPIError):
-            self._failing_in_a_row += 1
-            if self._failing_in_a_row >= MAX_FAILING_IN_A_ROW:
-                raise err
+        self._failing_in_a_row += 1
+        if self._failing_in_a_row >= MAX_FAILING_IN_A_ROW:
+            raise err
         log.warning("@%s: %s; its cursor stays, the next run retries it", account.username, err)
         self.summary.failed[account.username] = str(err)
 

@@ -250,6 +250,13 @@ def test_deploy_api_asks_for_package_first_when_there_is_no_zip(
     assert "scripts/package.sh --api" in result.stderr
 
 
+@pytest.mark.parametrize("option", ["--email", "--accounts"])
+def test_deploy_api_refuses_the_main_stacks_options(run_script: ScriptRunner, option: str) -> None:
+    result = run_script("deploy.sh", "--api", option, "x", "--dry-run")
+    assert result.returncode != 0
+    assert f"{option} is for the main stack" in result.stderr
+
+
 def test_deploy_api_needs_the_main_stack(run_script: ScriptRunner) -> None:
     result = run_script("deploy.sh", "--api", "--dry-run")
     assert result.returncode != 0

@@ -153,6 +153,16 @@ def test_429_honours_retry_after(sim: SimulatorServer, client: XClient, fake_clo
     assert "(Retry-After)" in caplog.text
 
 
+def test_a_wait_of_hours_stops_at_once_with_when_it_ends(sim: SimulatorServer, client: XClient,
+                                                         fake_clock: FakeClock) -> None:
+    """A daily limit (here a Retry-After of two hours) is not slept out in 15-minute steps."""
+    sim.faults.rate_limit_next(1, headers="none", retry_after=7200)
+    with pytest.raises(RateLimitError, match=r"rate limit spent until \d{4}-\d\d-\d\dT.*run again after it"):
+        client.users_by_usernames([sim.world.accounts[5].username])
+    assert fake_clock.sleeps == []
+    assert sim.stats.counts()["GET /2/users/by"] == 1
+
+
 @pytest.mark.parametrize(("headers", "reset"), [
     ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1000"}, 1000.0),
     # a 24-hour app limit spent while the 15-minute window still has room: its reset is the one

@@ -221,9 +221,30 @@ def test_a_run_that_wants_what_earlier_runs_excluded_fetches_it(local_lake: Lake
     truth = {i for i in sim.world.timeline_ids(account.user_id) if int(i) >= T2022_ID}
     assert without_replies < truth, "the account has replies"
     assert set(tweet_ids(local_lake)) == truth
-    assert any("earlier runs excluded replies" in note for note in summary.notes)
+    assert any("excluded replies,retweets; fetching its timeline down to --since again" in note
+               for note in summary.notes), summary.notes
     summary = run("tweets", local_lake, client, users=account.username)  # the cursor now covers everything
     assert summary.records == 0 and not any("excluded" in note for note in summary.notes)
+
+
+def test_an_exclusion_begun_later_is_made_up_from_where_it_began(local_lake: Lake, sim: SimulatorServer,
+                                                                 client: XClient) -> None:
+    account = next(a for a in sim.world.accounts  # a busy one whose timeline stays under the 3,200 cap
+                   if a.status == "active" and 200 < len(truth_since_2022(sim, a.user_id)) < 2000)
+    run("tweets", local_lake, client, users=account.username)  # the backfill: everything
+    began = read_json(local_lake, CURSORS_KEY)["accounts"][account.user_id]["newest_id"]
+    sim.clock.advance(seconds=60 * 86400)
+    run("tweets", local_lake, client, users=account.username, exclude="replies")
+    assert set(truth_since_2022(sim, account.user_id)) - set(tweet_ids(local_lake)), "replies were left out"
+    sim.clock.advance(seconds=60 * 86400)
+    sim.stats.reset()
+    summary = run("tweets", local_lake, client, users=account.username)
+    truth = {i for i in sim.world.timeline_ids(account.user_id) if int(i) >= T2022_ID}
+    assert set(tweet_ids(local_lake)) == truth
+    assert any(f"down to tweet {began} again" in note for note in summary.notes), summary.notes
+    since_began = [i for i in truth if int(i) > int(began)]
+    assert 0 < summary.records == len(since_began) < len(truth)  # not the whole timeline again
+    assert sim.stats.counts()[TIMELINE] <= len(since_began) // 100 + 2
 
 
 class FailingLake:

@@ -11,6 +11,7 @@ import pytest
 
 from common.lake import Lake
 from ingestion.client import (
+    FatalAPIError,
     ForbiddenError,
     InvalidRequestError,
     Page,
@@ -109,6 +110,7 @@ def test_a_400_about_a_shared_parameter_stops_the_run(local_lake: Lake, sim: Sim
 @pytest.mark.parametrize(("status", "error", "line"), [
     (401, UnauthorizedError, "Unauthorized"),
     (403, ForbiddenError, "client-not-enrolled"),
+    (402, FatalAPIError, "no credits left"),
 ])
 def test_fatal_for_all_stops_at_once_and_keeps_the_accounts_before(
         local_lake: Lake, sim: SimulatorServer, client: XClient, monkeypatch: pytest.MonkeyPatch,
