@@ -164,12 +164,16 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
 
 
 def _spent_window_reset(headers: Mapping[str, str]) -> float | None:
-    """The reset (epoch s) of the window this response says is spent: the 15-minute one, else a
-    24-hour app or user limit; the 15-minute reset when none says ``remaining: 0``."""
-    for prefix in ("x-rate-limit", "x-app-limit-24hour", "x-user-limit-24hour"):
-        reset = _header_int(headers, f"{prefix}-reset")
-        if reset and _header_int(headers, f"{prefix}-remaining") == 0:
-            return float(reset)
+    """The reset (epoch s) of the windows this response says are spent — the 15-minute one, a
+    24-hour app or user limit; the latest when several are (nothing passes before it) — else the
+    15-minute reset when none says ``remaining: 0``."""
+    spent = [
+        reset
+        for prefix in ("x-rate-limit", "x-app-limit-24hour", "x-user-limit-24hour")
+        if (reset := _header_int(headers, f"{prefix}-reset")) and _header_int(headers, f"{prefix}-remaining") == 0
+    ]
+    if spent:
+        return float(max(spent))
     reset = _header_int(headers, "x-rate-limit-reset")
     return float(reset) if reset else None
 

@@ -168,6 +168,9 @@ def test_a_wait_of_hours_stops_at_once_with_when_it_ends(sim: SimulatorServer, c
     # a 24-hour app limit spent while the 15-minute window still has room: its reset is the one
     ({"x-rate-limit-remaining": "7", "x-rate-limit-reset": "1000", "x-app-limit-24hour-remaining": "0",
       "x-app-limit-24hour-reset": "50000"}, 50000.0),
+    # both spent: nothing passes before the later reset
+    ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1000", "x-user-limit-24hour-remaining": "0",
+      "x-user-limit-24hour-reset": "50000"}, 50000.0),
     ({"x-rate-limit-remaining": "7", "x-rate-limit-reset": "1000"}, 1000.0),
     ({}, None),
 ])
