@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from common.lake import Lake
 from common.layout import check_dataset, new_run_id, parse_raw_key, quarantine_prefix, raw_prefix
@@ -266,7 +265,7 @@ class WarehouseJob:
         from glue_jobs.transforms.raw import file_counts, parse_raw_lines, quarantined_lines
 
         data_schema, _ = _dataset_spec(self.dataset)
-        lines_df = spark.read.text([spark_path(self.lake, f.key) for f in self.files]).withColumn(
+        lines_df = spark.read.text([self.lake.hadoop_url(f.key) for f in self.files]).withColumn(
             "source_uri", F.input_file_name()
         )
         parallelism = max(1, spark.sparkContext.defaultParallelism)
@@ -298,7 +297,7 @@ class WarehouseJob:
                 .write.mode("overwrite")
                 .option("partitionOverwriteMode", "dynamic")
                 .partitionBy("dt", "source_hash")
-                .json(spark_path(self.lake, quarantine_prefix(self.dataset)))
+                .json(self.lake.hadoop_url(quarantine_prefix(self.dataset)))
             )
         self._lap("read_parse")
         return parsed_df
@@ -379,11 +378,6 @@ class WarehouseJob:
 def _count(counts: dict[str, Any], key: str, column: str) -> int:
     """A file's count from :func:`file_counts` (a file whose lines were all blank has no row)."""
     return int(counts[key][column]) if key in counts else 0
-
-
-def spark_path(lake: Lake, key: str) -> str:
-    """The path Spark (Hadoop) reads: ``Lake.url`` percent-encodes ``=`` in ``file://`` URIs; Hadoop wants it plain."""
-    return unquote(lake.url(key))
 
 
 def _is_dt(name: str) -> bool:

@@ -32,9 +32,11 @@ done
 # Statistics (the CLI prints None for a field Glue leaves out): an action is one crawl or job run.
 # Glue calls a workflow run COMPLETED once its actions have ended, whether they succeeded or not,
 # so the counts decide too - ErroredActions counts job runs in ERROR (ones that could not run).
-read -r total succeeded failed stopped timeout errored <<< "$(awscli glue get-workflow-run --name "$workflow" --run-id "$run_id" \
+# assigned first: a failing call inside <<< "$(…)" would not stop the script (set -e)
+stats="$(awscli glue get-workflow-run --name "$workflow" --run-id "$run_id" \
   --query "Run.Statistics.[TotalActions, SucceededActions, FailedActions, StoppedActions, TimeoutActions, ErroredActions]" \
   --output text)"
+read -r total succeeded failed stopped timeout errored <<< "$stats"
 summary="workflow $workflow run $run_id: $status after $(elapsed "$started")"
 [ "$total" != None ] && summary+="; actions: $total total, $succeeded succeeded, $failed failed, $errored errored, $stopped stopped, $timeout timed out"
 echo "$summary"

@@ -23,6 +23,7 @@ from common.settings import default_lake_uri
 from ingestion.client import ConfigurationError, FatalAPIError, RetriableAPIError, XClient
 from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.collectors.tweets import DEFAULT_SINCE
+from ingestion.collectors.users import GONE
 from ingestion.registry import Account, InvalidUsername, Registry, check_username, known_user_ids
 from ingestion.state import RunLock, RunLockedError
 
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-UNAVAILABLE_FOR_METRICS = frozenset({"protected", "suspended", "not_found"})
+UNAVAILABLE_FOR_METRICS = frozenset({*GONE, "protected"})
 
 
 def select_accounts(registry: Registry, users: str | None, lake: Lake) -> list[Account]:

@@ -28,7 +28,6 @@ ERROR_SCHEMA = T.StructType(
 REASON_MALFORMED = "malformed JSON line"
 REASON_NO_PAYLOAD = "record holds neither data nor error"
 REASON_NO_ID = "record without id"
-REASON_BAD_ID = "id is not a 64-bit integer"  # reason_bad_id("id")
 REASON_BAD_COLLECTED_AT = "missing or invalid collected_at"
 
 OPTIONAL_ID_FIELDS: tuple[str, ...] = ("author_id",)
@@ -42,6 +41,9 @@ _SOURCE_KEY_PATTERN = r"(raw/[a-z_]+/dt=([0-9-]+)/[^/]+)$"
 
 def reason_bad_id(field: str) -> str:
     return f"{field} is not a 64-bit integer"
+
+
+REASON_BAD_ID = reason_bad_id("id")
 
 
 def envelope_schema(data_schema: T.StructType) -> T.StructType:
