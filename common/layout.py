@@ -15,6 +15,10 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from common.lake import Lake
 
 DATASETS: tuple[str, ...] = ("users", "tweets", "tweet_metrics")
 RAW_FILE_SUFFIX = ".jsonl.gz"
@@ -72,9 +76,24 @@ def parse_raw_key(key: str) -> dict[str, str] | None:
     return match.groupdict() if match else None
 
 
+def parse_partition(name: str) -> date | None:
+    """The day of a ``dt=YYYY-MM-DD`` folder name, else ``None`` (any other folder)."""
+    if not name.startswith("dt="):
+        return None
+    try:
+        return date.fromisoformat(name[3:])
+    except ValueError:
+        return None
+
+
+def list_partitions(lake: Lake, dataset: str) -> list[date]:
+    """The days of ``raw/<dataset>/``'s ``dt=`` partitions, oldest first (other folders are ignored)."""
+    days = (parse_partition(name) for name in lake.list_dirs(raw_prefix(dataset)))
+    return sorted(day for day in days if day is not None)
+
+
 def quarantine_prefix(dataset: str) -> str:
     return f"quarantine/{check_dataset(dataset)}/"
 
 
-STATE_PREFIX = "state/"
 REGISTRY_KEY = "state/registry.json"

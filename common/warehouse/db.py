@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlparse
 
-DEFAULT_SCHEMA = "twitter"
+from common.settings import DEFAULT_SCHEMA as DEFAULT_SCHEMA  # re-exported for the warehouse modules
+
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
