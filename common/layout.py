@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from common.lake import Lake
 
 DATASETS: tuple[str, ...] = ("users", "tweets", "tweet_metrics")
+DATASET_ALIASES: dict[str, str] = {"metrics": "tweet_metrics"}
+"""Other spellings a face accepts for a dataset (``tweetlake ingest metrics`` = ``tweet_metrics``)."""
 RAW_FILE_SUFFIX = ".jsonl.gz"
 _RAW_KEY = re.compile(
     r"^raw/(?P<dataset>[a-z_]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})/(?P<run_id>[^/]+)-(?P<part>\d{5})\.jsonl\.gz$"
@@ -56,6 +58,11 @@ def check_dataset(dataset: str) -> str:
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
     return dataset
+
+
+def canonical_dataset(name: str) -> str:
+    """The dataset's one name for any spelling a face accepts (``metrics`` → ``tweet_metrics``)."""
+    return check_dataset(DATASET_ALIASES.get(name, name))
 
 
 def raw_prefix(dataset: str, dt: date | str | None = None) -> str:
