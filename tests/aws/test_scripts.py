@@ -398,7 +398,9 @@ def test_start_crawler_does_not_take_a_stale_ready_for_the_end_of_its_crawl(
     aws_env: dict[str, str], run_script: ScriptRunner, moto_transitions: Any, tmp_path: Path
 ) -> None:
     crawler = _crawler(aws_env)
-    moto_transitions("glue::crawl", {"progression": "time", "seconds": 2})
+    # long enough that the two stale polls end inside the crawl even when each AWS CLI call takes
+    # seconds (a loaded machine): the crawl must still be RUNNING at the first real poll
+    moto_transitions("glue::crawl", {"progression": "time", "seconds": 12})
     env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
            "HOOK_COUNTER": str(tmp_path / "reads"), "STALE_READS": "3"}  # the read before the start, then 2 polls
     result = run_script("start_crawler.sh", crawler, env=env)
