@@ -348,13 +348,15 @@ def test_start_job_run_reports_a_missing_job(run_script: ScriptRunner) -> None:
 
 
 def test_start_crawler_waits_until_ready(aws_env: dict[str, str], run_script: ScriptRunner,
-                                        moto_transitions: Any) -> None:
+                                        moto_transitions: Any, tmp_path: Path) -> None:
     crawler = f"{aws_env['TWEETLAKE_STACK']}-tweet-metrics-crawler"
     glue(aws_env).create_crawler(Name=crawler, Role="arn:aws:iam::123456789012:role/tweetlake-crawler",
                                  DatabaseName="tweetlake_raw",
                                  Targets={"S3Targets": [{"Path": "s3://lake/lake/raw/tweet_metrics/"}]})
     moto_transitions("glue::crawl", {"progression": "time", "seconds": 3})
-    result = run_script("start_crawler.sh", "tweet_metrics")
+    env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
+           "HOOK_COUNTER": str(tmp_path / "reads"), "STALE_READS": "1", "RUNNING_READS": "2"}
+    result = run_script("start_crawler.sh", "tweet_metrics", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "RUNNING" in result.stderr and "READY" in result.stderr
     assert f"crawler {crawler}: READY after" in result.stdout
@@ -363,6 +365,8 @@ def test_start_crawler_waits_until_ready(aws_env: dict[str, str], run_script: Sc
 
 # Glue answers GetCrawler from a view that may lag StartCrawler: this hook plays that. Its first
 # STALE_READS answers show the crawler as it was before the start (READY, an old failed crawl);
+# the next RUNNING_READS show it crawling (moto's crawl runs on the wall clock, and on a loaded
+# machine one AWS CLI call can outlast it: the hook makes the RUNNING polls certain);
 # then the real (moto) answers follow, with moto's COMPLETED crawl turned into FINAL_STATUS.
 CRAWLER_HOOK = """
 import os
@@ -378,6 +382,9 @@ def hook(parsed, **kwargs):
         crawler["State"] = "READY"
         crawler["LastCrawl"] = {"Status": "FAILED", "ErrorMessage": "an old failure", "StartTime": 1577836800,
                                 "LogGroup": "/aws-glue/crawlers", "LogStream": crawler.get("Name")}
+        return
+    if reads < int(os.environ.get("STALE_READS", "0")) + int(os.environ.get("RUNNING_READS", "0")):
+        crawler["State"] = "RUNNING"
         return
     last = crawler.get("LastCrawl") or {}
     if last.get("Status") == "COMPLETED":
@@ -398,11 +405,10 @@ def test_start_crawler_does_not_take_a_stale_ready_for_the_end_of_its_crawl(
     aws_env: dict[str, str], run_script: ScriptRunner, moto_transitions: Any, tmp_path: Path
 ) -> None:
     crawler = _crawler(aws_env)
-    # long enough that the two stale polls end inside the crawl even when each AWS CLI call takes
-    # seconds (a loaded machine): the crawl must still be RUNNING at the first real poll
-    moto_transitions("glue::crawl", {"progression": "time", "seconds": 12})
+    moto_transitions("glue::crawl", {"progression": "time", "seconds": 2})
     env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
-           "HOOK_COUNTER": str(tmp_path / "reads"), "STALE_READS": "3"}  # the read before the start, then 2 polls
+           "HOOK_COUNTER": str(tmp_path / "reads"), "STALE_READS": "3",  # the read before the start, then 2 polls
+           "RUNNING_READS": "1"}
     result = run_script("start_crawler.sh", crawler, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"crawler {crawler}: READY after" in result.stdout and "last crawl SUCCEEDED" in result.stdout
