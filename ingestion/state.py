@@ -61,6 +61,14 @@ class RunLockedError(Exception):
     """Another run of the same collector holds the lock."""
 
 
+class LockLost(RunLockedError):
+    """This run's lease lapsed and another run held the lock since: this run must stop writing.
+
+    Raised by :meth:`RunLock.check` and by a renewal; the run stops before it publishes another part
+    or moves a cursor, so two runs never both collect (the other run's work is the one that counts).
+    """
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -75,10 +83,19 @@ class RunLock:
     """A lease in ``state/locks/<name>.json`` so that two runs of one collector never overlap.
 
     The holder renews the lease as it works (:meth:`heartbeat`, called for every page and, through
-    the client, between the slices of every rate-limit or backoff wait), so the lease can be short:
-    a run that died stops renewing and its lease lapses within ``ttl``. A lease held by a dead
-    process on this same host is taken over at once (the usual case after a kill or a reboot of the
-    ingestion host). ``clock`` (epoch seconds) is injectable so that tests can drive it.
+    the client, between the slices of every rate-limit or backoff wait and while a response body
+    arrives), so the lease can be short: a run that died stops renewing and its lease lapses within
+    ``ttl``. A lease held by a dead process on this same host is taken over at once (the usual case
+    after a kill or a reboot of the ingestion host). ``clock`` (epoch seconds) is injectable so that
+    tests can drive it.
+
+    **Fencing.** Every acquisition by a new run increments the lease's ``generation``. A run
+    remembers the generation it took; a renewal or a :meth:`check` that finds another generation (or
+    another run) in the document raises :class:`LockLost`: the lease lapsed while this run stalled,
+    and another run held the lock since, even if it has released it. The collectors call
+    :meth:`check` before they publish a part and before they commit a cursor, and a check renews a
+    lease with less than :attr:`margin` left, so the other run cannot take the lock between the
+    check and the write it guards (that would need the write to outlast ``margin``).
     """
 
     def __init__(self, lake: Lake, name: str, run_id: str, ttl: timedelta = timedelta(minutes=10),
@@ -87,16 +104,19 @@ class RunLock:
         self.key = f"state/locks/{name}.json"
         self.run_id = run_id
         self.ttl = ttl
+        self.margin = ttl / 3
         self.clock = clock
+        self.generation: int | None = None  # set when acquired
         self._renewed = 0.0
+        self._expires = 0.0
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    def _lease(self) -> dict[str, Any]:
+    def _lease(self, generation: int, acquired_at: str | None = None) -> dict[str, Any]:
         now = self._now()
-        return {"run_id": self.run_id, "host": socket.gethostname(), "pid": os.getpid(),
-                "acquired_at": isoformat_z(now), "expires_at": isoformat_z(now + self.ttl)}
+        return {"run_id": self.run_id, "host": socket.gethostname(), "pid": os.getpid(), "generation": generation,
+                "acquired_at": acquired_at or isoformat_z(now), "expires_at": isoformat_z(now + self.ttl)}
 
     def _is_stale(self, doc: dict[str, Any]) -> bool:
         if doc.get("released") or parse_time(doc["expires_at"]) <= self._now():
@@ -104,25 +124,65 @@ class RunLock:
         same_host = doc.get("host") == socket.gethostname()
         return same_host and isinstance(doc.get("pid"), int) and not _pid_alive(doc["pid"])
 
+    def _lost(self, doc: Any) -> LockLost:
+        holder = f"run {doc.get('run_id')} (generation {doc.get('generation')})" if doc else "nobody (deleted)"
+        return LockLost(f"this run's lease on {self.key} lapsed and another run held it since ({holder}, "
+                        f"this run had generation {self.generation}); stopping without writing more")
+
+    def _is_mine(self, doc: Any) -> bool:
+        return bool(doc) and doc.get("run_id") == self.run_id and doc.get("generation") == self.generation \
+            and not doc.get("released")
+
     def acquire(self) -> None:
-        def take(doc: Any) -> tuple[Any, None]:
+        """Take the lock (a new generation), or renew it if this run holds it."""
+        if self.generation is not None:
+            self._renew()
+            return
+
+        def take(doc: Any) -> tuple[Any, int]:
             if doc and doc.get("run_id") != self.run_id and not self._is_stale(doc):
                 raise RunLockedError(
                     f"another run ({doc['run_id']} on {doc.get('host')}) holds {self.key} until {doc['expires_at']}"
                 )
-            return self._lease(), None
+            generation = int((doc or {}).get("generation") or 0) + 1
+            return self._lease(generation), generation
 
-        update_json(self.lake, self.key, take)
+        self.generation = update_json(self.lake, self.key, take)
         self._renewed = self.clock()
+        self._expires = self._renewed + self.ttl.total_seconds()
+
+    def _renew(self) -> None:
+        def renew(doc: Any) -> tuple[Any, None]:
+            if not self._is_mine(doc):
+                raise self._lost(doc)
+            assert self.generation is not None
+            return self._lease(self.generation, doc.get("acquired_at")), None
+
+        update_json(self.lake, self.key, renew)
+        self._renewed = self.clock()
+        self._expires = self._renewed + self.ttl.total_seconds()
 
     def heartbeat(self) -> None:
         """Renew the lease when a third of its life has passed (cheap to call often)."""
         if self.clock() - self._renewed >= self.ttl.total_seconds() / 3:
             self.acquire()
 
+    def check(self) -> None:
+        """Make sure this run still holds the lock, with at least :attr:`margin` of lease left, before
+        a write that only the holder may make; raises :class:`LockLost` otherwise."""
+        if self.generation is None:
+            raise RunLockedError(f"{self.key}: checked before it was acquired")
+        if self._expires - self.clock() < self.margin.total_seconds():
+            self._renew()  # renewing reads the document too: it raises if another run held it since
+            return
+        found = self.lake.read_versioned(self.key)
+        doc = json.loads(found[0]) if found else None
+        if not self._is_mine(doc):
+            raise self._lost(doc)
+
     def release(self) -> None:
         def drop(doc: Any) -> tuple[Any, None]:
-            if doc and doc.get("run_id") == self.run_id:
+            if self._is_mine(doc):
                 return {**doc, "expires_at": isoformat_z(self._now()), "released": True}, None
             return None, None
 
