@@ -12,7 +12,7 @@ import sys
 import threading
 from types import FrameType
 
-from ingestion.simulator import FaultConfig, SimulatorServer
+from xsim import FaultConfig, SimulatorServer
 
 
 def _rate_limit(text: str) -> tuple[str, int]:

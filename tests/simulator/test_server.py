@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from ingestion.simulator import FaultConfig, SimulatorServer
+from xsim import FaultConfig, SimulatorServer
 
 TOO_MANY = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
 USAGE_CAPPED = {

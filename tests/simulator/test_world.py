@@ -8,17 +8,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingestion.simulator import SimClock, World, id_from_time, time_from_id
-from ingestion.simulator.timeutil import ms_from_id
-from ingestion.simulator.world import (
+from xsim import (
     HEAVY_INDEX,
     PROTECTED_INDEX,
     QUIET_INDEX,
     RENAMED_INDEX,
     SUSPENDED_INDEX,
-    T2022_MS,
-    author_index_of,
+    SimClock,
+    World,
+    id_from_time,
+    time_from_id,
 )
+from xsim.posts import T2022_MS, author_index_of
+from xsim.timeutil import ms_from_id
 
 START = "2026-11-22T12:00:00Z"
 
