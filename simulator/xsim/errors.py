@@ -35,13 +35,15 @@ CLIENT_FORBIDDEN = {
 }
 NOT_FOUND = problem(404, "Not Found Error", "The requested resource was not found")
 TOO_MANY_REQUESTS = problem(429, "Too Many Requests")
+# The monthly cap, as a recorded response shows it (no `status` key, unlike the about:blank problems).
 USAGE_CAPPED = {
+    "account_id": 1469000000000000001,
+    "product_name": "standard-basic",
     "title": "UsageCapExceeded",
-    "detail": "Usage cap exceeded: Monthly product cap",
-    "type": PROBLEMS + "usage-capped",
     "period": "Monthly",
     "scope": "Product",
-    "status": 429,
+    "detail": "Usage cap exceeded: Monthly product cap",
+    "type": PROBLEMS + "usage-capped",
 }
 
 
