@@ -8,6 +8,7 @@ protected user on a timeline) is a 200 whose body holds only `errors`, as the re
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -166,43 +167,40 @@ class Endpoints:
         fields = params.fields(USER_EXPANSIONS)
         params.check()
         t_ms = self.clock.now_ms()
-        found = []
-        errors: list[dict[str, Any]] = []
-        for name in names:
-            acc = self.world.account_by_username(name, t_ms)
-            if acc is None:
-                errors.append(not_found("user", "usernames", name))
-            elif acc.status == "suspended":
-                errors.append(suspended("usernames", name))
-            else:
-                found.append(acc)
-        return expansions.users_body(self.world, found, errors, fields, t_ms)
+        return self._lookup(names, "usernames", lambda name: self.world.account_by_username(name, t_ms), fields, t_ms)
 
     def users(self, params: Params, _: str | None) -> dict[str, Any]:
         ids = params.id_list("ids", ID_RE, ID_PATTERN)
         fields = params.fields(USER_EXPANSIONS)
         params.check()
-        return self._lookup_ids(ids, "ids", fields)
+        return self._lookup(ids, "ids", self.world.account, fields, self.clock.now_ms())
 
     def user(self, params: Params, raw_id: str | None) -> dict[str, Any]:
         user_id = params.path_id(raw_id)
         fields = params.fields(USER_EXPANSIONS)
         params.check()
-        body = self._lookup_ids([user_id], "id", fields)
+        body = self._lookup([user_id], "id", self.world.account, fields, self.clock.now_ms())
         if "data" in body:
             body["data"] = body["data"][0]
         return body
 
-    def _lookup_ids(self, ids: list[str], parameter: str, fields: dict[str, list[str]]) -> dict[str, Any]:
-        t_ms = self.clock.now_ms()
+    def _lookup(
+        self,
+        keys: list[str],
+        parameter: str,
+        find: Callable[[str], Account | None],
+        fields: dict[str, list[str]],
+        t_ms: int,
+    ) -> dict[str, Any]:
+        """The users `find` resolves; an unknown or suspended one is a partial error naming its key."""
         found = []
         errors: list[dict[str, Any]] = []
-        for user_id in ids:
-            acc = self.world.account(user_id)
+        for key in keys:
+            acc = find(key)
             if acc is None:
-                errors.append(not_found("user", parameter, user_id))
+                errors.append(not_found("user", parameter, key))
             elif acc.status == "suspended":
-                errors.append(suspended(parameter, user_id))
+                errors.append(suspended(parameter, key))
             else:
                 found.append(acc)
         return expansions.users_body(self.world, found, errors, fields, t_ms)

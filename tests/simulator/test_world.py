@@ -180,11 +180,12 @@ def test_rates_languages_long_posts_and_metric_gaps(world: World) -> None:
 
 
 def test_world_generation_is_fast_and_lazy() -> None:
-    started = time.perf_counter()
+    # CPU time of this process: the bar is what generating costs, not how busy the machine is
+    started = time.process_time()
     big = World(seed=3, accounts=100, start=START)
     assert not big._posts, "posts must be generated lazily"
     total = sum(len(big.posts(acc.index).ids) for acc in big.accounts)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert total > 100 * 2000
     assert elapsed < 3.0, f"world generation took {elapsed:.2f}s"
 
