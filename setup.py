@@ -20,6 +20,8 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",  # SPDX expression (classifiers for licenses are deprecated)
     python_requires=">=3.11",
+    # only these four: the X API simulator (simulator/, import xsim) is its own distribution, a
+    # development part that must not ship in the Glue wheel (tests/simulator/test_packaging.py)
     packages=find_packages(include=[f"{top}{sub}" for top in ("common", "ingestion", "glue_jobs", "tweetlake")
                                     for sub in ("", ".*")]),
     package_data={"common": ["warehouse/migrations/*.sql"]},

@@ -62,12 +62,16 @@ ensure_venv() {
     "$python" -m venv "$VENV"
   fi
   stamp="$VENV/.tweetlake-installed"
-  want="$(cat "$TWEETLAKE_ROOT/requirements.txt" "$TWEETLAKE_ROOT/setup.py" | sha256sum | cut -c1-16)"
+  # the simulator is its own distribution (a development part, never shipped): a change of its
+  # pyproject reinstalls too
+  want="$(cat "$TWEETLAKE_ROOT/requirements.txt" "$TWEETLAKE_ROOT/setup.py" "$TWEETLAKE_ROOT/simulator/pyproject.toml" |
+    sha256sum | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing requirements into .venv"
     "$VENV/bin/pip" install -q --upgrade pip setuptools wheel
     "$VENV/bin/pip" install -q -r "$TWEETLAKE_ROOT/requirements.txt"
     "$VENV/bin/pip" install -q --no-deps -e "$TWEETLAKE_ROOT"
+    "$VENV/bin/pip" install -q --no-deps -e "$TWEETLAKE_ROOT/simulator"
     echo "$want" > "$stamp"
   fi
   ensure_java

@@ -8,9 +8,10 @@
 # --api also builds the REST API's Lambda zip: fastapi, mangum, requests and boto3/botocore (the
 # registry's conditional writes need a botocore newer than some Lambda runtimes bring) for the Lambda
 # platform (manylinux x86_64, CPython 3.11) at the versions requirements.txt pins, plus common/,
-# ingestion/ and tweetlake/. It goes up as lambda/tweetlake-api-<hash of its content>.zip - a new
-# key for new content, so that redeploying cloudformation/api.yaml updates the function - and
-# lambda/tweetlake-api.latest names that key for scripts/deploy.sh --api.
+# ingestion/ and tweetlake/ (never the X API simulator: simulator/ is a development part). It goes
+# up as lambda/tweetlake-api-<hash of its content>.zip - a new key for new content, so that
+# redeploying cloudformation/api.yaml updates the function - and lambda/tweetlake-api.latest names
+# that key for scripts/deploy.sh --api.
 #
 # Without --bucket the bucket is the stack's ArtifactsBucketName output ($TWEETLAKE_STACK, default
 # tweetlake). The Glue subnets have no route to PyPI, so psycopg travels as wheels too: they are
@@ -55,6 +56,10 @@ out="${TWEETLAKE_PACKAGE_DIR:-$TWEETLAKE_ROOT/dist/package}"  # the tests use a 
 rm -rf "$out/wheels" && mkdir -p "$out/wheels"
 
 say "building the tweetlake wheel"
+# setuptools builds in the repository's build/ and puts whatever build/lib holds into the wheel,
+# modules of an earlier layout too (the X API simulator, a development part, once lived in
+# ingestion/): start from none.
+rm -rf "$TWEETLAKE_ROOT/build"
 # --no-build-isolation: build with the venv's setuptools, offline and fast.
 "$python" -m pip wheel -q --no-deps --no-build-isolation -w "$out/wheels" "$TWEETLAKE_ROOT" >&2
 shopt -s nullglob

@@ -16,8 +16,8 @@ from moto.server import ThreadedMotoServer
 from common.lake import Lake
 from common.layout import parse_time
 from ingestion.client import XClient
-from ingestion.simulator import SimulatorServer
 from tests.support import SIM_START, TOKEN, FakeClock, make_client
+from xsim import SimulatorServer
 
 # Tests never talk to real AWS, whatever the developer's shell has configured.
 os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

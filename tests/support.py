@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ingestion.client import XClient
-from ingestion.simulator import SimulatorServer
+from xsim import SimulatorServer
 
 SIM_START = "2026-11-22T12:00:00Z"
 TOKEN = "test-bearer-token-0123456789abcdef"

@@ -98,9 +98,9 @@ def banner(text: str) -> None:
 def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
     from ingestion.client import XClient
     from ingestion.registry import Registry
-    from ingestion.simulator import SimulatorServer
     from tweetlake.cmd_ingest import run as run_collector
     from tweetlake.cmd_lake import render, summarise
+    from xsim import SimulatorServer
 
     limits = {"GET /2/users/:id/tweets": 100_000, "GET /2/tweets": 100_000, "GET /2/users/by": 100_000,
               "GET /2/users": 100_000, "GET /2/users/:id": 100_000}

@@ -2,6 +2,10 @@
 
 Prints the base URL on one line (so a script can read it) and serves until SIGINT/SIGTERM.
 By default the world clock starts now and follows wall time, like a live API would.
+
+The simulator is its own distribution (``simulator/``, import ``xsim``): a development part that
+ships in neither the Glue wheel nor the Lambda zip, so it is imported only when this command runs;
+without it the command says how to install it and exits 2.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import sys
 import threading
 from types import FrameType
 
-from ingestion.simulator import FaultConfig, SimulatorServer
+NOT_INSTALLED = 2
+"""Exit code when the simulator distribution is not installed."""
 
 
 def _rate_limit(text: str) -> tuple[str, int]:
@@ -50,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        from xsim import FaultConfig, SimulatorServer
+    except ModuleNotFoundError as err:
+        if err.name != "xsim":  # the simulator is there but broken: that is a bug to see whole
+            raise
+        print("tweetlake simulator: the X API simulator is a development part, not installed here: "
+              "pip install ./simulator", file=sys.stderr)
+        return NOT_INSTALLED
     faults = FaultConfig(
         error_rate=args.error_rate,
         slow_rate=args.slow_rate,

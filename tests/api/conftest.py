@@ -13,9 +13,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from common.lake import Lake
-from ingestion.simulator import SimulatorServer
 from tests.support import FakeClock, make_client
 from tweetlake.api import ApiConfig, create_app
+from xsim import SimulatorServer
 
 API_KEY = "test-api-key-0123456789abcdef"
 

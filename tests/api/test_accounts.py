@@ -11,9 +11,9 @@ import pytest
 from common.lake import ConflictError, Lake
 from ingestion.client import XClient
 from ingestion.registry import Registry
-from ingestion.simulator import SimulatorServer
 from tests.api.conftest import API_KEY, Api
 from tweetlake import cmd_api
+from xsim import SimulatorServer
 
 PROBLEM = "application/problem+json"
 

@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from common.lake import Lake
-from ingestion.simulator import FaultConfig, SimulatorServer
 from tests.ingestion.test_collectors import T2022_ID, records, tweet_ids
+from xsim import FaultConfig, SimulatorServer
 
 TOKEN = "cli-test-token-0123456789"
 ROOT = Path(__file__).resolve().parents[2]

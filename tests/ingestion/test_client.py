@@ -27,9 +27,9 @@ from ingestion.client import (
     XClient,
     _spent_window_reset,
 )
-from ingestion.simulator import SimulatorServer
 from ingestion.state import RunLock, RunLockedError, read_json
 from tests.support import TOKEN, FakeClock, logged_waits, make_client
+from xsim import SimulatorServer
 
 T2022_ID = 1477067041797046272
 
@@ -255,7 +255,7 @@ def test_dropped_connection_is_retried(sim: SimulatorServer, client: XClient) ->
 
 
 def test_timeout_is_retriable(fake_clock: FakeClock) -> None:
-    from ingestion.simulator import FaultConfig
+    from xsim import FaultConfig
 
     with SimulatorServer(seed=7, accounts=8, now="2026-11-22T12:00:00Z", token=TOKEN, rate_clock=fake_clock,
                          faults=FaultConfig(slow_rate=1.0, slow_seconds=1.0)) as sim:

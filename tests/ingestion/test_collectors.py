@@ -15,10 +15,10 @@ from common.rawio import iter_raw_records
 from ingestion.client import UnauthorizedError, XClient
 from ingestion.collectors.tweets import CURSORS_KEY
 from ingestion.registry import Account, Registry
-from ingestion.simulator import SimulatorServer
 from ingestion.state import RunLock, read_json
 from tests.support import SIM_START, FakeClock, make_client
 from tweetlake.cmd_ingest import run
+from xsim import SimulatorServer
 
 T2022_ID = 1477067041797046272
 TIMELINE = "GET /2/users/:id/tweets"

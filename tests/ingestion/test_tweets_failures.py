@@ -21,11 +21,11 @@ from ingestion.client import (
 )
 from ingestion.collectors.tweets import CURSORS_KEY, TweetsCollector
 from ingestion.registry import Account, Registry
-from ingestion.simulator import SimulatorServer
 from ingestion.state import read_json
 from tests.ingestion.test_collectors import TIMELINE, records, truth_since_2022
 from tests.support import FakeClock, make_client
 from tweetlake import cmd_ingest
+from xsim import SimulatorServer
 
 
 def active_accounts(sim: SimulatorServer) -> list[Account]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from ingestion.simulator import SimulatorServer
+from xsim import SimulatorServer
 
 NOW = "2026-11-22T12:00:00Z"
 

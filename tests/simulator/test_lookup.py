@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from ingestion.simulator import SimulatorServer
+from xsim import SimulatorServer
 
 NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
 

@@ -7,16 +7,17 @@ import time
 import pytest
 import requests
 
-from ingestion.simulator import FaultConfig, SimulatorServer
+from xsim import FaultConfig, SimulatorServer
 
 TOO_MANY = {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429}
 USAGE_CAPPED = {
+    "account_id": 1469000000000000001,
+    "product_name": "standard-basic",
     "title": "UsageCapExceeded",
-    "detail": "Usage cap exceeded: Monthly product cap",
-    "type": "https://api.twitter.com/2/problems/usage-capped",
     "period": "Monthly",
     "scope": "Product",
-    "status": 429,
+    "detail": "Usage cap exceeded: Monthly product cap",
+    "type": "https://api.twitter.com/2/problems/usage-capped",
 }
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import requests
 
-from ingestion.simulator import SimulatorServer
-from ingestion.simulator.timeutil import format_api_time, ms_from_id
+from xsim import SimulatorServer
+from xsim.timeutil import format_api_time, ms_from_id
 
 
 def walk(sim: SimulatorServer, http: requests.Session, user_id: str, **params: Any) -> list[dict[str, Any]]:

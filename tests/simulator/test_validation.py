@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ingestion.simulator import SimulatorServer
+from xsim import SimulatorServer
 
 INVALID = {
     "title": "Invalid Request",

@@ -8,17 +8,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingestion.simulator import SimClock, World, id_from_time, time_from_id
-from ingestion.simulator.timeutil import ms_from_id
-from ingestion.simulator.world import (
+from xsim import (
     HEAVY_INDEX,
     PROTECTED_INDEX,
     QUIET_INDEX,
     RENAMED_INDEX,
     SUSPENDED_INDEX,
-    T2022_MS,
-    author_index_of,
+    SimClock,
+    World,
+    id_from_time,
+    time_from_id,
 )
+from xsim.posts import T2022_MS, author_index_of
+from xsim.timeutil import ms_from_id
 
 START = "2026-11-22T12:00:00Z"
 
@@ -178,11 +180,12 @@ def test_rates_languages_long_posts_and_metric_gaps(world: World) -> None:
 
 
 def test_world_generation_is_fast_and_lazy() -> None:
-    started = time.perf_counter()
+    # CPU time of this process: the bar is what generating costs, not how busy the machine is
+    started = time.process_time()
     big = World(seed=3, accounts=100, start=START)
     assert not big._posts, "posts must be generated lazily"
     total = sum(len(big.posts(acc.index).ids) for acc in big.accounts)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert total > 100 * 2000
     assert elapsed < 3.0, f"world generation took {elapsed:.2f}s"
 

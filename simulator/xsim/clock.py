@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from ingestion.simulator.timeutil import from_ms, parse_when, to_ms
+from xsim.timeutil import from_ms, parse_when, to_ms
 
 
 class SimClock:

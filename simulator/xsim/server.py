@@ -1,8 +1,8 @@
 """The HTTP shell around `Api`: a threading HTTP/1.1 server with keep-alive.
 
-Standard library only, because the ingestion package ships with nothing but requests and
-boto3. Each response is written in a single send with TCP_NODELAY, so keep-alive clients never
-wait on Nagle/delayed-ACK interplay and a page costs what rendering it costs.
+Standard library only, so the simulator installs anywhere with nothing else. Each response is
+written in a single send with TCP_NODELAY, so keep-alive clients never wait on Nagle/delayed-ACK
+interplay and a page costs what rendering it costs.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from ingestion.simulator.api import Api, Response
-from ingestion.simulator.clock import SimClock
-from ingestion.simulator.faults import FaultConfig, Faults
-from ingestion.simulator.ratelimit import RateLimiter
-from ingestion.simulator.stats import Stats
-from ingestion.simulator.world import World
+from xsim.api import Api
+from xsim.clock import SimClock
+from xsim.faults import FaultConfig, Faults
+from xsim.ratelimit import RateLimiter
+from xsim.responses import Response
+from xsim.stats import Stats
+from xsim.world import World
 
 
 class _Handler(BaseHTTPRequestHandler):
