@@ -13,7 +13,7 @@ EPILOG = f"""actions:
   url      print the URL to connect with, including the password: the embedded server's password is
            your own secret on your own machine (kept in $TWEETLAKE_HOME/pg/password, mode 0600),
            so treat the printed URL like a password. Never starts a server: when the embedded one
-           is not running, says so and exits 1 (run `tweetlake db start` first)
+           is not running, says so and exits 1 (run 'tweetlake db start' first)
   start    start the embedded PostgreSQL (or find it running) on its stable port
   stop     stop the embedded PostgreSQL
   status   connect and report the server version and the URL (without password): the URL given by
@@ -24,7 +24,7 @@ exit codes:
   1  not running (url, status), unreachable (status, migrate), or the embedded server failed
   2  bad arguments (a URL that is not postgresql://…)
 
-A URL on the command line is visible to other users in `ps`: prefer $TWEETLAKE_DATABASE_URL
+A URL on the command line is visible to other users in ps: prefer $TWEETLAKE_DATABASE_URL
 for one that holds a password.
 
 {env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA")}"""

@@ -335,6 +335,7 @@ def start(home: Path | None = None, *, durable: bool = True) -> str:
         if port:
             _say(f"stopping the embedded PostgreSQL in {base} (an older version, without a password) to upgrade it")
             _pg_ctl_stop(base, data)
+        (base / ".initdb-password").unlink(missing_ok=True)  # left by an initdb that was killed
         data.mkdir(parents=True, exist_ok=True)
         data.chmod(0o700)
         if _server_ids():
