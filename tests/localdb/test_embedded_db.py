@@ -4,10 +4,12 @@ server, driven through the real ``tweetlake db`` command in a temporary ``TWEETL
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,25 +77,42 @@ def listening(port: int) -> bool:
     return True
 
 
+def new_home() -> Path:
+    """A ``TWEETLAKE_HOME`` outside pytest's ``/tmp/pytest-of-<user>``: every pytest session that
+    starts (other suites run beside this one) makes that folder 0700 again, and the server user
+    could then no longer reach its data folder."""
+    return Path(tempfile.mkdtemp(prefix="tweetlake-localdb-")) / "home"
+
+
+def forget(home: Path) -> None:
+    localdb.stop(home)
+    shutil.rmtree(home.parent, ignore_errors=True)
+
+
 @pytest.fixture
-def started(tmp_path: Path) -> Iterator[Path]:
+def home() -> Iterator[Path]:
+    path = new_home()
+    yield path
+    forget(path)
+
+
+@pytest.fixture
+def started(home: Path) -> Iterator[Path]:
     """A fresh ``TWEETLAKE_HOME`` with the embedded server started by ``tweetlake db start``."""
-    home = tmp_path / "home"
     result = tweetlake(home, "db", "start")
     assert result.returncode == 0, result.stderr
-    yield home
-    localdb.stop(home)
+    return home
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def server() -> Iterator[Path]:
     """One server for the checks that only look, started (as root) by a process that has root's
     group among its supplementary groups, as a root login often has."""
-    home = tmp_path_factory.mktemp("home")
+    home = new_home()
     result = tweetlake(home, "db", "start", **({"extra_groups": [0]} if AS_ROOT else {}))
     assert result.returncode == 0, result.stderr
     yield home
-    localdb.stop(home)
+    forget(home)
 
 
 # -- private ----------------------------------------------------------------------------------
@@ -238,19 +257,15 @@ def test_status_reports_on_the_url_it_is_given(server: Path, tmp_path: Path) -> 
     assert not (nowhere / "pg" / "data").exists()
 
 
-def test_commands_without_a_database_still_start_the_embedded_one(tmp_path: Path,
+def test_commands_without_a_database_still_start_the_embedded_one(home: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path / "home"
     monkeypatch.setenv("TWEETLAKE_HOME", str(home))
     monkeypatch.delenv("TWEETLAKE_DATABASE_URL", raising=False)
-    try:
-        url = localdb.database_url()
-        assert urlparse(url).password == (home / "pg" / "password").read_text().strip()
-        with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
-        assert localdb.database_url() == url  # found running, not started twice
-    finally:
-        localdb.stop(home)
+    url = localdb.database_url()
+    assert urlparse(url).password == (home / "pg" / "password").read_text().strip()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert localdb.database_url() == url  # found running, not started twice
 
 
 def test_no_fsync_is_asked_for_and_said(started: Path) -> None:
@@ -292,28 +307,25 @@ def make_legacy_server(home: Path, port: int) -> None:
 
 
 @pytest.mark.parametrize("running", [True, False], ids=["running", "stopped"])
-def test_an_old_trust_data_folder_is_upgraded_in_place(tmp_path: Path, running: bool) -> None:
-    home = tmp_path / "home"
+def test_an_old_trust_data_folder_is_upgraded_in_place(home: Path, running: bool) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     make_legacy_server(home, port)
-    try:
-        if not running:
-            localdb.stop(home)
-        upgraded = tweetlake(home, "db", "start")
-        assert upgraded.returncode == 0, upgraded.stderr
-        assert "password authentication only" in upgraded.stderr and "Traceback" not in upgraded.stderr
-        url = db_url(home)
-        assert port_of(url) == port
-        assert "password" in refuses(passwordless(port))
-        with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT note FROM kept").fetchall() == [("from the old version",)]
-            assert conn.execute("SHOW fsync").fetchone() == ("on",)
-        assert stat.S_IMODE((home / "pg" / "password").stat().st_mode) == 0o600
-        assert hba_rules(home) == [["host", "all", "all", "127.0.0.1/32", "scram-sha-256"]]
-        tweetlake(home, "db", "stop")
-        again = tweetlake(home, "db", "start")
-        assert again.stderr == "" and db_url(home) == url  # upgraded once; the password stays
-    finally:
+    if not running:
         localdb.stop(home)
+    upgraded = tweetlake(home, "db", "start")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "password authentication only" in upgraded.stderr and "Traceback" not in upgraded.stderr
+    url = db_url(home)
+    assert port_of(url) == port
+    assert "password" in refuses(passwordless(port))
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT note FROM kept").fetchall() == [("from the old version",)]
+        assert conn.execute("SHOW fsync").fetchone() == ("on",)
+    assert stat.S_IMODE((home / "pg" / "password").stat().st_mode) == 0o600
+    assert hba_rules(home) == [["host", "all", "all", "127.0.0.1/32", "scram-sha-256"]]
+    tweetlake(home, "db", "stop")
+    again = tweetlake(home, "db", "start")
+    assert again.stderr == "" and db_url(home) == url  # upgraded once; the password stays
+
