@@ -9,21 +9,31 @@ Auth is one of three modes, fixed when the application is built:
   missing, so a mis-wired gateway fails closed instead of open;
 * ``none`` — local experiments only (``tweetlake api --no-auth``).
 
-The OpenAPI document at ``/openapi.json`` is served without auth locally (it holds no data).
+The OpenAPI document at ``/openapi.json`` (and the docs pages) is served without auth locally (it
+holds no data); every other path, known or not, needs it.
+
+The API checks before it reads: :class:`ChecksFirst`, an ASGI middleware in front of the routes,
+refuses a declared ``Content-Length`` over :data:`MAX_BODY_BYTES` (413), then authenticates from
+the headers alone (401, the body never read), then reads the body counting what arrives (chunked,
+or more than the header said) and stops with 413 at the limit. FastAPI then parses a body that is
+known to come from a caller with the key and to be small.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common import __version__
 from common.lake import Lake
@@ -38,6 +48,7 @@ AuthMode = Literal["api_key", "iam", "none"]
 USERNAME_PATTERN = USERNAME_RE.pattern
 API_KEY_HEADER = "X-API-Key"
 MIN_API_KEY_LENGTH = 16
+MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass
@@ -50,6 +61,8 @@ class ApiConfig:
     client_factory: ClientFactory | None = None
     # read raw/users/ partitions for each account's last profile snapshot date
     profile_snapshots: bool = True
+    # a larger request body is refused with 413 before it is parsed
+    max_body_bytes: int = MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
         if self.auth == "api_key":
@@ -109,7 +122,8 @@ UsernamePath = Annotated[str, Path(pattern=USERNAME_PATTERN, description="the X 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "malformed request body", 401: "missing or wrong credentials", 404: "not found",
-            409: "conflict", 422: "invalid username or body", 502: "the X API refused the lookup",
+            409: "conflict", 413: f"request body over the limit ({MAX_BODY_BYTES // 1024} KiB by default)",
+            422: "invalid username or body", 502: "the X API refused the lookup",
             503: "the X API or the lake is unavailable; retry"}
     return {code: {"model": Problem, "description": text[code]} for code in codes}
 
@@ -126,25 +140,11 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.service = service
     app.state.config = config
     auth_codes: tuple[int, ...] = (401,) if config.auth != "none" else ()
-
-    def authenticate(request: Request) -> None:
-        if config.auth == "none":
-            return
-        if config.auth == "api_key":
-            given = request.headers.get(API_KEY_HEADER, "")
-            assert config.api_key is not None
-            if not hmac.compare_digest(given.encode("utf-8"), config.api_key.encode("utf-8")):
-                raise ProblemError(401, "unauthenticated",
-                                   f"missing or wrong {API_KEY_HEADER} header" if given else
-                                   f"send the API key in the {API_KEY_HEADER} header",
-                                   headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
-            return
-        event = request.scope.get("aws.event") or {}
-        iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam")
-        if not iam:
-            raise ProblemError(401, "unauthenticated", "requests must be signed (API Gateway IAM auth)")
-
-    router = APIRouter(dependencies=[Depends(authenticate)])
+    public = frozenset(p for p in (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+                       if p)
+    app.add_middleware(ChecksFirst, authenticate=_authenticator(config), public=public,
+                       limit=config.max_body_bytes)
+    router = APIRouter()
 
     @router.get("/accounts", response_model=AccountList, responses=_problems(*auth_codes),
                 summary="the tracked accounts", operation_id="listAccounts")
@@ -156,7 +156,7 @@ def create_app(config: ApiConfig) -> FastAPI:
                  summary="track an account (idempotent: 200 when already tracked)",
                  responses={200: {"model": AccountOut, "description": "already tracked; nothing changed"},
                             201: {"description": "now tracked"},
-                            **_problems(400, *auth_codes, 404, 409, 422, 502, 503)})
+                            **_problems(400, *auth_codes, 404, 409, 413, 422, 502, 503)})
     def add_account(new: Annotated[NewAccount, Body()], response: Response) -> AccountOut:
         view, created = service.add(new.username)
         response.status_code = 201 if created else 200
@@ -179,6 +179,99 @@ def create_app(config: ApiConfig) -> FastAPI:
     _install_error_handlers(app)
     _install_openapi(app, config.auth)
     return app
+
+
+# -- checks before the body is read ------------------------------------------------------------
+def _authenticator(config: ApiConfig) -> Callable[[Scope], None]:
+    """Raises a 401 :class:`ProblemError` unless the request's headers (or, on Lambda, the API
+    Gateway event) show an authenticated caller."""
+
+    def authenticate(scope: Scope) -> None:
+        if config.auth == "none":
+            return
+        if config.auth == "api_key":
+            given = Headers(scope=scope).get(API_KEY_HEADER, "")
+            assert config.api_key is not None
+            if not hmac.compare_digest(given.encode("utf-8"), config.api_key.encode("utf-8")):
+                raise ProblemError(401, "unauthenticated",
+                                   f"missing or wrong {API_KEY_HEADER} header" if given else
+                                   f"send the API key in the {API_KEY_HEADER} header",
+                                   headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
+            return
+        event = scope.get("aws.event") or {}
+        iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam")
+        if not iam:
+            raise ProblemError(401, "unauthenticated", "requests must be signed (API Gateway IAM auth)")
+
+    return authenticate
+
+
+class _ClientGone(Exception):
+    pass
+
+
+class ChecksFirst:
+    """ASGI middleware: the declared size, then the caller, then the body up to ``limit`` bytes."""
+
+    def __init__(self, app: ASGIApp, *, authenticate: Callable[[Scope], None], public: frozenset[str],
+                 limit: int) -> None:
+        self.app, self.authenticate, self.public, self.limit = app, authenticate, public, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        try:
+            self._check_declared_size(headers.get("content-length"))
+            if scope["path"] not in self.public:
+                self.authenticate(scope)
+            body = await self._read_body(receive)
+        except ProblemError as err:
+            if has_body:  # what the client still sends is never read: end the connection after this answer
+                err.headers.setdefault("Connection", "close")
+            await problem_response(err, scope["path"])(scope, receive, send)
+            return
+        except _ClientGone:
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    def _too_large(self) -> ProblemError:
+        return ProblemError(413, "body-too-large", f"the request body is larger than {self.limit} bytes")
+
+    def _check_declared_size(self, content_length: str | None) -> None:
+        if content_length is None:
+            return
+        if not content_length.isdigit():
+            raise ProblemError(400, "bad-content-length", "Content-Length is not a number of bytes")
+        if int(content_length) > self.limit:
+            raise self._too_large()
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                raise self._too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, then listens to the client again."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 def _install_error_handlers(app: FastAPI) -> None:
