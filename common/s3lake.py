@@ -80,11 +80,12 @@ def lake_error(err: BaseException, where: str, key: str = "") -> LakeError | Non
     return None
 
 
-class _TranslatedStream(io.RawIOBase):
-    """A streamed object body whose read failures (a reset connection, a timeout) are lake errors."""
+class _BodyReader(io.RawIOBase):
+    """An object's body, read as it streams: memory does not grow with the object. The SDK's body
+    checks that every promised byte came; a short body, a reset or a timeout is a lake error."""
 
-    def __init__(self, stream: Any, where: str) -> None:
-        self._stream = stream
+    def __init__(self, body: Any, where: str) -> None:
+        self._body = body  # botocore's StreamingBody
         self._where = where
 
     def readable(self) -> bool:
@@ -92,16 +93,18 @@ class _TranslatedStream(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         try:
-            return int(self._stream.readinto(buffer))
+            data = self._body.read(len(buffer))
         except Exception as err:
             translated = lake_error(err, self._where)
             if translated is None:
                 raise
             raise translated from err
+        buffer[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         if not self.closed:
-            self._stream.close()
+            self._body.close()
         super().close()
 
 
@@ -158,8 +161,7 @@ class S3Lake(Lake):
     def open_read(self, key: str) -> IO[bytes]:
         with self._errors(self.url(key), key):
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
-        # the urllib3 stream under the body: it reads as it goes, so memory does not grow with the object
-        return io.BufferedReader(_TranslatedStream(body._raw_stream, self.url(key)))
+        return io.BufferedReader(_BodyReader(body, self.url(key)))
 
     def size(self, key: str) -> int:
         with self._errors(self.url(key), key):
