@@ -28,8 +28,9 @@ from urllib.parse import unquote, urlparse
 
 
 class LakeError(Exception):
-    """A lake operation failed. Every lake raises these (S3's SDK errors are translated), so a
-    caller tells a lake failure from its own by type, never by the module an error comes from."""
+    """A lake operation failed. S3's SDK errors are translated into these (a local lake's folder
+    raises ``OSError`` too), so a caller tells a lake failure by its type, never by the module an
+    error comes from."""
 
 
 class ObjectNotFound(LakeError, KeyError):
