@@ -28,7 +28,9 @@ from urllib.parse import unquote, urlparse
 
 
 class LakeError(Exception):
-    """A lake operation failed in a way the caller cannot fix by retrying."""
+    """A lake operation failed. S3's SDK errors are translated into these (a local lake's folder
+    raises ``OSError`` too), so a caller tells a lake failure by its type, never by the module an
+    error comes from."""
 
 
 class ObjectNotFound(LakeError, KeyError):
@@ -39,9 +41,13 @@ class ConflictError(LakeError):
     """A conditional write lost a race: the object changed since it was read."""
 
 
-# The first botocore whose PutObject takes IfMatch (IfNoneMatch came a little earlier). Glue keeps
-# its own older boto3 and never writes conditionally, so the wheel does not demand this version.
-CONDITIONAL_WRITES_BOTOCORE = "1.35.69"
+class LakeAccessDenied(LakeError):
+    """The lake refused the request: the credentials may not read or write there (HTTP 403)."""
+
+
+class LakeUnavailable(LakeError):
+    """The lake could not be reached or asked to slow down: no connection, a timeout, a 5xx,
+    throttling, no credentials to sign with. Trying again later may work."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,8 @@ class Lake:
         if parsed.scheme in ("s3", "s3a"):
             if not parsed.netloc:
                 raise LakeError(f"S3 lake URI needs a bucket: {uri!r}")
+            from common.s3lake import S3Lake  # lazily: a local lake never loads the AWS SDK
+
             return S3Lake(parsed.netloc, parsed.path.strip("/"), client=s3_client)
         if parsed.scheme == "file":
             if parsed.netloc not in ("", "localhost"):
@@ -252,107 +260,3 @@ class LocalLake(Lake):
                 raise ConflictError(f"{key} changed since it was read")
             self.put_bytes(key, data)
         return self._version(data)
-
-
-class S3Lake(Lake):
-    def __init__(self, bucket: str, prefix: str, client: Any = None) -> None:
-        self.bucket = bucket
-        self.prefix = prefix
-        self.uri = f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3  # imported lazily: a local lake never needs it
-
-            self._client = boto3.client("s3")
-        return self._client
-
-    def _key(self, key: str) -> str:
-        return f"{self.prefix}/{key}" if self.prefix else key
-
-    def _strip(self, full_key: str) -> str:
-        return full_key[len(self.prefix) + 1 :] if self.prefix else full_key
-
-    def url(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._key(key)}"
-
-    def put_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
-
-    def put_file(self, key: str, local_path: str | os.PathLike[str]) -> None:
-        self.client.upload_file(str(local_path), self.bucket, self._key(key))
-
-    def _is_missing(self, err: Exception) -> bool:
-        code = getattr(err, "response", {}).get("Error", {}).get("Code")
-        return code in ("NoSuchKey", "404", "NotFound")
-
-    def get_bytes(self, key: str) -> bytes:
-        try:
-            return bytes(self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read())
-        except self.client.exceptions.NoSuchKey:
-            raise ObjectNotFound(key) from None
-
-    def open_read(self, key: str) -> IO[bytes]:
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
-        except self.client.exceptions.NoSuchKey:
-            raise ObjectNotFound(key) from None
-        return body._raw_stream  # type: ignore[no-any-return]  # a urllib3 stream: reads as it goes
-
-    def size(self, key: str) -> int:
-        from botocore.exceptions import ClientError
-
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as err:
-            if self._is_missing(err):
-                raise ObjectNotFound(key) from None
-            raise
-        return int(head["ContentLength"])
-
-    def list(self, prefix: str) -> Iterator[LakeObject]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
-            for item in page.get("Contents", []):
-                yield LakeObject(self._strip(item["Key"]), int(item["Size"]))
-
-    def list_dirs(self, prefix: str) -> builtins.list[str]:
-        full = self._key(prefix.rstrip("/")) + "/" if prefix.strip("/") else (f"{self.prefix}/" if self.prefix else "")
-        paginator = self.client.get_paginator("list_objects_v2")
-        names: builtins.list[str] = []
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=full, Delimiter="/"):
-            for common in page.get("CommonPrefixes", []):
-                names.append(common["Prefix"][len(full) :].rstrip("/"))
-        return sorted(names)
-
-    def delete(self, key: str) -> None:
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
-
-    def read_versioned(self, key: str) -> tuple[bytes, str] | None:
-        try:
-            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except self.client.exceptions.NoSuchKey:
-            return None
-        return bytes(obj["Body"].read()), str(obj["ETag"])
-
-    def write_if(self, key: str, data: bytes, expected_version: str | None) -> str:
-        from botocore.exceptions import ClientError, ParamValidationError
-
-        condition = {"IfNoneMatch": "*"} if expected_version is None else {"IfMatch": expected_version}
-        try:
-            response = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **condition)
-        except ParamValidationError as err:  # an SDK from before S3's conditional writes (Nov 2024)
-            raise LakeError(
-                f"S3 conditional writes need boto3/botocore >= {CONDITIONAL_WRITES_BOTOCORE}: "
-                f"pip install -U 'boto3>={CONDITIONAL_WRITES_BOTOCORE}' ({err})"
-            ) from None
-        except ClientError as err:
-            code = err.response.get("Error", {}).get("Code")
-            # 412 PreconditionFailed: another writer won; 409 ConditionalRequestConflict: a
-            # concurrent conditional write is in flight. Both mean "read again and retry".
-            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
-                raise ConflictError(f"{self.url(key)} changed since it was read") from None
-            raise
-        return str(response["ETag"])

@@ -1,4 +1,4 @@
-"""The lake layout contract (see ARCHITECTURE.md, "Lake layout").
+"""The lake layout contract: where every dataset's raw files and the ingestion state live.
 
 ``<lake>/raw/<dataset>/dt=YYYY-MM-DD/<run_id>-<part>.jsonl.gz`` holds one JSON object a line::
 
@@ -8,6 +8,9 @@
 A partial error the API returned with HTTP 200 (deleted tweet, suspended or protected account) is
 kept in the same files as ``"error": <the API error object, unchanged>`` instead of ``"data"``.
 ``dt`` is the UTC day the run started; ``collected_at`` is when the page was received.
+
+Ingestion state (tweet cursors, the tweet index, run locks) and the tracked-accounts registry live
+under ``<lake>/state/``, each in the format of the ingestion module that writes it.
 """
 
 from __future__ import annotations

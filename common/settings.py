@@ -42,6 +42,7 @@ ENVIRONMENT: dict[str, str] = {
 class Settings:
     home: Path
     lake_uri: str
+    lake_configured: bool = False  # TWEETLAKE_LAKE is set (lake_uri is not the folder under home)
     api_base_url: str = DEFAULT_API_BASE_URL
     bearer_token: str | None = field(default=None, repr=False)
     bearer_token_secret_arn: str | None = None
@@ -68,6 +69,7 @@ class Settings:
         return cls(
             home=home_dir,
             lake_uri=get("TWEETLAKE_LAKE") or (home_dir / "lake").as_uri(),
+            lake_configured=get("TWEETLAKE_LAKE") is not None,
             api_base_url=(get("X_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/"),
             bearer_token=get("X_BEARER_TOKEN"),
             bearer_token_secret_arn=get("X_BEARER_TOKEN_SECRET_ARN"),

@@ -1,4 +1,5 @@
-"""The X API v2 client: one session, typed errors, rate-limit pacing, bounded retries, pagination.
+"""The X API v2 client: one session, typed errors (:mod:`ingestion.errors`), rate-limit pacing, bounded
+retries, pagination.
 
 Errors are sorted the way the API means them:
 
@@ -22,21 +23,33 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
 
 from common import __version__
 from common.logs import register_secret
-from common.settings import api_base_url
+from common.settings import Settings, api_base_url
+from ingestion.errors import (
+    ConfigurationError,
+    FatalAPIError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    RetriableAPIError,
+    UnauthorizedError,
+    UsageCapExceeded,
+    problem_text,
+)
+from ingestion.page import Page, paginate
+from ingestion.ratelimit import Window, header_int, retry_after, spent_window_reset
 
 log = logging.getLogger(__name__)
 
@@ -51,93 +64,6 @@ USER_FIELDS = (
 USER_AGENT = f"tweetlake/{__version__}"
 
 
-# --- errors -----------------------------------------------------------------------------------
-class APIError(Exception):
-    """An X API request failed. ``str(err)`` is safe to print: it never holds the token."""
-
-    def __init__(self, message: str, *, status: int | None = None, endpoint: str = "", body: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.endpoint = endpoint
-        self.body = body
-
-
-class RetriableAPIError(APIError):
-    """Worth retrying: 5xx, timeouts, resets, truncated bodies."""
-
-
-class RateLimitError(RetriableAPIError):
-    """HTTP 429 for a rate-limit window. ``reset_at`` (epoch seconds) and ``retry_after`` (seconds)
-    come from this response's headers only; ``None`` when it did not carry them."""
-
-    def __init__(self, message: str, *, reset_at: float | None, retry_after: float | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.reset_at = reset_at
-        self.retry_after = retry_after
-
-
-class FatalAPIError(APIError):
-    """Retrying cannot help (bad request, bad token, no access, usage cap)."""
-
-
-class InvalidRequestError(FatalAPIError):
-    """HTTP 400."""
-
-
-class UnauthorizedError(FatalAPIError):
-    """HTTP 401: the bearer token is missing, wrong or revoked."""
-
-
-class ForbiddenError(FatalAPIError):
-    """HTTP 403: the app's access level lacks this endpoint."""
-
-
-class NotFoundError(FatalAPIError):
-    """HTTP 404: the primary resource does not exist."""
-
-
-class UsageCapExceeded(FatalAPIError):
-    """HTTP 429 ``UsageCapExceeded``: the monthly cap is spent; waiting 15 minutes does not help."""
-
-
-class PaginationLoopError(FatalAPIError):
-    """The API returned a ``next_token`` it had already returned: following it would never end."""
-
-
-class ConfigurationError(Exception):
-    """The client cannot be built (no token configured, secret unreadable)."""
-
-
-# --- results ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Page:
-    """One decoded API response and where it came from."""
-
-    endpoint: str  # the endpoint template, e.g. "GET /2/users/:id/tweets"
-    body: dict[str, Any]
-    received_at: datetime
-
-    @property
-    def data(self) -> list[dict[str, Any]]:
-        value = self.body.get("data")
-        if value is None:
-            return []
-        return value if isinstance(value, list) else [value]
-
-    @property
-    def errors(self) -> list[dict[str, Any]]:
-        return list(self.body.get("errors") or [])
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return dict(self.body.get("meta") or {})
-
-    @property
-    def includes(self) -> dict[str, Any]:
-        return dict(self.body.get("includes") or {})
-
-
 @dataclass
 class ClientStats:
     """What a run cost: requests per endpoint, retries, seconds spent waiting for rate limits."""
@@ -146,62 +72,6 @@ class ClientStats:
     retries: int = 0
     rate_limit_wait_seconds: float = 0.0
     rate_limit_hits: int = 0
-
-
-@dataclass
-class _Window:
-    limit: int | None = None
-    remaining: int | None = None
-    reset_at: float | None = None
-
-
-def _header_int(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _spent_window_reset(headers: Mapping[str, str]) -> float | None:
-    """The reset (epoch s) of the windows this response says are spent — the 15-minute one, a
-    24-hour app or user limit; the latest when several are (nothing passes before it) — else the
-    15-minute reset when none says ``remaining: 0``."""
-    spent = [
-        reset
-        for prefix in ("x-rate-limit", "x-app-limit-24hour", "x-user-limit-24hour")
-        if (reset := _header_int(headers, f"{prefix}-reset")) and _header_int(headers, f"{prefix}-remaining") == 0
-    ]
-    if spent:
-        return float(max(spent))
-    reset = _header_int(headers, "x-rate-limit-reset")
-    return float(reset) if reset else None
-
-
-def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
-    """``Retry-After`` in seconds: delta-seconds or an HTTP date (RFC 9110)."""
-    value = (headers.get("retry-after") or "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        return parsedate_to_datetime(value).timestamp() - now
-    except (TypeError, ValueError):
-        return None
-
-
-def _problem_text(body: Any, fallback: str) -> str:
-    """``title: detail`` from a v2 problem body (including 400 bodies with nested ``errors``)."""
-    if not isinstance(body, dict):
-        return fallback
-    parts = [str(body[k]) for k in ("title", "detail") if body.get(k)]
-    for err in body.get("errors") or []:
-        if isinstance(err, dict) and (err.get("message") or err.get("detail")):
-            parts.append(str(err.get("message") or err.get("detail")))
-    if body.get("reason"):
-        parts.append(f"reason={body['reason']}")
-    return ": ".join(dict.fromkeys(parts)) or fallback
 
 
 def _no_heartbeat() -> None:
@@ -256,22 +126,26 @@ class XClient:
         self._now = now or (lambda: datetime.now(UTC))
         self.rng = rng or random.Random()
         self.stats = ClientStats()
-        self._windows: dict[str, _Window] = {}
+        self._windows: dict[str, Window] = {}
         self.session = session or requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> XClient:
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> XClient:
         """Token from ``X_BEARER_TOKEN``, else from the Secrets Manager secret ``X_BEARER_TOKEN_SECRET_ARN``."""
-        env = os.environ if env is None else env
-        token = env.get("X_BEARER_TOKEN")
-        if not token and env.get("X_BEARER_TOKEN_SECRET_ARN"):
-            token = read_token_secret(env["X_BEARER_TOKEN_SECRET_ARN"])
+        token = settings.bearer_token
+        if not token and settings.bearer_token_secret_arn:
+            token = read_token_secret(settings.bearer_token_secret_arn)
         if not token:
             raise ConfigurationError(
                 "no X API token: set X_BEARER_TOKEN, or X_BEARER_TOKEN_SECRET_ARN to a Secrets Manager secret"
             )
-        return cls(token, env.get("X_API_BASE_URL") or None, **kwargs)
+        return cls(token, settings.api_base_url, **kwargs)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> XClient:
+        """:meth:`from_settings` with the settings of ``env`` (default: the process environment)."""
+        return cls.from_settings(Settings.from_env(env), **kwargs)
 
     def close(self) -> None:
         self.session.close()
@@ -370,7 +244,7 @@ class XClient:
                 raise RetriableAPIError(f"{endpoint}: HTTP 200 with a body that is not a JSON object", status=200,
                                         endpoint=endpoint)
             return Page(endpoint, body, received_at)
-        text = _problem_text(body, response.reason or f"HTTP {status}")
+        text = problem_text(body, response.reason or f"HTTP {status}")
         message = f"{endpoint}: HTTP {status}: {text}"
         if status == 429:
             if isinstance(body, dict) and (
@@ -384,8 +258,8 @@ class XClient:
                     body=body,
                 )
             headers = response.headers
-            raise RateLimitError(message, reset_at=_spent_window_reset(headers),
-                                 retry_after=_retry_after(headers, self.clock()), status=status,
+            raise RateLimitError(message, reset_at=spent_window_reset(headers),
+                                 retry_after=retry_after(headers, self.clock()), status=status,
                                  endpoint=endpoint, body=body)
         if status >= 500 or status in (408, 425):
             raise RetriableAPIError(message, status=status, endpoint=endpoint, body=body)
@@ -405,10 +279,10 @@ class XClient:
 
     # -- rate limits ---------------------------------------------------------------------------
     def _remember_window(self, endpoint: str, headers: Mapping[str, str]) -> None:
-        window = self._windows.setdefault(endpoint, _Window())
-        limit = _header_int(headers, "x-rate-limit-limit")
-        remaining = _header_int(headers, "x-rate-limit-remaining")
-        reset = _header_int(headers, "x-rate-limit-reset")
+        window = self._windows.setdefault(endpoint, Window())
+        limit = header_int(headers, "x-rate-limit-limit")
+        remaining = header_int(headers, "x-rate-limit-remaining")
+        reset = header_int(headers, "x-rate-limit-reset")
         if remaining is not None:
             window.limit, window.remaining, window.reset_at = limit, remaining, float(reset) if reset else None
 
@@ -452,24 +326,8 @@ class XClient:
 
     # -- pagination ----------------------------------------------------------------------------
     def paginate(self, endpoint: str, path: str, params: Mapping[str, Any]) -> Iterator[Page]:
-        """Yield every page following ``meta.next_token``; a page with only ``errors`` is yielded too.
-
-        A repeated token raises :class:`PaginationLoopError` instead of looping forever.
-        """
-        seen: set[str] = set()
-        token: str | None = None
-        while True:
-            query = dict(params)
-            if token:
-                query["pagination_token"] = token
-            page = self.get(endpoint, path, query)
-            yield page
-            token = page.meta.get("next_token")
-            if not token:
-                return
-            if token in seen:
-                raise PaginationLoopError(f"{endpoint}: next_token repeated; stopping", endpoint=endpoint)
-            seen.add(token)
+        """Every page of ``path`` (see :func:`ingestion.page.paginate`)."""
+        return paginate(self.get, endpoint, path, params)
 
     # -- the endpoints tweetlake uses ----------------------------------------------------------
     def users_by_usernames(self, usernames: list[str]) -> Page:

@@ -1,29 +1,24 @@
-"""The tracked-accounts registry in ``<lake>/state/registry.json``, and the username → user id
-cache in ``<lake>/state/user_ids.json``.
+"""The tracked-accounts registry in ``<lake>/state/registry.json``.
 
 Usernames are case-insensitive on X, so the registry keys accounts by the lower-cased name and
 keeps the spelling the user gave. Updates are conditional writes (see :mod:`ingestion.state`):
-fifty concurrent ``add`` calls leave fifty accounts.
-
-The cache holds every id any run learned, also runs with ``--users`` (which leave the registry
-alone): ``ingest users --users a,b`` then ``ingest tweets --users a,b`` must not pay a second
-``GET /2/users/by`` for ids the first one saw.
+fifty concurrent ``add`` calls leave fifty accounts. What the lookups learn about an account (its
+status, the username → user id cache) is :mod:`ingestion.accounts`'.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from common.lake import Lake
 from common.layout import REGISTRY_KEY, isoformat_z
+from ingestion.accounts import AccountStatus
 from ingestion.state import read_json, update_json
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
-USER_IDS_KEY = "state/user_ids.json"
 
 
 class InvalidUsername(ValueError):
@@ -42,7 +37,7 @@ class Account:
     username: str
     user_id: str | None = None
     added_at: str = ""
-    status: str | None = None  # None (fine) | "not_found" | "suspended" | "protected"
+    status: AccountStatus | None = None  # None: fine
     previous_usernames: list[str] = field(default_factory=list)
     last_snapshot_day: str | None = None  # "YYYY-MM-DD": the newest raw/users/dt= holding its profile
 
@@ -52,7 +47,7 @@ class Account:
             username=doc["username"],
             user_id=doc.get("user_id"),
             added_at=doc.get("added_at", ""),
-            status=doc.get("status"),
+            status=AccountStatus.of(doc.get("status")),
             previous_usernames=list(doc.get("previous_usernames") or []),
             last_snapshot_day=doc.get("last_snapshot_day"),
         )
@@ -107,7 +102,7 @@ class Registry:
 
         return update_json(self.lake, REGISTRY_KEY, change, default=_empty())
 
-    def record_lookups(self, resolved: dict[str, str], statuses: dict[str, str | None],
+    def record_lookups(self, resolved: dict[str, str], statuses: dict[str, AccountStatus | None],
                        renamed: dict[str, str], *, snapshot_day: str | None = None) -> None:
         """Store what a lookup learned: ids (``name -> id``), statuses, renames (``old -> new``);
         with ``snapshot_day``, that a published users file of that ``dt=`` holds the profiles of
@@ -142,28 +137,3 @@ class Registry:
 
         update_json(self.lake, REGISTRY_KEY, change, default=_empty())
 
-
-def known_user_ids(lake: Lake) -> dict[str, str]:
-    """``lower-cased username -> user id`` for every name a run has resolved."""
-    doc = read_json(lake, USER_IDS_KEY) or {}
-    return {name: str(entry["user_id"]) for name, entry in (doc.get("users") or {}).items()}
-
-
-def remember_user_ids(lake: Lake, resolved: dict[str, str], forget: Iterable[str] = ()) -> None:
-    """Learn ``name -> id`` pairs; ``forget`` the names a lookup no longer finds (unknown, suspended)."""
-    gone = {name.lower() for name in forget}
-    now = isoformat_z(datetime.now(UTC).replace(microsecond=0))
-
-    def change(doc: Any) -> tuple[Any, None]:
-        doc = doc or {"version": 1, "users": {}}
-        users = doc["users"]
-        before = dict(users)
-        for name, user_id in resolved.items():
-            if (users.get(name.lower()) or {}).get("user_id") != user_id:
-                users[name.lower()] = {"username": name, "user_id": user_id, "resolved_at": now}
-        for name in gone - {n.lower() for n in resolved}:
-            users.pop(name, None)
-        return (doc if users != before else None), None
-
-    if resolved or gone:
-        update_json(lake, USER_IDS_KEY, change)

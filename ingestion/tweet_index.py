@@ -7,7 +7,9 @@ metrics runs learn: the latest version of an edited tweet, and tweets the API re
 (never asked for again).
 
 One entry per tweet id: ``[author_id, created_at (epoch s), latest_id, deleted]``, ints, so 200,000
-tweets take tens of MB, not hundreds.
+tweets take tens of MB, not hundreds. The stored file is a header line, then one
+``[tweet_id, author_id, created, latest_id, deleted]`` line a tweet; only this module knows that
+shape (:class:`IndexEntry` names its fields; other readers ask :meth:`TweetIndex.author_counts`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from common.lake import Lake
-from common.layout import parse_raw_key, parse_time, raw_prefix
+from common.lake import Lake, ObjectNotFound
+from common.layout import list_partitions, parse_raw_key, parse_time, raw_prefix
 from common.rawio import iter_raw_records
 
 INDEX_KEY = "state/tweet_index/index.jsonl.gz"
@@ -36,6 +39,30 @@ def snowflake_time(tweet_id: int) -> int:
     return ((tweet_id >> 22) + SNOWFLAKE_EPOCH_MS) // 1000
 
 
+class IndexEntry(NamedTuple):
+    """One known tweet, as the index stores it."""
+
+    tweet_id: int
+    author_id: int  # 0 when unknown (a deleted tweet the index never saw whole)
+    created_epoch: int  # epoch seconds
+    latest_id: int  # the newest version of its edit chain: what a refresh asks for
+    deleted: bool
+
+
+def _entries(data: bytes) -> tuple[dict[str, Any], Iterator[IndexEntry]]:
+    """The header and the entries of a stored index."""
+    gz = gzip.GzipFile(fileobj=io.BytesIO(data))
+    header = json.loads(gz.readline())
+
+    def entries() -> Iterator[IndexEntry]:
+        with gz:
+            for line in gz:
+                tweet_id, author, created, latest, deleted = json.loads(line)
+                yield IndexEntry(tweet_id, author, created, latest, bool(deleted))
+
+    return header, entries()
+
+
 class TweetIndex:
     def __init__(self) -> None:
         self.entries: dict[int, list[int]] = {}  # id -> [author_id, created_epoch, latest_id, deleted]
@@ -49,14 +76,24 @@ class TweetIndex:
         found = lake.read_versioned(INDEX_KEY)
         if not found:
             return index
-        with gzip.GzipFile(fileobj=io.BytesIO(found[0])) as gz:
-            header = json.loads(gz.readline())
-            index.complete_before = header["complete_before"]
-            index.covered = set(header["covered"])
-            for line in gz:
-                tweet_id, *rest = json.loads(line)
-                index.entries[tweet_id] = rest
+        header, entries = _entries(found[0])
+        index.complete_before = header["complete_before"]
+        index.covered = set(header["covered"])
+        for e in entries:
+            index.entries[e.tweet_id] = [e.author_id, e.created_epoch, e.latest_id, int(e.deleted)]
         return index
+
+    @staticmethod
+    def author_counts(lake: Lake, *, max_bytes: int | None = None) -> Counter[str] | None:
+        """Known tweets per author id, deleted ones left out, as of the last metrics run; ``None``
+        before the first one, or when the stored index is larger than ``max_bytes``."""
+        try:
+            if max_bytes is not None and lake.size(INDEX_KEY) > max_bytes:
+                return None
+            data = lake.get_bytes(INDEX_KEY)
+        except ObjectNotFound:
+            return None
+        return Counter(str(e.author_id) for e in _entries(data)[1] if not e.deleted)
 
     def save(self, lake: Lake) -> None:
         self._compact_coverage()
@@ -81,10 +118,10 @@ class TweetIndex:
     def refresh_from_lake(self, lake: Lake) -> int:
         """Index the raw tweets files not seen yet; returns how many files were read."""
         read = 0
-        for folder in lake.list_dirs(raw_prefix("tweets")):
-            if not folder.startswith("dt=") or folder[3:] < self.complete_before:
+        for day in list_partitions(lake, "tweets"):
+            if day.isoformat() < self.complete_before:
                 continue
-            for obj in lake.list(raw_prefix("tweets", folder[3:])):
+            for obj in lake.list(raw_prefix("tweets", day)):
                 if obj.key in self.covered or not parse_raw_key(obj.key):
                     continue
                 for record in iter_raw_records(lake, obj.key):

@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
-import os
 import sys
 
 from common.lake import Lake, LakeError
 from common.logs import configure_logging
-from common.settings import default_lake_uri
+from common.settings import load
 
 log = logging.getLogger("tweetlake.api")
 
@@ -54,11 +53,12 @@ def main(argv: list[str]) -> int:
         import uvicorn
 
         from tweetlake.api.app import ApiConfig, create_app
-        from tweetlake.api.service import client_from_env, token_configured
+        from tweetlake.api.service import client_factory
     except ImportError as err:
         print(f"tweetlake api: needs the api extra (pip install 'tweetlake[api]'): {err}", file=sys.stderr)
         return 2
-    key = os.environ.get("TWEETLAKE_API_KEY") or None
+    settings = load()
+    key = settings.api_key
     if args.no_auth:
         key = None
         if not _is_loopback(args.host):
@@ -69,9 +69,9 @@ def main(argv: list[str]) -> int:
               "or pass --no-auth for a local experiment", file=sys.stderr)
         return 2
     try:
-        lake = Lake.from_uri(args.lake or default_lake_uri())
+        lake = Lake.from_uri(args.lake or settings.lake_uri)
         config = ApiConfig(lake=lake, auth="none" if args.no_auth else "api_key", api_key=key,
-                           client_factory=client_from_env if token_configured() else None,
+                           client_factory=client_factory(settings),
                            profile_snapshots=not args.no_profile_snapshots)
     except (LakeError, ValueError) as err:
         print(f"tweetlake api: {err}", file=sys.stderr)

@@ -3,48 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
-from dataclasses import dataclass, field
 
 from common.lake import Lake
-from common.layout import DATASETS, raw_prefix
-from common.rawio import iter_raw_records
+from common.lake_summary import render, summarise
 from common.settings import default_lake_uri
-
-
-@dataclass
-class DatasetSummary:
-    files: int = 0
-    bytes: int = 0
-    records: int = 0
-    errors: int = 0
-    days: Counter[str] = field(default_factory=Counter)
-
-
-def summarise(lake: Lake) -> dict[str, DatasetSummary]:
-    """Reads every raw record once, streaming; meant for humans and the demo, not for big lakes."""
-    out: dict[str, DatasetSummary] = {}
-    for dataset in DATASETS:
-        summary = out.setdefault(dataset, DatasetSummary())
-        for obj in lake.list(raw_prefix(dataset)):
-            summary.files += 1
-            summary.bytes += obj.size
-            day = obj.key.split("/")[2].removeprefix("dt=")
-            for record in iter_raw_records(lake, obj.key):
-                if "error" in record:
-                    summary.errors += 1
-                else:
-                    summary.records += 1
-                    summary.days[day] += 1
-    return out
-
-
-def render(lake: Lake, summaries: dict[str, DatasetSummary]) -> str:
-    lines = [f"lake {lake.uri}", f"{'dataset':<14}{'files':>7}{'records':>10}{'errors':>8}{'MiB':>8}  days"]
-    for dataset, s in summaries.items():
-        days = ", ".join(f"{d}: {n:,}" for d, n in sorted(s.days.items()))
-        lines.append(f"{dataset:<14}{s.files:>7}{s.records:>10,}{s.errors:>8,}{s.bytes / 2**20:>8.2f}  {days}")
-    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:

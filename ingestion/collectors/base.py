@@ -1,18 +1,18 @@
-"""What every collector run shares: its identity, the raw writer, the summary and the progress line."""
+"""What every collector run shares: its identity, the raw writer, the summary and its progress reports."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from common.lake import Lake
 from common.layout import new_run_id
 from common.rawio import RawPartWriter
-from ingestion.client import Page, XClient
+from ingestion.client import XClient
+from ingestion.page import Page
 
 
 @dataclass
@@ -53,33 +53,15 @@ class RunSummary:
         return "\n".join(lines)
 
 
-class Progress:
-    """A one-line progress display on a terminal; silent when stderr is not a TTY (logs, CI)."""
+class OnProgress(Protocol):
+    """How far a run is: ``done`` of ``total`` (accounts, batches), with running figures
+    (``tweets=…``, ``requests=…``). A face shows it (the command's progress bar); the run only tells."""
 
-    def __init__(self, label: str, total: int, stream: TextIO | None = None, enabled: bool | None = None) -> None:
-        self.label = label
-        self.total = total
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.done = 0
-        self._last = 0.0
+    def __call__(self, done: int, total: int, **figures: int) -> None: ...
 
-    def update(self, done: int | None = None, **figures: Any) -> None:
-        if done is not None:
-            self.done = done
-        if not self.enabled or time.monotonic() - self._last < 0.2:
-            return
-        self._last = time.monotonic()
-        width = 24
-        filled = int(width * self.done / self.total) if self.total else width
-        extra = " · ".join(f"{v:,} {k}" if isinstance(v, int) else f"{v} {k}" for k, v in figures.items())
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {extra} ")
-        self.stream.flush()
 
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+def _untold(done: int, total: int, **figures: int) -> None:
+    return None
 
 
 class CollectorRun:
@@ -88,13 +70,13 @@ class CollectorRun:
     dataset = ""
 
     def __init__(self, lake: Lake, client: XClient, *, max_records_per_file: int = 100_000,
-                 max_seconds_per_file: float = 300.0, progress: bool | None = None) -> None:
+                 max_seconds_per_file: float = 300.0, on_progress: OnProgress | None = None) -> None:
         self.lake = lake
         self.client = client
         self.started_at = client.now()
         self.run_id = new_run_id(self.started_at)
         self.summary = RunSummary(self.dataset, self.run_id)
-        self.progress_enabled = progress
+        self.on_progress: OnProgress = on_progress or _untold
         self.heartbeat: Callable[[], None] = lambda: None  # renews the run's lock lease
         self._t0 = time.monotonic()
         self._requests_before = Counter(client.stats.requests)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ingestion.collectors.base import CollectorRun, Progress, RunSummary
+from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.tweet_index import TweetIndex
 
 METRICS_TWEET_FIELDS = "author_id,created_at,edit_history_tweet_ids,public_metrics"
@@ -26,7 +26,6 @@ class MetricsCollector(CollectorRun):
         targets = index.targets({int(a) for a in author_ids} if author_ids is not None else None, created_after)
         self.summary.extra["known tweets"] = f"{len(index.entries):,} ({read} new raw file(s) indexed)"
         self.summary.extra["refreshed"] = f"{len(targets):,}"
-        progress = Progress("metrics", len(targets), enabled=self.progress_enabled)
         deleted = 0
         try:
             for start in range(0, len(targets), 100):
@@ -42,9 +41,8 @@ class MetricsCollector(CollectorRun):
                     if _is_deleted_tweet(error):
                         index.mark_deleted(int(str(error.get("resource_id") or error.get("value"))))
                         deleted += 1
-                progress.update(min(start + 100, len(targets)), tweets=self.summary.records)
+                self.on_progress(min(start + 100, len(targets)), len(targets), tweets=self.summary.records)
         finally:
-            progress.close()
             summary = self.finish()
             index.save(self.lake)  # after the raw files: what it learned is in the lake first
         self.summary.extra["newly deleted"] = deleted

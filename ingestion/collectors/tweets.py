@@ -3,15 +3,12 @@
 Per account, ``GET /2/users/:id/tweets`` pages from the newest tweet down to the lower bound:
 ``since_id`` = the newest tweet already in the lake, else ``start_time`` = ``--since``.
 
-**The cursor never runs ahead of the lake, and moves exactly once with it.** Cursor changes are
-*staged* while pages are written. Just before a raw part is published, the staged changes are
-written into the cursor document as an *intent* naming that part; just after, they are committed
-and the intent dropped. A run killed in between leaves the intent behind, and the next run applies
-it if the part is in the lake and drops it if not. So a crash re-fetches exactly the records that
-never reached the lake: no gap, no duplicate. An account whose pass was interrupted after some
-parts were published keeps a ``pending`` marker ``{lower bound, until_id = oldest tweet written,
-top_id = newest tweet written}``: the next run first fetches the rest of that backlog
-(``until_id``), then what is new above ``top_id``.
+**The cursor never runs ahead of the lake, and moves exactly once with it** (see
+:mod:`ingestion.cursors`: an intent recorded before each part is published, committed after it).
+So a crash re-fetches exactly the records that never reached the lake: no gap, no duplicate. An
+account whose pass was interrupted after some parts were published keeps a ``pending`` marker
+``{lower bound, until_id = oldest tweet written, top_id = newest tweet written}``: the next run
+first fetches the rest of that backlog (``until_id``), then what is new above ``top_id``.
 
 **One account's failure is its own.** A timeline that keeps failing past the client's retries
 (5xx, timeouts), answers a 400 about its own cursor, or repeats a ``next_token`` stops only that
@@ -47,26 +44,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from common.layout import isoformat_z
-from ingestion.client import (
+from ingestion.accounts import classify_user_error, resolve_user_ids
+from ingestion.collectors.base import CollectorRun, RunSummary
+from ingestion.cursors import AccountCursor, CursorStore, Pending
+from ingestion.errors import (
     APIError,
     ForbiddenError,
     InvalidRequestError,
     NotFoundError,
-    Page,
     PaginationLoopError,
     RateLimitError,
     RetriableAPIError,
     UnauthorizedError,
     UsageCapExceeded,
 )
-from ingestion.collectors.base import CollectorRun, Progress, RunSummary
-from ingestion.collectors.users import classify_user_error, resolve_user_ids
+from ingestion.page import Page
 from ingestion.registry import Account, Registry
-from ingestion.state import read_json, update_json
 
 log = logging.getLogger(__name__)
 
-CURSORS_KEY = "state/tweets/cursors.json"
 TIMELINE_CAP = 3200
 TIMELINE_CAP_NO_REPLIES = 800
 CAP_SHARE = 0.97  # the API's reach at the boundary is not exact to the post
@@ -113,14 +109,13 @@ class _Pass:
     count_at_lower: int | None = None  # the profile's tweet_count when ``since_id`` was the newest tweet
 
     @classmethod
-    def resume(cls, pending: dict[str, Any], count_at_lower: int | None) -> _Pass:
-        fetched = int(pending.get("fetched", 0))
-        return cls(lower=pending["lower"], until_id=pending["until_id"], top_id=pending["top_id"], fetched=fetched,
-                   scanned=int(pending.get("scanned", fetched)), count_at_lower=count_at_lower)
+    def resume(cls, pending: Pending, count_at_lower: int | None) -> _Pass:
+        return cls(lower=pending.lower, until_id=pending.until_id, top_id=pending.top_id, fetched=pending.fetched,
+                   scanned=pending.scanned, count_at_lower=count_at_lower)
 
-    def pending(self) -> dict[str, Any]:
-        return {"lower": self.lower, "until_id": self.oldest_id or self.until_id, "top_id": self.top_id,
-                "fetched": self.fetched, "scanned": self.scanned}
+    def pending(self) -> Pending:
+        return Pending(lower=self.lower, until_id=self.oldest_id or self.until_id, top_id=self.top_id,
+                       fetched=self.fetched, scanned=self.scanned)
 
     def read(self, page: Page, user_id: str) -> None:
         ids = [int(tweet["id"]) for tweet in page.data]
@@ -160,23 +155,17 @@ class TweetsCollector(CollectorRun):
         self.exclude = tuple(sorted(exclude))
         self.cap = TIMELINE_CAP_NO_REPLIES if "replies" in self.exclude else TIMELINE_CAP
         self.profile_params: dict[str, str] = dict(PROFILE_PARAMS)
-        self._staged: dict[str, dict[str, Any]] = {}
+        self.cursors = CursorStore(self.lake)
+        self._staged: dict[str, AccountCursor] = {}
         self._capped: list[_Capped] = []
         self._failing_in_a_row = 0
         self._exclude_from: dict[str, str | None] = {}
 
     # -- cursor state ----------------------------------------------------------------------------
     def _publishing(self, key: str, count: int) -> None:
-        """Record what ``key`` will make true before it exists (see the module docstring)."""
-        if not self._staged:
-            return
-        intent = {"part": key, "accounts": dict(self._staged)}
-
-        def change(doc: Any) -> tuple[Any, None]:
-            doc = doc or {"version": 1, "accounts": {}}
-            return {**doc, "intent": intent}, None
-
-        update_json(self.lake, CURSORS_KEY, change)
+        """Record what ``key`` will make true before it exists (see :mod:`ingestion.cursors`)."""
+        if self._staged:
+            self.cursors.record_intent(key, self._staged)
 
     def _published(self, key: str, count: int) -> None:
         super()._published(key, count)
@@ -199,68 +188,48 @@ class TweetsCollector(CollectorRun):
         if not self._staged or self.writer.pending:
             return
         staged, self._staged = self._staged, {}
-
-        def change(doc: Any) -> tuple[Any, None]:
-            doc = doc or {"version": 1, "accounts": {}}
-            doc.pop("intent", None)  # its part is published, and these changes hold the intent's own
-            return _merge(doc, staged), None
-
-        update_json(self.lake, CURSORS_KEY, change)
+        self.cursors.commit(staged)
 
     def _recover_intent(self) -> None:
         """Settle the intent of a run killed between publishing a part and committing its cursors."""
-        intent = (read_json(self.lake, CURSORS_KEY) or {}).get("intent")
-        if not intent:
+        settled = self.cursors.settle_intent()
+        if settled is None:
             return
-        published = self.lake.exists(intent["part"])
-
-        def change(doc: Any) -> tuple[Any, None]:
-            if not doc or doc.get("intent") != intent:
-                return None, None
-            doc.pop("intent")
-            return (_merge(doc, intent["accounts"]) if published else doc), None
-
-        update_json(self.lake, CURSORS_KEY, change)
+        part, published = settled
         what = "applied the cursors of" if published else "dropped the cursors of the unpublished"
-        log.warning("an earlier run was interrupted: %s part %s", what, intent["part"])
-        self.summary.notes.append(f"an earlier run was interrupted: {what} part {intent['part']}")
+        log.warning("an earlier run was interrupted: %s part %s", what, part)
+        self.summary.notes.append(f"an earlier run was interrupted: {what} part {part}")
 
-    def _stage(self, account: Account, newest_id: str | None, pending: dict[str, Any] | None,
+    def _stage(self, account: Account, newest_id: str | None, pending: Pending | None,
                tweet_count: int | None = None) -> None:
         assert account.user_id is not None
-        entry: dict[str, Any] = {"newest_id": newest_id, "pending": pending, "username": account.username,
-                                 "exclude": list(self.exclude),  # the kinds this cursor's passes left out
-                                 "exclude_from": self._exclude_from.get(account.user_id),  # since which tweet
-                                 "updated_at": isoformat_z(self.client.now().replace(microsecond=0))}
-        if tweet_count is not None:
-            entry["tweet_count"] = tweet_count  # the profile's count when newest_id was the newest tweet
-        self._staged[account.user_id] = entry
+        self._staged[account.user_id] = AccountCursor(
+            newest_id=newest_id, pending=pending, username=account.username, exclude=self.exclude,
+            exclude_from=self._exclude_from.get(account.user_id),
+            updated_at=isoformat_z(self.client.now().replace(microsecond=0)), tweet_count=tweet_count)
 
     # -- the run ---------------------------------------------------------------------------------
     def run(self, accounts: list[Account], registry: Registry | None = None) -> RunSummary:
-        progress: Progress | None = None
         try:
             self._recover_intent()
             accounts = resolve_user_ids(self, accounts, registry)
-            cursors = (read_json(self.lake, CURSORS_KEY) or {"accounts": {}})["accounts"]
-            progress = Progress("tweets", len(accounts), enabled=self.progress_enabled)
+            cursors = self.cursors.read()
             for number, account in enumerate(accounts, start=1):
                 assert account.user_id is not None
-                self._collect_account(account, cursors.get(account.user_id, {}))
-                progress.update(number, tweets=self.summary.records, requests=sum(self.client.stats.requests.values()))
+                self._collect_account(account, cursors.get(account.user_id) or AccountCursor())
+                self.on_progress(number, len(accounts), tweets=self.summary.records,
+                                 requests=sum(self.client.stats.requests.values()))
             self._report_caps()
         finally:
-            if progress is not None:
-                progress.close()
             # Whatever happened, publish what was fetched: its cursors are committed with it.
             summary = self.finish()
         return summary
 
-    def _collect_account(self, account: Account, cursor: dict[str, Any]) -> None:
+    def _collect_account(self, account: Account, cursor: AccountCursor) -> None:
         assert account.user_id is not None
-        cursor_excluded = set(cursor.get("exclude") or ())
+        cursor_excluded = set(cursor.exclude)
         # Where the exclusions in force began: None means from the backfill down to --since.
-        exclude_from = cursor.get("exclude_from") if cursor_excluded else cursor.get("newest_id")
+        exclude_from = cursor.exclude_from if cursor_excluded else cursor.newest_id
         self._exclude_from[account.user_id] = exclude_from if self.exclude else None
         if skipped_kinds := cursor_excluded - set(self.exclude):
             # Earlier passes left these kinds out, and since_id has moved past them: a new pass down
@@ -269,12 +238,12 @@ class TweetsCollector(CollectorRun):
             kinds = ",".join(sorted(skipped_kinds))
             self.summary.notes.append(f"@{account.username}: earlier runs excluded {kinds}; "
                                       f"fetching its timeline down to {where} again to get them")
-            cursor = {"newest_id": exclude_from} if exclude_from else {}
-        newest_id: str | None = cursor.get("newest_id")
-        count: int | None = cursor.get("tweet_count")
+            cursor = AccountCursor(newest_id=exclude_from)
+        newest_id = cursor.newest_id
+        count = cursor.tweet_count
         walked: list[_Pass] = []
-        if cursor.get("pending"):
-            resumed = _Pass.resume(cursor["pending"], count)
+        if cursor.pending:
+            resumed = _Pass.resume(cursor.pending, count)
             if not self._walk(account, resumed, newest_id, count):
                 return
             walked.append(resumed)
@@ -379,9 +348,3 @@ class TweetsCollector(CollectorRun):
         count = ((page.data[0] if page.data else {}).get("public_metrics") or {}).get("tweet_count")
         return int(count) if count is not None else None
 
-
-def _merge(doc: dict[str, Any], staged: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """``doc`` with the staged per-account changes laid over its entries."""
-    for user_id, entry in staged.items():
-        doc["accounts"][user_id] = {**doc["accounts"].get(user_id, {}), **entry}
-    return doc

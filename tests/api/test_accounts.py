@@ -12,7 +12,7 @@ from common.lake import ConflictError, Lake
 from ingestion.client import XClient
 from ingestion.registry import Registry
 from tests.api.conftest import API_KEY, Api
-from tweetlake import cmd_api
+from tweetlake.cli import main as tweetlake
 from xsim import SimulatorServer
 
 PROBLEM = "application/problem+json"
@@ -162,10 +162,10 @@ def test_auth_off_needs_no_key(start_api: Callable[..., Api], local_lake: Lake) 
 def test_cli_refuses_to_start_without_a_key(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
                                             tmp_path) -> None:
     monkeypatch.delenv("TWEETLAKE_API_KEY", raising=False)
-    assert cmd_api.main(["--lake", tmp_path.as_uri(), "--port", "0"]) == 2
+    assert tweetlake(["api", "--lake", tmp_path.as_uri(), "--port", "0"]) == 2
     assert "TWEETLAKE_API_KEY" in capsys.readouterr().err
     monkeypatch.setenv("TWEETLAKE_API_KEY", "short")
-    assert cmd_api.main(["--lake", tmp_path.as_uri(), "--port", "0"]) == 2
+    assert tweetlake(["api", "--lake", tmp_path.as_uri(), "--port", "0"]) == 2
     assert "at least 16" in capsys.readouterr().err
 
 
@@ -178,11 +178,11 @@ def test_cli_serves_with_a_key(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Non
     monkeypatch.setenv("TWEETLAKE_API_KEY", API_KEY)
     monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
     monkeypatch.delenv("X_BEARER_TOKEN_SECRET_ARN", raising=False)
-    assert cmd_api.main(["--lake", tmp_path.as_uri(), "--port", "8089"]) == 0
+    assert tweetlake(["api", "--lake", tmp_path.as_uri(), "--port", "8089"]) == 0
     config = served["app"].state.config
     assert (served["port"], served["host"]) == (8089, "127.0.0.1")
     assert config.auth == "api_key" and config.api_key == API_KEY and config.client_factory is None
-    assert cmd_api.main(["--lake", tmp_path.as_uri(), "--no-auth"]) == 0
+    assert tweetlake(["api", "--lake", tmp_path.as_uri(), "--no-auth"]) == 0
     assert served["app"].state.config.auth == "none"
 
 

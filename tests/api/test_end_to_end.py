@@ -12,9 +12,9 @@ from common.lake import Lake
 from common.layout import parse_raw_key, raw_prefix
 from common.rawio import iter_raw_records
 from ingestion.client import XClient
+from ingestion.run import run
 from tests.api.conftest import Api
 from tests.support import FakeClock, make_client
-from tweetlake.cmd_ingest import run
 from xsim import SimulatorServer
 
 T2022_ID = 1477067041797046272  # the first tweet id of 2022

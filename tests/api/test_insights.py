@@ -6,12 +6,16 @@ import gzip
 import json
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
+from moto.core.authorization import enable_iam_authentication
 
 from common.lake import Lake
-from ingestion.collectors.tweets import CURSORS_KEY
+from ingestion.cursors import CURSORS_KEY
 from ingestion.registry import Account
 from ingestion.tweet_index import TweetIndex
+from tests.common.iam import limited_s3_client
 from tweetlake.api import insights as insights_module
 from tweetlake.api.insights import LakeInsights
 
@@ -115,17 +119,28 @@ def test_a_big_index_is_not_read(local_lake: Lake, monkeypatch: pytest.MonkeyPat
     assert LakeInsights(local_lake).tweets([Account("one", "1")])["one"].collected is None
 
 
-def test_a_role_limited_to_state_gets_nulls_not_errors(local_lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_role_limited_to_state_gets_nulls_not_errors() -> None:
     """On AWS with ProfileSnapshotDates=false the role cannot read raw/users/ (nor, before the first
-    runs, tell a missing state object from a forbidden one)."""
-    from botocore.exceptions import ClientError
-
-    def denied(*args, **kwargs):
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
-
-    monkeypatch.setattr(type(local_lake), "list_dirs", denied)
-    monkeypatch.setattr(type(local_lake), "read_versioned", denied)
-    monkeypatch.setattr(type(local_lake), "size", denied)
-    insights = LakeInsights(local_lake)
-    assert insights.last_snapshots([Account("a", "1")]) == {"a": None}
-    assert insights.tweets([Account("a", "1")])["a"] == insights_module.TweetsInfo(None, None, False, None)
+    runs, tell a missing state object from a forbidden one): moto enforcing IAM for a user that may
+    read the registry only, on a lake that holds a profile, cursors and an index."""
+    with mock_aws():
+        admin = boto3.client("s3", region_name="us-east-1")
+        admin.create_bucket(Bucket="insights-lake")
+        full = Lake.from_uri("s3://insights-lake/lake", s3_client=admin)
+        put_raw(full, "raw/users/dt=2026-11-20/b-00000.jsonl.gz", [profile("1", "a")])
+        full.put_bytes(CURSORS_KEY, json.dumps({"version": 1, "accounts": {"1": {
+            "newest_id": "500", "pending": None, "updated_at": "2026-11-20T04:00:00Z"}}}).encode())
+        index = TweetIndex()
+        index.add_tweet({"id": "500", "author_id": "1", "created_at": "2026-11-01T00:00:00Z"})
+        index.save(full)
+        limited = limited_s3_client({"Effect": "Allow", "Action": "s3:GetObject",
+                                     "Resource": "arn:aws:s3:::insights-lake/lake/state/registry.json"})
+        account = Account("a", "1")
+        with enable_iam_authentication():
+            insights = LakeInsights(Lake.from_uri(full.uri, s3_client=limited))
+            assert insights.last_snapshots([account]) == {"a": None}
+            assert insights.tweets([account])["a"] == insights_module.TweetsInfo(None, None, False, None)
+        # the same lake, read by a role that may: everything is there to report
+        assert LakeInsights(full).last_snapshots([account]) == {"a": "2026-11-20"}
+        assert LakeInsights(full).tweets([account])["a"] == insights_module.TweetsInfo(
+            "500", "2026-11-20T04:00:00Z", False, 1)

@@ -15,7 +15,9 @@ import pytest
 
 from common.lake import Lake
 from tests.api.conftest import Api
+from tests.support import TOKEN
 from tweetlake.api import lambda_handler
+from xsim import SimulatorServer
 
 # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
 # (format 2.0), with the "iam" authorizer block API Gateway adds for routes with AWS_IAM auth.
@@ -153,3 +155,21 @@ def test_module_handler_reads_its_environment(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.delenv("TWEETLAKE_LAKE")
     with pytest.raises(RuntimeError, match="TWEETLAKE_LAKE"):
         lambda_handler.handler(http_api_event("GET", "/accounts"), CONTEXT)
+
+
+def test_the_handler_resolves_accounts_with_the_token_of_its_environment(
+        tmp_path: Path, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings come from the mapping it is built with (the function's environment), not from
+    whatever else the process holds."""
+    monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
+    monkeypatch.setenv("X_API_BASE_URL", "http://127.0.0.1:9/2")  # nothing there: must not be used
+    account = sim.world.accounts[5]
+    handler = lambda_handler.build_handler({"TWEETLAKE_LAKE": tmp_path.as_uri(), "X_BEARER_TOKEN": TOKEN,
+                                            "X_API_BASE_URL": sim.base_url})
+    response = handler(http_api_event("POST", "/accounts", {"username": account.username}), CONTEXT)
+    assert response["statusCode"] == 201, response["body"]
+    assert json.loads(response["body"])["user_id"] == account.user_id
+    assert sim.stats.counts() == {"GET /2/users/by": 1}
+    unresolved = lambda_handler.build_handler({"TWEETLAKE_LAKE": (tmp_path / "other").as_uri()})
+    created = unresolved(http_api_event("POST", "/accounts", {"username": account.username}), CONTEXT)
+    assert json.loads(created["body"])["user_id"] is None  # no token in its environment: added unresolved

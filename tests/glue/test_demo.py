@@ -12,7 +12,7 @@ from common.lake import Lake
 from common.layout import raw_prefix
 from common.rawio import iter_raw_records
 from tests.glue.glue_helpers import query
-from tweetlake import cmd_demo
+from tweetlake.demo import QUESTIONS
 
 
 def lake_records(lake: Lake, dataset: str) -> list[dict[str, Any]]:
@@ -28,7 +28,7 @@ def test_the_demo_runs_the_whole_pipeline_and_answers_its_questions(pg_url: str,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    for title, _ in cmd_demo.QUESTIONS:
+    for title, _ in QUESTIONS:
         assert f"=== {title} ===" in out
     assert "demo finished in" in out
 

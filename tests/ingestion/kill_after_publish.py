@@ -11,7 +11,7 @@ from typing import Any
 
 from common.lake import Lake
 from ingestion.client import XClient
-from tweetlake.cmd_ingest import run
+from ingestion.run import run
 
 
 class KillAfterPart:
@@ -34,7 +34,7 @@ class KillAfterPart:
 def main(argv: list[str]) -> None:
     lake_uri, users, nth = argv
     lake = KillAfterPart(Lake.from_uri(lake_uri), int(nth))
-    run("tweets", lake, XClient.from_env(), users=users, part_records=200, progress=False)  # type: ignore[arg-type]
+    run("tweets", lake, XClient.from_env(), users=users, part_records=200)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from moto import mock_aws
 
 from common.lake import Lake
 from common.layout import parse_time
-from ingestion.client import (
+from ingestion.client import XClient
+from ingestion.errors import (
     ConfigurationError,
     FatalAPIError,
     ForbiddenError,
@@ -24,9 +25,8 @@ from ingestion.client import (
     RetriableAPIError,
     UnauthorizedError,
     UsageCapExceeded,
-    XClient,
-    _spent_window_reset,
 )
+from ingestion.ratelimit import spent_window_reset
 from ingestion.state import RunLock, RunLockedError, read_json
 from tests.support import TOKEN, FakeClock, logged_waits, make_client
 from xsim import SimulatorServer
@@ -175,7 +175,7 @@ def test_a_wait_of_hours_stops_at_once_with_when_it_ends(sim: SimulatorServer, c
     ({}, None),
 ])
 def test_a_429_names_the_reset_of_the_window_it_spent(headers: dict[str, str], reset: float | None) -> None:
-    assert _spent_window_reset(headers) == reset
+    assert spent_window_reset(headers) == reset
 
 
 def test_rate_limit_retries_are_bounded(sim: SimulatorServer, fake_clock: FakeClock) -> None:
@@ -399,7 +399,8 @@ def test_token_from_environment_or_secrets_manager(monkeypatch: pytest.MonkeyPat
 
 
 def test_tweets_collector_stops_a_looping_account_without_moving_its_cursor(local_lake) -> None:
-    from ingestion.collectors.tweets import CURSORS_KEY, TweetsCollector
+    from ingestion.collectors.tweets import TweetsCollector
+    from ingestion.cursors import CURSORS_KEY
     from ingestion.registry import Account
     from ingestion.state import read_json
 

@@ -12,12 +12,13 @@ import pytest
 from common.lake import Lake
 from common.layout import parse_raw_key, raw_prefix
 from common.rawio import iter_raw_records
-from ingestion.client import UnauthorizedError, XClient
-from ingestion.collectors.tweets import CURSORS_KEY
+from ingestion.client import XClient
+from ingestion.cursors import CURSORS_KEY
+from ingestion.errors import UnauthorizedError
 from ingestion.registry import Account, Registry
+from ingestion.run import run
 from ingestion.state import RunLock, read_json
 from tests.support import SIM_START, FakeClock, make_client
-from tweetlake.cmd_ingest import run
 from xsim import SimulatorServer
 
 T2022_ID = 1477067041797046272

@@ -5,7 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from common.lake import Lake
-from ingestion.registry import InvalidUsername, Registry, known_user_ids, remember_user_ids
+from ingestion.accounts import known_user_ids, remember_user_ids
+from ingestion.registry import InvalidUsername, Registry
 from ingestion.state import RunLock, RunLockedError
 
 

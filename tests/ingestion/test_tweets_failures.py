@@ -10,21 +10,22 @@ from typing import Any
 import pytest
 
 from common.lake import Lake
-from ingestion.client import (
+from ingestion.client import XClient
+from ingestion.collectors.tweets import TweetsCollector
+from ingestion.cursors import CURSORS_KEY
+from ingestion.errors import (
     FatalAPIError,
     ForbiddenError,
     InvalidRequestError,
-    Page,
     RetriableAPIError,
     UnauthorizedError,
-    XClient,
 )
-from ingestion.collectors.tweets import CURSORS_KEY, TweetsCollector
+from ingestion.page import Page
 from ingestion.registry import Account, Registry
 from ingestion.state import read_json
 from tests.ingestion.test_collectors import TIMELINE, records, truth_since_2022
 from tests.support import FakeClock, make_client
-from tweetlake import cmd_ingest
+from tweetlake.cli import main as tweetlake
 from xsim import SimulatorServer
 
 
@@ -121,7 +122,7 @@ def test_fatal_for_all_stops_at_once_and_keeps_the_accounts_before(
     ordered = Registry(local_lake).list()
     fail_on_account(client, sim, str(ordered[2].user_id), status)
     monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: client))
-    code = cmd_ingest.main(["tweets", "--lake", local_lake.uri, "--no-progress"])
+    code = tweetlake(["ingest", "tweets", "--lake", local_lake.uri, "--no-progress"])
     assert code == 3
     err_lines = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
     assert len(err_lines) == 1 and line in err_lines[0], err_lines
@@ -150,7 +151,7 @@ def test_exit_6_names_the_failed_accounts(local_lake: Lake, sim: SimulatorServer
     local_lake.put_bytes(CURSORS_KEY, json.dumps(doc).encode())
     monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: client))
     users = ",".join(a.username for a in accounts)
-    assert cmd_ingest.main(["tweets", "--lake", local_lake.uri, "--users", users, "--no-progress"]) == 6
+    assert tweetlake(["ingest", "tweets", "--lake", local_lake.uri, "--users", users, "--no-progress"]) == 6
     out = capsys.readouterr()
     assert "failed (cursor kept" in out.out
     assert broken.username in out.err and "kept failing" in out.err
@@ -162,6 +163,6 @@ def test_a_lake_failure_has_its_own_exit_code(tmp_path: Any, sim: SimulatorServe
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the lake should be")
     monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: client))
-    code = cmd_ingest.main(["users", "--lake", blocked.as_uri(), "--users", sim.world.accounts[5].username])
+    code = tweetlake(["ingest", "users", "--lake", blocked.as_uri(), "--users", sim.world.accounts[5].username])
     assert code == 7
     assert "the lake failed" in capsys.readouterr().err

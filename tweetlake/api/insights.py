@@ -21,23 +21,18 @@ When the lake refuses a read (the Lambda role may be limited to ``state/``), the
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 import logging
 import threading
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
-from common.lake import Lake, LakeError, ObjectNotFound
-from common.layout import raw_prefix
+from common.lake import Lake, LakeAccessDenied, LakeError
+from common.layout import list_partitions, raw_prefix
 from common.rawio import iter_raw_records
-from ingestion.collectors.tweets import CURSORS_KEY
+from ingestion.cursors import AccountCursor, CursorStore
 from ingestion.registry import Account
-from ingestion.state import read_json
-from ingestion.tweet_index import INDEX_KEY
+from ingestion.tweet_index import TweetIndex
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +48,6 @@ class TweetsInfo:
     cursor_updated_at: str | None
     backfill_pending: bool
     collected: int | None
-
-
-def _is_access_denied(err: Exception) -> bool:
-    code = getattr(err, "response", {}).get("Error", {}).get("Code")
-    return code in ("AccessDenied", "403", "Forbidden")
 
 
 class LakeInsights:
@@ -101,8 +91,7 @@ class LakeInsights:
         if not wanted or not self.snapshots_enabled:
             return result
         try:
-            days = sorted((d[3:] for d in self.lake.list_dirs(raw_prefix("users")) if d.startswith("dt=")),
-                          reverse=True)
+            days = list_partitions(self.lake, "users")[::-1]  # newest first
             for day in days[:SNAPSHOT_LOOKBACK]:
                 if not wanted:
                     break
@@ -111,65 +100,52 @@ class LakeInsights:
                     held |= self._profiles_in(obj.key)
                 for name, account in list(wanted.items()):
                     if (account.user_id and account.user_id in held) or "@" + name in held:
-                        result[name] = day
+                        result[name] = day.isoformat()
                         del wanted[name]
+        except LakeAccessDenied:  # the role may not read raw/users/
+            log.warning("profile snapshot lookup not allowed on this lake (access denied); reporting null")
         except (LakeError, OSError) as err:
             log.warning("profile snapshot lookup failed: %s", type(err).__name__)
-        except Exception as err:  # botocore's ClientError: the role may not read raw/users/
-            if not _is_access_denied(err):
-                raise
-            log.warning("profile snapshot lookup not allowed on this lake (access denied); reporting null")
         return result
 
     # -- tweets --------------------------------------------------------------------------------
-    def _read_state(self, key: str) -> Any:
+    def _cursors(self) -> dict[str, AccountCursor]:
         try:
-            return read_json(self.lake, key)
-        except Exception as err:
-            if _is_access_denied(err):  # a missing key without s3:ListBucket is a 403
-                return None
-            raise
+            return CursorStore(self.lake).read()
+        except LakeAccessDenied:  # a missing key without s3:ListBucket is a 403
+            return {}
 
     def _index_author_counts(self) -> Counter[str] | None:
         with self._lock:
             if time.monotonic() - self._index_read_at < INDEX_TTL_SECONDS:
                 return self._index_counts
-        counts: Counter[str] | None = None
         try:
-            if self.lake.size(INDEX_KEY) <= INDEX_MAX_BYTES:
-                counts = Counter()
-                with gzip.GzipFile(fileobj=io.BytesIO(self.lake.get_bytes(INDEX_KEY))) as gz:
-                    gz.readline()  # header
-                    for line in gz:
-                        _tweet_id, author, _created, _latest, deleted = json.loads(line)
-                        if not deleted:
-                            counts[str(author)] += 1
-        except ObjectNotFound:
-            counts = None
-        except Exception as err:
-            if not _is_access_denied(err):
-                raise
+            counts = TweetIndex.author_counts(self.lake, max_bytes=INDEX_MAX_BYTES)
+        except LakeAccessDenied:
             counts = None
         with self._lock:
             self._index_counts, self._index_read_at = counts, time.monotonic()
         return counts
 
     def tweets(self, accounts: list[Account]) -> dict[str, TweetsInfo]:
-        cursors = (self._read_state(CURSORS_KEY) or {}).get("accounts", {})
+        cursors = self._cursors()
         counts = self._index_author_counts() if any(a.user_id for a in accounts) else None
         out: dict[str, TweetsInfo] = {}
         for account in accounts:
-            cursor = cursors.get(account.user_id, {}) if account.user_id else {}
+            cursor = cursors.get(account.user_id) if account.user_id else None
             collected: int | None = None
             if counts is not None and account.user_id and account.user_id in counts:
                 collected = counts[account.user_id]
-            elif counts is not None and cursor and not cursor.get("newest_id") and not cursor.get("pending"):
+            elif counts is not None and cursor is not None and not cursor.newest_id and cursor.pending is None:
                 collected = 0  # a pass ran and found nothing since --since (a quiet account)
             # else: not collected yet, or collected after the last metrics run built the index: unknown
+            if cursor is None:
+                out[account.username.lower()] = TweetsInfo(None, None, False, collected)
+                continue
             out[account.username.lower()] = TweetsInfo(
-                newest_id=cursor.get("newest_id") or (cursor.get("pending") or {}).get("top_id"),
-                cursor_updated_at=cursor.get("updated_at"),
-                backfill_pending=bool(cursor.get("pending")),
+                newest_id=cursor.newest_id or (cursor.pending.top_id if cursor.pending else None),
+                cursor_updated_at=cursor.updated_at,
+                backfill_pending=cursor.pending is not None,
                 collected=collected,
             )
         return out

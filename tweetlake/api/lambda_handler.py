@@ -15,7 +15,7 @@ client, the X client and the token read from Secrets Manager are reused across i
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from typing import Any
 
 from mangum import Mangum
@@ -23,23 +23,24 @@ from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from common.lake import Lake
 from common.logs import configure_logging
+from common.settings import Settings, load
 from tweetlake.api.app import ApiConfig, create_app
 from tweetlake.api.problems import PROBLEM_MEDIA_TYPE
-from tweetlake.api.service import client_from_env, token_configured
+from tweetlake.api.service import client_factory
 
 
-def build_handler(env: dict[str, str] | None = None, lake: Lake | None = None) -> Mangum:
-    env = dict(os.environ if env is None else env)
+def build_handler(env: Mapping[str, str] | None = None, lake: Lake | None = None) -> Mangum:
+    """The application for the settings of ``env`` (default: the function's environment)."""
+    settings = Settings.from_env(env)
     if lake is None:
-        uri = env.get("TWEETLAKE_LAKE")
-        if not uri:
+        if not settings.lake_configured:
             raise RuntimeError("TWEETLAKE_LAKE is not set (s3://bucket/prefix)")
-        lake = Lake.from_uri(uri)
+        lake = Lake.from_uri(settings.lake_uri)
     config = ApiConfig(
         lake=lake,
         auth="iam",
-        client_factory=client_from_env if token_configured(env) else None,
-        profile_snapshots=env.get("TWEETLAKE_API_PROFILE_SNAPSHOTS", "1") != "0",
+        client_factory=client_factory(settings),
+        profile_snapshots=settings.api_profile_snapshots,
     )
     # problem+json is text too: return it as such, not base64
     return Mangum(create_app(config), lifespan="off", text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, PROBLEM_MEDIA_TYPE])
@@ -51,6 +52,6 @@ _handler: Mangum | None = None
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _handler
     if _handler is None:
-        configure_logging(os.environ.get("TWEETLAKE_LOG_LEVEL", "INFO"))
+        configure_logging(load().log_level)
         _handler = build_handler()
     return _handler(event, context)

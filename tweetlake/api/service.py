@@ -6,21 +6,17 @@ and update, with its conditional writes — so the API never keeps a copy of its
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from common.lake import ConflictError, Lake
-from ingestion.client import (
-    ConfigurationError,
-    FatalAPIError,
-    RateLimitError,
-    RetriableAPIError,
-    XClient,
-)
-from ingestion.collectors.users import classify_user_error
+from common.settings import Settings
+from ingestion.accounts import AccountStatus, classify_user_error
+from ingestion.client import XClient
+from ingestion.errors import ConfigurationError, FatalAPIError, RateLimitError, RetriableAPIError
 from ingestion.registry import Account, Registry, check_username
 from tweetlake.api.insights import LakeInsights, TweetsInfo
 from tweetlake.api.problems import ProblemError
@@ -30,16 +26,17 @@ log = logging.getLogger("tweetlake.api")
 ClientFactory = Callable[[], XClient]
 
 
-def token_configured(env: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
-    return bool(env.get("X_BEARER_TOKEN") or env.get("X_BEARER_TOKEN_SECRET_ARN"))
-
-
-def client_from_env() -> XClient:
+def interactive_client(settings: Settings) -> XClient:
     """An X client for one interactive lookup: it fails fast instead of waiting out a rate-limit
     window (a request behind API Gateway has 30 s; a collector run has hours)."""
-    return XClient.from_env(timeout=(3.05, 10.0), max_retries=1, backoff_base=0.25, backoff_max=1.0,
-                            max_rate_limit_wait=2.0, max_rate_limit_retries=0)
+    return XClient.from_settings(settings, timeout=(3.05, 10.0), max_retries=1, backoff_base=0.25,
+                                 backoff_max=1.0, max_rate_limit_wait=2.0, max_rate_limit_retries=0)
+
+
+def client_factory(settings: Settings) -> ClientFactory | None:
+    """What builds the X client of ``settings`` when it is first needed; ``None`` without a token
+    configured (new accounts are then added unresolved)."""
+    return functools.partial(interactive_client, settings) if settings.has_token else None
 
 
 @dataclass(frozen=True)
@@ -117,7 +114,7 @@ class AccountsService:
                 self._client = self._client_factory()
             return self._client
 
-    def _resolve(self, name: str) -> tuple[str | None, str | None]:
+    def _resolve(self, name: str) -> tuple[str | None, AccountStatus | None]:
         """``(user id, status)`` from ``GET /2/users/by``; unknown and suspended accounts are a 404."""
         try:
             page = self._x().users_by_usernames([name])
@@ -133,13 +130,13 @@ class AccountsService:
             raise ProblemError(502, "x-api-error", f"the X API refused the lookup: {err}") from None
         for user in page.data:
             if str(user.get("username", "")).lower() == name.lower():
-                return str(user["id"]), ("protected" if user.get("protected") else None)
+                return str(user["id"]), (AccountStatus.PROTECTED if user.get("protected") else None)
         for error in page.errors:
             kind = classify_user_error(error)
-            if kind == "suspended":
+            if kind == AccountStatus.SUSPENDED:
                 raise ProblemError(404, "x-account-suspended", f"@{name} is suspended on X; it cannot be collected")
-            if kind == "not_found":
+            if kind == AccountStatus.NOT_FOUND:
                 raise ProblemError(404, "x-account-not-found", f"X has no account @{name}")
-            if kind == "protected":
-                return None, "protected"
+            if kind == AccountStatus.PROTECTED:
+                return None, AccountStatus.PROTECTED
         raise ProblemError(502, "x-api-error", f"the X API gave no answer about @{name}")

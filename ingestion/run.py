@@ -1,0 +1,151 @@
+"""One collector run, the way every face asks for it (the command, the demo, the REST API, a DAG).
+
+:func:`run` picks the collector for a dataset, the accounts (the registry's, or a one-off list),
+holds the dataset's run lock for the whole run and returns the run's summary. :func:`outcome`
+turns what a run ended with — its summary, or the exception it raised — into an :class:`ExitCode`
+and a one-line message, so every face reports the same failure with the same code and words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import overload
+
+from common.lake import Lake, LakeError
+from common.layout import canonical_dataset, parse_time
+from ingestion.accounts import UNAVAILABLE_FOR_METRICS, known_user_ids, resolve_user_ids
+from ingestion.client import XClient
+from ingestion.collectors.base import CollectorRun, OnProgress, RunSummary
+from ingestion.collectors.metrics import MetricsCollector
+from ingestion.collectors.tweets import DEFAULT_SINCE, TweetsCollector
+from ingestion.collectors.users import UsersCollector
+from ingestion.errors import ConfigurationError, FatalAPIError, RetriableAPIError
+from ingestion.registry import Account, InvalidUsername, Registry, check_username
+from ingestion.state import RunLock, RunLockedError
+
+EXCLUDABLE = ("retweets", "replies")
+
+
+class ExitCode(IntEnum):
+    """How a run ended, as the ``tweetlake ingest`` exit status (and a DAG task's failure) says it."""
+
+    OK = 0  # collected what it could (unavailable accounts are named, not fatal)
+    CONFIGURATION = 2  # a configuration or usage error
+    FATAL_API = 3  # bad token, usage cap, no access: retrying cannot help
+    LOCKED = 4  # another run of the same collector holds the lock
+    API_KEPT_FAILING = 5  # past the retries, or a rate limit spent for longer than the longest wait
+    ACCOUNTS_FAILED = 6  # some accounts kept failing; every other account was collected
+    LAKE_FAILED = 7  # the lake (folder or S3) failed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: ExitCode
+    message: str  # one line for a human (empty when all went well)
+
+
+@overload
+def outcome(result: RunSummary) -> Outcome: ...
+@overload
+def outcome(result: BaseException) -> Outcome | None: ...
+def outcome(result: RunSummary | BaseException) -> Outcome | None:
+    """The exit code and message for a run's summary or the exception it raised; ``None`` for an
+    exception no run is expected to raise (a bug: let it show its traceback)."""
+    if isinstance(result, RunSummary):
+        if result.failed:
+            return Outcome(ExitCode.ACCOUNTS_FAILED, f"{len(result.failed)} account(s) kept failing, the rest were "
+                                                     f"collected: {', '.join(sorted(result.failed))}")
+        return Outcome(ExitCode.OK, "")
+    if isinstance(result, (ConfigurationError, InvalidUsername, ValueError)):
+        return Outcome(ExitCode.CONFIGURATION, str(result))
+    if isinstance(result, FatalAPIError):
+        return Outcome(ExitCode.FATAL_API, f"fatal X API error: {result}")
+    if isinstance(result, RunLockedError):
+        return Outcome(ExitCode.LOCKED, str(result))
+    if isinstance(result, RetriableAPIError):
+        return Outcome(ExitCode.API_KEPT_FAILING, f"the X API kept failing: {result}")
+    if isinstance(result, (LakeError, OSError)):  # OSError: a local lake's folder
+        return Outcome(ExitCode.LAKE_FAILED, f"the lake failed: {type(result).__name__}: {result}")
+    return None
+
+
+def parse_exclude(exclude: str | None) -> tuple[str, ...]:
+    """``"retweets,replies"`` → the kinds of tweets a tweets run leaves out."""
+    excluded = tuple(x.strip() for x in exclude.split(",") if x.strip()) if exclude else ()
+    if bad := set(excluded) - set(EXCLUDABLE):
+        raise ConfigurationError(f"--exclude takes retweets and/or replies, not {', '.join(sorted(bad))}")
+    return excluded
+
+
+def select_accounts(registry: Registry, users: str | None, lake: Lake) -> list[Account]:
+    """The registry's accounts, or the ``users`` names (once each, whatever their case) with the
+    ids the registry or the username → id cache already know."""
+    if not users:
+        return registry.list()
+    tracked = {a.username.lower(): a for a in registry.list()}
+    ids = known_user_ids(lake)
+    chosen: dict[str, str] = {}
+    for raw in users.split(","):
+        if raw.strip():
+            name = check_username(raw)
+            chosen.setdefault(name.lower(), name)
+    accounts = []
+    for key, name in chosen.items():
+        account = tracked.get(key) or Account(username=name)
+        account.user_id = account.user_id or ids.get(key)
+        accounts.append(account)
+    return accounts
+
+
+@contextlib.contextmanager
+def _leased(lake: Lake, collector: CollectorRun, client: XClient) -> Iterator[None]:
+    """Hold the collector's run lock; every page and every slice of a client wait renews it."""
+    previous = client.heartbeat
+    with RunLock(lake, collector.dataset, collector.run_id) as lock:
+        collector.heartbeat = client.heartbeat = lock.heartbeat
+        try:
+            yield
+        finally:
+            client.heartbeat = previous
+
+
+def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, since: str | None = None,
+        exclude: str | None = None, max_age_days: float | None = None, part_records: int = 100_000,
+        on_progress: OnProgress | None = None) -> RunSummary:
+    """One run of ``dataset``'s collector (``users``, ``tweets``, ``tweet_metrics`` or its alias
+    ``metrics``). ``users`` (comma-separated names) runs for those accounts only and leaves the
+    registry alone; ``since`` (RFC 3339) and ``exclude`` are the tweets run's, ``max_age_days`` the
+    metrics run's. Raises what :func:`outcome` maps to an exit code."""
+    dataset = canonical_dataset(dataset)
+    registry = Registry(lake)
+    accounts = select_accounts(registry, users, lake)
+    if not accounts:
+        raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
+    # --users runs leave the registry alone (they are one-offs); registry runs keep it current.
+    learn = registry if not users else None
+    if dataset == "users":
+        collector = UsersCollector(lake, client, max_records_per_file=part_records, on_progress=on_progress)
+        with _leased(lake, collector, client):
+            return collector.run(accounts, learn)
+    if dataset == "tweets":
+        tweets = TweetsCollector(lake, client, since=parse_time(since) if since else DEFAULT_SINCE,
+                                 exclude=parse_exclude(exclude), max_records_per_file=part_records,
+                                 on_progress=on_progress)
+        with _leased(lake, tweets, client):
+            return tweets.run(accounts, learn)
+    metrics = MetricsCollector(lake, client, max_records_per_file=part_records, on_progress=on_progress)
+    with _leased(lake, metrics, client):
+        if users:
+            accounts = resolve_user_ids(metrics, accounts, None)
+        # Tweets of accounts the last users run saw protected, suspended or gone answer only errors:
+        # asking again every 2 h spends API budget for nothing. The daily users run re-checks them.
+        unavailable = sorted(a.username for a in accounts if a.status in UNAVAILABLE_FOR_METRICS)
+        author_ids = {a.user_id for a in accounts if a.user_id and a.status not in UNAVAILABLE_FOR_METRICS}
+        summary = metrics.run(author_ids, max_age_days)
+        if unavailable:
+            summary.notes.append(f"not refreshed (protected, suspended or gone at the last users run): "
+                                 f"{', '.join('@' + name for name in unavailable)}")
+        return summary
