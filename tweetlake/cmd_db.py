@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+
+from common.settings import load
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tweetlake db", description="The warehouse database.")
     parser.add_argument("action", choices=["migrate", "url", "start", "stop", "status"])
     parser.add_argument("--database-url", help="postgresql://…; default $TWEETLAKE_DATABASE_URL or the embedded server")
-    parser.add_argument("--schema", default=os.environ.get("TWEETLAKE_DB_SCHEMA", "twitter"))
+    parser.add_argument("--schema", default=load().db_schema)
     return parser
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from common.settings import load
 
 MAX_CELL = 60
 
@@ -20,7 +21,7 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[cell(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     line = "+".join("-" * (w + 2) for w in widths)
-    out = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)), line.replace("+", "+")]
+    out = [" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)), line]
     out += [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out)
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tweetlake sql", description="Run SQL on the warehouse.")
     parser.add_argument("query")
     parser.add_argument("--database-url")
-    parser.add_argument("--schema", default=os.environ.get("TWEETLAKE_DB_SCHEMA", "twitter"))
+    parser.add_argument("--schema", default=load().db_schema)
     args = parser.parse_args(argv)
     import psycopg
 
