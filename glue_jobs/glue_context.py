@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.warehouse.db import (
     DEFAULT_SCHEMA,
@@ -20,7 +20,10 @@ from common.warehouse.db import (
     target_from_glue_connection,
     target_from_secrets_manager,
 )
-from glue_jobs.runner import SAFETY_WINDOW_DAYS
+from glue_jobs.plan import SAFETY_WINDOW_DAYS
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger("tweetlake.glue")
 
@@ -55,7 +58,7 @@ def resolve_args(argv: Sequence[str]) -> dict[str, str]:
 
 @dataclass
 class GlueRun:
-    spark: Any
+    spark: SparkSession
     args: dict[str, str]
     job: Any = None  # awsglue.job.Job on Glue
 
@@ -66,6 +69,10 @@ class GlueRun:
     @property
     def schema(self) -> str:
         return self.args.get("db_schema") or DEFAULT_SCHEMA
+
+    @property
+    def staging_method(self) -> str:
+        return self.args.get("staging_method", "auto")
 
     @property
     def safety_window_days(self) -> int:

@@ -1,127 +1,44 @@
-"""One warehouse load, in the steps every entry script shows: plan, read, transform, load.
+"""One warehouse load, in the steps every run takes: plan, read, transform, load.
 
 :class:`WarehouseJob` holds a run's state: the advisory lock (two runs of the same job never
-overlap), the files to read (lake files not yet in ``etl_file_ledger``), and the staging tables.
-:func:`run_job` chains the steps for the ``tweetlake job`` command, the demo and the tests.
-
-Which ``dt=`` partitions are listed: every partition newer than the newest one already loaded
-minus a safety window (ingestion runs that cross midnight still publish into the day they
-started, so recent partitions can gain files), and every partition with no loaded file at all
-(a backfill). Older, already loaded partitions are not listed again — a file added to one later
-is not read until a run with a wider ``safety_window_days`` (or ``full_refresh``, which lists
-all); the run summary says how many partitions it did not list, the log which window reaches them.
+overlap), the files to read (``glue_jobs/plan.py``), and the staging tables. What a dataset reads,
+stages and merges is its spec (``glue_jobs/datasets.py``). :meth:`WarehouseJob.run` chains the
+steps for the Glue entry scripts (``glue_jobs/entry.py``); :func:`run_job` is the same run for
+the ``tweetlake job`` command, the demo, the tests and the benchmark.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.lake import Lake
-from common.layout import check_dataset, new_run_id, parse_raw_key, quarantine_prefix, raw_prefix
-from common.warehouse.db import DEFAULT_SCHEMA, DbTarget, check_identifier
+from common.layout import new_run_id, quarantine_prefix
+from common.warehouse.columns import STAGED_COLUMNS, Staging
+from common.warehouse.db import DEFAULT_SCHEMA, DbTarget, check_identifier, lock_key
 from common.warehouse.merge import LedgerEntry, run_merge
-from common.warehouse.migrate import ensure_migrated, lock_key
-from common.warehouse.staging import (
+from common.warehouse.migrate import ensure_migrated
+from glue_jobs.datasets import dataset_spec
+from glue_jobs.plan import SAFETY_WINDOW_DAYS, PlannedFile, plan_files
+from glue_jobs.staging import (
+    StagingFrame,
     create_staging_table,
     drop_staging_tables,
-    stage,
     stage_copy_many,
     stage_files_many,
+    stage_jdbc_many,
 )
+from glue_jobs.summary import JobSummary
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, Row, SparkSession
 
 log = logging.getLogger("tweetlake.glue")
-
-SAFETY_WINDOW_DAYS = 2
-
-
-@dataclass
-class JobSummary:
-    dataset: str
-    run_id: str
-    full_refresh: bool = False
-    partitions_listed: int = 0
-    partitions_skipped: int = 0
-    files: int = 0
-    rows_loaded: int = 0  # data records; API error records are counted apart
-    rows_api_errors: int = 0
-    rows_quarantined: int = 0
-    staged: dict[str, int] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    migrations_applied: list[int] = field(default_factory=list)
-
-    def describe(self) -> str:
-        phases = ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items())
-        staged = ", ".join(f"{k}={v}" for k, v in self.staged.items())
-        return (
-            f"{self.dataset} run {self.run_id}: {self.files} new file(s) in {self.partitions_listed} partition(s), "
-            f"{self.rows_loaded} row(s) loaded, {self.rows_api_errors} API error record(s), "
-            f"{self.rows_quarantined} quarantined"
-            + (f"; {self.partitions_skipped} older loaded partition(s) not listed" if self.partitions_skipped else "")
-            + (f"; staged {staged}" if staged else "")
-            + (f"; {phases}" if phases else "")
-            + (" (full refresh)" if self.full_refresh else "")
-        )
-
-
-@dataclass(frozen=True)
-class PlannedFile:
-    key: str
-    dt: date
-    size: int
-
-
-@dataclass(frozen=True)
-class Output:
-    """A transformed frame bound for one staging table."""
-
-    df: Any
-    columns: tuple[str, ...]
-
-
-def _dataset_spec(dataset: str) -> tuple[Any, Callable[[Any], dict[str, Output]]]:
-    """The raw data schema and the transform producing the staging outputs of ``dataset``."""
-    from glue_jobs.transforms import tweets as tw
-    from glue_jobs.transforms import users as us
-
-    if dataset == "users":
-
-        def users_outputs(parsed_df: Any) -> dict[str, Output]:
-            return {"user": Output(us.user_snapshots(parsed_df), us.USER_SNAPSHOT_COLUMNS)}
-
-        return us.USER_SCHEMA, users_outputs
-
-    if dataset == "tweets":
-
-        def tweets_outputs(parsed_df: Any) -> dict[str, Output]:
-            tweets_df = parsed_df.transform(tw.with_tweet_keys)
-            return {
-                "tweet": Output(tweets_df.transform(tw.tweet_rows), tw.TWEET_COLUMNS),
-                "metric": Output(tweets_df.transform(tw.metric_snapshots), tw.METRIC_COLUMNS),
-                "hashtag": Output(tweets_df.transform(tw.explode_hashtags), tw.HASHTAG_COLUMNS),
-                "cashtag": Output(tweets_df.transform(tw.explode_cashtags), tw.HASHTAG_COLUMNS),
-                "mention": Output(tweets_df.transform(tw.explode_mentions), tw.MENTION_COLUMNS),
-                "url": Output(tweets_df.transform(tw.explode_urls), tw.URL_COLUMNS),
-                "reference": Output(tweets_df.transform(tw.explode_references), tw.REFERENCE_COLUMNS),
-                "edit_link": Output(tweets_df.transform(tw.explode_edit_links), tw.EDIT_LINK_COLUMNS),
-            }
-
-        return tw.TWEET_SCHEMA, tweets_outputs
-
-    def metrics_outputs(parsed_df: Any) -> dict[str, Output]:
-        tweets_df = parsed_df.transform(tw.with_tweet_keys)
-        return {
-            "metric": Output(tweets_df.transform(tw.metric_snapshots), tw.METRIC_COLUMNS),
-            "edit_link": Output(tweets_df.transform(tw.explode_edit_links), tw.EDIT_LINK_COLUMNS),
-            "deletion": Output(parsed_df.transform(tw.deleted_tweets), tw.DELETION_COLUMNS),
-        }
-
-    return tw.TWEET_SCHEMA, metrics_outputs
 
 
 class WarehouseJob:
@@ -140,7 +57,8 @@ class WarehouseJob:
         safety_window_days: int = SAFETY_WINDOW_DAYS,
         run_id: str | None = None,
     ) -> None:
-        self.dataset = check_dataset(dataset)
+        self.spec = dataset_spec(dataset)
+        self.dataset = self.spec.name
         self.lake = lake
         self.target = target
         self.schema = check_identifier(schema)
@@ -150,12 +68,12 @@ class WarehouseJob:
         self.safety_window_days = safety_window_days
         self.started_at = datetime.now(UTC)
         self.run_id = run_id or new_run_id(self.started_at)
-        self.summary = JobSummary(dataset, self.run_id, full_refresh=full_refresh)
+        self.summary = JobSummary(self.dataset, self.run_id, full_refresh=full_refresh)
         self.files: list[PlannedFile] = []
         self.entries: list[LedgerEntry] = []
-        self.staging: dict[str, str] = {}
-        self._conn: Any = None
-        self._persisted: list[Any] = []
+        self.staging: dict[Staging, str] = {}
+        self._conn: Any = None  # a psycopg connection in autocommit mode, held for the whole run
+        self._persisted: list[DataFrame] = []
         self._clock = time.perf_counter()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -164,7 +82,7 @@ class WarehouseJob:
         try:
             self.summary.migrations_applied = ensure_migrated(self._conn, self.schema)
             # Session-level lock: a second run of the same job waits here, then sees this run's ledger.
-            self._conn.execute("SELECT pg_advisory_lock(%s)", (lock_key("job", self.schema, self.dataset),))
+            self._conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
             drop_staging_tables(self._conn, self.schema, self._staging_prefix)
         except BaseException:
             self._conn.close()
@@ -189,7 +107,11 @@ class WarehouseJob:
             df.unpersist()
         if self._conn is not None and not self._conn.closed:
             drop_staging_tables(self._conn, self.schema, self._staging_prefix)
-            self._conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key("job", self.schema, self.dataset),))
+            self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._lock_key,))
+
+    @property
+    def _lock_key(self) -> int:
+        return lock_key("job", self.schema, self.dataset)
 
     @property
     def _staging_prefix(self) -> str:
@@ -200,78 +122,50 @@ class WarehouseJob:
         self.summary.timings[phase] = round(now - self._clock, 3)
         self._clock = now
 
-    # -- plan ----------------------------------------------------------------------------------
+    # -- the run -------------------------------------------------------------------------------
+    def run(self, spark: SparkSession | Callable[[], SparkSession], *, materialize: bool = False) -> JobSummary:
+        """Plan, then read, transform and load the new files; with nothing new, a full refresh still
+        runs its merge (it empties the dataset's tables). ``spark`` may be a factory: a run with
+        nothing to read never starts Spark."""
+        if self.plan():
+            session = spark() if callable(spark) else spark
+            parsed_df = self.read(session)
+            self.load(self.transform(parsed_df, materialize=materialize))
+        elif self.full_refresh:
+            self.merge()
+        return self.summary
+
     def plan(self) -> list[PlannedFile]:
         """The lake files this run reads: those of the partitions it needs that the ledger lacks."""
         self._clock = time.perf_counter()
-        prefix = raw_prefix(self.dataset)
-        days = sorted(date.fromisoformat(name[3:]) for name in self.lake.list_dirs(prefix) if _is_dt(name))
-        loaded_days: dict[date, int] = {}
-        if not self.full_refresh:
-            rows = self._conn.execute(
-                f"SELECT dt, count(*) FROM {self.schema}.etl_file_ledger WHERE dataset = %s GROUP BY dt",
-                (self.dataset,),
-            ).fetchall()
-            loaded_days = {row[0]: row[1] for row in rows}
-        if loaded_days and not self.full_refresh:
-            horizon = max(loaded_days) - timedelta(days=self.safety_window_days)
-            skipped = [d for d in days if d < horizon and d in loaded_days]
-            if skipped:
-                self._note_skipped(skipped, horizon, newest=days[-1])
-            days = [d for d in days if d >= horizon or d not in loaded_days]
-        loaded_paths: set[str] = set()
-        if days and loaded_days:
-            loaded_paths = {
-                row[0]
-                for row in self._conn.execute(
-                    f"SELECT path FROM {self.schema}.etl_file_ledger WHERE dataset = %s AND dt = ANY(%s)",
-                    (self.dataset, days),
-                )
-            }
-        files: list[PlannedFile] = []
-        for day in days:
-            for obj in self.lake.list(raw_prefix(self.dataset, day)):
-                parsed = parse_raw_key(obj.key)
-                if parsed is None or parsed["dataset"] != self.dataset or obj.key in loaded_paths:
-                    continue
-                files.append(PlannedFile(obj.key, day, obj.size))
-        self.files = files
-        self.summary.partitions_listed = len(days)
-        self.summary.files = len(files)
-        self._lap("plan")
-        return files
-
-    def _note_skipped(self, skipped: list[date], horizon: date, newest: date) -> None:
-        """Say which loaded partitions this run does not list, and the window that would list them:
-        a file published there late is not read otherwise (finding one would mean listing them all)."""
-        self.summary.partitions_skipped = len(skipped)
-        log.info(
-            "%s: not listing %d loaded partition(s) dt=%s..dt=%s (before %s); a file added there since is read"
-            " only by a run with safety_window_days=%d (lists them, loads only files missing from the ledger)"
-            " or by a full refresh",
+        planned = plan_files(
+            self._conn,
+            self.lake,
             self.dataset,
-            len(skipped),
-            skipped[0],
-            skipped[-1],
-            horizon,
-            (newest - skipped[0]).days,
+            schema=self.schema,
+            full_refresh=self.full_refresh,
+            safety_window_days=self.safety_window_days,
         )
+        self.files = planned.files
+        self.summary.partitions_listed = planned.partitions_listed
+        self.summary.partitions_skipped = planned.partitions_skipped
+        self.summary.files = len(planned.files)
+        self._lap("plan")
+        return self.files
 
-    # -- read ----------------------------------------------------------------------------------
-    def read(self, spark: Any) -> Any:
+    def read(self, spark: SparkSession) -> DataFrame:
         """The planned files as parsed records (cached), with per-file counts for the ledger."""
         import pyspark.sql.functions as F
 
         from glue_jobs.transforms.raw import file_counts, parse_raw_lines, quarantined_lines
 
-        data_schema, _ = _dataset_spec(self.dataset)
         lines_df = spark.read.text([self.lake.hadoop_url(f.key) for f in self.files]).withColumn(
             "source_uri", F.input_file_name()
         )
         parallelism = max(1, spark.sparkContext.defaultParallelism)
         if len(self.files) > 2 * parallelism:
             lines_df = lines_df.coalesce(2 * parallelism)  # few, big tasks: one DB connection each
-        parsed_df = parse_raw_lines(lines_df, data_schema).persist()
+        parsed_df = parse_raw_lines(lines_df, self.spec.data_schema()).persist()
         self._persisted.append(parsed_df)
         counts = {row["source_file"]: row for row in file_counts(parsed_df).collect()}  # one row per file
         self.entries = [
@@ -302,42 +196,39 @@ class WarehouseJob:
         self._lap("read_parse")
         return parsed_df
 
-    # -- transform -------------------------------------------------------------------------------
-    def transform(self, parsed_df: Any, *, materialize: bool = False) -> dict[str, Output]:
-        """The staging outputs (lazy). ``materialize`` caches and counts them, so that a benchmark can
-        time the transform apart from the load (costs one more pass; off in production)."""
-        _, outputs_of = _dataset_spec(self.dataset)
-        outputs = outputs_of(parsed_df)
+    def transform(self, parsed_df: DataFrame, *, materialize: bool = False) -> dict[Staging, DataFrame]:
+        """The staging frames of the dataset's outputs (lazy). ``materialize`` caches and counts them,
+        so that a benchmark can time the transform apart from the load (one more pass; off in production)."""
+        outputs = {out.kind: out.apply(parsed_df) for out in self.spec.outputs}
         if materialize:
-            for kind, out in outputs.items():
-                df = out.df.persist()
-                self._persisted.append(df)
-                self.summary.staged[kind] = df.count()
-                outputs[kind] = Output(df, out.columns)
+            for kind, df in outputs.items():
+                outputs[kind] = df.persist()
+                self._persisted.append(outputs[kind])
+                self.summary.staged[kind] = outputs[kind].count()
         self._lap("transform")
         return outputs
 
-    # -- load ------------------------------------------------------------------------------------
-    def stage(self, outputs: dict[str, Output]) -> None:
+    def stage(self, outputs: dict[Staging, DataFrame]) -> None:
+        """Each frame into its own staging table (its kind's column contract, in order)."""
         suffix = self.run_id.lower().replace("-", "_")
-        tables = {kind: f"{self._staging_prefix}{kind}_{suffix}"[:63] for kind in outputs}
-        for kind, out in outputs.items():
-            create_staging_table(self._conn, self.schema, tables[kind], out.columns)
-            self.staging[kind] = tables[kind]
-        frames = {kind: (out.df, out.columns, tables[kind]) for kind, out in outputs.items()}
+        frames: dict[Staging, StagingFrame] = {}
+        for kind, df in outputs.items():
+            table = f"{self._staging_prefix}{kind}_{suffix}"[:63]
+            create_staging_table(self._conn, self.schema, table, STAGED_COLUMNS[kind])
+            self.staging[kind] = table
+            frames[kind] = StagingFrame(df, STAGED_COLUMNS[kind], table)
         method = self.staging_method
         if method == "auto":  # files need a folder the executors and the driver share
-            spark_master = next(iter(outputs.values())).df.sparkSession.sparkContext.master
+            spark_master = next(iter(outputs.values())).sparkSession.sparkContext.master or ""
             method = "files" if self.staging_uri or spark_master.startswith("local") else "copy"
         if method == "copy":
             written = stage_copy_many(frames, self.target, self.schema)
         elif method == "files":
             written = stage_files_many(frames, self.target, self.schema, self._staging_work())
+        elif method == "jdbc":
+            written = stage_jdbc_many(frames, self.target, self.schema)
         else:
-            written = {
-                kind: stage(out.df, self.target, self.schema, tables[kind], out.columns, method)
-                for kind, out in outputs.items()
-            }
+            raise ValueError(f"unknown staging method {method!r} (auto, files, copy or jdbc)")
         for kind, count in written.items():
             expected = self.summary.staged.get(kind)
             if count >= 0 and expected is not None and count != expected:
@@ -350,14 +241,13 @@ class WarehouseJob:
         """This run's own folder for ``files`` staging: under ``staging_uri`` (on Glue, the job's
         ``--TempDir``), else a fresh local temp folder."""
         if self.staging_uri is None:
-            import tempfile
-
             return Lake.from_uri(Path(tempfile.mkdtemp(prefix="tweetlake-stage-")).as_uri())
         return Lake.from_uri(f"{self.staging_uri.rstrip('/')}/{self.dataset}/{self.run_id}")
 
     def merge(self) -> None:
         run_merge(
             self._conn,
+            self.spec.merge,
             schema=self.schema,
             dataset=self.dataset,
             run_id=self.run_id,
@@ -369,32 +259,22 @@ class WarehouseJob:
         self.staging = {}
         self._lap("merge")
 
-    def load(self, outputs: dict[str, Output]) -> None:
+    def load(self, outputs: dict[Staging, DataFrame]) -> None:
         """Staging, then the one merge transaction (with the ledger)."""
         self.stage(outputs)
         self.merge()
 
 
-def _count(counts: dict[str, Any], key: str, column: str) -> int:
+def _count(counts: dict[str, Row], key: str, column: str) -> int:
     """A file's count from :func:`file_counts` (a file whose lines were all blank has no row)."""
     return int(counts[key][column]) if key in counts else 0
-
-
-def _is_dt(name: str) -> bool:
-    if not name.startswith("dt="):
-        return False
-    try:
-        date.fromisoformat(name[3:])
-    except ValueError:
-        return False
-    return True
 
 
 def run_job(
     dataset: str,
     lake_uri: str,
     database_url: str | DbTarget,
-    spark: Any = None,
+    spark: SparkSession | None = None,
     full_refresh: bool = False,
     *,
     schema: str = DEFAULT_SCHEMA,
@@ -403,12 +283,14 @@ def run_job(
     safety_window_days: int = SAFETY_WINDOW_DAYS,
     materialize: bool = False,
 ) -> JobSummary:
-    """Run one dataset's job end to end (the local face of the Glue jobs). Reuses ``spark`` if given."""
+    """Run one dataset's job end to end (the local face of the Glue jobs). Reuses ``spark`` if given,
+    else starts a local session when there is something to read."""
+    from common.spark import build_local_spark
+
     target = database_url if isinstance(database_url, DbTarget) else DbTarget.from_url(database_url)
-    lake = Lake.from_uri(lake_uri)
     with WarehouseJob(
         dataset,
-        lake,
+        Lake.from_uri(lake_uri),
         target,
         schema=schema,
         full_refresh=full_refresh,
@@ -416,22 +298,6 @@ def run_job(
         staging_uri=staging_uri,
         safety_window_days=safety_window_days,
     ) as job:
-        files = job.plan()
-        if files:
-            if spark is None:
-                from common.spark import build_local_spark
-
-                spark = build_local_spark()
-            parsed_df = job.read(spark)
-            outputs = job.transform(parsed_df, materialize=materialize)
-            job.load(outputs)
-        elif full_refresh:
-            job.merge()  # nothing in the lake: the refresh still empties the dataset's tables
-        log.debug(job.summary.describe())
-        return job.summary
-
-
-def run_jobs(
-    datasets: Sequence[str], lake_uri: str, database_url: str | DbTarget, spark: Any = None, **kwargs: Any
-) -> list[JobSummary]:
-    return [run_job(d, lake_uri, database_url, spark, **kwargs) for d in datasets]
+        summary = job.run(spark if spark is not None else build_local_spark, materialize=materialize)
+    log.debug(summary.describe())
+    return summary

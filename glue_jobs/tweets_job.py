@@ -1,37 +1,6 @@
-"""Glue entry script: raw/tweets/ → the warehouse (see glue_jobs/runner.py for the steps)."""
+"""Glue entry script: raw/tweets/ → the warehouse (the steps: glue_jobs/entry.py, glue_jobs/runner.py)."""
 
-from __future__ import annotations
-
-from common.lake import Lake
-from glue_jobs.glue_context import start_run, warehouse_target
-from glue_jobs.runner import WarehouseJob
-
-DATASET = "tweets"
-
-
-def main() -> None:
-    run = start_run()
-    lake = Lake.from_uri(run.args["lake_uri"])
-    target = warehouse_target(run.args)
-    with WarehouseJob(
-        DATASET,
-        lake,
-        target,
-        schema=run.schema,
-        full_refresh=run.full_refresh,
-        staging_method=run.args.get("staging_method", "auto"),
-        staging_uri=run.staging_uri,
-        safety_window_days=run.safety_window_days,
-    ) as job:
-        if job.plan():
-            parsed_df = job.read(run.spark)
-            outputs = job.transform(parsed_df)
-            job.load(outputs)
-        elif job.full_refresh:
-            job.merge()
-        print(job.summary.describe())
-    run.commit()
-
+from glue_jobs.entry import main
 
 if __name__ == "__main__":
-    main()
+    main("tweets")

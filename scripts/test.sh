@@ -10,7 +10,7 @@ ensure_tools_venv
 cd "$TWEETLAKE_ROOT"
 say "ruff"
 "$VENV/bin/ruff" check .
-say "mypy (common, ingestion)"
+say "mypy (common, ingestion, glue_jobs, tweetlake/api)"
 "$VENV/bin/mypy" --no-error-summary
 say "pytest"
 exec "$PY" -m pytest "$@"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from common.settings import env_help, load
@@ -35,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["migrate", "url", "start", "stop", "status"])
     parser.add_argument("--database-url", help="postgresql://…; default $TWEETLAKE_DATABASE_URL or the embedded server")
-    parser.add_argument("--schema", default=os.environ.get("TWEETLAKE_DB_SCHEMA", "twitter"))
+    parser.add_argument("--schema", default=load().db_schema)
     parser.add_argument("--no-fsync", action="store_true",
                         help="start: run with fsync and synchronous_commit off until the next start (faster for "
                              "benchmarks; an OS crash can corrupt the database). Default: both on")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from common.settings import load
 from tweetlake.output import format_table
 
 
@@ -13,7 +13,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tweetlake sql", description="Run SQL on the warehouse.")
     parser.add_argument("query")
     parser.add_argument("--database-url")
-    parser.add_argument("--schema", default=os.environ.get("TWEETLAKE_DB_SCHEMA", "twitter"))
+    parser.add_argument("--schema", default=load().db_schema)
     args = parser.parse_args(argv)
     import psycopg
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlparse
@@ -23,6 +24,12 @@ def check_identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"invalid SQL identifier {name!r} (use lower-case letters, digits and _)")
     return name
+
+
+def lock_key(*parts: str) -> int:
+    """A stable 63-bit advisory lock key for a name (``lock_key("job", schema, dataset)``)."""
+    text = ":".join(("tweetlake", *parts)).encode()
+    return (zlib.crc32(text) << 31 | zlib.crc32(text[::-1])) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 @dataclass(frozen=True)

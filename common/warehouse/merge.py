@@ -15,8 +15,11 @@ an upsert whose outcome does not depend on the order in which files arrive:
 The tweets and tweet_metrics merges both read what the other writes (``tweet_deletion``,
 ``tweet_edit_link``, ``fact_tweet``). Under READ COMMITTED two of them running at once could each
 miss the other's uncommitted rows and lose a deletion or an edit link, so both first take one
-transaction-level advisory lock per schema (:data:`SHARED_LOCKS`): they run one after the other,
+transaction-level advisory lock per schema (:attr:`MergeSpec.shared_lock`): they run one after the other,
 and the second one's statements see the first one's commit.
+
+Which merge, lock and full-refresh reset a dataset has is its :class:`MergeSpec`, given by the
+dataset's spec (``glue_jobs/datasets.py``); this module knows the SQL, not the datasets.
 
 ``TWEETLAKE_FAIL_MERGE_AT=<step>`` raises :class:`InjectedFailure` at that step (tests use it to
 prove that a failure inside the merge leaves the warehouse and the ledger as they were).
@@ -24,33 +27,54 @@ prove that a failure inside the merge leaves the warehouse and the ledger as the
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from common.warehouse.columns import METRIC_COUNTS, PROFILE_COLUMNS, TWEET_ATTRIBUTES, USER_COUNT_COLUMNS
-from common.warehouse.db import check_identifier
-from common.warehouse.migrate import lock_key
+from common.settings import load
+from common.warehouse.columns import (
+    METRIC_COUNTS,
+    PROFILE_COLUMNS,
+    STAGED_COLUMNS,
+    TWEET_ATTRIBUTES,
+    USER_COUNT_COLUMNS,
+    Staging,
+)
+from common.warehouse.db import check_identifier, lock_key
 
 FAIL_ENV = "TWEETLAKE_FAIL_MERGE_AT"
 
-SHARED_LOCKS: dict[str, str] = {"tweets": "fact_tweet", "tweet_metrics": "fact_tweet"}
-"""The advisory lock (a name, keyed per schema) a dataset's merge holds for its whole transaction."""
+StagingTables = Mapping[Staging, str]
+"""This run's staging table of each kind the merge reads."""
 
-BRIDGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    # staging kind: (target table, its columns after tweet_id, its key columns after tweet_id)
-    "hashtag": ("tweet_hashtag", ("tag",), ("tag",)),
-    "cashtag": ("tweet_cashtag", ("tag",), ("tag",)),
-    "mention": ("tweet_mention", ("mentioned_user_id", "mentioned_username"), ("mentioned_username",)),
-    "url": ("tweet_url", ("url", "expanded_url", "display_url"), ("url",)),
-    "reference": (
-        "tweet_reference",
-        ("referenced_tweet_id", "reference_type"),
-        ("referenced_tweet_id", "reference_type"),
-    ),
-}
+
+@dataclass(frozen=True)
+class MergeSpec:
+    """How one dataset's staged rows reach the star schema, inside :func:`run_merge`'s transaction."""
+
+    merge: Callable[[Any, StagingTables], None]
+    """Set-based SQL from the staging tables (a cursor, the tables) into the star schema."""
+    reset: tuple[str, ...]
+    """What ``--full-refresh`` runs first: empties the dataset's own tables (the ledger too, always)."""
+    shared_lock: str | None = None
+    """An advisory lock (a name, keyed per schema) held for the whole transaction by every merge
+    that names it: merges reading what another writes run one after the other."""
+
+
+def _bridge(table: str, kind: Staging, *key: str) -> tuple[str, Staging, tuple[str, ...], tuple[str, ...]]:
+    """A bridge table fed by ``kind``: its columns after ``tweet_id`` (the staged ones after
+    ``tweet_id, collected_at``) and the columns that key a row of a tweet."""
+    return table, kind, STAGED_COLUMNS[kind][2:], key
+
+
+BRIDGES: tuple[tuple[str, Staging, tuple[str, ...], tuple[str, ...]], ...] = (
+    _bridge("tweet_hashtag", Staging.HASHTAG, "tag"),
+    _bridge("tweet_cashtag", Staging.CASHTAG, "tag"),
+    _bridge("tweet_mention", Staging.MENTION, "mentioned_username"),
+    _bridge("tweet_url", Staging.URL, "url"),
+    _bridge("tweet_reference", Staging.REFERENCE, "referenced_tweet_id", "reference_type"),
+)
 
 
 class InjectedFailure(RuntimeError):
@@ -58,7 +82,7 @@ class InjectedFailure(RuntimeError):
 
 
 def checkpoint(step: str) -> None:
-    if os.environ.get(FAIL_ENV) == step:
+    if load().fail_merge_at == step:
         raise InjectedFailure(f"failure injected at merge step {step!r}")
 
 
@@ -81,8 +105,8 @@ def _ensure_dates(cur: Any, *tables: str) -> None:
 
 
 # -- users -------------------------------------------------------------------------------------
-def merge_users(cur: Any, stg: Mapping[str, str]) -> None:
-    u = stg["user"]
+def merge_users(cur: Any, stg: StagingTables) -> None:
+    u = stg[Staging.USER]
     profile = ", ".join(PROFILE_COLUMNS)
     counts = ", ".join(USER_COUNT_COLUMNS)
     _ensure_dates(cur, u)
@@ -169,8 +193,8 @@ def _apply_edit_links(cur: Any, e: str) -> None:
     )
 
 
-def merge_tweets(cur: Any, stg: Mapping[str, str]) -> None:
-    t, m, e = stg["tweet"], stg["metric"], stg["edit_link"]
+def merge_tweets(cur: Any, stg: StagingTables) -> None:
+    t, m, e = stg[Staging.TWEET], stg[Staging.METRIC], stg[Staging.EDIT_LINK]
     _ensure_dates(cur, t, m)
     checkpoint("dates")
     _merge_edit_links(cur, e)
@@ -200,7 +224,7 @@ def merge_tweets(cur: Any, stg: Mapping[str, str]) -> None:
     )
     checkpoint("fact_tweet")
     _apply_edit_links(cur, e)
-    for kind, (table, columns, key_columns) in BRIDGES.items():
+    for table, kind, columns, key_columns in BRIDGES:
         cols = ", ".join(columns)
         cur.execute(f"DELETE FROM {table} b USING w_tweet w WHERE b.tweet_id = w.tweet_id AND w.is_winner")
         # The winners' old rows are gone, so only duplicates within this run can collide: DISTINCT ON
@@ -216,8 +240,8 @@ def merge_tweets(cur: Any, stg: Mapping[str, str]) -> None:
     checkpoint("fact_tweet_metrics")
 
 
-def merge_tweet_metrics(cur: Any, stg: Mapping[str, str]) -> None:
-    m, e, d = stg["metric"], stg["edit_link"], stg["deletion"]
+def merge_tweet_metrics(cur: Any, stg: StagingTables) -> None:
+    m, e, d = stg[Staging.METRIC], stg[Staging.EDIT_LINK], stg[Staging.DELETION]
     _ensure_dates(cur, m)
     checkpoint("dates")
     _merge_metrics(cur, m)
@@ -240,21 +264,6 @@ def merge_tweet_metrics(cur: Any, stg: Mapping[str, str]) -> None:
     checkpoint("is_deleted")
 
 
-MERGES = {"users": merge_users, "tweets": merge_tweets, "tweet_metrics": merge_tweet_metrics}
-
-
-def reset_for_full_refresh(cur: Any, dataset: str) -> None:
-    """What ``--full-refresh`` empties before reloading every file of ``dataset`` (inside the merge)."""
-    if dataset == "users":
-        cur.execute("TRUNCATE dim_user, user_profile_snapshot, fact_user_daily")
-    elif dataset == "tweets":
-        cur.execute("TRUNCATE fact_tweet CASCADE")
-    elif dataset == "tweet_metrics":
-        cur.execute("TRUNCATE tweet_deletion")
-        cur.execute("UPDATE fact_tweet SET is_deleted = false WHERE is_deleted")
-    cur.execute("DELETE FROM etl_file_ledger WHERE dataset = %s", (dataset,))
-
-
 def record_files(cur: Any, dataset: str, run_id: str, entries: Sequence[LedgerEntry]) -> None:
     cur.executemany(
         "INSERT INTO etl_file_ledger"
@@ -269,27 +278,30 @@ def record_files(cur: Any, dataset: str, run_id: str, entries: Sequence[LedgerEn
 
 def run_merge(
     conn: Any,
+    spec: MergeSpec,
     *,
     schema: str,
     dataset: str,
     run_id: str,
     started_at: datetime,
-    staging: Mapping[str, str],
+    staging: StagingTables,
     entries: Sequence[LedgerEntry],
     full_refresh: bool,
 ) -> None:
     """The one transaction: (reset,) merge, ledger, run record, drop staging. All or nothing."""
     check_identifier(schema)
     with conn.transaction(), conn.cursor() as cur:
-        if dataset in SHARED_LOCKS:  # first, so that every read below sees the other job's commit
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("merge", schema, SHARED_LOCKS[dataset]),))
+        if spec.shared_lock:  # first, so that every read below sees the other job's commit
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("merge", schema, spec.shared_lock),))
         cur.execute(f"SET LOCAL search_path TO {schema}, public")
         cur.execute("SET LOCAL work_mem TO '256MB'")
         if full_refresh:
-            reset_for_full_refresh(cur, dataset)
+            for statement in spec.reset:
+                cur.execute(statement)
+            cur.execute("DELETE FROM etl_file_ledger WHERE dataset = %s", (dataset,))
             checkpoint("reset")
         if staging:
-            MERGES[dataset](cur, staging)
+            spec.merge(cur, staging)
         record_files(cur, dataset, run_id, entries)
         checkpoint("ledger")
         cur.execute(

@@ -8,12 +8,11 @@ each migration once.
 from __future__ import annotations
 
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.warehouse.db import check_identifier
+from common.warehouse.db import check_identifier, lock_key
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -37,12 +36,6 @@ def available_migrations() -> list[Migration]:
     if len(set(versions)) != len(versions):
         raise ValueError("two migrations share a version number")
     return found
-
-
-def lock_key(*parts: str) -> int:
-    """A stable 63-bit advisory lock key for a name."""
-    text = ":".join(("tweetlake", *parts)).encode()
-    return (zlib.crc32(text) << 31 | zlib.crc32(text[::-1])) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def applied_versions(conn: Any, schema: str) -> set[int]:

@@ -1,4 +1,8 @@
-"""tweets and tweet_metrics: tweet objects → fact rows, entity bridges, metric snapshots, edit links, deletions."""
+"""tweets and tweet_metrics: tweet objects → fact rows, entity bridges, metric snapshots, edit links, deletions.
+
+Each transform's output columns are a contract of ``common/warehouse/columns.py`` (named in its
+docstring); ``glue_jobs/datasets.py`` says which transform feeds which staging table.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import pyspark.sql.functions as F
 import pyspark.sql.types as T
 from pyspark.sql import Column, DataFrame
 
-from common.warehouse.columns import METRIC_COUNTS, TWEET_ATTRIBUTES
+from common.warehouse.columns import EDIT_LINK_COLUMNS, METRIC_COUNTS
 from glue_jobs.transforms.raw import (
     clean_text,
     filter_data_records,
@@ -33,9 +37,7 @@ ENTITIES_SCHEMA = T.StructType(
         T.StructField("urls", T.ArrayType(_struct("url", "expanded_url", "display_url"))),
     ]
 )
-TWEET_PUBLIC_METRICS = _struct(
-    "retweet_count", "reply_count", "like_count", "quote_count", "bookmark_count", "impression_count"
-)
+TWEET_PUBLIC_METRICS = _struct(*METRIC_COUNTS)  # the API's names
 TWEET_SCHEMA = T.StructType(
     [
         *(
@@ -64,14 +66,6 @@ TWEET_SCHEMA = T.StructType(
     ]
 )
 
-TWEET_COLUMNS: tuple[str, ...] = ("tweet_id", *TWEET_ATTRIBUTES, "collected_at")
-METRIC_COLUMNS: tuple[str, ...] = ("tweet_id", "collected_at", "date_key", *METRIC_COUNTS)
-HASHTAG_COLUMNS: tuple[str, ...] = ("tweet_id", "collected_at", "tag")
-MENTION_COLUMNS: tuple[str, ...] = ("tweet_id", "collected_at", "mentioned_user_id", "mentioned_username")
-URL_COLUMNS: tuple[str, ...] = ("tweet_id", "collected_at", "url", "expanded_url", "display_url")
-REFERENCE_COLUMNS: tuple[str, ...] = ("tweet_id", "collected_at", "referenced_tweet_id", "reference_type")
-EDIT_LINK_COLUMNS: tuple[str, ...] = ("tweet_id", "latest_tweet_id")
-DELETION_COLUMNS: tuple[str, ...] = ("tweet_id", "detected_at", "title", "detail")
 REFERENCE_TYPES: tuple[str, ...] = ("replied_to", "quoted", "retweeted")
 
 

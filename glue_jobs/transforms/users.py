@@ -10,14 +10,12 @@ import pyspark.sql.functions as F
 import pyspark.sql.types as T
 from pyspark.sql import DataFrame
 
-from common.warehouse.columns import PROFILE_COLUMNS, USER_COUNT_COLUMNS
+from common.warehouse.columns import USER_COUNT_COLUMNS
 from glue_jobs.transforms.raw import clean_text, filter_data_records, to_bool, to_date_key, to_id, to_long, to_timestamp
 
 _S = T.StringType()
 
-USER_PUBLIC_METRICS = T.StructType(
-    [T.StructField(n, _S) for n in ("followers_count", "following_count", "tweet_count", "listed_count", "like_count")]
-)
+USER_PUBLIC_METRICS = T.StructType([T.StructField(n, _S) for n in USER_COUNT_COLUMNS])  # the API's names
 USER_SCHEMA = T.StructType(
     [
         *(
@@ -42,11 +40,8 @@ USER_SCHEMA = T.StructType(
     ]
 )
 
-USER_SNAPSHOT_COLUMNS: tuple[str, ...] = ("user_id", "collected_at", "date_key", *PROFILE_COLUMNS, *USER_COUNT_COLUMNS)
-
-
 def user_snapshots(parsed_df: DataFrame) -> DataFrame:
-    """Parsed users records → ``USER_SNAPSHOT_COLUMNS``."""
+    """Parsed users records → ``USER_SNAPSHOT_COLUMNS`` (``common/warehouse/columns.py``)."""
     user = F.col("data")
     metrics = user["public_metrics"]
     return parsed_df.transform(filter_data_records).select(

@@ -1,9 +1,16 @@
-"""The faces: ``tweetlake db|sql|job`` mains, the Glue argument/context/credential edges, migrations."""
+"""The faces: ``tweetlake db|sql|job`` mains, the Glue argument/context/credential edges, migrations.
+
+Tests that start Spark or the embedded PostgreSQL are marked ``slow``.
+"""
 
 from __future__ import annotations
 
 import importlib
 import json
+import runpy
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,10 +21,13 @@ from common.lake import Lake
 from common.warehouse.db import DbTarget
 from common.warehouse.migrate import available_migrations
 from glue_jobs import glue_context
-from tests.glue.glue_helpers import query, user, write_raw
+from tests.glue.glue_helpers import query, tweet, user, write_raw
 from tweetlake import cmd_db, cmd_job, cmd_sql, localdb
 
+ROOT = Path(__file__).resolve().parents[2]
 
+
+@pytest.mark.slow
 def test_db_migrate_is_versioned_and_idempotent(pg_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cmd_db.main(["migrate", "--database-url", pg_url, "--schema", schema]) == 0
     assert cmd_db.main(["migrate", "--database-url", pg_url, "--schema", schema]) == 0
@@ -35,6 +45,7 @@ def test_db_migrate_is_versioned_and_idempotent(pg_url: str, schema: str, capsys
     assert views == [("v_tweet_engagement",), ("v_tweet_latest_metrics",), ("v_user_current",), ("v_user_growth",)]
 
 
+@pytest.mark.slow
 def test_sql_prints_a_table(pg_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> None:
     cmd_db.main(["migrate", "--database-url", pg_url, "--schema", schema])
     capsys.readouterr()
@@ -59,16 +70,27 @@ def test_sql_prints_a_table(pg_url: str, schema: str, capsys: pytest.CaptureFixt
     assert cmd_sql.main(["SELECT nope", "--database-url", pg_url, "--schema", schema]) == 1
 
 
+@pytest.mark.slow
 def test_job_command_loads_the_lake(
     spark: Any, pg_url: str, schema: str, lake: Lake, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from datetime import UTC, datetime
-
     when = datetime(2026, 11, 20, 10, tzinfo=UTC)
     write_raw(lake, "users", when, [{"collected_at": when, "data": user("42", "alice")}])
     assert cmd_job.main(["users", "--lake", lake.uri, "--database-url", pg_url, "--schema", schema]) == 0
     assert "users run" in capsys.readouterr().out
     assert query(pg_url, f"SELECT user_id, username, is_current FROM {schema}.dim_user") == [(42, "alice", True)]
+
+
+@pytest.mark.slow
+def test_job_command_takes_metrics_for_tweet_metrics(
+    spark: Any, pg_url: str, schema: str, lake: Lake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    when = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    write_raw(lake, "tweet_metrics", when, [{"collected_at": when, "data": tweet("100")}])
+    assert cmd_job.main(["metrics", "--lake", lake.uri, "--database-url", pg_url, "--schema", schema]) == 0
+    assert "tweet_metrics run" in capsys.readouterr().out
+    assert query(pg_url, f"SELECT tweet_id, like_count FROM {schema}.fact_tweet_metrics") == [(100, 3)]
+    assert query(pg_url, f"SELECT DISTINCT dataset FROM {schema}.etl_file_ledger") == [("tweet_metrics",)]
 
 
 def test_database_url_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,6 +129,7 @@ def test_the_safety_window_is_a_job_argument() -> None:
         _ = glue_context.GlueRun(None, {"safety_window_days": "-1"}).safety_window_days
 
 
+@pytest.mark.slow
 def test_outside_glue_the_context_falls_back_to_spark(spark: Any, caplog: pytest.LogCaptureFixture) -> None:
     # awsglue is installed here (AWSGlueDataplanePython), but Glue's JVM classes are not: GlueContext fails.
     importlib.import_module("awsglue.context")
@@ -129,6 +152,30 @@ def test_entry_scripts_do_nothing_on_import() -> None:
     for name in ("users_job", "tweets_job", "tweet_metrics_job"):
         module = importlib.import_module(f"glue_jobs.{name}")
         assert callable(module.main)
+
+
+@pytest.mark.slow
+def test_an_entry_script_loads_its_dataset_with_glue_arguments(
+    spark: Any,
+    pg_url: str,
+    schema: str,
+    lake: Lake,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``users_job.py`` run as Glue runs it: arguments in ``sys.argv``, credentials from Secrets Manager."""
+    when = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    write_raw(lake, "users", when, [{"collected_at": when, "data": user("42", "alice")}])
+    db = DbTarget.from_url(pg_url)
+    secret = {"username": db.user, "password": db.password, "host": db.host, "port": db.port, "dbname": db.dbname}
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = secrets.create_secret(Name="wh", SecretString=json.dumps({**secret, "sslmode": "disable"}))["ARN"]
+        argv = ["users_job.py", "--JOB_NAME", "users", "--lake_uri", lake.uri, "--db_secret_arn", arn]
+        monkeypatch.setattr(sys, "argv", [*argv, "--db_schema", schema, "--staging_method", "copy"])
+        runpy.run_path(str(ROOT / "glue_jobs" / "users_job.py"), run_name="__main__")
+    assert "users run" in capsys.readouterr().out
+    assert query(pg_url, f"SELECT user_id, username, is_current FROM {schema}.dim_user") == [(42, "alice", True)]
 
 
 @mock_aws

@@ -8,11 +8,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from common.lake import Lake
 from common.layout import raw_prefix
 from common.rawio import iter_raw_records
 from tests.glue.glue_helpers import query
 from tweetlake.demo import QUESTIONS
+
+pytestmark = pytest.mark.slow  # the demo: simulator, Spark and the embedded PostgreSQL
 
 
 def lake_records(lake: Lake, dataset: str) -> list[dict[str, Any]]:

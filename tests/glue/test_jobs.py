@@ -31,6 +31,8 @@ from tests.glue.glue_helpers import (
     write_raw_lines,
 )
 
+pytestmark = pytest.mark.slow  # real Spark and the embedded PostgreSQL
+
 T1 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
@@ -757,3 +759,15 @@ def test_a_failed_cleanup_never_hides_the_runs_own_error(
         run_that_fails_with_a_dead_connection()
     assert "cleanup after the failed run failed too" in caplog.text
     assert run_job("tweets", lake.uri, target, schema=schema).files == 0  # the server released the job's lock
+
+
+def test_a_run_with_nothing_to_read_never_starts_spark(pg_url: str, schema: str, lake: Lake) -> None:
+    def no_spark() -> Any:
+        raise AssertionError("Spark was started for a run with nothing to read")
+
+    target = DbTarget.from_url(pg_url)
+    with WarehouseJob("tweets", lake, target, schema=schema) as job:
+        assert job.run(no_spark).files == 0
+    with WarehouseJob("tweets", lake, target, schema=schema, full_refresh=True) as job:
+        job.run(no_spark)  # a full refresh of an empty lake still runs its merge: one run row
+    assert query(pg_url, f"SELECT dataset, files, full_refresh FROM {schema}.etl_run") == [("tweets", 0, True)]

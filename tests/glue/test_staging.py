@@ -1,4 +1,4 @@
-"""Staging by COPY from the Spark tasks: exact values (quotes, newlines, NULL vs empty), exact counts."""
+"""Staging (files, COPY from the Spark tasks, JDBC): exact values (quotes, newlines, NULL vs empty), exact counts."""
 
 from __future__ import annotations
 
@@ -11,8 +11,18 @@ import pytest
 
 from common.lake import Lake
 from common.warehouse.db import DbTarget
-from common.warehouse.staging import committed_parts, create_staging_table, stage_copy_many, stage_files_many
+from glue_jobs.staging import (
+    StagingFrame,
+    committed_parts,
+    copy_statement,
+    create_staging_table,
+    stage_copy_many,
+    stage_files_many,
+    stage_jdbc_many,
+)
 from tests.glue.glue_helpers import query
+
+pytestmark = pytest.mark.slow  # real Spark and the embedded PostgreSQL
 
 
 @pytest.mark.parametrize("method", ["copy", "files"])
@@ -28,8 +38,8 @@ def test_copy_staging_keeps_every_value_and_counts_rows(
         create_staging_table(conn, schema, "stg_t", ("tweet_id", "text", "collected_at"))
         create_staging_table(conn, schema, "stg_h", ("tweet_id", "tag"))
     frames = {
-        "tweet": (tweets_df, ("tweet_id", "text", "collected_at"), "stg_t"),
-        "hashtag": (tags_df, ("tweet_id", "tag"), "stg_h"),
+        "tweet": StagingFrame(tweets_df, ("tweet_id", "text", "collected_at"), "stg_t"),
+        "hashtag": StagingFrame(tags_df, ("tweet_id", "tag"), "stg_h"),
     }
     if method == "copy":  # chunk_rows=2 with 4 tags: a partition that ends on a full chunk
         written = stage_copy_many(frames, DbTarget.from_url(pg_url), schema, chunk_rows=2)
@@ -44,20 +54,19 @@ def test_copy_staging_keeps_every_value_and_counts_rows(
 
 
 def test_jdbc_staging_uses_the_postgresql_driver(spark: Any, pg_url: str, schema: str) -> None:
-    from common.warehouse.staging import stage
-
     df = spark.createDataFrame([(1, "a"), (2, None), (3, 'q"uote')], "tweet_id long, tag string")
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
         create_staging_table(conn, schema, "stg_j", ("tweet_id", "tag"))
-    stage(df, DbTarget.from_url(pg_url), schema, "stg_j", ("tweet_id", "tag"), method="jdbc")
+    frames = {"hashtag": StagingFrame(df, ("tweet_id", "tag"), "stg_j")}
+    assert stage_jdbc_many(frames, DbTarget.from_url(pg_url), schema) == {"hashtag": -1}  # JDBC counts nothing
     assert query(pg_url, f"SELECT tweet_id, tag FROM {schema}.stg_j ORDER BY 1") == [(1, "a"), (2, None), (3, 'q"uote')]
 
 
 def test_files_staging_reads_only_committed_parts_from_s3(pg_url: str, schema: str, s3_lake: Lake) -> None:
     """On Glue the work folder is on S3: the driver streams the committed parts from there and skips
     what a Spark write leaves beside them (a failed attempt under ``_temporary/``, ``.crc``, ``_SUCCESS``)."""
-    from common.warehouse.staging import _copy_file
+    from glue_jobs.staging import _copy_file
 
     s3_lake.put_bytes("hashtag/part-00000-a.csv", b'1,a\n2,"b,c"\n')
     s3_lake.put_bytes("hashtag/part-00001-a.csv", b"3,\n")
@@ -70,7 +79,8 @@ def test_files_staging_reads_only_committed_parts_from_s3(pg_url: str, schema: s
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
         create_staging_table(conn, schema, "stg_h", ("tweet_id", "tag"))
-    statement = f"COPY {schema}.stg_h (tweet_id, tag) FROM STDIN (FORMAT csv)"
+    statement = copy_statement(schema, "stg_h", ("tweet_id", "tag"))
+    assert statement == f"COPY {schema}.stg_h (tweet_id, tag) FROM STDIN (FORMAT csv)"
     counts = [_copy_file(DbTarget.from_url(pg_url), s3_lake, "hashtag", statement, key)[1] for key in parts]
     assert counts == [2, 1]
     assert query(pg_url, f"SELECT tweet_id, tag FROM {schema}.stg_h ORDER BY 1") == [(1, "a"), (2, "b,c"), (3, None)]

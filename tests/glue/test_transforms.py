@@ -7,12 +7,15 @@ from datetime import datetime
 from typing import Any
 
 import pyspark.sql.types as T
+import pytest
 from chispa import assert_df_equality
 
 from glue_jobs.transforms import raw
 from glue_jobs.transforms import tweets as tw
 from glue_jobs.transforms import users as us
 from tests.glue.glue_helpers import envelope, source_hash, tweet, user
+
+pytestmark = pytest.mark.slow  # real Spark
 
 SRC = "file:///lake/raw/tweets/dt=2026-11-20/20261120T100000Z-abcdef-00000.jsonl.gz"
 KEY = "raw/tweets/dt=2026-11-20/20261120T100000Z-abcdef-00000.jsonl.gz"

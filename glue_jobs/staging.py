@@ -1,0 +1,212 @@
+"""Staging tables: each run's rows land in per-run UNLOGGED tables before the merge.
+
+Three ways to fill them (``--staging-method``; ``auto`` picks ``files`` where there is a shared folder):
+
+``files`` (local Spark, or Glue's ``--TempDir``)
+    Spark writes every staging frame as CSV files (rendered in the JVM: no Python per row) under
+    the run's own work folder (a local folder, or the job's ``--TempDir`` on S3), and the driver
+    streams the committed part files through ``COPY … FROM STDIN`` on two connections. A failed
+    task's attempt never reaches the committed files; the folder is deleted afterwards.
+``copy``
+    Every Spark task renders its rows as CSV in the JVM (``to_csv``) and streams them with
+    ``COPY … FROM STDIN`` over its own psycopg connection, one transaction per task. No work
+    folder, but each row crosses into a Python worker (slower: see bench/README.md).
+``jdbc``
+    Spark's JDBC writer with ``reWriteBatchedInserts=true`` and a large ``batchsize``.
+
+Every table's columns and their types are the contract of ``common/warehouse/columns.py``.
+Either way the staging tables are only an input of the merge: the merge de-duplicates what it
+reads, and nothing reaches the warehouse's tables or the ledger unless the merge commits.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from common.lake import Lake, LocalLake
+from common.warehouse.columns import column_type
+from common.warehouse.db import DbTarget, check_identifier
+
+if TYPE_CHECKING:  # pyspark is an extra: cmd_job imports this module for its choices
+    from pyspark.sql import DataFrame, Row
+
+STAGING_METHODS: tuple[str, ...] = ("auto", "files", "copy", "jdbc")
+CSV_OPTIONS = {
+    "escape": '"',
+    "timestampFormat": "yyyy-MM-dd HH:mm:ss.SSSSSSXXX",
+    "dateFormat": "yyyy-MM-dd",
+    "ignoreLeadingWhiteSpace": "false",
+    "ignoreTrailingWhiteSpace": "false",
+}
+_CHUNK_ROWS = 4000
+
+K = TypeVar("K", bound=str)  # a staging kind (``common.warehouse.columns.Staging``, or any name)
+
+
+class StagingFrame(NamedTuple):
+    """A frame bound for one staging table: its ``columns`` (in this order) go to ``table``."""
+
+    df: DataFrame
+    columns: Sequence[str]
+    table: str
+
+
+def create_staging_table(conn: Any, schema: str, table: str, columns: Sequence[str]) -> None:
+    check_identifier(schema)
+    check_identifier(table)
+    cols = ", ".join(f"{check_identifier(c)} {column_type(c)}" for c in columns)
+    conn.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
+    conn.execute(f"CREATE UNLOGGED TABLE {schema}.{table} ({cols})")
+
+
+def drop_staging_tables(conn: Any, schema: str, prefix: str) -> list[str]:
+    """Drop every table of ``schema`` whose name starts with ``prefix`` (leftovers of crashed runs)."""
+    check_identifier(schema)
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = %s AND starts_with(tablename, %s)", (schema, prefix)
+    ).fetchall()
+    for (name,) in rows:
+        conn.execute(f"DROP TABLE IF EXISTS {schema}.{check_identifier(name)}")
+    return [name for (name,) in rows]
+
+
+def copy_statement(schema: str, table: str, columns: Sequence[str]) -> str:
+    """``COPY schema.table (columns) FROM STDIN`` for CSV rendered with :data:`CSV_OPTIONS`."""
+    names = ", ".join(check_identifier(c) for c in columns)
+    return f"COPY {check_identifier(schema)}.{check_identifier(table)} ({names}) FROM STDIN (FORMAT csv)"
+
+
+def _copy_tagged_partition(
+    url: str, statements: Mapping[str, str], chunk_rows: int = _CHUNK_ROWS
+) -> Callable[[Iterable[Row]], Iterator[tuple[str, int]]]:
+    """A task of a union of tagged frames: all its rows belong to one staging table (UnionRDD keeps
+    each child's partitions apart), so one connection and one COPY serve the whole task."""
+
+    def write(rows: Iterable[Row]) -> Iterator[tuple[str, int]]:
+        iterator = iter(rows)
+        first = next(iterator, None)
+        if first is None:
+            return
+        import psycopg
+
+        kind = first[0]
+        count = 0
+        with psycopg.connect(url, application_name="tweetlake-staging") as conn:
+            conn.execute("SET synchronous_commit TO off")
+            with conn.cursor() as cur, cur.copy(statements[kind]) as copy:
+                chunk: list[str] = [first[1]]
+                for row in iterator:
+                    if row[0] != kind:  # never happens with a union; refuse rather than misfile rows
+                        raise RuntimeError("a staging task received rows of two tables")
+                    chunk.append(row[1])
+                    if len(chunk) >= chunk_rows:
+                        copy.write("\n".join(chunk) + "\n")
+                        count += len(chunk)
+                        chunk.clear()
+                if chunk:  # an empty write would be an empty line: a row with no columns
+                    copy.write("\n".join(chunk) + "\n")
+                    count += len(chunk)
+        yield kind, count
+
+    return write
+
+
+def stage_copy_many(
+    frames: Mapping[K, StagingFrame], target: DbTarget, schema: str, *, chunk_rows: int = _CHUNK_ROWS
+) -> dict[K, int]:
+    """``copy``: COPY several frames into their staging tables from the Spark tasks, in ONE Spark
+    job; ``frames`` maps a kind to its frame. Returns the rows written per kind."""
+    import pyspark.sql.functions as F
+
+    statements: dict[str, str] = {kind: copy_statement(schema, f.table, f.columns) for kind, f in frames.items()}
+    tagged = [
+        frame.df.select(F.lit(kind).alias("kind"), F.to_csv(F.struct(*frame.columns), CSV_OPTIONS).alias("line"))
+        for kind, frame in frames.items()
+    ]
+    union_df = functools.reduce(lambda a, b: a.unionAll(b), tagged)
+    written = dict.fromkeys(frames, 0)
+    kind_of = {str(kind): kind for kind in frames}  # the tasks report a kind by its name
+    # mapPartitions + collect: an action whose only result is one count per task (never the data).
+    for name, count in union_df.rdd.mapPartitions(_copy_tagged_partition(target.url, statements, chunk_rows)).collect():
+        written[kind_of[name]] += count
+    return written
+
+
+def stage_jdbc_many(
+    frames: Mapping[K, StagingFrame],
+    target: DbTarget,
+    schema: str,
+    *,
+    batch_size: int = 10_000,
+    partitions: int | None = None,
+) -> dict[K, int]:
+    """``jdbc``: Spark's JDBC writer (batched, rewritten multi-row inserts). It reports no count
+    (``-1``) without another pass; the merge counts what it reads."""
+    check_identifier(schema)
+    for frame in frames.values():
+        out = frame.df.select(*frame.columns)
+        if partitions:
+            out = out.repartition(partitions)
+        (
+            out.write.format("jdbc")
+            .option("url", target.jdbc_url)
+            .option("dbtable", f"{schema}.{check_identifier(frame.table)}")
+            .option("batchsize", batch_size)
+            .option("isolationLevel", "NONE")
+            .option("truncate", "true")
+            .options(**target.jdbc_properties())
+            .mode("append")
+            .save()
+        )
+    return dict.fromkeys(frames, -1)
+
+
+def stage_files_many(
+    frames: Mapping[K, StagingFrame], target: DbTarget, schema: str, work: Lake, *, threads: int = 2
+) -> dict[K, int]:
+    """``files``: Spark writes each frame as CSV files under ``work`` (a folder or an S3 prefix: JVM
+    only, no Python per row), then the driver streams the files through ``COPY … FROM STDIN`` on
+    ``threads`` connections and deletes them. ``work`` must be a place for this run alone."""
+    jobs: list[tuple[K, str, str]] = []
+    try:
+        for kind, frame in frames.items():
+            frame.df.select(*frame.columns).write.mode("overwrite").options(**CSV_OPTIONS).csv(work.hadoop_url(kind))
+            statement = copy_statement(schema, frame.table, frame.columns)
+            jobs += [(kind, statement, key) for key in committed_parts(work, kind)]
+        written = dict.fromkeys(frames, 0)
+        with ThreadPoolExecutor(threads) as pool:
+            for kind, rows in pool.map(lambda job: _copy_file(target, work, *job), jobs):
+                written[kind] += rows
+        return written
+    finally:
+        if isinstance(work, LocalLake):  # Hadoop's local writes leave .crc files beside the parts
+            shutil.rmtree(work.root, ignore_errors=True)
+        else:
+            for obj in list(work.list("")):
+                work.delete(obj.key)
+
+
+def committed_parts(work: Lake, folder: str) -> list[str]:
+    """The part files a Spark write committed to ``folder`` (not ``_temporary/`` attempts, not ``.crc``)."""
+    prefix = f"{folder}/"
+    return [
+        obj.key
+        for obj in work.list(prefix)
+        if "/" not in obj.key[len(prefix) :] and obj.key[len(prefix) :].startswith("part-")
+    ]
+
+
+def _copy_file(target: DbTarget, work: Lake, kind: K, statement: str, key: str) -> tuple[K, int]:
+    import psycopg
+
+    with psycopg.connect(target.url, application_name="tweetlake-staging") as conn:
+        conn.execute("SET synchronous_commit TO off")
+        with conn.cursor() as cur, work.open_read(key) as f:
+            with cur.copy(statement) as copy:
+                while block := f.read(1 << 20):
+                    copy.write(block)
+            return kind, max(cur.rowcount, 0)
