@@ -226,6 +226,7 @@ def test_a_taken_port_moves_and_says_so(started: Path) -> None:
     old = port_of(db_url(started))
     tweetlake(started, "db", "stop")
     with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the server's TIME_WAIT sockets
         squatter.bind(("127.0.0.1", old))
         squatter.listen()
         moved = tweetlake(started, "db", "start")
