@@ -226,8 +226,7 @@ def test_a_taken_port_moves_and_says_so(started: Path) -> None:
     old = port_of(db_url(started))
     tweetlake(started, "db", "stop")
     with socket.socket() as squatter:
-        # the stopped server's connections may linger in TIME_WAIT on that port: a listener may still bind
-        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the server's TIME_WAIT sockets
         squatter.bind(("127.0.0.1", old))
         squatter.listen()
         moved = tweetlake(started, "db", "start")
