@@ -448,19 +448,34 @@ def test_start_crawler_gives_up_on_a_crawler_that_never_starts(
     assert f"error: crawler {crawler} still READY with its previous crawl 1s after the start" in result.stderr
 
 
-def _finish_workflow_run(workflow: str, status: str, delay: float = 2.5) -> threading.Thread:
+# Counts the script's GetWorkflowRun polls in a file, so a test can act after the script saw a state.
+POLL_COUNTER_HOOK = """
+import os
+from pathlib import Path
+
+
+def hook(parsed, **kwargs):
+    counter = Path(os.environ["HOOK_COUNTER"])
+    counter.write_text(str(int(counter.read_text() or 0) + 1 if counter.exists() else 1))
+"""
+
+
+def _finish_workflow_run(workflow: str, status: str, polls: Path | None = None,
+                         delay: float = 2.5) -> threading.Thread:
     """moto keeps workflow runs RUNNING for ever (its stop_workflow_run changes nothing): once the run
-    exists, move it on in moto's backend (this process hosts the server) as Glue would."""
+    exists — and, given ``polls`` (a :data:`POLL_COUNTER_HOOK` file), once the script has polled it —
+    move it on in moto's backend (this process hosts the server) as Glue would."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.glue.models import glue_backends
 
     def finish() -> None:
         backend = glue_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
-        for _ in range(200):
+        for _ in range(2400):
             runs = list(backend.workflows[workflow].runs.values())
-            if runs:
+            if runs and polls is None:
                 time.sleep(delay)  # let the script see RUNNING first
-                runs[0].status = status
+            if runs and (polls is None or (polls.exists() and polls.read_text())):
+                runs[0].status = status  # the script saw it RUNNING (a loaded machine polls late)
                 return
             time.sleep(0.05)
 
@@ -471,12 +486,14 @@ def _finish_workflow_run(workflow: str, status: str, delay: float = 2.5) -> thre
 
 @pytest.mark.parametrize(("status", "exit_code"), [("COMPLETED", 0), ("STOPPED", 1)])
 def test_run_workflow_waits_for_the_end_of_the_run(
-    aws_env: dict[str, str], run_script: ScriptRunner, status: str, exit_code: int
+    aws_env: dict[str, str], run_script: ScriptRunner, status: str, exit_code: int, tmp_path: Path
 ) -> None:
     workflow = f"{aws_env['TWEETLAKE_STACK']}-tweet-metrics"
     glue(aws_env).create_workflow(Name=workflow)
-    finisher = _finish_workflow_run(workflow, status)
-    result = run_script("run_workflow.sh", "tweet_metrics")
+    polls = tmp_path / "polls"
+    env = {**_stand_in_aws(tmp_path, "GetWorkflowRun", POLL_COUNTER_HOOK, aws_env), "HOOK_COUNTER": str(polls)}
+    finisher = _finish_workflow_run(workflow, status, polls)
+    result = run_script("run_workflow.sh", "tweet_metrics", env=env)
     finisher.join()
     assert result.returncode == exit_code, result.stdout + result.stderr
     assert f"workflow {workflow} run wr_" in result.stdout and f": {status} after" in result.stdout
