@@ -13,7 +13,17 @@ Partial errors (HTTP 200 with an ``errors`` array) are not exceptions: they are 
 and the collectors keep them.
 
 Every wait (rate limits, backoff) sleeps in slices and calls :attr:`XClient.heartbeat` between
-them, so a collector's run lock stays renewed through a 15-minute rate-limit wait.
+them, so a collector's run lock stays renewed through a 15-minute rate-limit wait; so does every
+chunk of a response body while it arrives.
+
+**An answer is data only when it is what was asked for.** A 200 is checked by its endpoint's
+``expect`` (a page has ``data`` and/or ``meta``, or only errors about the resource itself; a lookup
+has ``data`` and/or ``errors``): anything else (``{}``, HTML, a cut body) is a
+:class:`~ingestion.errors.MalformedResponse`, retried like a 5xx. Each request has a wall-clock
+**deadline** (``request_deadline``, default 120 s, for connect, headers and the whole body): a body
+dripped a byte at a time cannot hold a run for hours, as the per-read ``timeout`` alone would let
+it. **Redirects** are followed only within the API's own origin: an answer from another host is
+never taken as data.
 
 The bearer token lives only in the session's ``Authorization`` header. It is registered with the
 logging redactor, never formatted into a message, and never written to the lake.
@@ -41,6 +51,7 @@ from ingestion.errors import (
     FatalAPIError,
     ForbiddenError,
     InvalidRequestError,
+    MalformedResponse,
     NotFoundError,
     RateLimitError,
     RetriableAPIError,
@@ -48,8 +59,9 @@ from ingestion.errors import (
     UsageCapExceeded,
     problem_text,
 )
-from ingestion.page import Page, paginate
+from ingestion.page import Expect, Page, expect_lookup, expect_page, paginate
 from ingestion.ratelimit import Window, header_int, retry_after, spent_window_reset
+from ingestion.transport import fetch
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +106,7 @@ class XClient:
         *,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (3.05, 31.0),
+        request_deadline: float = 120.0,
         max_retries: int = 6,
         backoff_base: float = 1.0,
         backoff_max: float = 64.0,
@@ -112,6 +125,7 @@ class XClient:
         register_secret(token)
         self.base_url = (base_url or api_base_url()).rstrip("/")
         self.timeout = timeout
+        self.request_deadline = request_deadline
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -156,11 +170,13 @@ class XClient:
         return self._now()
 
     # -- one request ---------------------------------------------------------------------------
-    def get(self, endpoint: str, path: str, params: Mapping[str, Any] | None = None) -> Page:
+    def get(self, endpoint: str, path: str, params: Mapping[str, Any] | None = None,
+            expect: Expect | None = None) -> Page:
         """GET ``base_url + path``; ``endpoint`` names the template for rate limits and stats.
 
-        Retries what is retriable within its bounds; raises :class:`FatalAPIError` subclasses
-        at once and :class:`RetriableAPIError` when the retries are spent.
+        ``expect(body)`` says what is wrong with a 200's body (``None``: nothing); a wrong one is
+        retried. Retries what is retriable within its bounds; raises :class:`FatalAPIError`
+        subclasses at once and :class:`RetriableAPIError` when the retries are spent.
         """
         attempt = 0
         rate_limited = 0
@@ -168,7 +184,10 @@ class XClient:
         while True:
             self._pace(endpoint)
             try:
-                return self._get_once(endpoint, path, params)
+                page = self._get_once(endpoint, path, params)
+                if expect is not None and (problem := expect(page.body)):
+                    raise MalformedResponse(f"{endpoint}: HTTP 200 but {problem}", status=200, endpoint=endpoint)
+                return page
             except UsageCapExceeded:
                 raise
             except RateLimitError as err:
@@ -213,9 +232,9 @@ class XClient:
         self.stats.requests[endpoint] += 1
         url = self.base_url + path
         try:
-            response = self.session.get(url, params=params, timeout=self.timeout)
+            response, raw = fetch(self.session, endpoint, url, params, base_url=self.base_url, timeout=self.timeout,
+                                  deadline=self.request_deadline, on_chunk=self.heartbeat)
             received_at = self.now()
-            raw = response.content  # reads the whole body: a cut connection raises here
         except requests.Timeout as err:
             raise RetriableAPIError(f"{endpoint}: timed out ({type(err).__name__})", endpoint=endpoint) from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as err:
@@ -326,19 +345,20 @@ class XClient:
 
     # -- pagination ----------------------------------------------------------------------------
     def paginate(self, endpoint: str, path: str, params: Mapping[str, Any]) -> Iterator[Page]:
-        """Every page of ``path`` (see :func:`ingestion.page.paginate`)."""
-        return paginate(self.get, endpoint, path, params)
+        """Every page of ``path`` (see :func:`ingestion.page.paginate`), each checked by :func:`expect_page`."""
+        return paginate(lambda e, p, q: self.get(e, p, q, expect_page), endpoint, path, params)
 
     # -- the endpoints tweetlake uses ----------------------------------------------------------
     def users_by_usernames(self, usernames: list[str]) -> Page:
         if not 1 <= len(usernames) <= 100:
             raise ValueError("1 to 100 usernames a request")
-        return self.get("GET /2/users/by", "/users/by", {"usernames": ",".join(usernames), "user.fields": USER_FIELDS})
+        return self.get("GET /2/users/by", "/users/by", {"usernames": ",".join(usernames), "user.fields": USER_FIELDS},
+                        expect_lookup)
 
     def users_by_ids(self, ids: list[str]) -> Page:
         if not 1 <= len(ids) <= 100:
             raise ValueError("1 to 100 ids a request")
-        return self.get("GET /2/users", "/users", {"ids": ",".join(ids), "user.fields": USER_FIELDS})
+        return self.get("GET /2/users", "/users", {"ids": ",".join(ids), "user.fields": USER_FIELDS}, expect_lookup)
 
     def user_tweets(self, user_id: str, **params: Any) -> Iterator[Page]:
         query: dict[str, Any] = {"max_results": 100, "tweet.fields": TWEET_FIELDS}
@@ -348,7 +368,7 @@ class XClient:
     def tweets_by_ids(self, ids: list[str], tweet_fields: str = TWEET_FIELDS) -> Page:
         if not 1 <= len(ids) <= 100:
             raise ValueError("1 to 100 ids a request")
-        return self.get("GET /2/tweets", "/tweets", {"ids": ",".join(ids), "tweet.fields": tweet_fields})
+        return self.get("GET /2/tweets", "/tweets", {"ids": ",".join(ids), "tweet.fields": tweet_fields}, expect_lookup)
 
 
 def read_token_secret(secret_arn: str) -> str:

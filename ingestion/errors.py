@@ -24,6 +24,15 @@ class RetriableAPIError(APIError):
     """Worth retrying: 5xx, timeouts, resets, truncated bodies."""
 
 
+class MalformedResponse(RetriableAPIError):
+    """HTTP 200 whose body is not what was asked for (``{}``, a page without ``data`` or ``meta``,
+    a lookup that answers for none of its ids): retried like a 5xx, never taken as data."""
+
+
+class DeadlineExceeded(RetriableAPIError):
+    """The whole answer (connect, headers and body) took longer than the request's deadline."""
+
+
 class RateLimitError(RetriableAPIError):
     """HTTP 429 for a rate-limit window. ``reset_at`` (epoch seconds) and ``retry_after`` (seconds)
     come from this response's headers only; ``None`` when it did not carry them."""

@@ -1,4 +1,5 @@
-"""One X API response as the collectors see it, and pagination over ``meta.next_token``."""
+"""One X API response as the collectors see it, what each endpoint's answer must hold, and pagination
+over ``meta.next_token``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from ingestion.errors import PaginationLoopError
+
+Expect = Callable[[dict[str, Any]], "str | None"]
+"""What is wrong with a 200's body for the endpoint that was asked (``None``: nothing)."""
 
 
 @dataclass(frozen=True)
@@ -59,3 +63,40 @@ def paginate(get: Callable[[str, str, Mapping[str, Any]], Page], endpoint: str, 
         if token in seen:
             raise PaginationLoopError(f"{endpoint}: next_token repeated; stopping", endpoint=endpoint)
         seen.add(token)
+
+
+def expect_page(body: dict[str, Any]) -> str | None:
+    """A timeline or search page: ``data`` and/or ``meta``, or only errors about the resource itself."""
+    if "data" not in body and "meta" not in body:
+        return None if body.get("errors") else "the page holds neither data nor meta"
+    data, meta = body.get("data"), body.get("meta")
+    if data is not None and not (isinstance(data, list) and all(isinstance(t, dict) and "id" in t for t in data)):
+        return "its data is not a list of objects with an id"
+    if meta is not None and not isinstance(meta, dict):
+        return "its meta is not an object"
+    count = (meta or {}).get("result_count")
+    if isinstance(count, int) and count > 0 and not data:
+        return f"meta.result_count is {count} but the page holds no data"
+    return None
+
+
+def expect_lookup(body: dict[str, Any]) -> str | None:
+    """A lookup by ids or names: ``data`` and/or ``errors`` (which ids it answered for is the caller's
+    to check: :func:`unanswered`)."""
+    data, errors = body.get("data"), body.get("errors")
+    if data is None and not errors:
+        return "the lookup answers for none of the ids it was asked"
+    if data is not None and not (isinstance(data, list) and all(isinstance(t, dict) and "id" in t for t in data)):
+        return "its data is not a list of objects with an id"
+    return None
+
+
+def unanswered(page: Page, asked: list[str], field: str = "id") -> list[str]:
+    """The asked ids (or usernames, ``field="username"``; compared without case) that the page holds
+    neither in ``data`` nor in ``errors``."""
+    def norm(value: Any) -> str:
+        return str(value).lower()
+
+    answered = {norm(obj.get(field)) for obj in page.data}
+    answered |= {norm(e.get("value") or e.get("resource_id")) for e in page.errors}
+    return [item for item in asked if norm(item) not in answered]

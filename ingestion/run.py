@@ -106,6 +106,7 @@ def _leased(lake: Lake, collector: CollectorRun, client: XClient) -> Iterator[No
     previous = client.heartbeat
     with RunLock(lake, collector.dataset, collector.run_id) as lock:
         collector.heartbeat = client.heartbeat = lock.heartbeat
+        collector.fence = lock.check
         try:
             yield
         finally:

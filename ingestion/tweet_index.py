@@ -4,12 +4,13 @@ It is derived from the lake, not written beside it: each metrics run reads the `
 it has not indexed yet (only in ``dt=`` partitions at or after ``complete_before``), so it can never
 disagree with what the tweets collector published, whatever crashed where. It also keeps what the
 metrics runs learn: the latest version of an edited tweet, and tweets the API reports deleted
-(never asked for again).
+(never asked for again, once confirmed: see :meth:`TweetIndex.mark_not_found`).
 
-One entry per tweet id: ``[author_id, created_at (epoch s), latest_id, deleted]``, ints, so 200,000
-tweets take tens of MB, not hundreds. The stored file is a header line, then one
-``[tweet_id, author_id, created, latest_id, deleted]`` line a tweet; only this module knows that
-shape (:class:`IndexEntry` names its fields; other readers ask :meth:`TweetIndex.author_counts`).
+One entry per tweet id: ``[author_id, created_at (epoch s), latest_id, deleted, not_found_since]``,
+ints, so 200,000 tweets take tens of MB, not hundreds. The stored file is a header line, then one
+``[tweet_id, author_id, created, latest_id, deleted, not_found_since]`` line a tweet (indexes written
+before ``not_found_since`` existed have five fields); only this module knows that shape
+(:class:`IndexEntry` names its fields; other readers ask :meth:`TweetIndex.author_counts`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ INDEX_KEY = "state/tweet_index/index.jsonl.gz"
 LATE_FILE_DAYS = 3
 
 SNOWFLAKE_EPOCH_MS = 1288834974657
+CONFIRM_DELETION_AFTER = 24 * 3600
+"""A tweet is deleted when "Not Found" answers this many seconds apart (or more) say so."""
 
 
 def snowflake_time(tweet_id: int) -> int:
@@ -47,6 +50,7 @@ class IndexEntry(NamedTuple):
     created_epoch: int  # epoch seconds
     latest_id: int  # the newest version of its edit chain: what a refresh asks for
     deleted: bool
+    not_found_since: int = 0  # epoch seconds of the first "Not Found" not yet confirmed (0: none)
 
 
 def _entries(data: bytes) -> tuple[dict[str, Any], Iterator[IndexEntry]]:
@@ -57,15 +61,16 @@ def _entries(data: bytes) -> tuple[dict[str, Any], Iterator[IndexEntry]]:
     def entries() -> Iterator[IndexEntry]:
         with gz:
             for line in gz:
-                tweet_id, author, created, latest, deleted = json.loads(line)
-                yield IndexEntry(tweet_id, author, created, latest, bool(deleted))
+                tweet_id, author, created, latest, deleted, *doubt = json.loads(line)
+                yield IndexEntry(tweet_id, author, created, latest, bool(deleted), doubt[0] if doubt else 0)
 
     return header, entries()
 
 
 class TweetIndex:
     def __init__(self) -> None:
-        self.entries: dict[int, list[int]] = {}  # id -> [author_id, created_epoch, latest_id, deleted]
+        # id -> [author_id, created_epoch, latest_id, deleted, not_found_since]
+        self.entries: dict[int, list[int]] = {}
         self.complete_before: str = "0000-00-00"  # every raw/tweets file in a dt= before this is indexed
         self.covered: set[str] = set()  # indexed files in partitions >= complete_before
 
@@ -80,7 +85,7 @@ class TweetIndex:
         index.complete_before = header["complete_before"]
         index.covered = set(header["covered"])
         for e in entries:
-            index.entries[e.tweet_id] = [e.author_id, e.created_epoch, e.latest_id, int(e.deleted)]
+            index.entries[e.tweet_id] = [e.author_id, e.created_epoch, e.latest_id, int(e.deleted), e.not_found_since]
         return index
 
     @staticmethod
@@ -99,7 +104,7 @@ class TweetIndex:
         self._compact_coverage()
         buffer = io.BytesIO()
         with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as gz:
-            header = {"version": 1, "complete_before": self.complete_before, "covered": sorted(self.covered)}
+            header = {"version": 2, "complete_before": self.complete_before, "covered": sorted(self.covered)}
             gz.write(json.dumps(header).encode() + b"\n")
             for tweet_id, rest in self.entries.items():
                 gz.write(json.dumps([tweet_id, *rest], separators=(",", ":")).encode() + b"\n")
@@ -140,7 +145,8 @@ class TweetIndex:
         created_epoch = int(parse_time(str(created)).timestamp()) if created else snowflake_time(tweet_id)
         author = int(str(tweet.get("author_id") or 0))
         old = self.entries.get(tweet_id)
-        self.entries[tweet_id] = [author, created_epoch, max(latest, old[2]) if old else latest, old[3] if old else 0]
+        self.entries[tweet_id] = [author, created_epoch, max(latest, old[2]) if old else latest,
+                                  old[3] if old else 0, old[4] if old else 0]
         self.note_versions(history)
 
     def note_versions(self, history: Iterable[int]) -> None:
@@ -156,16 +162,38 @@ class TweetIndex:
         """Older versions pointing at a deleted newest version drop out of :meth:`targets` with it."""
         entry = self.entries.get(tweet_id)
         if entry is None:
-            self.entries[tweet_id] = [0, snowflake_time(tweet_id), tweet_id, 1]
+            self.entries[tweet_id] = [0, snowflake_time(tweet_id), tweet_id, 1, 0]
         else:
             entry[3] = 1
+
+    def mark_not_found(self, tweet_id: int, now: int) -> bool:
+        """Record a "Not Found" answer at ``now`` (epoch s); True when it confirms the deletion: an
+        earlier "Not Found" at least :data:`CONFIRM_DELETION_AFTER` before, with no answer between."""
+        entry = self.entries.get(tweet_id)
+        if entry is None:
+            entry = self.entries[tweet_id] = [0, snowflake_time(tweet_id), tweet_id, 0, 0]
+        if entry[3]:
+            return False  # already deleted: nothing new
+        if not entry[4]:
+            entry[4] = now
+            return False
+        if now - entry[4] >= CONFIRM_DELETION_AFTER:
+            entry[3] = 1
+            return True
+        return False
+
+    def note_found(self, tweet_id: int) -> None:
+        """The API answered for the tweet: an earlier "Not Found" was not the last word."""
+        entry = self.entries.get(tweet_id)
+        if entry is not None:
+            entry[4] = 0
 
     # -- asking ------------------------------------------------------------------------------------
     def targets(self, author_ids: set[int] | None = None, created_after: datetime | None = None) -> list[str]:
         """Unique newest-version ids to refresh, oldest first, without deleted tweets."""
         after = int(created_after.timestamp()) if created_after else None
         wanted: set[int] = set()
-        for author, created, latest, deleted in self.entries.values():
+        for author, created, latest, deleted, _ in self.entries.values():
             if deleted or (author_ids is not None and author not in author_ids):
                 continue
             if after is not None and created < after:

@@ -105,6 +105,25 @@ def drop_ids(keep: int) -> Spoil:
     return spoil
 
 
+def not_found(*ids: str) -> Spoil:
+    """A lookup that answers "Not Found" for ``ids`` (as X does for a deleted post), the rest as it is."""
+
+    def spoil(exchange: Exchange) -> Reply:
+        real = exchange.upstream()
+        doc = json.loads(real.body)
+        doc["data"] = [t for t in doc.get("data") or [] if t.get("id") not in ids]
+        asked = ",".join(exchange.query.get("ids") or []).split(",")
+        doc["errors"] = [e for e in doc.get("errors") or [] if e.get("value") not in ids] + [
+            {"value": i, "detail": f"Could not find tweet with ids: [{i}].", "title": "Not Found Error",
+             "resource_type": "tweet", "parameter": "ids", "resource_id": i,
+             "type": "https://api.twitter.com/2/problems/resource-not-found"} for i in ids if i in asked]
+        if not doc["data"]:
+            del doc["data"]
+        return Reply.json(real.status, doc, _rate_headers(real.headers))
+
+    return spoil
+
+
 def repeat_token(exchange: Exchange) -> Reply:
     """Answer with the page the client asked for, but point ``next_token`` at that same page."""
     real = exchange.upstream()
@@ -136,6 +155,7 @@ class HostileProxy:
         self.prefix = parts.path.rstrip("/")  # e.g. "/2"
         self.rules: list[Rule] = []
         self.requests: list[str] = []
+        self.asked_ids: list[list[str]] = []  # the ids= of every lookup, in order
         self._session = requests.Session()
         self._lock = threading.Lock()
         proxy = self
@@ -178,6 +198,8 @@ class HostileProxy:
         parts = urlsplit(handler.path)
         with self._lock:
             self.requests.append(parts.path)
+            if "ids" in (query := parse_qs(parts.query)):
+                self.asked_ids.append(",".join(query["ids"]).split(","))
             rule = next((r for r in self.rules if r.applies(parts.path)), None)
         exchange = Exchange(parts.path, parse_qs(parts.query), dict(handler.headers.items()),
                             lambda: self._forward(handler))

@@ -78,13 +78,20 @@ class CollectorRun:
         self.summary = RunSummary(self.dataset, self.run_id)
         self.on_progress: OnProgress = on_progress or _untold
         self.heartbeat: Callable[[], None] = lambda: None  # renews the run's lock lease
+        # raises LockLost once another run has held the lock since this one took it (ingestion.state):
+        # called before every write only the lock's holder may make (a part, a cursor, the index)
+        self.fence: Callable[[], None] = lambda: None
         self._t0 = time.monotonic()
         self._requests_before = Counter(client.stats.requests)
         self._wait_before = client.stats.rate_limit_wait_seconds
         self._retries_before = client.stats.retries
         self.writer = RawPartWriter(lake, self.dataset, self.run_id, self.started_at,
                                     max_records=max_records_per_file, max_seconds=max_seconds_per_file,
-                                    on_publish=self._published, before_publish=self._publishing)
+                                    on_publish=self._published, before_publish=self._about_to_publish)
+
+    def _about_to_publish(self, key: str, count: int) -> None:
+        self.fence()  # a run whose lease another run took over publishes nothing more
+        self._publishing(key, count)
 
     def _publishing(self, key: str, count: int) -> None:
         """Called just before a part is uploaded (the tweets collector records its cursor intent)."""

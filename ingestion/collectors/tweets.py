@@ -188,6 +188,7 @@ class TweetsCollector(CollectorRun):
         if not self._staged or self.writer.pending:
             return
         staged, self._staged = self._staged, {}
+        self.fence()
         self.cursors.commit(staged)
 
     def _recover_intent(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ingestion.accounts import GONE, AccountStatus, batches, classify_user_error, remember_user_ids
 from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from ingestion.page import Page, unanswered
 from ingestion.registry import Account, Registry
 
 
@@ -26,33 +27,46 @@ class UsersCollector(CollectorRun):
         statuses: dict[str, AccountStatus | None] = {}
         missing: list[Account] = []
         looked_up = 0
+        unanswered_names: list[str] = []
         for batch in batches(names):
             page = self.client.users_by_usernames(batch)
-            self.write_page(page)
-            for user in page.data:
-                resolved[user["username"]] = user["id"]
-                statuses[user["username"]] = AccountStatus.PROTECTED if user.get("protected") else None
-                if user.get("protected"):
-                    self.summary.unavailable[user["username"]] = AccountStatus.PROTECTED
-            for error in page.errors:
-                name = str(error.get("value") or error.get("resource_id") or "")
-                status = classify_user_error(error)
-                account = by_name.get(name.lower())
-                if account and account.user_id and status == AccountStatus.NOT_FOUND:
-                    missing.append(account)  # perhaps renamed: look it up by id below
-                else:
-                    statuses[name] = status
-                    self.summary.unavailable[name] = status
+            self._read_profiles(page, by_name, resolved, statuses, missing)
+            if left := unanswered(page, batch, field="username"):  # a partial answer: ask once more
+                again = self.client.users_by_usernames(left)
+                self._read_profiles(again, by_name, resolved, statuses, missing)
+                unanswered_names += unanswered(again, left, field="username")
             looked_up += len(batch)
             self.on_progress(looked_up, len(names), records=self.summary.records)
+        if unanswered_names:
+            self.summary.notes.append("the API answered for neither the profile nor an error of "
+                                      + ", ".join("@" + n for n in unanswered_names) + "; the next run asks again")
         renamed = self._find_renamed(missing, resolved, statuses)
         remember_user_ids(self.lake, resolved, forget=[n for n, why in statuses.items() if why in GONE])
         self.summary.extra["accounts"] = f"{len(resolved)} found of {len(names)}"
         summary = self.finish()  # publishes the profiles: only then may the registry say they exist
         if registry is not None:
+            self.fence()
             day = self.writer.dt.isoformat() if summary.files else None
             registry.record_lookups(resolved, statuses, renamed, snapshot_day=day)
         return summary
+
+    def _read_profiles(self, page: Page, by_name: dict[str, Account], resolved: dict[str, str],
+                       statuses: dict[str, AccountStatus | None], missing: list[Account]) -> None:
+        self.write_page(page)
+        for user in page.data:
+            resolved[user["username"]] = user["id"]
+            statuses[user["username"]] = AccountStatus.PROTECTED if user.get("protected") else None
+            if user.get("protected"):
+                self.summary.unavailable[user["username"]] = AccountStatus.PROTECTED
+        for error in page.errors:
+            name = str(error.get("value") or error.get("resource_id") or "")
+            status = classify_user_error(error)
+            account = by_name.get(name.lower())
+            if account and account.user_id and status == AccountStatus.NOT_FOUND:
+                missing.append(account)  # perhaps renamed: look it up by id below
+            else:
+                statuses[name] = status
+                self.summary.unavailable[name] = status
 
     def _find_renamed(self, missing: list[Account], resolved: dict[str, str],
                       statuses: dict[str, AccountStatus | None]) -> dict[str, str]:

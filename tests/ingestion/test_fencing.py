@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from common.lake import Lake
-from ingestion.state import LockLost, RunLock, RunLockedError, read_json
-from tests.support import FakeClock
+from ingestion.collectors.base import RunSummary
+from ingestion.registry import Registry
+from ingestion.run import ExitCode, outcome, run
+from ingestion.state import LockLost, RunLock, RunLockedError, read_json, update_json
+from tests.ingestion.test_collectors import records, truth_since_2022
+from tests.support import FakeClock, make_client
+from xsim import SimulatorServer
 
 TTL = timedelta(minutes=10)
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    from datetime import UTC, datetime
-
     return FakeClock(datetime(2026, 11, 22, 12, tzinfo=UTC))
 
 
@@ -65,3 +69,31 @@ def test_a_check_renews_a_lease_close_to_its_end(local_lake: Lake, clock: FakeCl
     assert expires == "2026-11-22T12:18:00Z"  # renewed at 12:08 for ten minutes
     with pytest.raises(RunLockedError):
         RunLock(local_lake, "tweets", "run-b", ttl=TTL, clock=clock).acquire()
+
+
+def test_a_run_that_stalled_past_its_lease_publishes_nothing_after_another_run_collected(
+        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock) -> None:
+    """The campaign's interleaving: run A stalls past its lease; run B takes the lock, collects and
+    releases it; A resumes. A must stop (exit 4) without publishing or moving a cursor."""
+    registry = Registry(local_lake)
+    chosen = [a for a in sim.world.accounts if a.status == "active" and a.role != "heavy"][:3]
+    for account in chosen:
+        registry.add(account.username)
+    other: list[RunSummary] = []
+
+    def stall_then_let_another_run_collect(done: int, total: int, **_: int) -> None:
+        if done == 1 and not other:
+            update_json(local_lake, "state/locks/tweets.json",
+                        lambda doc: ({**doc, "expires_at": "2000-01-01T00:00:00Z"}, None))  # A's lease lapses
+            other.append(run("tweets", local_lake, make_client(sim, fake_clock)))
+
+    with pytest.raises(LockLost) as raised:
+        run("tweets", local_lake, make_client(sim, fake_clock), on_progress=stall_then_let_another_run_collect)
+    result = outcome(raised.value)
+    assert result is not None and result.code == ExitCode.LOCKED and "generation 2" in result.message
+    assert other and outcome(other[0]).code == ExitCode.OK
+    seen = Counter(r["data"]["id"] for r in records(local_lake, "tweets") if "data" in r)
+    truth = {i for a in chosen for i in truth_since_2022(sim, a.user_id)}
+    assert set(seen) == truth and max(seen.values()) == 1, "every tweet once: run B's, none of run A's"
+    assert {k.split("/")[-1].split("-")[0] for k in other[0].files} == {other[0].run_id.split("-")[0]}
+    assert len({obj.key.split("/")[-1].rsplit("-", 1)[0] for obj in local_lake.list("raw/tweets/")}) == 1

@@ -1,0 +1,220 @@
+"""A misbehaving X API never costs data: the real collectors against a hostile proxy (tests/hostile.py)
+in front of the simulator, into a real lake, and a clean run afterwards leaves every tweet present
+exactly once."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from common.lake import Lake
+from ingestion.client import XClient
+from ingestion.cursors import CursorStore
+from ingestion.errors import FatalAPIError
+from ingestion.registry import Account
+from ingestion.run import ExitCode, outcome, run
+from tests.hostile import (
+    HostileProxy,
+    Rule,
+    cut_body,
+    drip,
+    drop_ids,
+    empty_object,
+    html_502,
+    not_found,
+    redirect_to,
+    repeat_token,
+)
+from tests.ingestion.test_collectors import records, truth_since_2022
+from tests.support import TOKEN, FakeClock
+from xsim import SimulatorServer
+
+TIMELINE = r"^/2/users/\d+/tweets$"
+LOOKUP = r"^/2/tweets$"
+
+
+@pytest.fixture
+def proxy(sim: SimulatorServer) -> Iterator[HostileProxy]:
+    with HostileProxy(sim.base_url) as server:
+        yield server
+
+
+def hostile_client(proxy: HostileProxy, sim: SimulatorServer, clock: FakeClock, **kwargs: Any) -> XClient:
+    options: dict[str, Any] = {"clock": clock, "sleep": clock.sleep, "now": sim.clock.now, "rng": random.Random(1),
+                               "backoff_base": 0.5, "timeout": (2.0, 5.0), "max_retries": 2}
+    options.update(kwargs)
+    return XClient(TOKEN, proxy.base_url, **options)
+
+
+@pytest.fixture
+def paged(sim: SimulatorServer) -> Account:
+    """An active account whose timeline since 2022 spans a few pages (so there is a middle)."""
+    for account in sim.world.accounts:
+        if account.status == "active" and 250 <= len(truth_since_2022(sim, account.user_id)) <= 2000:
+            return Account(account.username, account.user_id)
+    raise AssertionError("the seed-7 world has no account with 250-2000 tweets since 2022")
+
+
+def tweets_in_lake(lake: Lake) -> Counter[str]:
+    return Counter(r["data"]["id"] for r in records(lake, "tweets") if "data" in r)
+
+
+def assert_exactly_once(lake: Lake, sim: SimulatorServer, account: Account) -> None:
+    seen = tweets_in_lake(lake)
+    assert set(seen) == set(truth_since_2022(sim, str(account.user_id))), "every tweet is in the lake"
+    assert max(seen.values()) == 1, "and none twice"
+
+
+@pytest.mark.parametrize(("nth", "where"), [(2, "mid-walk"), (1, "first page")])
+def test_a_200_empty_object_that_persists_fails_the_account_and_a_clean_run_loses_nothing(
+        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account,
+        nth: int, where: str) -> None:
+    proxy.rules.append(Rule(TIMELINE, empty_object, nth=nth, times=100))
+    summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    assert outcome(summary).code == ExitCode.ACCOUNTS_FAILED, where
+    assert "neither data nor meta" in summary.failed[paged.username]
+    cursor = CursorStore(local_lake).get(str(paged.user_id))
+    if nth == 1:
+        assert cursor is None or cursor.newest_id is None, "the cursor did not move"
+    else:  # what was published is recorded as a backlog still to fetch, never as done
+        assert cursor is not None and cursor.pending is not None and cursor.newest_id is None
+    assert len(tweets_in_lake(local_lake)) == 100 * (nth - 1)
+    proxy.rules.clear()
+    clean = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    assert outcome(clean).code == ExitCode.OK
+    assert_exactly_once(local_lake, sim, paged)
+
+
+@pytest.mark.parametrize("spoil", [empty_object, html_502, cut_body], ids=["empty-object", "html-502", "cut-body"])
+def test_a_passing_bad_answer_is_retried_and_costs_nothing(local_lake: Lake, sim: SimulatorServer,
+                                                            fake_clock: FakeClock, proxy: HostileProxy,
+                                                            paged: Account, spoil: Any) -> None:
+    proxy.rules.append(Rule(TIMELINE, spoil, nth=2))
+    summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    assert outcome(summary).code == ExitCode.OK
+    assert summary.retries == 1 and proxy.rules[0].fired == 1
+    assert_exactly_once(local_lake, sim, paged)
+
+
+def test_a_repeated_next_token_fails_the_account_and_a_clean_run_loses_nothing(
+        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    proxy.rules.append(Rule(TIMELINE, repeat_token, nth=2, times=100))
+    summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    assert outcome(summary).code == ExitCode.ACCOUNTS_FAILED
+    proxy.rules.clear()
+    run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    assert_exactly_once(local_lake, sim, paged)
+
+
+def test_a_dripped_body_meets_the_deadline_and_is_retried(local_lake: Lake, sim: SimulatorServer,
+                                                          fake_clock: FakeClock, proxy: HostileProxy,
+                                                          paged: Account, caplog: pytest.LogCaptureFixture) -> None:
+    proxy.rules.append(Rule(TIMELINE, drip(0.05), nth=1))  # a 100-tweet page a byte every 50 ms: ~an hour
+    client = hostile_client(proxy, sim, fake_clock, request_deadline=1.5)
+    with caplog.at_level(logging.WARNING):
+        summary = run("tweets", local_lake, client, users=paged.username)
+    assert outcome(summary).code == ExitCode.OK
+    assert any("no complete answer within 2 s" in r.getMessage() for r in caplog.records)
+    assert summary.retries == 1
+    assert_exactly_once(local_lake, sim, paged)
+
+
+def test_the_lease_is_renewed_while_a_body_arrives(sim: SimulatorServer, fake_clock: FakeClock,
+                                                   proxy: HostileProxy, paged: Account) -> None:
+    proxy.rules.append(Rule(TIMELINE, drip(0.001), nth=1))
+    client = hostile_client(proxy, sim, fake_clock)
+    beats: list[float] = []
+    client.heartbeat = lambda: beats.append(1.0)
+    page = next(iter(client.user_tweets(str(paged.user_id), max_results=5)))  # a few KB, a byte a millisecond
+    assert len(page.data) == 5
+    assert len(beats) > 10, "one renewal chance for every chunk that arrived"
+
+
+def test_a_partial_lookup_is_asked_again_and_the_summary_counts_what_was_written(
+        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    client = hostile_client(proxy, sim, fake_clock)
+    run("tweets", local_lake, client, users=paged.username)
+    known = len(tweets_in_lake(local_lake))
+    proxy.rules.append(Rule(LOOKUP, drop_ids(10), nth=1))  # the first batch answers for 10 of 100
+    summary = run("metrics", local_lake, client, users=paged.username)
+    assert summary.extra["refreshed"] == f"{known:,} of {known:,} asked"
+    assert "unanswered (asked twice, asked again next run)" not in summary.extra
+    answered = Counter(r["data"]["id"] for r in records(local_lake, "tweet_metrics") if "data" in r)
+    assert len(answered) == known and max(answered.values()) == 1
+
+
+def test_a_lookup_that_keeps_leaving_ids_out_names_them_and_counts_only_what_it_wrote(
+        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    client = hostile_client(proxy, sim, fake_clock)
+    run("tweets", local_lake, client, users=paged.username)
+    known = len(tweets_in_lake(local_lake))
+    proxy.rules.append(Rule(LOOKUP, drop_ids(10), times=1000))
+    summary = run("metrics", local_lake, client, users=paged.username)
+    written = sum(1 for r in records(local_lake, "tweet_metrics") if "data" in r)
+    assert summary.extra["refreshed"] == f"{written:,} of {known:,} asked"
+    assert summary.extra["unanswered (asked twice, asked again next run)"] == known - written > 0
+    assert summary.extra["newly deleted"] == 0, "a missing answer is not a deletion"
+
+
+def test_an_empty_lookup_answer_is_retried(local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock,
+                                           proxy: HostileProxy, paged: Account) -> None:
+    client = hostile_client(proxy, sim, fake_clock)
+    run("tweets", local_lake, client, users=paged.username)
+    known = len(tweets_in_lake(local_lake))
+    proxy.rules.append(Rule(LOOKUP, empty_object, nth=1))
+    summary = run("metrics", local_lake, client, users=paged.username)
+    assert summary.retries == 1
+    assert summary.extra["refreshed"] == f"{known:,} of {known:,} asked"
+
+
+def test_a_redirect_to_another_origin_is_refused(local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock,
+                                                 proxy: HostileProxy, paged: Account) -> None:
+    proxy.rules.append(Rule(r"^/2/users/by$", redirect_to("http://198.51.100.7/2/users/by?usernames=x"), times=10))
+    with pytest.raises(FatalAPIError) as raised:
+        run("users", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    result = outcome(raised.value)
+    assert result is not None and result.code == ExitCode.FATAL_API
+    assert "redirect to another origin (http://198.51.100.7)" in result.message
+    assert records(local_lake, "users") == []
+
+
+def test_a_redirect_within_the_api_is_followed(local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock,
+                                               proxy: HostileProxy, paged: Account) -> None:
+    target = f"{proxy.base_url}/users/by?usernames={paged.username}&user.fields=public_metrics"
+    proxy.rules.append(Rule(r"^/2/users/by$", redirect_to(target), nth=1))
+    summary = run("users", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    assert outcome(summary).code == ExitCode.OK
+    assert [r["data"]["username"] for r in records(local_lake, "users")] == [paged.username]
+
+
+def test_a_tweet_is_deleted_only_after_not_found_answers_a_day_apart(
+        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    client = hostile_client(proxy, sim, fake_clock)
+    run("tweets", local_lake, client, users=paged.username)
+    victim = sorted(tweets_in_lake(local_lake))[0]
+    flaky = Rule(LOOKUP, not_found(victim), times=1000)
+
+    def metrics_at(hours: float, spoiled: bool) -> dict[str, Any]:
+        sim.clock.set(start + timedelta(hours=hours))
+        proxy.rules[:] = [flaky] if spoiled else []
+        before = len(proxy.asked_ids)
+        summary = run("metrics", local_lake, client, users=paged.username)
+        asked = victim in {i for ids in proxy.asked_ids[before:] for i in ids}
+        return {"asked": asked, "deleted": summary.extra["newly deleted"],
+                "doubted": summary.extra.get("not found (asked again after a day before counting as deleted)", 0)}
+
+    start = sim.clock.now()
+    assert metrics_at(2, spoiled=True) == {"asked": True, "deleted": 0, "doubted": 1}  # recorded, not acted on
+    assert metrics_at(4, spoiled=True) == {"asked": True, "deleted": 0, "doubted": 1}  # the same day: not yet
+    assert metrics_at(27, spoiled=False) == {"asked": True, "deleted": 0, "doubted": 0}  # it answers: no doubt left
+    assert metrics_at(29, spoiled=True) == {"asked": True, "deleted": 0, "doubted": 1}  # a new first answer
+    assert metrics_at(53, spoiled=True) == {"asked": True, "deleted": 1, "doubted": 0}  # a day after it: deleted
+    assert metrics_at(55, spoiled=True)["asked"] is False  # and never asked for again
+    errors = [r for r in records(local_lake, "tweet_metrics") if "error" in r]
+    assert sum(r["error"]["resource_id"] == victim for r in errors) == 4, "every Not Found answer is in the lake"
