@@ -3,8 +3,9 @@
 ``metrics`` is accepted for ``tweet_metrics``.
 
 Exit status: 0 when the run collected what it could (unavailable accounts are named, not fatal);
-2 for a configuration or usage error; 3 for a fatal API error (bad token, usage cap, no access);
-4 when another run of the same collector holds the lock; 5 when the API kept failing past the retries
+2 for a configuration or usage error; 3 for a fatal API error (bad token, usage cap, no access, a
+redirect to another host); 4 when another run of the same collector holds the lock, or held it
+since this run's lease lapsed; 5 when the API kept failing past the retries
 (or a rate limit is spent for longer than the longest wait, e.g. a daily one);
 6 when some accounts kept failing (named in the summary; every other account was collected and its
 cursor committed, theirs stay for the next run); 7 when the lake (folder or S3) failed.
