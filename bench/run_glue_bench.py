@@ -259,7 +259,10 @@ def main() -> int:
     os.environ.setdefault("TWEETLAKE_HOME", str(OUT / "home"))
     from tweetlake import localdb
 
-    url = localdb.database_url(args.database_url)
+    # A throwaway benchmark database: the embedded server runs with fsync and synchronous_commit off
+    # (tweetlake's default is on); a --database-url server runs as it is configured.
+    url = args.database_url or localdb.start(durable=False)
+    print("database:", "the URL given" if args.database_url else "embedded PostgreSQL, fsync off (benchmark only)")
     import psycopg
 
     schema = "bench_tweets"
