@@ -29,6 +29,12 @@ REASON_MALFORMED = "malformed JSON line"
 REASON_NO_PAYLOAD = "record holds neither data nor error"
 REASON_NO_ID = "record without id"
 REASON_BAD_COLLECTED_AT = "missing or invalid collected_at"
+REASON_BAD_UTF8 = "not valid UTF-8"
+REASON_LONE_SURROGATE = "a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair)"
+
+COUNT_STRUCTS: tuple[str, ...] = ("public_metrics",)
+"""Objects of counts in a record's data: when present, each must be an object, and each of its
+counts an integer (``"lots"``, ``3.5`` or ``true`` are quarantined, never loaded as NULL)."""
 
 OPTIONAL_ID_FIELDS: tuple[str, ...] = ("author_id",)
 """Ids a record may lack, but that must be 64-bit integers when present (checked where the data
@@ -41,6 +47,22 @@ _SOURCE_KEY_PATTERN = r"(raw/[a-z_]+/dt=([0-9-]+)/[^/]+)$"
 
 def reason_bad_id(field: str) -> str:
     return f"{field} is not a 64-bit integer"
+
+
+def reason_not_object(field: str) -> str:
+    return f"{field} is not an object"
+
+
+def reason_bad_count(field: str) -> str:
+    return f"{field} is not an integer"
+
+
+# A \\uD800-\\uDBFF escape not followed by a \\uDC00-\\uDFFF one, or one of those not preceded by the first:
+# JSON allows it, Jackson decodes it, and PostgreSQL's UTF-8 would get a "?" instead.
+_LONE_SURROGATE = (
+    r"\\u[dD][89aAbB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89aAbB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 REASON_BAD_ID = reason_bad_id("id")
@@ -111,11 +133,17 @@ def with_parsed_record(data_schema: T.StructType) -> Callable[[DataFrame], DataF
     return transform
 
 
-def with_quarantine_reason(optional_ids: tuple[str, ...] = ()) -> Callable[[DataFrame], DataFrame]:
+def with_quarantine_reason(optional_ids: tuple[str, ...] = (),
+                           counts: dict[str, tuple[str, ...]] | None = None) -> Callable[[DataFrame], DataFrame]:
     """Why a parsed line cannot be used (``NULL`` when it can). An id must convert, not only look
-    like digits: a NULL key would fail the merge's NOT NULL and with it every later run."""
+    like digits: a NULL key would fail the merge's NOT NULL and with it every later run. A line that
+    is not UTF-8 (Spark would read U+FFFD in its place) or escapes half a surrogate pair (it would
+    load as ``?``) is quarantined rather than loaded altered; so are counts that are not integers
+    (``counts``: an object of counts in data → its fields)."""
 
     def transform(parsed_df: DataFrame) -> DataFrame:
+        line = F.col("value")
+        is_bad_utf8 = line.cast(T.BinaryType()) != F.encode(line, "UTF-8")  # the bytes, against their decoding
         record = F.col("record")
         has_data = record["data"].isNotNull()
         has_error = record["error"].isNotNull()
@@ -126,7 +154,9 @@ def with_quarantine_reason(optional_ids: tuple[str, ...] = ()) -> Callable[[Data
         collected_at = to_timestamp(record["collected_at"])
         is_collected_at_bad = collected_at.isNull() | ~F.year(collected_at).between(1970, 9999)
         reason = (
-            F.when(is_malformed, F.lit(REASON_MALFORMED))
+            F.when(is_bad_utf8, F.lit(REASON_BAD_UTF8))
+            .when(line.rlike(_LONE_SURROGATE), F.lit(REASON_LONE_SURROGATE))
+            .when(is_malformed, F.lit(REASON_MALFORMED))
             .when(~has_data & ~has_error, F.lit(REASON_NO_PAYLOAD))
             .when(is_id_missing, F.lit(REASON_NO_ID))
             .when(is_id_invalid, F.lit(REASON_BAD_ID))
@@ -135,6 +165,14 @@ def with_quarantine_reason(optional_ids: tuple[str, ...] = ()) -> Callable[[Data
             value = record["data"][field]
             is_invalid = has_data & value.isNotNull() & to_id(value).isNull()
             reason = reason.when(is_invalid, F.lit(reason_bad_id(field)))
+        for struct, fields in (counts or {}).items():
+            raw_struct = F.get_json_object(line, f"$.data.{struct}")
+            is_not_object = has_data & raw_struct.isNotNull() & record["data"][struct].isNull()
+            reason = reason.when(is_not_object, F.lit(reason_not_object(struct)))
+            for field in fields:
+                value = record["data"][struct][field]
+                is_bad = has_data & value.isNotNull() & to_long(value).isNull()
+                reason = reason.when(is_bad, F.lit(reason_bad_count(f"{struct}.{field}")))
         reason = reason.when(is_collected_at_bad, F.lit(REASON_BAD_COLLECTED_AT))
         return parsed_df.withColumn("quarantine_reason", reason)
 
@@ -149,11 +187,16 @@ def parse_raw_lines(lines_df: DataFrame, data_schema: T.StructType) -> DataFrame
     one of them set on good rows).
     """
     optional_ids = tuple(f for f in OPTIONAL_ID_FIELDS if f in data_schema.fieldNames())
+    counts = {
+        name: tuple(data_schema[name].dataType.fieldNames())  # type: ignore[attr-defined]
+        for name in COUNT_STRUCTS
+        if name in data_schema.fieldNames() and isinstance(data_schema[name].dataType, T.StructType)
+    }
     parsed_df = (
         lines_df.transform(filter_blank_lines)
         .transform(with_source_key)
         .transform(with_parsed_record(data_schema))
-        .transform(with_quarantine_reason(optional_ids))
+        .transform(with_quarantine_reason(optional_ids, counts))
     )
     return parsed_df.select(
         "source_file",

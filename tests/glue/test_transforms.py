@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+import pyspark.sql.functions as F
 import pyspark.sql.types as T
 import pytest
 from chispa import assert_df_equality
@@ -410,3 +411,51 @@ def test_to_id(spark: Any) -> None:
     out = df.select("i", raw.to_id(df["v"]).alias("id"))
     expected = spark.createDataFrame([(i, e) for i, (_, e) in enumerate(cases)], "i int, id long")
     assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_lines_that_would_load_altered_are_quarantined_instead(spark: Any) -> None:
+    """A lone surrogate would land as "?"; counts that are not integers would land as NULL."""
+
+    def with_metrics(tweet_id: str, metrics: Any) -> str:
+        return envelope(T0, data=tweet(tweet_id, public_metrics=metrics))
+
+    counts = {"retweet_count": 1, "reply_count": 2, "like_count": 3, "quote_count": 4}
+    lines = [
+        envelope(T0, data=tweet("1", text="a pair is fine: \U0001F600")),  # json.dumps writes \ud83d\ude00
+        envelope(T0, data=tweet("2", text="half a pair: \ud800")),
+        envelope(T0, data=tweet("3", text="the other half: \udc00")),
+        with_metrics("4", "lots"),
+        with_metrics("5", {**counts, "retweet_count": 3.5}),
+        with_metrics("6", {**counts, "like_count": True}),
+        with_metrics("7", {**counts, "like_count": "12"}),  # a drifted type that still is an integer
+        with_metrics("8", None),  # absent metrics are missing, not wrong
+    ]
+    out = raw.parse_raw_lines(lines_df(spark, lines), tw.TWEET_SCHEMA).select("data.id", "quarantine_reason")
+    expected = spark.createDataFrame(
+        [
+            ("1", None),
+            ("2", raw.REASON_LONE_SURROGATE),
+            ("3", raw.REASON_LONE_SURROGATE),
+            ("4", "public_metrics is not an object"),
+            ("5", "public_metrics.retweet_count is not an integer"),
+            ("6", "public_metrics.like_count is not an integer"),
+            ("7", None),
+            ("8", None),
+        ],
+        "id string, quarantine_reason string",
+    )
+    assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_not_loaded_with_replacement_characters(
+        spark: Any, tmp_path: Any) -> None:
+    part = tmp_path / "raw" / "tweets" / "dt=2026-11-20" / "20261120T100000Z-abcdef-00000.jsonl"
+    part.parent.mkdir(parents=True)
+    good = envelope(T0, data=tweet("1", text="caf\u00e9 \ufffd is a real character")).encode()
+    bad = envelope(T0, data=tweet("2", text="caf__")).encode().replace(b"caf__", b"caf\xe9\xff")
+    part.write_bytes(good + b"\n" + bad + b"\n")
+    lines = spark.read.text(str(part)).withColumn("source_uri", F.input_file_name())
+    out = raw.parse_raw_lines(lines, tw.TWEET_SCHEMA).select("quarantine_reason", "data.text")
+    rows = {(r["quarantine_reason"], r["text"]) for r in out.collect()}
+    assert (None, "caf\u00e9 \ufffd is a real character") in rows
+    assert {reason for reason, _ in rows} == {None, raw.REASON_BAD_UTF8}
