@@ -76,8 +76,13 @@ METRIC_COUNTS: tuple[str, ...] = (
 _COLLECTED = ("tweet_id", "collected_at")  # every row taken from one collection of a tweet
 
 USER_SNAPSHOT_COLUMNS: tuple[str, ...] = ("user_id", "collected_at", "date_key", *PROFILE_COLUMNS, *USER_COUNT_COLUMNS)
-TWEET_COLUMNS: tuple[str, ...] = ("tweet_id", *TWEET_ATTRIBUTES, "collected_at")
-METRIC_COLUMNS: tuple[str, ...] = (*_COLLECTED, "date_key", *METRIC_COUNTS)
+RECORD_KEY = "record_key"
+"""Which raw record a staged row came from (its file, then its place in the file): the tie-breaker
+that makes "the latest collection wins" a total order when records share a ``collected_at``, so a
+tweet's row and its metrics come from the same record."""
+
+TWEET_COLUMNS: tuple[str, ...] = ("tweet_id", *TWEET_ATTRIBUTES, "collected_at", RECORD_KEY)
+METRIC_COLUMNS: tuple[str, ...] = (*_COLLECTED, "date_key", *METRIC_COUNTS, RECORD_KEY)
 HASHTAG_COLUMNS: tuple[str, ...] = (*_COLLECTED, "tag")
 MENTION_COLUMNS: tuple[str, ...] = (*_COLLECTED, "mentioned_user_id", "mentioned_username")
 URL_COLUMNS: tuple[str, ...] = (*_COLLECTED, "url", "expanded_url", "display_url")

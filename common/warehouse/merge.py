@@ -167,13 +167,14 @@ def merge_users(cur: Any, stg: StagingTables) -> None:
 def _merge_metrics(cur: Any, m: str) -> None:
     counts = ", ".join(METRIC_COUNTS)
     cur.execute(
-        f"INSERT INTO fact_tweet_metrics (tweet_id, collected_at, date_key, {counts})"
-        f" SELECT DISTINCT ON (tweet_id, collected_at) tweet_id, collected_at, date_key, {counts} FROM {m}"
-        " ORDER BY tweet_id, collected_at"
+        f"INSERT INTO fact_tweet_metrics (tweet_id, collected_at, date_key, {counts}, record_key)"
+        f" SELECT DISTINCT ON (tweet_id, collected_at) tweet_id, collected_at, date_key, {counts}, record_key FROM {m}"
+        " ORDER BY tweet_id, collected_at, record_key DESC"
         " ON CONFLICT (tweet_id, collected_at) DO UPDATE SET "
-        + ", ".join(f"{c} = EXCLUDED.{c}" for c in METRIC_COUNTS)
-        + f" WHERE ({', '.join('fact_tweet_metrics.' + c for c in METRIC_COUNTS)})"
-        f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in METRIC_COUNTS)})"
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*METRIC_COUNTS, "record_key"))
+        + " WHERE coalesce(EXCLUDED.record_key, '') >= coalesce(fact_tweet_metrics.record_key, '')"
+        f" AND ({', '.join('fact_tweet_metrics.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
+        f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
     )
 
 
@@ -204,20 +205,23 @@ def merge_tweets(cur: Any, stg: StagingTables) -> None:
         "CREATE TEMP TABLE w_tweet ON COMMIT DROP AS"
         " SELECT DISTINCT ON (s.tweet_id) s.*,"
         "        min(s.collected_at) OVER (PARTITION BY s.tweet_id) AS first_collected_at,"
-        "        (f.tweet_id IS NULL OR s.collected_at >= f.last_collected_at) AS is_winner"
+        "        (f.tweet_id IS NULL OR (s.collected_at, coalesce(s.record_key, ''))"
+        "            >= (f.last_collected_at, coalesce(f.last_record_key, ''))) AS is_winner"
         f" FROM {t} s LEFT JOIN fact_tweet f ON f.tweet_id = s.tweet_id"
-        " ORDER BY s.tweet_id, s.collected_at DESC"
+        " ORDER BY s.tweet_id, s.collected_at DESC, s.record_key DESC"
     )
-    is_newer = "EXCLUDED.last_collected_at >= fact_tweet.last_collected_at"
+    is_newer = ("(EXCLUDED.last_collected_at, coalesce(EXCLUDED.last_record_key, ''))"
+                " >= (fact_tweet.last_collected_at, coalesce(fact_tweet.last_record_key, ''))")
+    attributes = (*TWEET_ATTRIBUTES, "last_record_key")
     cur.execute(
-        f"INSERT INTO fact_tweet (tweet_id, {', '.join(TWEET_ATTRIBUTES)}, edit_of_tweet_id, is_deleted,"
+        f"INSERT INTO fact_tweet (tweet_id, {', '.join(attributes)}, edit_of_tweet_id, is_deleted,"
         " first_collected_at, last_collected_at)"
-        f" SELECT w.tweet_id, {', '.join('w.' + c for c in TWEET_ATTRIBUTES)}, l.latest_tweet_id,"
+        f" SELECT w.tweet_id, {', '.join('w.' + c for c in TWEET_ATTRIBUTES)}, w.record_key, l.latest_tweet_id,"
         "        d.tweet_id IS NOT NULL, w.first_collected_at, w.collected_at"
         " FROM w_tweet w LEFT JOIN tweet_edit_link l ON l.tweet_id = w.tweet_id"
         " LEFT JOIN tweet_deletion d ON d.tweet_id = w.tweet_id"
         " ON CONFLICT (tweet_id) DO UPDATE SET "
-        + ", ".join(f"{c} = CASE WHEN {is_newer} THEN EXCLUDED.{c} ELSE fact_tweet.{c} END" for c in TWEET_ATTRIBUTES)
+        + ", ".join(f"{c} = CASE WHEN {is_newer} THEN EXCLUDED.{c} ELSE fact_tweet.{c} END" for c in attributes)
         + ", edit_of_tweet_id = EXCLUDED.edit_of_tweet_id, is_deleted = EXCLUDED.is_deleted,"
         " first_collected_at = LEAST(fact_tweet.first_collected_at, EXCLUDED.first_collected_at),"
         " last_collected_at = GREATEST(fact_tweet.last_collected_at, EXCLUDED.last_collected_at)"

@@ -182,7 +182,8 @@ def with_quarantine_reason(optional_ids: tuple[str, ...] = (),
 def parse_raw_lines(lines_df: DataFrame, data_schema: T.StructType) -> DataFrame:
     """``value`` (a raw line) and ``source_uri`` → one row per non-blank line, parsed or with a reason.
 
-    Output: ``source_file``, ``line`` (the raw line, on quarantined rows only), ``quarantine_reason``
+    Output: ``source_file``, ``line_order`` (increasing with the line within its file), ``line`` (the raw
+    line, on quarantined rows only), ``quarantine_reason``
     (``NULL`` when good), ``collected_at`` (timestamp), ``run_id``, ``data`` and ``error`` (structs,
     one of them set on good rows).
     """
@@ -198,14 +199,30 @@ def parse_raw_lines(lines_df: DataFrame, data_schema: T.StructType) -> DataFrame
         .transform(with_parsed_record(data_schema))
         .transform(with_quarantine_reason(optional_ids, counts))
     )
-    return parsed_df.select(
+    return parsed_df.transform(with_line_order).select(
         "source_file",
+        "line_order",
         F.when(F.col("quarantine_reason").isNotNull(), F.col("value")).alias("line"),  # kept for quarantine only
         "quarantine_reason",
         to_timestamp(F.col("record.collected_at")).alias("collected_at"),
         F.col("record.run_id").alias("run_id"),
         F.col("record.data").alias("data"),
         F.col("record.error").alias("error"),
+    )
+
+
+def with_line_order(lines_df: DataFrame) -> DataFrame:
+    """``line_order``: the line's place among its file's non-blank lines (0, 1, …), whatever the run.
+
+    A gzip file is read by one task, whose rows get consecutive ids in file order, so the id minus
+    the file's smallest id is the line's index; it does not depend on which other files the run
+    reads (a rerun gives a record the same key). One small aggregate per file, broadcast back."""
+    with_ids = lines_df.withColumn("_row_id", F.monotonically_increasing_id())
+    first_df = with_ids.groupBy("source_file").agg(F.min("_row_id").alias("_first_id"))
+    return (
+        with_ids.join(F.broadcast(first_df), on="source_file", how="left")
+        .withColumn("line_order", F.col("_row_id") - F.col("_first_id"))
+        .drop("_row_id", "_first_id")
     )
 
 
@@ -248,3 +265,8 @@ def file_counts(parsed_df: DataFrame) -> DataFrame:
         F.sum(is_api_error.cast(T.LongType())).alias("rows_api_errors"),
         F.sum(reason.isNotNull().cast(T.LongType())).alias("rows_quarantined"),
     )
+
+
+def record_key() -> Column:
+    """``<source file>:<line order, 20 digits>``: sorts as (file, line), the merges' tie-breaker."""
+    return F.concat_ws(":", F.col("source_file"), F.lpad(F.col("line_order").cast(T.StringType()), 20, "0"))

@@ -10,11 +10,12 @@ import pyspark.sql.functions as F
 import pyspark.sql.types as T
 from pyspark.sql import Column, DataFrame
 
-from common.warehouse.columns import EDIT_LINK_COLUMNS, METRIC_COUNTS
+from common.warehouse.columns import EDIT_LINK_COLUMNS, METRIC_COUNTS, RECORD_KEY
 from glue_jobs.transforms.raw import (
     clean_text,
     filter_data_records,
     filter_error_records,
+    record_key,
     to_bool,
     to_date_key,
     to_id,
@@ -107,6 +108,7 @@ def with_tweet_keys(parsed_df: DataFrame) -> DataFrame:
         "collected_at",
         "data",
         tweet_entities().alias("entities"),
+        record_key().alias(RECORD_KEY),
     )
 
 
@@ -127,6 +129,7 @@ def tweet_rows(tweets_df: DataFrame) -> DataFrame:
         to_bool(tweet["possibly_sensitive"]).alias("possibly_sensitive"),
         clean_text(tweet["source"]).alias("source"),
         "collected_at",
+        RECORD_KEY,
     )
 
 
@@ -138,6 +141,7 @@ def metric_snapshots(tweets_df: DataFrame) -> DataFrame:
         "collected_at",
         to_date_key(F.col("collected_at")).alias("date_key"),
         *(to_long(metrics[c]).alias(c) for c in METRIC_COUNTS),
+        RECORD_KEY,
     )
 
 

@@ -771,3 +771,24 @@ def test_a_run_with_nothing_to_read_never_starts_spark(pg_url: str, schema: str,
     with WarehouseJob("tweets", lake, target, schema=schema, full_refresh=True) as job:
         job.run(no_spark)  # a full refresh of an empty lake still runs its merge: one run row
     assert query(pg_url, f"SELECT dataset, files, full_refresh FROM {schema}.etl_run") == [("tweets", 0, True)]
+
+
+def test_records_of_one_tweet_with_one_collected_at_resolve_by_file_then_line(
+        spark: Any, pg_url: str, schema: str, lake: Lake) -> None:
+    """The documented total order: collected_at, then the file's key, then the line; the latest wins,
+    and fact_tweet's row and its metrics come from the same record."""
+    moment = "2026-11-20T10:00:00Z"
+
+    def record(text: str, likes: int) -> str:
+        return envelope(moment, data=tweet("700", text=text, public_metrics={"like_count": likes, "retweet_count": 0,
+                                                                              "reply_count": 0, "quote_count": 0}))
+
+    first = write_raw_lines(lake, "tweets", at(20), [record("one", 1), record("two", 2), record("three", 3)])
+    run("tweets", lake, pg_url, spark, schema)
+    assert rows(pg_url, f"SELECT text FROM {schema}.fact_tweet WHERE tweet_id = 700") == [("three",)]
+    assert rows(pg_url, f"SELECT like_count FROM {schema}.fact_tweet_metrics WHERE tweet_id = 700") == [(3,)]
+    second = write_raw_lines(lake, "tweets", at(20), [record("four", 4), record("five", 5)], part=1)
+    run("tweets", lake, pg_url, spark, schema, full_refresh=True)  # both files in one run: the key decides
+    winner = ("five", 5) if second > first else ("three", 3)
+    assert rows(pg_url, f"SELECT text FROM {schema}.fact_tweet WHERE tweet_id = 700") == [(winner[0],)]
+    assert rows(pg_url, f"SELECT like_count FROM {schema}.fact_tweet_metrics WHERE tweet_id = 700") == [(winner[1],)]
