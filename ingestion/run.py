@@ -9,7 +9,7 @@ and a one-line message, so every face reports the same failure with the same cod
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import overload
@@ -113,6 +113,61 @@ def _leased(lake: Lake, collector: CollectorRun, client: XClient) -> Iterator[No
             client.heartbeat = previous
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """What one run was asked for, beyond its accounts (each collector reads its own)."""
+
+    since: str | None = None  # tweets: RFC 3339 lower bound of a first collection
+    exclude: str | None = None  # tweets: "retweets,replies"
+    max_age_days: float | None = None  # tweet_metrics: refresh only tweets younger than this
+    part_records: int = 100_000
+    on_progress: OnProgress | None = None
+
+
+def _collect_users(lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None,
+                   options: RunOptions, one_off: bool) -> RunSummary:
+    collector = UsersCollector(lake, client, max_records_per_file=options.part_records,
+                               on_progress=options.on_progress)
+    with _leased(lake, collector, client):
+        return collector.run(accounts, learn)
+
+
+def _collect_tweets(lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None,
+                    options: RunOptions, one_off: bool) -> RunSummary:
+    collector = TweetsCollector(lake, client, since=parse_time(options.since) if options.since else DEFAULT_SINCE,
+                                exclude=parse_exclude(options.exclude), max_records_per_file=options.part_records,
+                                on_progress=options.on_progress)
+    with _leased(lake, collector, client):
+        return collector.run(accounts, learn)
+
+
+def _collect_metrics(lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None,
+                     options: RunOptions, one_off: bool) -> RunSummary:
+    collector = MetricsCollector(lake, client, max_records_per_file=options.part_records,
+                                 on_progress=options.on_progress)
+    with _leased(lake, collector, client):
+        if one_off:
+            accounts = resolve_user_ids(collector, accounts, None)
+        # Tweets of accounts the last users run saw protected, suspended or gone answer only errors:
+        # asking again every 2 h spends API budget for nothing. The daily users run re-checks them.
+        unavailable = sorted(a.username for a in accounts if a.status in UNAVAILABLE_FOR_METRICS)
+        author_ids = {a.user_id for a in accounts if a.user_id and a.status not in UNAVAILABLE_FOR_METRICS}
+        summary = collector.run(author_ids, options.max_age_days)
+        if unavailable:
+            summary.notes.append(f"not refreshed (protected, suspended or gone at the last users run): "
+                                 f"{', '.join('@' + name for name in unavailable)}")
+        return summary
+
+
+Collect = Callable[[Lake, XClient, list[Account], "Registry | None", RunOptions, bool], RunSummary]
+COLLECTORS: dict[str, Collect] = {
+    "users": _collect_users,
+    "tweets": _collect_tweets,
+    "tweet_metrics": _collect_metrics,
+}
+"""One run of each dataset's collector, by the dataset's one name (``common.layout.DATASETS``)."""
+
+
 def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, since: str | None = None,
         exclude: str | None = None, max_age_days: float | None = None, part_records: int = 100_000,
         on_progress: OnProgress | None = None) -> RunSummary:
@@ -120,33 +175,11 @@ def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, 
     ``metrics``). ``users`` (comma-separated names) runs for those accounts only and leaves the
     registry alone; ``since`` (RFC 3339) and ``exclude`` are the tweets run's, ``max_age_days`` the
     metrics run's. Raises what :func:`outcome` maps to an exit code."""
-    dataset = canonical_dataset(dataset)
+    collect = COLLECTORS[canonical_dataset(dataset)]
     registry = Registry(lake)
     accounts = select_accounts(registry, users, lake)
     if not accounts:
         raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
     # --users runs leave the registry alone (they are one-offs); registry runs keep it current.
-    learn = registry if not users else None
-    if dataset == "users":
-        collector = UsersCollector(lake, client, max_records_per_file=part_records, on_progress=on_progress)
-        with _leased(lake, collector, client):
-            return collector.run(accounts, learn)
-    if dataset == "tweets":
-        tweets = TweetsCollector(lake, client, since=parse_time(since) if since else DEFAULT_SINCE,
-                                 exclude=parse_exclude(exclude), max_records_per_file=part_records,
-                                 on_progress=on_progress)
-        with _leased(lake, tweets, client):
-            return tweets.run(accounts, learn)
-    metrics = MetricsCollector(lake, client, max_records_per_file=part_records, on_progress=on_progress)
-    with _leased(lake, metrics, client):
-        if users:
-            accounts = resolve_user_ids(metrics, accounts, None)
-        # Tweets of accounts the last users run saw protected, suspended or gone answer only errors:
-        # asking again every 2 h spends API budget for nothing. The daily users run re-checks them.
-        unavailable = sorted(a.username for a in accounts if a.status in UNAVAILABLE_FOR_METRICS)
-        author_ids = {a.user_id for a in accounts if a.user_id and a.status not in UNAVAILABLE_FOR_METRICS}
-        summary = metrics.run(author_ids, max_age_days)
-        if unavailable:
-            summary.notes.append(f"not refreshed (protected, suspended or gone at the last users run): "
-                                 f"{', '.join('@' + name for name in unavailable)}")
-        return summary
+    options = RunOptions(since, exclude, max_age_days, part_records, on_progress)
+    return collect(lake, client, accounts, None if users else registry, options, bool(users))

@@ -12,9 +12,9 @@ import sys
 from common import __version__
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "ingest": ("tweetlake.cmd_ingest", "collect users | tweets | metrics from the X API into the lake"),
+    "ingest": ("tweetlake.cmd_ingest", "collect users | tweets | tweet_metrics from the X API into the lake"),
     "users": ("tweetlake.cmd_users", "add | remove | list the tracked accounts"),
-    "simulator": ("tweetlake.cmd_simulator", "run the built-in X API v2 simulator"),
+    "simulator": ("tweetlake.cmd_simulator", "run the X API v2 simulator (a development part: simulator/)"),
     "job": ("tweetlake.cmd_job", "run a Glue job (users | tweets | tweet_metrics | all) on local Spark"),
     "db": ("tweetlake.cmd_db", "the warehouse: migrate | url | start | stop | status"),
     "sql": ("tweetlake.cmd_sql", "run a SQL query against the warehouse"),

@@ -19,7 +19,7 @@ DEMO_TOKEN = "demo-bearer-token-not-a-secret"  # noqa: S105 - the in-process sim
 # The collectors as the schedules run them, in simulated hours after the start: users daily,
 # tweets every 4 h, metrics every 2 h, for a day and two hours.
 SCHEDULE: list[tuple[float, tuple[str, ...]]] = [
-    (hour, tuple(name for name, every in (("users", 24), ("tweets", 4), ("metrics", 2)) if hour % every == 0))
+    (hour, tuple(name for name, every in (("users", 24), ("tweets", 4), ("tweet_metrics", 2)) if hour % every == 0))
     for hour in range(0, 27, 2)
 ]
 

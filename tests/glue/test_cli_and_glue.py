@@ -22,15 +22,16 @@ from common.warehouse.db import DbTarget
 from common.warehouse.migrate import available_migrations
 from glue_jobs import glue_context
 from tests.glue.glue_helpers import query, tweet, user, write_raw
-from tweetlake import cmd_db, cmd_job, cmd_sql, localdb
+from tweetlake import localdb
+from tweetlake.cli import main as tweetlake
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_db_migrate_is_versioned_and_idempotent(pg_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cmd_db.main(["migrate", "--database-url", pg_url, "--schema", schema]) == 0
-    assert cmd_db.main(["migrate", "--database-url", pg_url, "--schema", schema]) == 0
+    assert tweetlake(["db", "migrate", "--database-url", pg_url, "--schema", schema]) == 0
+    assert tweetlake(["db", "migrate", "--database-url", pg_url, "--schema", schema]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [
         f"schema {schema}: applied {[m.version for m in available_migrations()]}",
@@ -47,13 +48,13 @@ def test_db_migrate_is_versioned_and_idempotent(pg_url: str, schema: str, capsys
 
 @pytest.mark.slow
 def test_sql_prints_a_table(pg_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> None:
-    cmd_db.main(["migrate", "--database-url", pg_url, "--schema", schema])
+    tweetlake(["db", "migrate", "--database-url", pg_url, "--schema", schema])
     capsys.readouterr()
     sql = "SELECT ensure_dim_date(date '2026-11-21', date '2026-11-22') IS NULL AS ok"
-    assert cmd_sql.main([sql, "--database-url", pg_url, "--schema", schema]) == 0
+    assert tweetlake(["sql", sql, "--database-url", pg_url, "--schema", schema]) == 0
     assert (
-        cmd_sql.main(
-            [
+        tweetlake(
+            ["sql",
                 "SELECT date_key, day_name, is_weekend FROM dim_date ORDER BY 1",
                 "--database-url",
                 pg_url,
@@ -67,7 +68,7 @@ def test_sql_prints_a_table(pg_url: str, schema: str, capsys: pytest.CaptureFixt
     assert "20261121 | Saturday | True" in out
     assert "20261122 | Sunday   | True" in out
     assert "(2 rows)" in out
-    assert cmd_sql.main(["SELECT nope", "--database-url", pg_url, "--schema", schema]) == 1
+    assert tweetlake(["sql", "SELECT nope", "--database-url", pg_url, "--schema", schema]) == 1
 
 
 @pytest.mark.slow
@@ -76,7 +77,7 @@ def test_job_command_loads_the_lake(
 ) -> None:
     when = datetime(2026, 11, 20, 10, tzinfo=UTC)
     write_raw(lake, "users", when, [{"collected_at": when, "data": user("42", "alice")}])
-    assert cmd_job.main(["users", "--lake", lake.uri, "--database-url", pg_url, "--schema", schema]) == 0
+    assert tweetlake(["job", "users", "--lake", lake.uri, "--database-url", pg_url, "--schema", schema]) == 0
     assert "users run" in capsys.readouterr().out
     assert query(pg_url, f"SELECT user_id, username, is_current FROM {schema}.dim_user") == [(42, "alice", True)]
 
@@ -87,7 +88,7 @@ def test_job_command_takes_metrics_for_tweet_metrics(
 ) -> None:
     when = datetime(2026, 11, 20, 10, tzinfo=UTC)
     write_raw(lake, "tweet_metrics", when, [{"collected_at": when, "data": tweet("100")}])
-    assert cmd_job.main(["metrics", "--lake", lake.uri, "--database-url", pg_url, "--schema", schema]) == 0
+    assert tweetlake(["job", "metrics", "--lake", lake.uri, "--database-url", pg_url, "--schema", schema]) == 0
     assert "tweet_metrics run" in capsys.readouterr().out
     assert query(pg_url, f"SELECT tweet_id, like_count FROM {schema}.fact_tweet_metrics") == [(100, 3)]
     assert query(pg_url, f"SELECT DISTINCT dataset FROM {schema}.etl_file_ledger") == [("tweet_metrics",)]
