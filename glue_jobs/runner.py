@@ -21,7 +21,7 @@ from common.lake import Lake
 from common.layout import new_run_id, quarantine_prefix
 from common.warehouse.columns import STAGED_COLUMNS, Staging
 from common.warehouse.db import DEFAULT_SCHEMA, DbTarget, check_identifier, lock_key
-from common.warehouse.merge import LedgerEntry, run_merge
+from common.warehouse.merge import LedgerEntry, checkpoint, run_merge
 from common.warehouse.migrate import ensure_migrated
 from glue_jobs.datasets import dataset_spec
 from glue_jobs.plan import SAFETY_WINDOW_DAYS, PlannedFile, plan_files
@@ -245,6 +245,7 @@ class WarehouseJob:
         return Lake.from_uri(f"{self.staging_uri.rstrip('/')}/{self.dataset}/{self.run_id}")
 
     def merge(self) -> None:
+        checkpoint("staged")  # the staging tables are full, the merge has not begun
         run_merge(
             self._conn,
             self.spec.merge,

@@ -83,10 +83,11 @@ tweet's row and its metrics come from the same record."""
 
 TWEET_COLUMNS: tuple[str, ...] = ("tweet_id", *TWEET_ATTRIBUTES, "collected_at", RECORD_KEY)
 METRIC_COLUMNS: tuple[str, ...] = (*_COLLECTED, "date_key", *METRIC_COUNTS, RECORD_KEY)
-HASHTAG_COLUMNS: tuple[str, ...] = (*_COLLECTED, "tag")
-MENTION_COLUMNS: tuple[str, ...] = (*_COLLECTED, "mentioned_user_id", "mentioned_username")
-URL_COLUMNS: tuple[str, ...] = (*_COLLECTED, "url", "expanded_url", "display_url")
-REFERENCE_COLUMNS: tuple[str, ...] = (*_COLLECTED, "referenced_tweet_id", "reference_type")
+_ENTITY_OF = (*_COLLECTED, RECORD_KEY)  # an entity row names the record it came from: the winner's alone are kept
+HASHTAG_COLUMNS: tuple[str, ...] = (*_ENTITY_OF, "tag")
+MENTION_COLUMNS: tuple[str, ...] = (*_ENTITY_OF, "mentioned_user_id", "mentioned_username")
+URL_COLUMNS: tuple[str, ...] = (*_ENTITY_OF, "url", "expanded_url", "display_url")
+REFERENCE_COLUMNS: tuple[str, ...] = (*_ENTITY_OF, "referenced_tweet_id", "reference_type")
 EDIT_LINK_COLUMNS: tuple[str, ...] = ("tweet_id", "latest_tweet_id")
 DELETION_COLUMNS: tuple[str, ...] = ("tweet_id", "detected_at", "title", "detail")
 

@@ -5,8 +5,10 @@ an upsert whose outcome does not depend on the order in which files arrive:
 
 * ``fact_tweet``: the latest collection of a tweet wins (``last_collected_at``), first/last
   collection times widen, ``edit_of_tweet_id`` comes from ``tweet_edit_link`` and ``is_deleted``
-  from ``tweet_deletion`` — tables both tweet jobs feed, so job order does not matter.
-* entity bridges: replaced for a tweet when this run holds its latest collection.
+  from ``tweet_deletion`` (answers a day apart after the last collection) — tables both tweet
+  jobs feed, so job order does not matter.
+* entity bridges: replaced for a tweet when this run holds its latest collection, from that record alone
+  (``record_key``: two records with one ``collected_at`` never mix their entities).
 * ``dim_user``: the history of every user in the run is recomputed from all of that user's
   snapshots (``user_profile_snapshot``), collapsed into runs of identical profile attributes,
   then reconciled with the existing versions (keeping their ``user_key``).
@@ -27,6 +29,8 @@ prove that a failure inside the merge leaves the warehouse and the ledger as the
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -64,8 +68,8 @@ class MergeSpec:
 
 def _bridge(table: str, kind: Staging, *key: str) -> tuple[str, Staging, tuple[str, ...], tuple[str, ...]]:
     """A bridge table fed by ``kind``: its columns after ``tweet_id`` (the staged ones after
-    ``tweet_id, collected_at``) and the columns that key a row of a tweet."""
-    return table, kind, STAGED_COLUMNS[kind][2:], key
+    ``tweet_id, collected_at, record_key``) and the columns that key a row of a tweet."""
+    return table, kind, STAGED_COLUMNS[kind][3:], key
 
 
 BRIDGES: tuple[tuple[str, Staging, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -82,8 +86,13 @@ class InjectedFailure(RuntimeError):
 
 
 def checkpoint(step: str) -> None:
-    if load().fail_merge_at == step:
+    """``TWEETLAKE_FAIL_MERGE_AT=<step>`` raises :class:`InjectedFailure` here; ``<step>:kill``
+    SIGKILLs the process instead (no handler, no cleanup: a crashed host or an out-of-memory kill)."""
+    wanted = load().fail_merge_at
+    if wanted == step:
         raise InjectedFailure(f"failure injected at merge step {step!r}")
+    if wanted == f"{step}:kill":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,17 @@ def _apply_edit_links(cur: Any, e: str) -> None:
     )
 
 
+def _judge_deletions(cur: Any, affected: str) -> None:
+    """Set ``fact_tweet.is_deleted`` of the ``affected`` tweets by the rule of
+    ``v_tweet_deletion_evidence``: "Not Found" on collections at least a day apart, all after the
+    last collection that returned the tweet. Data collected later undeletes it."""
+    cur.execute(
+        "UPDATE fact_tweet f SET is_deleted = e.is_deleted FROM v_tweet_deletion_evidence e"
+        f" WHERE e.tweet_id = f.tweet_id AND e.tweet_id IN ({affected})"
+        " AND f.is_deleted IS DISTINCT FROM e.is_deleted"
+    )
+
+
 def merge_tweets(cur: Any, stg: StagingTables) -> None:
     t, m, e = stg[Staging.TWEET], stg[Staging.METRIC], stg[Staging.EDIT_LINK]
     _ensure_dates(cur, t, m)
@@ -214,20 +234,20 @@ def merge_tweets(cur: Any, stg: StagingTables) -> None:
                 " >= (fact_tweet.last_collected_at, coalesce(fact_tweet.last_record_key, ''))")
     attributes = (*TWEET_ATTRIBUTES, "last_record_key")
     cur.execute(
-        f"INSERT INTO fact_tweet (tweet_id, {', '.join(attributes)}, edit_of_tweet_id, is_deleted,"
+        f"INSERT INTO fact_tweet (tweet_id, {', '.join(attributes)}, edit_of_tweet_id,"
         " first_collected_at, last_collected_at)"
         f" SELECT w.tweet_id, {', '.join('w.' + c for c in TWEET_ATTRIBUTES)}, w.record_key, l.latest_tweet_id,"
-        "        d.tweet_id IS NOT NULL, w.first_collected_at, w.collected_at"
+        "        w.first_collected_at, w.collected_at"
         " FROM w_tweet w LEFT JOIN tweet_edit_link l ON l.tweet_id = w.tweet_id"
-        " LEFT JOIN tweet_deletion d ON d.tweet_id = w.tweet_id"
         " ON CONFLICT (tweet_id) DO UPDATE SET "
         + ", ".join(f"{c} = CASE WHEN {is_newer} THEN EXCLUDED.{c} ELSE fact_tweet.{c} END" for c in attributes)
-        + ", edit_of_tweet_id = EXCLUDED.edit_of_tweet_id, is_deleted = EXCLUDED.is_deleted,"
+        + ", edit_of_tweet_id = EXCLUDED.edit_of_tweet_id,"
         " first_collected_at = LEAST(fact_tweet.first_collected_at, EXCLUDED.first_collected_at),"
         " last_collected_at = GREATEST(fact_tweet.last_collected_at, EXCLUDED.last_collected_at)"
     )
     checkpoint("fact_tweet")
     _apply_edit_links(cur, e)
+    _judge_deletions(cur, "SELECT tweet_id FROM w_tweet")
     for table, kind, columns, key_columns in BRIDGES:
         cols = ", ".join(columns)
         cur.execute(f"DELETE FROM {table} b USING w_tweet w WHERE b.tweet_id = w.tweet_id AND w.is_winner")
@@ -237,7 +257,8 @@ def merge_tweets(cur: Any, stg: StagingTables) -> None:
             f"INSERT INTO {table} (tweet_id, {cols})"
             f" SELECT DISTINCT ON (s.tweet_id, {', '.join('s.' + c for c in key_columns)})"
             f" s.tweet_id, {', '.join('s.' + c for c in columns)} FROM {stg[kind]} s"
-            " JOIN w_tweet w ON w.tweet_id = s.tweet_id AND w.collected_at = s.collected_at AND w.is_winner"
+            " JOIN w_tweet w ON w.tweet_id = s.tweet_id AND w.collected_at = s.collected_at"
+            " AND w.record_key IS NOT DISTINCT FROM s.record_key AND w.is_winner"
         )
         checkpoint(table)
     _merge_metrics(cur, m)
@@ -255,16 +276,12 @@ def merge_tweet_metrics(cur: Any, stg: StagingTables) -> None:
     checkpoint("edit_links")
     cur.execute(
         "INSERT INTO tweet_deletion (tweet_id, detected_at, title, detail)"
-        f" SELECT DISTINCT ON (tweet_id) tweet_id, detected_at, title, detail FROM {d}"
-        " ORDER BY tweet_id, detected_at"
-        " ON CONFLICT (tweet_id) DO UPDATE SET detected_at = EXCLUDED.detected_at, title = EXCLUDED.title,"
-        " detail = EXCLUDED.detail WHERE EXCLUDED.detected_at < tweet_deletion.detected_at"
+        f" SELECT DISTINCT ON (tweet_id, detected_at) tweet_id, detected_at, title, detail FROM {d}"
+        " ORDER BY tweet_id, detected_at, title, detail"
+        " ON CONFLICT (tweet_id, detected_at) DO NOTHING"
     )
     checkpoint("tweet_deletion")
-    cur.execute(
-        f"UPDATE fact_tweet f SET is_deleted = true FROM (SELECT DISTINCT tweet_id FROM {d}) d"
-        " WHERE f.tweet_id = d.tweet_id AND NOT f.is_deleted"
-    )
+    _judge_deletions(cur, f"SELECT tweet_id FROM {d} UNION SELECT tweet_id FROM {m}")
     checkpoint("is_deleted")
 
 

@@ -146,7 +146,7 @@ def metric_snapshots(tweets_df: DataFrame) -> DataFrame:
 
 
 def _explode_entities(tweets_df: DataFrame, field: str) -> DataFrame:
-    return tweets_df.select("tweet_id", "collected_at", F.explode(F.col("entities")[field]).alias("entity"))
+    return tweets_df.select("tweet_id", "collected_at", RECORD_KEY, F.explode(F.col("entities")[field]).alias("entity"))
 
 
 def explode_hashtags(tweets_df: DataFrame, field: str = "hashtags") -> DataFrame:
@@ -155,7 +155,7 @@ def explode_hashtags(tweets_df: DataFrame, field: str = "hashtags") -> DataFrame
     return (
         _explode_entities(tweets_df, field)
         .filter(tag.isNotNull() & (tag != ""))
-        .select("tweet_id", "collected_at", tag.alias("tag"))
+        .select("tweet_id", "collected_at", RECORD_KEY, tag.alias("tag"))
     )
 
 
@@ -171,6 +171,7 @@ def explode_mentions(tweets_df: DataFrame) -> DataFrame:
         .select(
             "tweet_id",
             "collected_at",
+            RECORD_KEY,
             to_id(F.col("entity.id")).alias("mentioned_user_id"),
             username.alias("mentioned_username"),
         )
@@ -185,6 +186,7 @@ def explode_urls(tweets_df: DataFrame) -> DataFrame:
         .select(
             "tweet_id",
             "collected_at",
+            RECORD_KEY,
             url.alias("url"),
             clean_text(F.col("entity.expanded_url")).alias("expanded_url"),
             clean_text(F.col("entity.display_url")).alias("display_url"),
@@ -196,11 +198,14 @@ def explode_references(tweets_df: DataFrame) -> DataFrame:
     reference_id = to_id(F.col("ref.id"))
     is_known_type = F.col("ref.type").isin(*REFERENCE_TYPES)
     return (
-        tweets_df.select("tweet_id", "collected_at", F.explode(F.col("data.referenced_tweets")).alias("ref"))
+        tweets_df.select(
+            "tweet_id", "collected_at", RECORD_KEY, F.explode(F.col("data.referenced_tweets")).alias("ref")
+        )
         .filter(reference_id.isNotNull() & is_known_type)
         .select(
             "tweet_id",
             "collected_at",
+            RECORD_KEY,
             reference_id.alias("referenced_tweet_id"),
             F.col("ref.type").alias("reference_type"),
         )

@@ -283,6 +283,7 @@ def test_deletions_and_edits_seen_by_tweet_metrics_reach_fact_tweet_whatever_the
             looked_up(at(21), "305", history=["304", "305"]),  # 304 was edited: 305 is its latest version
         ],
     )
+    write_raw(lake, "tweet_metrics", at(22), [not_found(at(22), "302")])  # a day later: 302 is deleted
     for dataset in order:
         run(dataset, lake, pg_url, spark, schema)
     assert rows(pg_url, f"SELECT tweet_id, is_deleted, edit_of_tweet_id FROM {schema}.fact_tweet ORDER BY 1") == [
@@ -297,6 +298,59 @@ def test_deletions_and_edits_seen_by_tweet_metrics_reach_fact_tweet_whatever_the
     assert rows(pg_url, f"SELECT tweet_id, engagement FROM {schema}.v_tweet_engagement WHERE tweet_id = 301") == [
         (301, 100)
     ]
+
+
+@pytest.mark.parametrize("tweets_first", [True, False])
+def test_a_tweet_is_deleted_after_not_found_answers_a_day_apart_and_undeleted_when_data_follows(
+    spark: Any, pg_url: str, schema: str, lake: Lake, tweets_first: bool
+) -> None:
+    """One flaky "Not Found" never deletes a tweet; answers at least a day apart after the tweet's
+    last collection do; data collected after them undeletes it. The same whatever the job order."""
+    write_raw(lake, "tweets", at(20), [{"collected_at": at(20), "data": tweet(str(i))} for i in range(601, 608)])
+    write_raw(lake, "tweet_metrics", at(21), [
+        not_found(at(21), "601"),  # one answer only
+        not_found(at(21), "602"), not_found(at(21, 22), "602"),  # twelve hours apart
+        not_found(at(21), "603"),
+        not_found(at(21), "604"),
+        looked_up(at(21), "605"),
+        not_found(at(21), "606"),
+        not_found(at(21), "607"),
+    ])
+    write_raw(lake, "tweet_metrics", at(22), [
+        not_found(at(22), "603"),  # exactly a day after the first: deleted
+        not_found(at(22, 11), "604"),
+        not_found(at(22), "605"),
+        looked_up(at(22), "606"),  # seen again between two answers: only the later one counts
+        not_found(at(22, 12), "607"),
+    ])
+    order = ("tweets", "tweet_metrics") if tweets_first else ("tweet_metrics", "tweets")
+
+    def deleted() -> list[int]:
+        return [r[0] for r in rows(pg_url, f"SELECT tweet_id FROM {schema}.fact_tweet WHERE is_deleted ORDER BY 1")]
+
+    for dataset in order:
+        run(dataset, lake, pg_url, spark, schema)
+    assert deleted() == [603, 604, 607]
+
+    write_raw(lake, "tweet_metrics", at(23), [
+        looked_up(at(23), "604"),  # back: a suspended author returned, or the answers were flaky
+        not_found(at(23, 12), "605"),  # 605: two answers a day apart after it was last seen
+        not_found(at(23), "606"),
+    ])
+    write_raw(lake, "tweets", at(23), [{"collected_at": at(23), "data": tweet("607")}])  # the timeline has it
+    for dataset in order:
+        run(dataset, lake, pg_url, spark, schema)
+    assert deleted() == [603, 605]
+    assert rows(pg_url, f"SELECT count(*) FROM {schema}.tweet_deletion") == [(13,)]  # every answer is kept
+
+    def content() -> dict[str, Any]:  # a full refresh writes the ledger anew (run ids, load times)
+        return {t: v for t, v in table_fingerprint(pg_url, schema).items() if t != "etl_file_ledger"}
+
+    before = content()
+    for dataset in order:
+        run(dataset, lake, pg_url, spark, schema, full_refresh=True)
+    assert deleted() == [603, 605]
+    assert content() == before
 
 
 def test_a_late_file_collected_before_the_first_collection_moves_first_collected_at_only(
@@ -490,9 +544,9 @@ def test_failure_inside_the_merge_changes_nothing_and_the_rerun_completes(
             }
         ],
         "users": lambda d: [snap(at(d), f"profile {d}", 100 + d)],
-        "tweet_metrics": lambda d: [
+        "tweet_metrics": lambda d: [  # two answers a day apart: the tweet is deleted
             {
-                "collected_at": at(d),
+                "collected_at": when,
                 "error": {
                     "title": "Not Found Error",
                     "resource_type": "tweet",
@@ -500,6 +554,7 @@ def test_failure_inside_the_merge_changes_nothing_and_the_rerun_completes(
                     "resource_id": str(400 + d),
                 },
             }
+            for when in (at(d), at(d + 1, 11))
         ],
     }[dataset]
     if dataset == "tweet_metrics":  # deletions mark tweets already loaded
@@ -780,15 +835,21 @@ def test_records_of_one_tweet_with_one_collected_at_resolve_by_file_then_line(
     moment = "2026-11-20T10:00:00Z"
 
     def record(text: str, likes: int) -> str:
-        return envelope(moment, data=tweet("700", text=text, public_metrics={"like_count": likes, "retweet_count": 0,
-                                                                              "reply_count": 0, "quote_count": 0}))
+        return envelope(moment, data=tweet("700", text=text, entities={"hashtags": [{"tag": text}]},
+                                           public_metrics={"like_count": likes, "retweet_count": 0,
+                                                           "reply_count": 0, "quote_count": 0}))
+
+    def hashtags() -> list[tuple[Any, ...]]:  # the entities come from the winning record alone
+        return rows(pg_url, f"SELECT tag FROM {schema}.tweet_hashtag WHERE tweet_id = 700")
 
     first = write_raw_lines(lake, "tweets", at(20), [record("one", 1), record("two", 2), record("three", 3)])
     run("tweets", lake, pg_url, spark, schema)
     assert rows(pg_url, f"SELECT text FROM {schema}.fact_tweet WHERE tweet_id = 700") == [("three",)]
     assert rows(pg_url, f"SELECT like_count FROM {schema}.fact_tweet_metrics WHERE tweet_id = 700") == [(3,)]
+    assert hashtags() == [("three",)]
     second = write_raw_lines(lake, "tweets", at(20), [record("four", 4), record("five", 5)], part=1)
     run("tweets", lake, pg_url, spark, schema, full_refresh=True)  # both files in one run: the key decides
     winner = ("five", 5) if second > first else ("three", 3)
     assert rows(pg_url, f"SELECT text FROM {schema}.fact_tweet WHERE tweet_id = 700") == [(winner[0],)]
     assert rows(pg_url, f"SELECT like_count FROM {schema}.fact_tweet_metrics WHERE tweet_id = 700") == [(winner[1],)]
+    assert hashtags() == [(winner[0],)]

@@ -254,7 +254,7 @@ def test_entities_come_from_note_tweet_when_present(spark: Any) -> None:
         ignore_row_order=True,
         ignore_nullable=True,
     )
-    urls = tweets_df.transform(tw.explode_urls).drop("collected_at")
+    urls = tweets_df.transform(tw.explode_urls).drop("collected_at", "record_key")
     assert_df_equality(
         urls,
         spark.createDataFrame(
@@ -278,7 +278,7 @@ def test_references_and_edit_links(spark: Any) -> None:
         {"data": tweet("50", edit_history_tweet_ids=None)},
     ]
     tweets_df = parsed(spark, records).transform(tw.with_tweet_keys)
-    refs = tweets_df.transform(tw.explode_references).drop("collected_at")
+    refs = tweets_df.transform(tw.explode_references).drop("collected_at", "record_key")
     assert_df_equality(
         refs,
         spark.createDataFrame([(32, 9, "quoted")], "tweet_id long, referenced_tweet_id long, reference_type string"),

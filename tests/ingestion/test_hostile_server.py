@@ -17,7 +17,7 @@ from common.lake import Lake
 from ingestion.client import XClient
 from ingestion.cursors import CursorStore
 from ingestion.errors import FatalAPIError
-from ingestion.registry import Account
+from ingestion.registry import Account, Registry
 from ingestion.run import ExitCode, outcome, run
 from tests.hostile import (
     HostileProxy,
@@ -218,3 +218,41 @@ def test_a_tweet_is_deleted_only_after_not_found_answers_a_day_apart(
     assert metrics_at(55, spoiled=True)["asked"] is False  # and never asked for again
     errors = [r for r in records(local_lake, "tweet_metrics") if "error" in r]
     assert sum(r["error"]["resource_id"] == victim for r in errors) == 4, "every Not Found answer is in the lake"
+
+
+def test_an_account_suspended_for_a_while_has_its_tweets_refreshed_when_it_returns(
+        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    """Suspended between the users run and the metrics run, its tweets answer Not Found: recorded, not
+    acted on. The next users run sees the suspension and metrics runs skip the account; when it
+    returns, its tweets are refreshed again and none was ever counted deleted."""
+    client = hostile_client(proxy, sim, fake_clock)
+    Registry(local_lake).add(paged.username)
+    run("users", local_lake, client)
+    run("tweets", local_lake, client)
+    its_tweets = set(tweets_in_lake(local_lake))
+    account = next(a for a in sim.world.accounts if str(a.user_id) == str(paged.user_id))
+    start = sim.clock.now()
+
+    def metrics_at(hours: float) -> tuple[set[str], Any]:
+        sim.clock.set(start + timedelta(hours=hours))
+        before = len(proxy.asked_ids)
+        summary = run("metrics", local_lake, client)
+        return {i for ids in proxy.asked_ids[before:] for i in ids} & its_tweets, summary
+
+    account.status = "suspended"
+    asked, summary = metrics_at(2)
+    assert asked == its_tweets and summary.extra["newly deleted"] == 0
+    assert summary.extra["not found (asked again after a day before counting as deleted)"] == len(its_tweets)
+
+    sim.clock.set(start + timedelta(hours=5))
+    run("users", local_lake, client)  # the daily users run sees the suspension
+    asked, summary = metrics_at(30)
+    assert asked == set() and summary.extra["newly deleted"] == 0
+    assert any("@" + paged.username in note for note in summary.notes)
+
+    account.status = "active"
+    sim.clock.set(start + timedelta(hours=50))
+    run("users", local_lake, client)
+    asked, summary = metrics_at(52)
+    assert asked == its_tweets and summary.extra["newly deleted"] == 0
+    assert summary.extra["refreshed"] == f"{len(its_tweets):,} of {len(its_tweets):,} asked"
