@@ -558,7 +558,7 @@ def test_failure_inside_the_merge_changes_nothing_and_the_rerun_completes(
         ],
     }[dataset]
     if dataset == "tweet_metrics":  # deletions mark tweets already loaded
-        write_raw(lake, "tweets", at(20), [{"collected_at": at(20), "data": tweet(str(400 + d))} for d in (20, 21)])
+        write_raw(lake, "tweets", at(19), [{"collected_at": at(19), "data": tweet(str(400 + d))} for d in (20, 21)])
         run("tweets", lake, pg_url, spark, schema)
     write_raw(lake, dataset, at(20), records(20))
     run(dataset, lake, pg_url, spark, schema)
