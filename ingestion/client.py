@@ -48,6 +48,7 @@ from common.logs import register_secret
 from common.settings import Settings, api_base_url
 from ingestion.errors import (
     ConfigurationError,
+    CreditsSpent,
     FatalAPIError,
     ForbiddenError,
     InvalidRequestError,
@@ -87,6 +88,14 @@ class ClientStats:
 
 
 def _no_heartbeat() -> None:
+    return None
+
+
+def _no_check(endpoint: str, params: Mapping[str, Any]) -> None:
+    return None
+
+
+def _no_count(page: Page) -> None:
     return None
 
 
@@ -135,6 +144,10 @@ class XClient:
         self.rate_limit_backoff_max = rate_limit_backoff_max
         self.heartbeat_every = heartbeat_every
         self.heartbeat: Callable[[], None] = _no_heartbeat  # set by whoever holds a lease (the run lock)
+        # the usage ledger's hooks (ingestion.usage.Meter, set by the run): every request before it is
+        # sent (a budget may refuse it), every successful page (what the API bills)
+        self.before_request: Callable[[str, Mapping[str, Any]], None] = _no_check
+        self.on_page: Callable[[Page], None] = _no_count
         self.clock = clock
         self.sleep = sleep
         self._now = now or (lambda: datetime.now(UTC))
@@ -183,8 +196,10 @@ class XClient:
         blind = 0  # 429s in a row that named no usable reset
         while True:
             self._pace(endpoint)
+            self.before_request(endpoint, params or {})
             try:
                 page = self._get_once(endpoint, path, params)
+                self.on_page(page)  # a 200 is billed for what it returns, whatever follows
                 if expect is not None and (problem := expect(page.body)):
                     raise MalformedResponse(f"{endpoint}: HTTP 200 but {problem}", status=200, endpoint=endpoint)
                 return page
@@ -285,6 +300,7 @@ class XClient:
         error_class: type[FatalAPIError] = {
             400: InvalidRequestError,
             401: UnauthorizedError,
+            402: CreditsSpent,
             403: ForbiddenError,
             404: NotFoundError,
         }.get(status, FatalAPIError)

@@ -68,8 +68,21 @@ class UsageCapExceeded(FatalAPIError):
     """HTTP 429 ``UsageCapExceeded``: the monthly cap is spent; waiting 15 minutes does not help."""
 
 
+class CreditsSpent(FatalAPIError):
+    """HTTP 402: the pay-per-use account's credits are spent; nothing more is served until topped up.
+
+    :func:`ingestion.run.run` adds what the usage ledger counted this month (``month_to_date``)."""
+
+    month_to_date: str = ""
+
+
 class PaginationLoopError(FatalAPIError):
     """The API returned a ``next_token`` it had already returned: following it would never end."""
+
+
+class BudgetReached(Exception):
+    """The run's monthly budget (``--budget-usd``/``--budget-reads``) would be exceeded by the next
+    request: the run stopped before sending it (not an API error: nothing failed, nothing was billed)."""
 
 
 class ConfigurationError(Exception):

@@ -13,6 +13,7 @@ from common.layout import new_run_id
 from common.rawio import RawPartWriter
 from ingestion.client import XClient
 from ingestion.page import Page
+from ingestion.usage import Meter, RunUsage
 
 
 @dataclass
@@ -33,6 +34,7 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)
     elapsed_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    usage: RunUsage | None = None  # billable reads by the API's rules (set by ingestion.run)
 
     def render(self) -> str:
         lines = [
@@ -42,6 +44,8 @@ class RunSummary:
             f"  partial errors: {self.partial_errors:,}; retries: {self.retries}; "
             f"waited for rate limits: {self.rate_limit_wait_seconds:.0f}s",
         ]
+        if self.usage is not None:
+            lines.extend(self.usage.render())
         for key, value in self.extra.items():
             lines.append(f"  {key}: {value}")
         if self.unavailable:
@@ -81,6 +85,7 @@ class CollectorRun:
         # raises LockLost once another run has held the lock since this one took it (ingestion.state):
         # called before every write only the lock's holder may make (a part, a cursor, the index)
         self.fence: Callable[[], None] = lambda: None
+        self.meter: Meter | None = None  # the run's usage meter (ingestion.usage), set by ingestion.run
         self._t0 = time.monotonic()
         self._requests_before = Counter(client.stats.requests)
         self._wait_before = client.stats.rate_limit_wait_seconds
@@ -98,6 +103,8 @@ class CollectorRun:
 
     def _published(self, key: str, count: int) -> None:
         self.summary.files.append(key)
+        if self.meter is not None:
+            self.meter.flush()  # the ledger keeps up with the lake: a killed run loses little
 
     def write_page(self, page: Page) -> None:
         """Land a page untouched: its objects as data records, its partial errors as error records."""

@@ -17,11 +17,11 @@ clears the doubt. A flaky server or an account suspended for an afternoon costs 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.page import Page, unanswered
+from ingestion.policy import EVERY_RUN, Policy, choose
 from ingestion.tweet_index import TweetIndex
 
 METRICS_TWEET_FIELDS = "author_id,created_at,edit_history_tweet_ids,public_metrics"
@@ -31,12 +31,28 @@ BATCH = 100
 class MetricsCollector(CollectorRun):
     dataset = "tweet_metrics"
 
-    def run(self, author_ids: set[str] | None, max_age_days: float | None = None) -> RunSummary:
+    def run(self, author_ids: set[str] | None, max_age_days: float | None = None,
+            policy: Policy = EVERY_RUN) -> RunSummary:
         index = TweetIndex.load(self.lake)
         read = index.refresh_from_lake(self.lake)
-        created_after = self.client.now() - timedelta(days=max_age_days) if max_age_days else None
-        targets = index.targets({int(a) for a in author_ids} if author_ids is not None else None, created_after)
-        self.summary.extra["known tweets"] = f"{len(index.entries):,} ({read} new raw file(s) indexed)"
+        policy = policy.ending_at(max_age_days)
+        now = int(self.client.now().timestamp())
+        due = index.due(now, policy, {int(a) for a in author_ids} if author_ids is not None else None)
+        meter = self.meter
+        if meter is not None and meter.budget.limited:
+            choice = choose(due, meter.budget.post_reads_left(meter.spent(), meter.prices), meter.read_today)
+        else:
+            choice = choose(due, None, meter.read_today if meter is not None else lambda _: False)
+        targets = [str(i) for i in choice.ids]
+        self.summary.extra["known tweets"] = f"{len(index):,} ({read} new raw file(s) indexed)"
+        self.summary.extra["policy"] = str(policy)
+        self.summary.extra["due"] = f"{choice.due:,}"
+        if choice.waited:
+            assert meter is not None
+            self.summary.extra["waited (over the budget; the youngest went first)"] = f"{choice.waited:,}"
+            self.summary.notes.append(f"{choice.waited:,} due tweet(s) waited: the monthly budget "
+                                      f"({meter.budget.describe()}) leaves room for {choice.post_reads:,} more "
+                                      "post reads this run; the next run asks again")
         self._refreshed = self._doubted = self._deleted = 0
         missing: list[str] = []
         try:
@@ -67,11 +83,13 @@ class MetricsCollector(CollectorRun):
         for tweet in page.data:
             self._refreshed += 1
             index.note_found(int(tweet["id"]))
+            index.note_refreshed(int(tweet["id"]), now)
             history = tweet.get("edit_history_tweet_ids") or []
             if history:
                 index.note_versions(int(h) for h in history)
-                if int(history[-1]) not in index.entries:
+                if int(history[-1]) not in index:
                     index.add_tweet(tweet)
+                    index.note_refreshed(int(history[-1]), now)
         for error in page.errors:
             if _is_deleted_tweet(error):
                 if index.mark_not_found(int(str(error.get("resource_id") or error.get("value"))), now):
