@@ -43,7 +43,7 @@ def parse_duration(text: str, what: str) -> int:
 
 
 def format_duration(seconds: int) -> str:
-    for unit in ("w", "d", "h", "m"):
+    for unit in ("d", "h", "m"):
         if seconds and seconds % UNITS[unit] == 0:
             return f"{seconds // UNITS[unit]}{unit}"
     return f"{seconds}s"

@@ -26,7 +26,7 @@ from common.layout import DATASET_ALIASES, DATASETS
 from common.logs import configure_logging
 from common.settings import default_lake_uri, env_help
 from ingestion.client import XClient
-from ingestion.policy import DEFAULT_POLICY
+from ingestion.policy import DEFAULT_POLICY, Policy
 from ingestion.run import outcome, run
 from tweetlake.output import Progress
 
@@ -66,6 +66,7 @@ def main(argv: list[str]) -> int:
     configure_logging(args.log_level.upper())
     progress = Progress(args.dataset, enabled=False if args.no_progress else None)
     try:
+        Policy.parse(args.policy)  # a usage error before any credential or request
         lake = Lake.from_uri(args.lake or default_lake_uri())
         client = XClient.from_env()
         summary = run(args.dataset, lake, client, users=args.users, since=args.since, exclude=args.exclude,
