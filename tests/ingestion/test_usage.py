@@ -112,7 +112,7 @@ def test_every_run_records_what_it_read_unique_per_utc_day(any_lake: Lake, sim: 
 def test_concurrent_runs_merge_without_losing_a_read(any_lake: Lake) -> None:
     """Runs of other datasets (their own locks) and a run that lost its lease write the same day."""
     day = date(2026, 11, 22)
-    chunks = [(f"tweets" if n % 2 else "tweet_metrics", f"run-{n}", set(range(n * 50, n * 50 + 80)))
+    chunks = [("tweets" if n % 2 else "tweet_metrics", f"run-{n}", set(range(n * 50, n * 50 + 80)))
               for n in range(6)]
 
     def write(dataset: str, run_id: str, posts: set[int]) -> None:
