@@ -344,25 +344,28 @@ class TweetIndex:
         from ingestion.policy import GRACE_MIN_SECONDS, GRACE_SHARE
 
         self._merge()
-        # (oldest created, newest created, refreshed at or before this is due) per tier, at ``now``
-        tiers = [(now - t.end if t.end is not None else -(2**62), now - t.start,
-                  now - t.interval + max(GRACE_MIN_SECONDS, GRACE_SHARE * t.interval) if t.interval else 2**62)
-                 for t in policy.tiers]
-        oldest = min(t[0] for t in tiers)
-        young = tiers[0][1]
+        # A tier holds the tweets created in (now - end, now - start]; ``edges`` are the tiers'
+        # ``now - start``, oldest tier first, so bisect finds a tweet's tier; ``thresholds`` are the
+        # refresh times at or before which a tweet of that tier is due (a tweet from the future: the
+        # youngest tier).
+        ordered = list(reversed(policy.tiers))
+        edges = [now - t.start for t in ordered]
+        thresholds = [now - t.interval + max(GRACE_MIN_SECONDS, GRACE_SHARE * t.interval) if t.interval else 2**62
+                      for t in ordered]
+        thresholds.append(thresholds[-1])
+        oldest = now - ordered[0].end if ordered[0].end is not None else -(2**62)
         wanted: list[tuple[int, int]] = []  # (created, id)
         deleted_ids: set[int] = set()
         latest = self.latest
-        for tweet_id, author, created, refreshed, deleted in zip(
-                self.ids, self.authors, self.created, self.refreshed, self.deleted, strict=True):
+        find = bisect.bisect_left
+        for tweet_id, created, refreshed, deleted, author in zip(
+                self.ids, self.created, self.refreshed, self.deleted, self.authors, strict=True):
+            if created <= oldest or (refreshed and refreshed > thresholds[find(edges, created)]):
+                continue  # too old for any tier, or refreshed recently enough
             if deleted:
                 deleted_ids.add(tweet_id)
                 continue
-            if created <= oldest or (author_ids is not None and author not in author_ids):
-                continue
-            # (a tweet younger than 0, a clock a little behind it: the youngest tier)
-            threshold = tiers[0][2] if created > young else next(t[2] for t in tiers if t[0] < created <= t[1])
-            if refreshed and refreshed > threshold:
+            if author_ids is not None and author not in author_ids:
                 continue
             target = tweet_id
             if latest and tweet_id in latest:
