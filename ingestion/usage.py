@@ -415,3 +415,28 @@ class RunUsage:
             f"  month to date (usage ledger): ${self.month_usd:,.2f} ({self.month.post_reads:,} post reads, "
             f"{self.month.user_reads:,} user reads); budget: {self.budget}",
         ]
+
+
+def api_daily_post_reads(client: Any, days: int) -> tuple[dict[str, int], int | None, int | None]:
+    """``(post reads by day, project usage this cycle, cap)`` from ``GET /2/usage/tweets`` (free).
+
+    ``client`` is an :class:`ingestion.client.XClient`; raises its API errors (a plan without the
+    endpoint answers 403 or 404)."""
+    page = client.get("GET /2/usage/tweets", "/usage/tweets",
+                      {"days": max(1, min(90, days)),
+                       "usage.fields": "daily_project_usage,project_usage,project_cap"})
+    data = page.body.get("data") if isinstance(page.body.get("data"), dict) else {}
+    by_day: dict[str, int] = {}
+    for item in ((data.get("daily_project_usage") or {}).get("usage") or []):
+        try:
+            by_day[str(item["date"])[:10]] = int(item["usage"])
+        except (KeyError, TypeError, ValueError):
+            continue
+
+    def number(key: str) -> int | None:
+        try:
+            return int(data[key])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    return by_day, number("project_usage"), number("project_cap")

@@ -93,6 +93,9 @@ def test_every_run_records_what_it_read_unique_per_utc_day(any_lake: Lake, sim: 
     assert month.by_dataset["tweets"] == Reads(len(tweet_ids), 2)
     assert metrics.usage.month == month.total
     assert metrics.usage.month_usd == pytest.approx(len(tweet_ids | metric_ids) * 0.005 + 2 * 0.010)
+    # ... and what the simulator billed, by its own count of the same responses
+    billed = sim.billing.report(sim.clock.now_ms())["totals"]
+    assert (billed["post_reads"], billed["user_reads"]) == (month.total.post_reads, month.total.user_reads)
     rendered = metrics.render()
     assert f"billable reads: {len(metric_ids):,} post" in rendered and "month to date (usage ledger): $" in rendered
 
@@ -106,7 +109,8 @@ def test_every_run_records_what_it_read_unique_per_utc_day(any_lake: Lake, sim: 
     assert next_day.usage is not None and next_day.usage.new.post_reads == next_day.usage.reads.post_reads > 0
     assert any_lake.exists(day_key(today + timedelta(days=1), "tweet_metrics"))
     assert month_to_date(any_lake, today + timedelta(days=1)).total.post_reads == \
-        month.total.post_reads + next_day.usage.reads.post_reads
+        month.total.post_reads + next_day.usage.reads.post_reads == \
+        sim.billing.report(sim.clock.now_ms())["totals"]["post_reads"]
 
 
 def test_concurrent_runs_merge_without_losing_a_read(any_lake: Lake) -> None:
