@@ -251,14 +251,21 @@ class Budget:
             return False
         return self.usd is None or (spent + extra).usd(prices) <= self.usd + 1e-9
 
-    def post_reads_left(self, spent: Reads, prices: Prices) -> int:
-        """How many more post reads fit (the cap bounds it even without a budget)."""
+    def post_reads_left(self, spent: Reads, prices: Prices, share: float = 1.0) -> int:
+        """How many more post reads fit (the cap bounds it even without a budget); ``share`` (0-1)
+        of the budget only, for pacing (:func:`month_share`)."""
         left = MONTHLY_POST_READ_CAP - spent.post_reads
         if self.reads is not None:
-            left = min(left, self.reads - spent.post_reads)
+            left = min(left, int(self.reads * share + 1e-9) - spent.post_reads)
         if self.usd is not None:
-            left = min(left, int((self.usd - spent.usd(prices)) / prices.post_read + 1e-9))
+            left = min(left, int((self.usd * share - spent.usd(prices)) / prices.post_read + 1e-9))
         return max(0, left)
+
+
+def month_share(today: date) -> float:
+    """The share of ``today``'s month that has begun by the end of ``today`` (1st: 1/31 … last: 1)."""
+    next_month = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return today.day / (next_month - today.replace(day=1)).days
 
 
 # -- one run's meter -----------------------------------------------------------------------------

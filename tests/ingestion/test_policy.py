@@ -4,6 +4,7 @@ that remembers each tweet's last refresh (compact, and migrated from the old for
 from __future__ import annotations
 
 import gzip
+import math
 import json
 import tracemalloc
 from datetime import date, timedelta
@@ -177,22 +178,30 @@ def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(local_lake: La
     names = small_accounts(sim)
     run("tweets", local_lake, client, users=",".join(names), since=SINCE)
     spent_by_tweets = month_to_date(local_lake, date(2026, 11, 22)).total
-    sim.clock.advance(days=1)  # a new UTC day: the tweets run's reads are not free any more
-    budget_reads = spent_by_tweets.post_reads + 120
+    sim.clock.advance(days=1)  # 2026-11-23, a new UTC day: the tweets run's reads are not free any more
+    share = 23 / 30  # paced: by the end of the 23rd of 30 days, at most 23/30 of the budget
+    budget_reads = math.ceil((spent_by_tweets.post_reads + 120) / share)
+    room = int(budget_reads * share + 1e-9) - spent_by_tweets.post_reads
+    assert 120 <= room < 122
     summary = run("metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY,
                   budget_reads=budget_reads)
     asked = [r["data"] for r in records(local_lake, "tweet_metrics") if "data" in r]
     known = [r["data"] for r in records(local_lake, "tweets") if "data" in r]
-    assert len(asked) == 120
-    youngest = sorted(known, key=lambda t: (t["created_at"], int(t["id"])), reverse=True)[:120]
+    assert len(asked) == room
+    youngest = sorted(known, key=lambda t: (t["created_at"], int(t["id"])), reverse=True)[:room]
     assert {t["id"] for t in asked} == {t["id"] for t in youngest}
-    assert summary.extra["waited (over the budget; the youngest went first)"] == f"{len(known) - 120:,}"
-    assert any("waited" in note for note in summary.notes)
-    assert month_to_date(local_lake, date(2026, 11, 23)).total.post_reads == budget_reads
+    assert summary.extra["waited (over the budget; the youngest went first)"] == f"{len(known) - room:,}"
+    assert any("waited" in note and "paced: 77%" in note for note in summary.notes)
+    spent = month_to_date(local_lake, date(2026, 11, 23)).total.post_reads
+    assert spent == spent_by_tweets.post_reads + room <= budget_reads
     # the next run that day finds no room: only tweets already billed today (free) are asked again
     sim.clock.advance(hours=2)
     later = run("metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY,
                 budget_reads=budget_reads)
     again = [r["data"]["id"] for r in records(local_lake, "tweet_metrics") if "data" in r][len(asked):]
     assert 0 < later.records == len(again) and set(again) <= {t["id"] for t in asked}
-    assert month_to_date(local_lake, date(2026, 11, 23)).total.post_reads == budget_reads
+    assert month_to_date(local_lake, date(2026, 11, 23)).total.post_reads == spent
+    # the month's last day: the whole budget is there to spend, never more
+    sim.clock.set("2026-11-30T12:00:00Z")
+    run("metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY, budget_reads=budget_reads)
+    assert month_to_date(local_lake, date(2026, 11, 30)).total.post_reads == budget_reads
