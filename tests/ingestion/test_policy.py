@@ -4,8 +4,8 @@ that remembers each tweet's last refresh (compact, and migrated from the old for
 from __future__ import annotations
 
 import gzip
-import math
 import json
+import math
 import tracemalloc
 from datetime import date, timedelta
 
