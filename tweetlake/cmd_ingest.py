@@ -24,7 +24,7 @@ import sys
 from common.lake import Lake
 from common.layout import DATASET_ALIASES, DATASETS
 from common.logs import configure_logging
-from common.settings import default_lake_uri, env_help
+from common.settings import default_lake_uri, env_help, load
 from ingestion.client import XClient
 from ingestion.policy import DEFAULT_POLICY, Policy
 from ingestion.run import outcome, run
@@ -34,7 +34,8 @@ from tweetlake.output import Progress
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tweetlake ingest", description=__doc__,
                                      epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_BEARER_TOKEN_SECRET_ARN",
-                                                     "X_API_BASE_URL"),
+                                                     "X_API_BASE_URL", "TWEETLAKE_METRICS_POLICY",
+                                                     "TWEETLAKE_BUDGET_USD"),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset", choices=[*DATASETS, *DATASET_ALIASES])
     parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exclude", default=None, help="tweets: retweets,replies (default: everything)")
     parser.add_argument("--max-age-days", type=float, default=None,
                         help="metrics: refresh only tweets younger than this")
-    parser.add_argument("--policy", default=DEFAULT_POLICY,
+    parser.add_argument("--policy", default=None,
                         help=f"metrics: refresh tiers by age, AGE_RANGE:INTERVAL,… (default {DEFAULT_POLICY!r}; "
                              "'all': every known tweet at every run)")
     parser.add_argument("--budget-usd", type=float, default=None,
@@ -66,6 +67,10 @@ def main(argv: list[str]) -> int:
     configure_logging(args.log_level.upper())
     progress = Progress(args.dataset, enabled=False if args.no_progress else None)
     try:
+        settings = load()
+        args.policy = args.policy or settings.metrics_policy or DEFAULT_POLICY
+        if args.budget_usd is None:
+            args.budget_usd = settings.budget_usd
         Policy.parse(args.policy)  # a usage error before any credential or request
         lake = Lake.from_uri(args.lake or default_lake_uri())
         client = XClient.from_env()
