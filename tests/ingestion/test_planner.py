@@ -148,8 +148,10 @@ def test_thirty_days_under_a_budget_never_bill_more_than_it(month: Month) -> Non
     assert estimate.usd_per_month > 40.0  # the budget binds
     assert estimate.policy_for_budget is not None and estimate.policy_for_budget != DEFAULT_POLICY
     live(month, DAY0, DAY0 + timedelta(days=30))
-    assert month.over_budget == []
     spent = month.december_usd()
+    print(f"budget $40.00: billed ${spent:,.2f} in 30 days; {month.waited:,} due tweets waited over the runs; "
+          f"the plan said ${estimate.usd_per_month:,.2f} for the policy, {estimate.policy_for_budget} fits")
+    assert month.over_budget == []
     assert 0.8 * 40.0 <= spent <= 40.0  # paced, the budget is used, never passed
     assert month.waited > 0
     assert month.stopped == []  # the metrics runs left room for the new tweets and the profiles
