@@ -393,7 +393,8 @@ def worst_case(endpoint: str, params: Mapping[str, Any], read_today: Callable[[i
         users = len(str(names).split(",")) if names else 1
         return Reads(users if "pinned_tweet_id" in expansions else 0, users)
     size = int(params.get("max_results") or 10)  # a timeline or search page
-    authors = 1 if "/users/:id/" in endpoint else size
+    one_author = "/users/:id/" in endpoint or str(params.get("query") or "").startswith("from:")
+    authors = 1 if one_author else size
     return Reads(size * (2 if "referenced_tweets" in expansions else 1), authors if "author_id" in expansions else 0)
 
 

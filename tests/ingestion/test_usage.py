@@ -24,6 +24,7 @@ from ingestion.usage import (
     day_key,
     day_usage,
     month_to_date,
+    worst_case,
     write_day,
 )
 from tests.ingestion.test_collectors import records
@@ -190,3 +191,10 @@ def test_the_guard_counts_what_today_already_billed(local_lake: Lake) -> None:
 
     with pytest.raises(BudgetReached, match="150 post reads a month"):
         meter.guard("GET /2/tweets", {"ids": ",".join(str(i) for i in range(51, 152))})
+    # a page's worst case: max_results posts and, with expansions=author_id, its one author
+    assert worst_case("GET /2/users/:id/tweets", {"max_results": 100, "expansions": "author_id"},
+                      meter.read_today) == Reads(100, 1)
+    assert worst_case("GET /2/tweets/search/all", {"max_results": 500, "query": "from:42 -is:retweet",
+                                                   "expansions": "author_id"}, meter.read_today) == Reads(500, 1)
+    assert worst_case("GET /2/tweets/counts/all", {}, meter.read_today) == Reads(counts_requests=1)
+    assert worst_case("GET /2/users/by", {"usernames": "a,b,c"}, meter.read_today) == Reads(0, 3)
