@@ -306,6 +306,7 @@ class Meter:
         if not (posts or users or counts):
             return
         day = page.received_at.astimezone(UTC).date()
+        self._known_today(day)  # a day the run reaches past midnight: what others read, before this run writes
         usage = self.days.setdefault(day, DayUsage())
         usage.post_ids.update(posts)
         usage.user_ids.update(users)
@@ -343,6 +344,8 @@ class Meter:
             if month_start(day) != self._month:
                 continue
             known = self._known_today(day)
+            if day > self.month_before.through:  # a day begun since the run started: others' reads too
+                total = total + known.reads()
             total = total + Reads(len(usage.post_ids - known.post_ids), len(usage.user_ids - known.user_ids),
                                   usage.counts_requests)
         return total

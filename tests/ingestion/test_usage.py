@@ -198,3 +198,19 @@ def test_the_guard_counts_what_today_already_billed(local_lake: Lake) -> None:
                                                    "expansions": "author_id"}, meter.read_today) == Reads(500, 1)
     assert worst_case("GET /2/tweets/counts/all", {}, meter.read_today) == Reads(counts_requests=1)
     assert worst_case("GET /2/users/by", {"usernames": "a,b,c"}, meter.read_today) == Reads(0, 3)
+
+
+def test_a_run_past_midnight_counts_the_new_day_with_what_others_read_on_it(local_lake: Lake) -> None:
+    day1, day2 = date(2026, 11, 22), date(2026, 11, 23)
+    write_day(local_lake, day1, "tweets", "a", DayUsage({1, 2}, set(), 0))
+    clock = [datetime(2026, 11, 22, 23, 59, tzinfo=UTC)]
+    meter = Meter(local_lake, "tweet_metrics", "r", lambda: clock[0])
+    write_day(local_lake, day2, "tweets", "b", DayUsage({10, 11}, set(), 0))  # after the run started
+    meter.record(Page("GET /2/tweets", {"data": [{"id": "1"}, {"id": "3"}]}, clock[0]))
+    clock[0] = datetime(2026, 11, 23, 0, 1, tzinfo=UTC)
+    meter.record(Page("GET /2/tweets", {"data": [{"id": "11"}, {"id": "12"}]}, clock[0]))
+    assert meter.run_reads() == Reads(4)
+    assert meter.new_reads() == Reads(2)  # 3 on day 1, 12 on day 2: the rest others had read that day
+    assert meter.spent() == Reads(2 + 1 + 2 + 1)  # day 1: {1,2,3}; day 2: {10,11,12}
+    meter.flush()
+    assert month_to_date(local_lake, day2).total == meter.spent()
