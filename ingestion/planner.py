@@ -36,7 +36,7 @@ from typing import Any
 from common.lake import Lake
 from common.layout import isoformat_z, list_partitions, parse_time, raw_prefix
 from common.rawio import iter_raw_records
-from ingestion.accounts import GONE
+from ingestion.accounts import GONE, UNAVAILABLE_FOR_METRICS
 from ingestion.client import XClient
 from ingestion.cursors import CursorStore
 from ingestion.errors import APIError
@@ -338,7 +338,8 @@ def plan(lake: Lake, accounts: list[Account], *, now: datetime, policy: str = DE
     chosen = Policy.parse(policy)
     start = int(now.timestamp())
     since_epoch = int((since or datetime(2022, 1, 1, tzinfo=UTC)).timestamp())
-    ids = {a.user_id for a in accounts if a.user_id}
+    # the metrics runs leave the tweets of protected, suspended and gone accounts alone
+    ids = {a.user_id for a in accounts if a.user_id and a.status not in UNAVAILABLE_FOR_METRICS}
     known = known_tweets(lake, ids, start)
     profiles = last_profiles(lake)
     cursors = CursorStore(lake).read()
@@ -347,7 +348,10 @@ def plan(lake: Lake, accounts: list[Account], *, now: datetime, policy: str = DE
     calls = 0
     for account in accounts:
         profile = profiles.get(account.user_id or "")
-        rate, source = _rate(account, known, profile, start)
+        if account.status in UNAVAILABLE_FOR_METRICS:  # its timeline answers only errors: nothing billed
+            rate, source = 0.0, f"none ({account.status})"
+        else:
+            rate, source = _rate(account, known, profile, start)
         cursor = cursors.get(account.user_id or "")
         backfill = 0
         if cursor is None or cursor.pending is not None:

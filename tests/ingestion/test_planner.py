@@ -212,3 +212,20 @@ def test_the_plan_counts_the_backfill_exactly_with_counts_all(local_lake: Lake, 
     after = sim.billing.report(sim.clock.now_ms())["totals"]
     assert exact.api_calls == after["counts_requests"] - before["counts_requests"] >= 1
     assert exact.api_calls_usd == pytest.approx(after["usd"] - before["usd"])
+
+
+def test_the_plan_leaves_out_what_the_api_would_not_serve(local_lake: Lake, sim: SimulatorServer,
+                                                           client: Any) -> None:
+    """A suspended account is no user read; a protected one is (its profile is served), but its
+    tweets are neither collected nor refreshed; the simulator bills a day the same way."""
+    for account in (sim.world.accounts[6], sim.world.suspended, sim.world.protected):
+        Registry(local_lake).add(account.username)
+    run("users", local_lake, client)
+    run("tweets", local_lake, client, since=SINCE)
+    day = sim.billing.report(sim.clock.now_ms())["days"][-1]
+    estimate = plan(local_lake, Registry(local_lake).list(), now=sim.clock.now())
+    assert estimate.user_reads_per_month == day["user_reads"] * 30 == 2 * 30
+    rates = {a.username: a for a in estimate.accounts}
+    assert rates[sim.world.protected.username].new_tweets_per_day == 0
+    assert rates[sim.world.protected.username].known_tweets == 0
+    assert rates[sim.world.accounts[6].username].known_tweets > 0
