@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from common.lake import Lake
 from common.layout import parse_time
-from common.settings import default_lake_uri, env_help
+from common.settings import default_lake_uri, env_help, load
 from ingestion.client import XClient
 from ingestion.errors import ConfigurationError
 from ingestion.planner import plan
@@ -32,12 +32,15 @@ from ingestion.run import outcome, prices, select_accounts
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tweetlake plan", description=__doc__,
-                                     epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_API_BASE_URL"),
+                                     epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_API_BASE_URL",
+                                                     "TWEETLAKE_METRICS_POLICY", "TWEETLAKE_BUDGET_USD"),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
     parser.add_argument("--users", default=None, help="comma-separated usernames instead of the registry")
-    parser.add_argument("--policy", default=DEFAULT_POLICY, help=f"refresh tiers (default {DEFAULT_POLICY!r})")
-    parser.add_argument("--budget-usd", type=float, default=None, help="monthly budget: which policy fits it")
+    parser.add_argument("--policy", default=None,
+                        help=f"refresh tiers (default $TWEETLAKE_METRICS_POLICY, else {DEFAULT_POLICY!r})")
+    parser.add_argument("--budget-usd", type=float, default=None,
+                        help="monthly budget: which policy fits it (default $TWEETLAKE_BUDGET_USD)")
     parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default 0.005)")
     parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default 0.010)")
     parser.add_argument("--since", default=None, help="the backfill's lower bound (default 2022-01-01T00:00:00Z)")
@@ -51,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
+        settings = load()
+        args.policy = args.policy or settings.metrics_policy or DEFAULT_POLICY
+        if args.budget_usd is None:
+            args.budget_usd = settings.budget_usd
         lake = Lake.from_uri(args.lake or default_lake_uri())
         accounts = select_accounts(Registry(lake), args.users, lake)
         if not accounts:

@@ -18,7 +18,7 @@ from typing import Any
 
 from common.lake import Lake
 from common.layout import parse_time
-from common.settings import default_lake_uri, env_help
+from common.settings import default_lake_uri, env_help, load
 from ingestion.client import XClient
 from ingestion.errors import ForbiddenError, NotFoundError
 from ingestion.run import outcome, prices
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     try:
         lake = Lake.from_uri(args.lake or default_lake_uri())
         price = prices(args.price_post_read, args.price_user_read)
-        budget = Budget(args.budget_usd, args.budget_reads)
+        budget = Budget(load().budget_usd if args.budget_usd is None else args.budget_usd, args.budget_reads)
         client = XClient.from_env() if args.api else None
         now = parse_time(args.now) if args.now else client.now() if client else datetime.now(UTC)
         month = month_to_date(lake, now.astimezone(UTC).date())
