@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import gzip
 import io
+import itertools
 import json
 import zlib
 from array import array
@@ -119,6 +120,9 @@ class TweetIndex:
         self.complete_before: str = "0000-00-00"  # every raw/tweets file in a dt= before this is indexed
         self.covered: set[str] = set()  # indexed files in partitions >= complete_before
         self._migrated = False
+        # whether ``created`` is non-decreasing along the id order (as snowflake ids make it): then a
+        # tier's tweets are one slice of the columns, found by bisection (see :meth:`due`)
+        self.created_sorted = True
 
     # -- persistence -----------------------------------------------------------------------------
     @classmethod
@@ -130,6 +134,7 @@ class TweetIndex:
             index.ids, index.authors = columns["ids"], columns["authors"]
             index.created, index.refreshed, index.deleted = columns["created"], columns["refreshed"], columns["deleted"]
             index.latest = dict(zip(columns["edited_ids"], columns["edited_latest"], strict=True))
+            index.created_sorted = bool(header.get("created_sorted")) or index._check_sorted()
             index.doubt = dict(zip(columns["doubt_ids"], columns["doubt_since"], strict=True))
         else:
             legacy = lake.read_versioned(LEGACY_INDEX_KEY)
@@ -178,7 +183,8 @@ class TweetIndex:
         }
         blobs = [zlib.compress(columns[name].tobytes(), 1) for name, _ in _COLUMNS]
         header = {"version": 3, "complete_before": self.complete_before, "covered": sorted(self.covered),
-                  "count": len(self.ids), "column_bytes": {name: len(b) for (name, _), b in zip(_COLUMNS, blobs,
+                  "count": len(self.ids), "created_sorted": self.created_sorted or self._check_sorted(),
+                  "column_bytes": {name: len(b) for (name, _), b in zip(_COLUMNS, blobs,
                                                                                               strict=True)}}
         lake.put_bytes(INDEX_KEY, b"".join([MAGIC, json.dumps(header).encode(), b"\n", *blobs]))
         if self._migrated and lake.exists(LEGACY_INDEX_KEY):
@@ -201,6 +207,9 @@ class TweetIndex:
         new = sorted(self._new.items())
         self._new = {}
         if not self.ids or new[0][0] > self.ids[-1]:  # the usual case: newer than every known tweet
+            created = [e[1] for _, e in new]
+            self.created_sorted = self.created_sorted and (not self.created or created[0] >= self.created[-1]) \
+                and all(a <= b for a, b in itertools.pairwise(created))
             self.ids.extend(i for i, _ in new)
             self.authors.extend(e[0] for _, e in new)
             self.created.extend(e[1] for _, e in new)
@@ -220,6 +229,12 @@ class TweetIndex:
         for column, target in zip(old, out, strict=True):
             target.extend(column[start:])
         self.ids, self.authors, self.created, self.refreshed, self.deleted = out
+        self.created_sorted = self._check_sorted()
+
+    def _check_sorted(self) -> bool:
+        created = self.created
+        self.created_sorted = all(a <= b for a, b in itertools.pairwise(created))
+        return self.created_sorted
 
     # -- one tweet -------------------------------------------------------------------------------
     def _pos(self, tweet_id: int) -> int | None:
@@ -257,6 +272,8 @@ class TweetIndex:
                     entry[field] = value
             return
         assert pos is not None
+        if created is not None and created != self.created[pos]:
+            self.created_sorted = False  # checked again at the next save
         for column, value in zip((self.authors, self.created, self.refreshed, self.deleted), values, strict=True):
             if value is not None:
                 column[pos] = value
@@ -354,6 +371,8 @@ class TweetIndex:
                       for t in ordered]
         thresholds.append(thresholds[-1])
         oldest = now - ordered[0].end if ordered[0].end is not None else -(2**62)
+        if self.created_sorted:
+            return self._due_by_slices(now, policy, author_ids)
         wanted: list[tuple[int, int]] = []  # (created, id)
         deleted_ids: set[int] = set()
         latest = self.latest
@@ -373,6 +392,49 @@ class TweetIndex:
                 if self._pos(target) is not None:
                     continue  # the newest version is an entry of its own: it decides
             wanted.append((created, target))
+        wanted.sort(reverse=True)
+        seen: set[int] = set()
+        out = []
+        for _, target in wanted:
+            if target not in seen and target not in deleted_ids:
+                seen.add(target)
+                out.append(target)
+        return out
+
+    def _due_by_slices(self, now: int, policy: Policy, author_ids: set[int] | None) -> list[int]:
+        """:meth:`due` when ``created`` follows the id order: each tier is one slice of the columns,
+        and only its refresh times are looked at one by one."""
+        from ingestion.policy import GRACE_MIN_SECONDS, GRACE_SHARE
+
+        ids, created, latest = self.ids, self.created, self.latest
+        deleted_ids: set[int] = set()
+        if self.deleted.count(1):
+            flags = self.deleted.tobytes()
+            at = flags.find(1)
+            while at >= 0:
+                deleted_ids.add(ids[at])
+                at = flags.find(1, at + 1)
+        wanted: list[tuple[int, int]] = []  # (created, id)
+        for number, tier in enumerate(policy.tiers):
+            # the tier holds the tweets created in (now - end, now - start]; the youngest tier also
+            # any tweet a little ahead of this clock
+            lo = bisect.bisect_right(created, now - tier.end) if tier.end is not None else 0
+            hi = len(ids) if number == 0 else bisect.bisect_right(created, now - tier.start)
+            threshold = now - tier.interval + max(GRACE_MIN_SECONDS, GRACE_SHARE * tier.interval) \
+                if tier.interval else 2**62
+            for offset, refreshed in enumerate(self.refreshed[lo:hi]):
+                if refreshed and refreshed > threshold:
+                    continue
+                pos = lo + offset
+                tweet_id = ids[pos]
+                if tweet_id in deleted_ids or (author_ids is not None and self.authors[pos] not in author_ids):
+                    continue
+                target = tweet_id
+                if latest and tweet_id in latest:
+                    target = latest[tweet_id]
+                    if self._pos(target) is not None:
+                        continue  # the newest version is an entry of its own: it decides
+                wanted.append((created[pos], target))
         wanted.sort(reverse=True)
         seen: set[int] = set()
         out = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import random
 import tracemalloc
 from datetime import date, timedelta
 
@@ -205,3 +206,32 @@ def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(local_lake: La
     sim.clock.set("2026-11-30T12:00:00Z")
     run("metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY, budget_reads=budget_reads)
     assert month_to_date(local_lake, date(2026, 11, 30)).total.post_reads == budget_reads
+
+
+@pytest.mark.parametrize("sorted_by_time", [True, False])
+def test_the_selection_is_the_policys_rule_for_every_tweet(sorted_by_time: bool) -> None:
+    """Whichever way the index selects (a tier per slice when creation times follow the ids, one by
+    one when they do not), it picks exactly the tweets Policy.due says are due, youngest first."""
+    rng = random.Random(5)
+    now = 1_765_000_000
+    policy = Policy.parse(DEFAULT_POLICY)
+    index = TweetIndex()
+    truth: list[tuple[int, int]] = []
+    for n in range(5000):
+        created = now - 400 * D + n * 400 * D // 5000 + rng.randrange(0, 60)
+        if not sorted_by_time and n % 7 == 0:
+            created = now - rng.randrange(0, 400 * D)  # an id whose time says otherwise
+        tweet_id = 1_900_000_000_000_000_000 + n * 1000
+        refreshed = 0 if rng.random() < 0.1 else created + rng.randrange(0, max(1, now - created))
+        author = 1 + n % 3
+        index._new[tweet_id] = [author, created, refreshed, int(rng.random() < 0.02)]
+        if not index._new[tweet_id][3] and author != 3 and policy.due(now - created, now - refreshed if refreshed
+                                                                     else None):
+            truth.append((created, tweet_id))
+    index._merge()
+    assert index.created_sorted is sorted_by_time
+    got = index.due(now, policy, {1, 2})
+    assert set(got) == {i for _, i in truth}
+    created_of = {e.tweet_id: e.created_epoch for e in index.entries()}
+    assert [created_of[i] for i in got] == sorted((created_of[i] for i in got), reverse=True)
+    assert 0 < len(got) < 5000
