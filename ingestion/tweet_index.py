@@ -420,12 +420,11 @@ class TweetIndex:
             # any tweet a little ahead of this clock
             lo = bisect.bisect_right(created, now - tier.end) if tier.end is not None else 0
             hi = len(ids) if number == 0 else bisect.bisect_right(created, now - tier.start)
-            threshold = now - tier.interval + max(GRACE_MIN_SECONDS, GRACE_SHARE * tier.interval) \
+            # due: never refreshed (0) or refreshed at or before this (an int: refresh times are)
+            threshold = int(now - tier.interval + max(GRACE_MIN_SECONDS, GRACE_SHARE * tier.interval)) \
                 if tier.interval else 2**62
-            for offset, refreshed in enumerate(self.refreshed[lo:hi]):
-                if refreshed and refreshed > threshold:
-                    continue
-                pos = lo + offset
+            # the positions whose refresh time is at most the threshold, picked at C speed
+            for pos in itertools.compress(range(lo, hi), map(threshold.__ge__, self.refreshed[lo:hi])):
                 tweet_id = ids[pos]
                 if tweet_id in deleted_ids or (author_ids is not None and self.authors[pos] not in author_ids):
                     continue
