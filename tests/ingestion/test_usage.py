@@ -114,8 +114,10 @@ def test_every_run_records_what_it_read_unique_per_utc_day(any_lake: Lake, sim: 
         sim.billing.report(sim.clock.now_ms())["totals"]["post_reads"]
 
 
-def test_concurrent_runs_merge_without_losing_a_read(any_lake: Lake) -> None:
+@pytest.mark.parametrize("lake_kind", ["local_lake", "s3_server_lake"])  # moto's server: thread-safe
+def test_concurrent_runs_merge_without_losing_a_read(lake_kind: str, request: pytest.FixtureRequest) -> None:
     """Runs of other datasets (their own locks) and a run that lost its lease write the same day."""
+    any_lake: Lake = request.getfixturevalue(lake_kind)
     day = date(2026, 11, 22)
     chunks = [("tweets" if n % 2 else "tweet_metrics", f"run-{n}", set(range(n * 50, n * 50 + 80)))
               for n in range(6)]
