@@ -381,7 +381,7 @@ class TweetsCollector(CollectorRun):
         self._search_refused = str(err)
         line = (f"full-archive search is not available to this app ({err}); backfill off for the rest of this run: "
                 "what the timeline could not reach stays recorded for a run with access")
-        log.warning("%s", line)
+        log.info("%s", line)  # the face prints it once, from the summary (ingestion.run.outcome)
         self.summary.warnings.append(line)
 
     def _walk(self, account: Account, walk: _Pass, newest_id: str | None, count: int | None) -> bool:
