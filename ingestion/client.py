@@ -210,7 +210,7 @@ class XClient:
                 if rate_limited > self.max_rate_limit_retries:
                     raise
                 self.stats.rate_limit_hits += 1
-                if err.window_left and err.retry_after is None:
+                if err.window_left and err.retry_after is None and endpoint in MIN_INTERVAL_SECONDS:
                     short += 1
                     interval = MIN_INTERVAL_SECONDS.get(endpoint, 1.0)
                     delay = min(SHORT_LIMIT_BACKOFF_MAX, interval * 2 ** short)

@@ -272,7 +272,9 @@ class TweetsCollector(CollectorRun):
             kinds = ",".join(sorted(skipped_kinds))
             self.summary.notes.append(f"@{account.username}: earlier runs excluded {kinds}; "
                                       f"fetching its timeline down to {where} again to get them")
-            cursor = AccountCursor(newest_id=exclude_from)  # its gaps too: the new pass finds them again
+            # Down to --since: the new pass meets the cap again and finds its gaps anew. Down to a tweet:
+            # what lies below it is as it was, gaps included.
+            cursor = AccountCursor(newest_id=exclude_from, gaps=cursor.gaps if exclude_from else ())
         self._ids[account.username] = account.user_id
         self._current[account.user_id] = cursor
         self._gaps[account.user_id] = list(cursor.gaps)

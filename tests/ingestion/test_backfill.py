@@ -137,6 +137,21 @@ def test_off_names_the_gap_and_keeps_it_for_a_later_run(local_lake: Lake, sim: S
     assert later.extra["backfilled_by_search"] == {heavy.username: 6_800}
 
 
+def test_a_gap_outlives_a_narrower_run_and_the_walk_back_after_it(local_lake: Lake, sim: SimulatorServer,
+                                                                  client: XClient, ten_k: str) -> None:
+    """off (a gap), then --exclude replies (continues above), then a broader run: the timeline is
+    walked back down to where the exclusion began, and the gap below it is still searched."""
+    heavy = sim.world.heavy.username
+    run("tweets", local_lake, client, users=heavy, backfill="off")
+    run("tweets", local_lake, client, users=heavy, exclude="replies", backfill="off")
+    assert len(read_json(local_lake, CURSORS_KEY)["accounts"][ten_k]["gaps"]) == 1
+    summary = run("tweets", local_lake, client, users=heavy)
+    assert any("earlier runs excluded replies" in note for note in summary.notes)
+    seen = Counter(tweet_ids(local_lake))
+    assert set(seen) == set(since_2022(sim.world.archive_ids(ten_k))) and max(seen.values()) == 1
+    assert read_json(local_lake, CURSORS_KEY)["accounts"][ten_k]["gaps"] == []
+
+
 def test_more_than_the_cap_since_the_last_run_is_searched_between_the_two(local_lake: Lake, sim: SimulatorServer,
                                                                           client: XClient) -> None:
     """An incremental pass that meets the cap leaves a gap bounded by ``since_id`` (the last run's
