@@ -31,7 +31,7 @@ from tests.ingestion.test_cli import TOKEN as CLI_TOKEN
 from tests.ingestion.test_collectors import T2022_ID, TIMELINE, records, tweet_ids
 from tests.support import SIM_START, FakeClock, logged_waits, make_client
 from xsim import BillingConfig, SimulatorServer, World
-from xsim.timeutil import from_ms, to_ms
+from xsim.timeutil import from_ms, ms_from_id, to_ms
 
 SEARCH = "GET /2/tweets/search/all"
 
@@ -111,10 +111,15 @@ def test_search_mode_backfills_a_new_account_by_search_alone(local_lake: Lake, s
                                                              client: XClient, ten_k: str) -> None:
     summary = run("tweets", local_lake, client, users=sim.world.heavy.username, backfill="search")
     seen = Counter(tweet_ids(local_lake))
-    assert set(seen) == set(since_2022(sim.world.archive_ids(ten_k))) and max(seen.values()) == 1
-    # 20 pages of 500, then the timeline asked once for anything newer than the newest found
+    truth = since_2022(sim.world.archive_ids(ten_k))
+    assert set(seen) == set(truth) and max(seen.values()) == 1
+    # 20 pages of 500, then the timeline asked once for anything newer than the newest found: search
+    # ends 30 s before the request, and the 10,000th post is a second old
     assert sim.stats.counts() == {"GET /2/users/by": 1, SEARCH: 20, TIMELINE: 1}
-    assert summary.extra["backfilled_by_search"] == {sim.world.heavy.username: 10_000}
+    recent = [i for i in truth if ms_from_id(int(i)) >= sim.clock.now_ms() - 30_000]
+    assert len(recent) >= 1
+    assert summary.extra["backfilled_by_search"] == {sim.world.heavy.username: 10_000 - len(recent)}
+    assert Counter(r["source"] for r in records(local_lake, "tweets") if "data" in r)[TIMELINE] == len(recent)
     assert statuses(sim)[429] == 0
 
 
