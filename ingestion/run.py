@@ -20,7 +20,7 @@ from ingestion.accounts import UNAVAILABLE_FOR_METRICS, known_user_ids, resolve_
 from ingestion.client import XClient
 from ingestion.collectors.base import CollectorRun, OnProgress, RunSummary
 from ingestion.collectors.metrics import MetricsCollector
-from ingestion.collectors.tweets import DEFAULT_SINCE, TweetsCollector
+from ingestion.collectors.tweets import BACKFILL_MODES, DEFAULT_SINCE, TweetsCollector
 from ingestion.collectors.users import UsersCollector
 from ingestion.errors import BudgetReached, ConfigurationError, CreditsSpent, FatalAPIError, RetriableAPIError
 from ingestion.policy import EVERY_RUN, Policy
@@ -63,7 +63,7 @@ def outcome(result: RunSummary | BaseException) -> Outcome | None:
         if result.failed:
             return Outcome(ExitCode.ACCOUNTS_FAILED, f"{len(result.failed)} account(s) kept failing, the rest were "
                                                      f"collected: {', '.join(sorted(result.failed))}")
-        return Outcome(ExitCode.OK, "")
+        return Outcome(ExitCode.OK, "; ".join(result.warnings))  # e.g. search refused (403): the gap is named
     if isinstance(result, CreditsSpent):
         return Outcome(ExitCode.FATAL_API, f"the X API account has no credits left (HTTP 402 on {result.endpoint}): "
                                            "nothing more is read until they are topped up in the developer "
@@ -96,6 +96,14 @@ def parse_exclude(exclude: str | None) -> tuple[str, ...]:
     if bad := set(excluded) - set(EXCLUDABLE):
         raise ConfigurationError(f"--exclude takes retweets and/or replies, not {', '.join(sorted(bad))}")
     return excluded
+
+
+def parse_backfill(backfill: str | None) -> str:
+    """``auto`` (default), ``search`` or ``off``: how a tweets run reaches beyond the timeline's cap."""
+    mode = (backfill or "auto").strip().lower()
+    if mode not in BACKFILL_MODES:
+        raise ConfigurationError(f"--backfill takes {', '.join(BACKFILL_MODES)}, not {backfill}")
+    return mode
 
 
 def select_accounts(registry: Registry, users: str | None, lake: Lake) -> list[Account]:
@@ -150,6 +158,7 @@ class RunOptions:
 
     since: str | None = None  # tweets: RFC 3339 lower bound of a first collection
     exclude: str | None = None  # tweets: "retweets,replies"
+    backfill: str | None = None  # tweets: auto (default), search or off
     max_age_days: float | None = None  # tweet_metrics: refresh only tweets younger than this
     part_records: int = 100_000
     on_progress: OnProgress | None = None
@@ -169,7 +178,8 @@ def _collect_users(lake: Lake, client: XClient, accounts: list[Account], learn: 
 def _collect_tweets(lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None,
                     options: RunOptions, one_off: bool) -> RunSummary:
     collector = TweetsCollector(lake, client, since=parse_time(options.since) if options.since else DEFAULT_SINCE,
-                                exclude=parse_exclude(options.exclude), max_records_per_file=options.part_records,
+                                exclude=parse_exclude(options.exclude), backfill=parse_backfill(options.backfill),
+                                max_records_per_file=options.part_records,
                                 on_progress=options.on_progress)
     with _leased(lake, collector, client, options):
         return collector.run(accounts, learn)
@@ -204,22 +214,23 @@ COLLECTORS: dict[str, Collect] = {
 
 def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, since: str | None = None,
         exclude: str | None = None, max_age_days: float | None = None, part_records: int = 100_000,
-        on_progress: OnProgress | None = None, policy: str | None = None, budget_usd: float | None = None,
-        budget_reads: int | None = None, price_post_read: float | None = None,
+        on_progress: OnProgress | None = None, backfill: str | None = None, policy: str | None = None,
+        budget_usd: float | None = None, budget_reads: int | None = None, price_post_read: float | None = None,
         price_user_read: float | None = None) -> RunSummary:
     """One run of ``dataset``'s collector (``users``, ``tweets``, ``tweet_metrics`` or its alias
     ``metrics``). ``users`` (comma-separated names) runs for those accounts only and leaves the
-    registry alone; ``since`` (RFC 3339) and ``exclude`` are the tweets run's, ``max_age_days`` and
-    ``policy`` (:mod:`ingestion.policy`; None: every known tweet) the metrics run's. ``budget_usd``
-    and ``budget_reads`` bound the month to date of every run (:class:`ingestion.usage.Budget`).
-    Raises what :func:`outcome` maps to an exit code."""
+    registry alone; ``since`` (RFC 3339), ``exclude`` and ``backfill`` (auto, search, off) are the
+    tweets run's, ``max_age_days`` and ``policy`` (:mod:`ingestion.policy`; None: every known tweet)
+    the metrics run's. ``budget_usd`` and ``budget_reads`` bound the month to date of every run
+    (:class:`ingestion.usage.Budget`). Raises what :func:`outcome` maps to an exit code."""
     collect = COLLECTORS[canonical_dataset(dataset)]
     registry = Registry(lake)
     accounts = select_accounts(registry, users, lake)
     if not accounts:
         raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
     # --users runs leave the registry alone (they are one-offs); registry runs keep it current.
-    options = RunOptions(since, exclude, max_age_days, part_records, on_progress,
+    options = RunOptions(since=since, exclude=exclude, max_age_days=max_age_days, part_records=part_records,
+                         on_progress=on_progress, backfill=backfill,
                          policy=Policy.parse(policy) if policy else EVERY_RUN, budget=Budget(budget_usd, budget_reads),
                          prices=prices(price_post_read, price_user_read))
     return collect(lake, client, accounts, None if users else registry, options, bool(users))

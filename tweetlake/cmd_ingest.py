@@ -2,7 +2,8 @@
 
 ``metrics`` is accepted for ``tweet_metrics``.
 
-Exit status: 0 when the run collected what it could (unavailable accounts are named, not fatal);
+Exit status: 0 when the run collected what it could (unavailable accounts are named, not fatal;
+so is a full-archive search the plan refuses with 403: one warning line, the gap named);
 2 for a configuration or usage error; 3 for a fatal API error (bad token, usage cap, no access, a
 redirect to another host); 4 when another run of the same collector holds the lock, or held it
 since this run's lease lapsed; 5 when the API kept failing past the retries
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--since", default=None,
                         help="tweets: first collection starts here (RFC 3339; default 2022-01-01T00:00:00Z)")
     parser.add_argument("--exclude", default=None, help="tweets: retweets,replies (default: everything)")
+    parser.add_argument("--backfill", choices=["auto", "search", "off"], default="auto",
+                        help="tweets: beyond the timeline's 3,200-tweet cap, fetch the rest with full-archive search "
+                             "(auto), backfill new accounts by search alone (search), or only name the gap (off)")
     parser.add_argument("--max-age-days", type=float, default=None,
                         help="metrics: refresh only tweets younger than this")
     parser.add_argument("--policy", default=None,
@@ -76,8 +80,9 @@ def main(argv: list[str]) -> int:
         client = XClient.from_env()
         summary = run(args.dataset, lake, client, users=args.users, since=args.since, exclude=args.exclude,
                       max_age_days=args.max_age_days, part_records=args.part_records, on_progress=progress,
-                      policy=args.policy, budget_usd=args.budget_usd, budget_reads=args.budget_reads,
-                      price_post_read=args.price_post_read, price_user_read=args.price_user_read)
+                      backfill=args.backfill, policy=args.policy, budget_usd=args.budget_usd,
+                      budget_reads=args.budget_reads, price_post_read=args.price_post_read,
+                      price_user_read=args.price_user_read)
     except Exception as err:
         failed = outcome(err)
         if failed is None:

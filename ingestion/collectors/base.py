@@ -32,6 +32,7 @@ class RunSummary:
     unavailable: dict[str, str] = field(default_factory=dict)  # account or tweet -> why
     failed: dict[str, str] = field(default_factory=dict)  # account -> the error it kept failing with
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the run could not do, though it completed
     elapsed_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
     usage: RunUsage | None = None  # billable reads by the API's rules (set by ingestion.run)
@@ -54,6 +55,7 @@ class RunSummary:
             lines.append("  failed (cursor kept; the next run retries): "
                          + ", ".join(f"{k} ({v})" for k, v in sorted(self.failed.items())))
         lines.extend(f"  note: {note}" for note in self.notes)
+        lines.extend(f"  warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
 
 

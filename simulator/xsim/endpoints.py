@@ -48,6 +48,8 @@ _TIMELINE = ("id", "since_id", "until_id", "max_results", "pagination_token", "e
 _ARCHIVE = ("query", "start_time", "end_time", "since_id", "until_id", "next_token", "pagination_token")
 ARCHIVE_DEFAULT_DAYS = 30
 """Without `start_time` (or `since_id`) search and counts reach back 30 days before `end_time`."""
+ARCHIVE_DEFAULT_END_LAG_SECONDS = 30
+"""Without `end_time` search and counts end 30 seconds before the request (the newest posts come later)."""
 COUNTS_PAGE_MS = 31 * DAY_MS
 """A counts page covers at most 31 days; older buckets come with its `next_token`."""
 _BUCKET_MS = {"minute": 60_000, "hour": HOUR_MS, "day": DAY_MS}
@@ -235,8 +237,10 @@ class Endpoints:
         return expansions.users_body(self.world, found, errors, fields, t_ms)
 
     # --- full archive -------------------------------------------------------------------------
-    def _archive_request(self, params: Params) -> tuple[search.Query | None, search.Bounds, str | None]:
-        """The query, its bounds (with the documented defaults) and the page token, all validated."""
+    def _archive_request(self, params: Params) -> tuple[search.Query | None, search.Bounds, search.Bounds, str | None]:
+        """The query, its bounds as given and with the documented defaults (`end_time` 30 s before
+        now, `start_time` 30 days before that), and the page token, all validated. A token is bound
+        to the bounds as given, so it stays valid while the clock moves."""
         raw_query = params.values.get("query")
         query: search.Query | None = None
         if not raw_query:
@@ -263,9 +267,12 @@ class Endpoints:
             params.error("next_token", params.values["next_token"],
                          "At most one of `pagination_token`, `next_token` may be provided.")
         token = params.values.get("next_token") or params.values.get("pagination_token")
+        given = search.Bounds(since_id, until_id, start_s, end_s)
+        if end_s is None:
+            end_s = now_s - ARCHIVE_DEFAULT_END_LAG_SECONDS
         if start_s is None and since_id is None:
-            start_s = (end_s if end_s is not None else now_s) - ARCHIVE_DEFAULT_DAYS * 86_400
-        return query, search.Bounds(since_id, until_id, start_s, end_s), token
+            start_s = end_s - ARCHIVE_DEFAULT_DAYS * 86_400
+        return query, given, search.Bounds(since_id, until_id, start_s, end_s), token
 
     def search_all(self, params: Params, _: str | None) -> dict[str, Any]:
         fields = params.fields(TWEET_EXPANSIONS)
@@ -274,8 +281,8 @@ class Endpoints:
         if sort_order is not None and sort_order not in SORT_ORDERS:
             params.error("sort_order", sort_order, f"The `sort_order` query parameter value [{sort_order}] is not one "
                          f"of [{','.join(SORT_ORDERS)}]")
-        query, bounds, token = self._archive_request(params)
-        fingerprint = QueryTokens.fingerprint(query.key() if query else None, bounds)
+        query, given, bounds, token = self._archive_request(params)
+        fingerprint = QueryTokens.fingerprint(query.key() if query else None, given)
         cursor: int | None = None
         if token is not None:
             cursor = self.search_tokens.read(token, fingerprint)
@@ -311,8 +318,8 @@ class Endpoints:
                          f"one of [{','.join(GRANULARITIES)}]")
             granularity = "hour"
         count_fields = params.csv("search_count.fields", SEARCH_COUNT_FIELDS) or SEARCH_COUNT_FIELDS
-        query, bounds, token = self._archive_request(params)
-        fingerprint = QueryTokens.fingerprint(query.key() if query else None, bounds, granularity)
+        query, given, bounds, token = self._archive_request(params)
+        fingerprint = QueryTokens.fingerprint(query.key() if query else None, given, granularity)
         cursor: int | None = None
         if token is not None:
             cursor = self.counts_tokens.read(token, fingerprint)

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from xsim import BillingConfig, SimulatorServer
-from xsim.timeutil import id_from_time, ms_from_id, parse_when
+from xsim.timeutil import from_ms, id_from_ms, id_from_time, ms_from_id, parse_when
 
 NOW = "2026-11-22T12:00:00Z"
 SINCE_2022 = "2022-01-01T00:00:00Z"
@@ -111,13 +111,16 @@ def _iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_without_start_time_search_reaches_back_30_days(archive: SimulatorServer, http: requests.Session,
-                                                        clock: StepClock) -> None:
+def test_without_bounds_search_ends_30_s_ago_and_reaches_back_30_days(archive: SimulatorServer,
+                                                                      http: requests.Session, clock: StepClock) -> None:
     heavy = archive.world.heavy
+    newest = archive.world.archive_ids(heavy.user_id)[0]
+    archive.clock.set(from_ms(ms_from_id(int(newest)) + 10_000))  # its newest post is 10 s old
     got = ids_of(walk(archive, http, clock, query=f"from:{heavy.user_id}", max_results=500))
-    edge = id_from_time(parse_when("2026-10-23T12:00:00Z"))
-    assert got == [i for i in archive.world.archive_ids(heavy.user_id) if int(i) >= edge]
-    assert got, "the heavy account posted in the last 30 days"
+    now_ms = archive.clock.now_ms()
+    start, end = id_from_ms(now_ms - 30_000 - 30 * 86_400_000), id_from_ms(now_ms - 30_000)
+    assert got == [i for i in archive.world.archive_ids(heavy.user_id) if start <= int(i) < end]
+    assert got and newest not in got, "the last 30 seconds are not searchable yet"
 
 
 def test_pagination_token_is_accepted_and_bound_to_its_query(archive: SimulatorServer, http: requests.Session,
