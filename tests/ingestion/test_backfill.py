@@ -310,3 +310,18 @@ def test_killed_anywhere_mid_search_and_rerun(tmp_path: Path) -> None:
         assert max(seen.values()) == 1, "no duplicate"
         state = json.loads(lake.get_bytes(CURSORS_KEY))
         assert state["accounts"][heavy.user_id]["gaps"] == [] and "intent" not in state
+
+
+def test_a_cursor_from_before_gaps_continues_without_searching(local_lake: Lake, sim: SimulatorServer,
+                                                               client: XClient, ten_k: str) -> None:
+    """Cursors written before gaps were recorded hold none: the run goes on above ``newest_id``,
+    and asks search for nothing (README: such accounts are backfilled by deleting their entry)."""
+    heavy = sim.world.heavy.username
+    run("tweets", local_lake, client, users=heavy, backfill="off")
+    doc = read_json(local_lake, CURSORS_KEY)
+    del doc["accounts"][ten_k]["gaps"]
+    local_lake.put_bytes(CURSORS_KEY, json.dumps(doc).encode())
+    sim.stats.reset()
+    summary = run("tweets", local_lake, client, users=heavy)
+    assert summary.records == 0 and SEARCH not in sim.stats.counts()
+    assert read_json(local_lake, CURSORS_KEY)["accounts"][ten_k]["gaps"] == []
