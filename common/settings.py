@@ -23,6 +23,9 @@ ENVIRONMENT: dict[str, str] = {
     "X_BEARER_TOKEN": "the X API bearer token",
     "X_BEARER_TOKEN_SECRET_ARN": "a Secrets Manager secret holding the bearer token (instead of X_BEARER_TOKEN)",
     "X_API_BASE_URL": f"another server speaking the X API v2, e.g. the simulator (default {DEFAULT_API_BASE_URL})",
+    "TWEETLAKE_METRICS_POLICY": "the metrics refresh policy when --policy is not given (default 0-2d:2h,2d-7d:12h,"
+                                "7d-30d:1d,30d+:7d)",
+    "TWEETLAKE_BUDGET_USD": "the monthly X API budget in USD when --budget-usd is not given (empty or 0: none)",
     "TWEETLAKE_DATABASE_URL": "the warehouse, postgresql://… (default: the embedded PostgreSQL)",
     "TWEETLAKE_DB_SCHEMA": f"the warehouse schema (default {DEFAULT_SCHEMA})",
     "TWEETLAKE_API_KEY": "the key the local REST API asks for (X-API-Key)",
@@ -57,6 +60,8 @@ class Settings:
     spark_log_level: str = "WARN"
     java_home: str | None = None
     fail_merge_at: str | None = None
+    metrics_policy: str | None = None
+    budget_usd: float | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,11 +89,24 @@ class Settings:
             spark_log_level=get("TWEETLAKE_SPARK_LOG_LEVEL") or "WARN",
             java_home=get("JAVA_HOME"),
             fail_merge_at=get("TWEETLAKE_FAIL_MERGE_AT"),
+            metrics_policy=get("TWEETLAKE_METRICS_POLICY"),
+            budget_usd=_positive(get("TWEETLAKE_BUDGET_USD"), "TWEETLAKE_BUDGET_USD"),
         )
 
     @property
     def has_token(self) -> bool:
         return bool(self.bearer_token or self.bearer_token_secret_arn)
+
+
+def _positive(value: str | None, name: str) -> float | None:
+    """A USD amount; empty or 0 means none."""
+    if value is None:
+        return None
+    try:
+        amount = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of USD, not {value!r}") from None
+    return amount if amount > 0 else None
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:

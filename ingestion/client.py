@@ -3,7 +3,8 @@ retries, pagination.
 
 Errors are sorted the way the API means them:
 
-* retriable — 429 (wait for ``Retry-After`` or this response's ``x-rate-limit-reset``; without a
+* retriable — 429 (wait for ``Retry-After`` or this response's ``x-rate-limit-reset``; a 429 while
+  the window still has requests left is a per-second rule: a few seconds' backoff; without a
   usable reset, back off exponentially from a minute), 5xx, timeouts, connection resets, a body
   cut short or undecodable: retried with bounded exponential backoff and jitter;
 * fatal — 400, 401, 403, 404 and the monthly usage cap (a 429 whose body says ``UsageCapExceeded``):
@@ -24,6 +25,11 @@ has ``data`` and/or ``errors``): anything else (``{}``, HTML, a cut body) is a
 dripped a byte at a time cannot hold a run for hours, as the per-read ``timeout`` alone would let
 it. **Redirects** are followed only within the API's own origin: an answer from another host is
 never taken as data.
+
+**Pacing.** An endpoint with a per-second rule (full-archive search: 1 request a second, besides
+its 300 a window) is never asked sooner than its interval after the last request, measured on
+:attr:`XClient.clock`; a window known to be spent is waited out before sending. A run paced this
+way collects no 429 from either rule.
 
 The bearer token lives only in the session's ``Authorization`` header. It is registered with the
 logging redactor, never formatted into a message, and never written to the lake.
@@ -48,6 +54,7 @@ from common.logs import register_secret
 from common.settings import Settings, api_base_url
 from ingestion.errors import (
     ConfigurationError,
+    CreditsSpent,
     FatalAPIError,
     ForbiddenError,
     InvalidRequestError,
@@ -60,7 +67,7 @@ from ingestion.errors import (
     problem_text,
 )
 from ingestion.page import Expect, Page, expect_lookup, expect_page, paginate
-from ingestion.ratelimit import Window, header_int, retry_after, spent_window_reset
+from ingestion.ratelimit import Window, header_int, longer_window_spent, retry_after, spent_window_reset
 from ingestion.transport import fetch
 
 log = logging.getLogger(__name__)
@@ -74,6 +81,12 @@ USER_FIELDS = (
     "protected,public_metrics,url,verified,verified_type"
 )
 USER_AGENT = f"tweetlake/{__version__}"
+SEARCH_ALL = "GET /2/tweets/search/all"
+MIN_INTERVAL_SECONDS: dict[str, float] = {SEARCH_ALL: 1.0}
+"""Per-second rules the documentation states (not in any header): full-archive search, 1 a second."""
+PACING_MARGIN_SECONDS = 0.1
+"""Added to an interval: requests sent a second apart may arrive closer together."""
+SHORT_LIMIT_BACKOFF_MAX = 60.0
 
 
 @dataclass
@@ -84,9 +97,18 @@ class ClientStats:
     retries: int = 0
     rate_limit_wait_seconds: float = 0.0
     rate_limit_hits: int = 0
+    paced_seconds: float = 0.0  # waits of the per-second pacing (not counted as rate-limit waits)
 
 
 def _no_heartbeat() -> None:
+    return None
+
+
+def _no_check(endpoint: str, params: Mapping[str, Any]) -> None:
+    return None
+
+
+def _no_count(page: Page) -> None:
     return None
 
 
@@ -135,12 +157,17 @@ class XClient:
         self.rate_limit_backoff_max = rate_limit_backoff_max
         self.heartbeat_every = heartbeat_every
         self.heartbeat: Callable[[], None] = _no_heartbeat  # set by whoever holds a lease (the run lock)
+        # the usage ledger's hooks (ingestion.usage.Meter, set by the run): every request before it is
+        # sent (a budget may refuse it), every successful page (what the API bills)
+        self.before_request: Callable[[str, Mapping[str, Any]], None] = _no_check
+        self.on_page: Callable[[Page], None] = _no_count
         self.clock = clock
         self.sleep = sleep
         self._now = now or (lambda: datetime.now(UTC))
         self.rng = rng or random.Random()
         self.stats = ClientStats()
         self._windows: dict[str, Window] = {}
+        self._last_sent: dict[str, float] = {}
         self.session = session or requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
 
@@ -181,10 +208,13 @@ class XClient:
         attempt = 0
         rate_limited = 0
         blind = 0  # 429s in a row that named no usable reset
+        short = 0  # 429s in a row of a per-second rule
         while True:
             self._pace(endpoint)
+            self.before_request(endpoint, params or {})
             try:
                 page = self._get_once(endpoint, path, params)
+                self.on_page(page)  # a 200 is billed for what it returns, whatever follows
                 if expect is not None and (problem := expect(page.body)):
                     raise MalformedResponse(f"{endpoint}: HTTP 200 but {problem}", status=200, endpoint=endpoint)
                 return page
@@ -195,6 +225,13 @@ class XClient:
                 if rate_limited > self.max_rate_limit_retries:
                     raise
                 self.stats.rate_limit_hits += 1
+                if err.window_left and err.retry_after is None and endpoint in MIN_INTERVAL_SECONDS:
+                    short += 1
+                    interval = MIN_INTERVAL_SECONDS.get(endpoint, 1.0)
+                    delay = min(SHORT_LIMIT_BACKOFF_MAX, interval * 2 ** short)
+                    self._wait(endpoint, self.rng.uniform(delay, delay * 1.25), "rate limited",
+                               "(the window has requests left: a per-second limit)")
+                    continue
                 wait, why = self._rate_limit_wait(err)
                 if wait is not None and wait > 2 * self.max_rate_limit_wait:
                     # a daily limit (or a Retry-After of hours): sleeping it out in clamped steps
@@ -230,6 +267,8 @@ class XClient:
 
     def _get_once(self, endpoint: str, path: str, params: Mapping[str, Any] | None) -> Page:
         self.stats.requests[endpoint] += 1
+        if endpoint in MIN_INTERVAL_SECONDS:
+            self._last_sent[endpoint] = self.clock()
         url = self.base_url + path
         try:
             response, raw = fetch(self.session, endpoint, url, params, base_url=self.base_url, timeout=self.timeout,
@@ -277,14 +316,17 @@ class XClient:
                     body=body,
                 )
             headers = response.headers
+            left = header_int(headers, "x-rate-limit-remaining")
             raise RateLimitError(message, reset_at=spent_window_reset(headers),
-                                 retry_after=retry_after(headers, self.clock()), status=status,
-                                 endpoint=endpoint, body=body)
+                                 retry_after=retry_after(headers, self.clock()),
+                                 window_left=left is not None and left > 0 and not longer_window_spent(headers),
+                                 status=status, endpoint=endpoint, body=body)
         if status >= 500 or status in (408, 425):
             raise RetriableAPIError(message, status=status, endpoint=endpoint, body=body)
         error_class: type[FatalAPIError] = {
             400: InvalidRequestError,
             401: UnauthorizedError,
+            402: CreditsSpent,
             403: ForbiddenError,
             404: NotFoundError,
         }.get(status, FatalAPIError)
@@ -306,7 +348,16 @@ class XClient:
             window.limit, window.remaining, window.reset_at = limit, remaining, float(reset) if reset else None
 
     def _pace(self, endpoint: str) -> None:
-        """Wait before sending when the window is known to be spent, instead of collecting a 429."""
+        """Wait before sending when the window is known to be spent, or the endpoint's per-second
+        interval has not passed since its last request, instead of collecting a 429."""
+        interval = MIN_INTERVAL_SECONDS.get(endpoint)
+        last = self._last_sent.get(endpoint)
+        if interval is not None and last is not None:
+            early = last + interval + PACING_MARGIN_SECONDS - self.clock()
+            if early > 0:
+                log.debug("%s: pacing %.2fs (%.0f request/s)", endpoint, early, 1 / interval)
+                self.stats.paced_seconds += early
+                self.sleep(early)
         window = self._windows.get(endpoint)
         if window is None or window.remaining is None or window.remaining > 0:
             return
@@ -364,6 +415,16 @@ class XClient:
         query: dict[str, Any] = {"max_results": 100, "tweet.fields": TWEET_FIELDS}
         query.update({k: v for k, v in params.items() if v is not None})
         return self.paginate("GET /2/users/:id/tweets", f"/users/{user_id}/tweets", query)
+
+    def search_all(self, query: str, **params: Any) -> Iterator[Page]:
+        """Every page of ``GET /2/tweets/search/all`` for ``query`` (500 a page, the timeline's
+        tweet.fields unless given), following ``next_token``."""
+        if not 1 <= len(query) <= 1024:
+            raise ValueError("a search query has 1 to 1,024 characters")
+        q: dict[str, Any] = {"query": query, "max_results": 500, "tweet.fields": TWEET_FIELDS}
+        q.update({k: v for k, v in params.items() if v is not None})
+        return paginate(lambda e, p, qq: self.get(e, p, qq, expect_page), SEARCH_ALL, "/tweets/search/all", q,
+                        cursor_param="next_token")
 
     def tweets_by_ids(self, ids: list[str], tweet_fields: str = TWEET_FIELDS) -> Page:
         if not 1 <= len(ids) <= 100:

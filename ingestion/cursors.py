@@ -3,7 +3,7 @@
 The document::
 
     {"version": 1,
-     "accounts": {"<user id>": {"newest_id", "pending", "username", "exclude", "exclude_from",
+     "accounts": {"<user id>": {"newest_id", "pending", "gaps", "username", "exclude", "exclude_from",
                                 "updated_at", "tweet_count"}},
      "intent": {"part": "<raw key>", "accounts": {"<user id>": {…}}}}      # only between two steps
 
@@ -13,6 +13,13 @@ its cursor changes while it writes pages. Just before a raw part is published,
 naming that part; just after, :meth:`CursorStore.commit` lays them over the accounts and drops the
 intent. A run killed in between leaves the intent behind; :meth:`CursorStore.settle_intent` (the
 next run's first step) applies it if the part is in the lake and drops it if not.
+
+**What the timeline could not reach is a gap, and a gap is a position too.** When a pass meets the
+timeline's 3,200 cap before its lower bound, the part below the oldest tweet it reached is recorded
+as a :class:`Gap` (``{lower, until_id}``). Full-archive search fills it from ``until_id`` down, and
+each published part moves ``until_id`` down with it, through the same intent and commit; a gap
+search has emptied is dropped. A run without search (``--backfill off``, a plan that answers 403)
+keeps its gaps for a run that has it.
 
 Every change is a conditional write (:func:`ingestion.state.update_json`); a change lays the new
 entry over the stored one, so a field a change leaves out (``tweet_count`` when the pages did not
@@ -56,11 +63,32 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Gap:
+    """Tweets the timeline could not reach, left for full-archive search: every tweet below
+    ``until_id`` (none: from the newest) down to ``lower``."""
+
+    lower: dict[str, str]  # {"start_time": …} or {"since_id": …}: where the gap ends
+    until_id: str | None  # the oldest tweet in the lake above the gap; moves down as search publishes
+    fetched: int = 0  # tweets search has written into the lake from it
+    unreached: int | None = None  # what the profile's tweet_count said was out of the timeline's reach
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Gap:
+        unreached = doc.get("unreached")
+        return cls(lower=dict(doc["lower"]), until_id=doc.get("until_id"), fetched=int(doc.get("fetched", 0)),
+                   unreached=int(unreached) if unreached is not None else None)
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"lower": self.lower, "until_id": self.until_id, "fetched": self.fetched, "unreached": self.unreached}
+
+
+@dataclass(frozen=True)
 class AccountCursor:
     """Where an account's timeline stands in the lake."""
 
     newest_id: str | None = None  # the newest tweet in the lake (the next pass's since_id)
     pending: Pending | None = None
+    gaps: tuple[Gap, ...] = ()  # what the timeline could not reach, for full-archive search
     username: str | None = None  # as of the pass (the cursor is keyed by user id)
     exclude: tuple[str, ...] = ()  # the kinds (retweets, replies) the passes that moved it left out
     exclude_from: str | None = None  # the tweet since which they were left out; None: since --since
@@ -71,7 +99,8 @@ class AccountCursor:
     def from_doc(cls, doc: Mapping[str, Any]) -> AccountCursor:
         count = doc.get("tweet_count")
         return cls(newest_id=doc.get("newest_id"), pending=Pending.from_doc(doc.get("pending")),
-                   username=doc.get("username"), exclude=tuple(doc.get("exclude") or ()),
+                   gaps=tuple(Gap.from_doc(g) for g in doc.get("gaps") or ()), username=doc.get("username"),
+                   exclude=tuple(doc.get("exclude") or ()),
                    exclude_from=doc.get("exclude_from"), updated_at=doc.get("updated_at"),
                    tweet_count=int(count) if count is not None else None)
 
@@ -79,6 +108,7 @@ class AccountCursor:
         """The entry a change writes; without ``tweet_count`` when unknown (the stored one stays)."""
         doc: dict[str, Any] = {"newest_id": self.newest_id,
                                "pending": self.pending.to_doc() if self.pending else None,
+                               "gaps": [gap.to_doc() for gap in self.gaps],
                                "username": self.username, "exclude": list(self.exclude),
                                "exclude_from": self.exclude_from, "updated_at": self.updated_at}
         if self.tweet_count is not None:

@@ -35,13 +35,16 @@ class DeadlineExceeded(RetriableAPIError):
 
 class RateLimitError(RetriableAPIError):
     """HTTP 429 for a rate-limit window. ``reset_at`` (epoch seconds) and ``retry_after`` (seconds)
-    come from this response's headers only; ``None`` when it did not carry them."""
+    come from this response's headers only; ``None`` when it did not carry them. ``window_left``:
+    the 15-minute window still had requests left (and no 24-hour limit was spent), so what refused
+    it is a per-second rule, which a short wait clears."""
 
     def __init__(self, message: str, *, reset_at: float | None, retry_after: float | None = None,
-                 **kwargs: Any) -> None:
+                 window_left: bool = False, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.reset_at = reset_at
         self.retry_after = retry_after
+        self.window_left = window_left
 
 
 class FatalAPIError(APIError):
@@ -68,8 +71,21 @@ class UsageCapExceeded(FatalAPIError):
     """HTTP 429 ``UsageCapExceeded``: the monthly cap is spent; waiting 15 minutes does not help."""
 
 
+class CreditsSpent(FatalAPIError):
+    """HTTP 402: the pay-per-use account's credits are spent; nothing more is served until topped up.
+
+    :func:`ingestion.run.run` adds what the usage ledger counted this month (``month_to_date``)."""
+
+    month_to_date: str = ""
+
+
 class PaginationLoopError(FatalAPIError):
     """The API returned a ``next_token`` it had already returned: following it would never end."""
+
+
+class BudgetReached(Exception):
+    """The run's monthly budget (``--budget-usd``/``--budget-reads``) would be exceeded by the next
+    request: the run stopped before sending it (not an API error: nothing failed, nothing was billed)."""
 
 
 class ConfigurationError(Exception):

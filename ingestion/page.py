@@ -43,9 +43,10 @@ class Page:
 
 
 def paginate(get: Callable[[str, str, Mapping[str, Any]], Page], endpoint: str, path: str,
-             params: Mapping[str, Any]) -> Iterator[Page]:
-    """Yield every page ``get`` returns, following ``meta.next_token``; a page with only
-    ``errors`` is yielded too.
+             params: Mapping[str, Any], cursor_param: str = "pagination_token") -> Iterator[Page]:
+    """Yield every page ``get`` returns, following ``meta.next_token`` (sent back as ``cursor_param``:
+    timelines take ``pagination_token``, search ``next_token``); a page with only ``errors`` is
+    yielded too.
 
     A repeated token raises :class:`PaginationLoopError` instead of looping forever.
     """
@@ -54,7 +55,7 @@ def paginate(get: Callable[[str, str, Mapping[str, Any]], Page], endpoint: str, 
     while True:
         query = dict(params)
         if token:
-            query["pagination_token"] = token
+            query[cursor_param] = token
         page = get(endpoint, path, query)
         yield page
         token = page.meta.get("next_token")

@@ -37,6 +37,12 @@ def spent_window_reset(headers: Mapping[str, str]) -> float | None:
     return float(reset) if reset else None
 
 
+def longer_window_spent(headers: Mapping[str, str]) -> bool:
+    """Whether a 24-hour app or user limit says it is spent (``remaining: 0``)."""
+    return any(header_int(headers, f"{prefix}-remaining") == 0 and header_int(headers, f"{prefix}-reset")
+               for prefix in ("x-app-limit-24hour", "x-user-limit-24hour"))
+
+
 def retry_after(headers: Mapping[str, str], now: float) -> float | None:
     """``Retry-After`` in seconds: delta-seconds or an HTTP date (RFC 9110)."""
     value = (headers.get("retry-after") or "").strip()

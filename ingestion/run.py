@@ -20,13 +20,17 @@ from ingestion.accounts import UNAVAILABLE_FOR_METRICS, known_user_ids, resolve_
 from ingestion.client import XClient
 from ingestion.collectors.base import CollectorRun, OnProgress, RunSummary
 from ingestion.collectors.metrics import MetricsCollector
-from ingestion.collectors.tweets import DEFAULT_SINCE, TweetsCollector
+from ingestion.collectors.tweets import BACKFILL_MODES, DEFAULT_SINCE, TweetsCollector
 from ingestion.collectors.users import UsersCollector
-from ingestion.errors import ConfigurationError, FatalAPIError, RetriableAPIError
+from ingestion.errors import BudgetReached, ConfigurationError, CreditsSpent, FatalAPIError, RetriableAPIError
+from ingestion.policy import EVERY_RUN, Policy
 from ingestion.registry import Account, InvalidUsername, Registry, check_username
 from ingestion.state import RunLock, RunLockedError
+from ingestion.usage import Budget, Meter, Prices, RunUsage
 
 EXCLUDABLE = ("retweets", "replies")
+NO_BUDGET = Budget()
+DOCUMENTED_PRICES = Prices()
 
 
 class ExitCode(IntEnum):
@@ -39,6 +43,7 @@ class ExitCode(IntEnum):
     API_KEPT_FAILING = 5  # past the retries, or a rate limit spent for longer than the longest wait
     ACCOUNTS_FAILED = 6  # some accounts kept failing; every other account was collected
     LAKE_FAILED = 7  # the lake (folder or S3) failed
+    BUDGET_REACHED = 8  # the next request would take the month past --budget-usd/--budget-reads
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,13 @@ def outcome(result: RunSummary | BaseException) -> Outcome | None:
         if result.failed:
             return Outcome(ExitCode.ACCOUNTS_FAILED, f"{len(result.failed)} account(s) kept failing, the rest were "
                                                      f"collected: {', '.join(sorted(result.failed))}")
-        return Outcome(ExitCode.OK, "")
+        return Outcome(ExitCode.OK, "; ".join(result.warnings))  # e.g. search refused (403): the gap is named
+    if isinstance(result, CreditsSpent):
+        return Outcome(ExitCode.FATAL_API, f"the X API account has no credits left (HTTP 402 on {result.endpoint}): "
+                                           "nothing more is read until they are topped up in the developer "
+                                           f"console; the usage ledger counted {result.month_to_date or 'nothing'}")
+    if isinstance(result, BudgetReached):
+        return Outcome(ExitCode.BUDGET_REACHED, str(result))
     if isinstance(result, (ConfigurationError, InvalidUsername, ValueError)):
         return Outcome(ExitCode.CONFIGURATION, str(result))
     if isinstance(result, FatalAPIError):
@@ -72,12 +83,27 @@ def outcome(result: RunSummary | BaseException) -> Outcome | None:
     return None
 
 
+def prices(post_read: float | None = None, user_read: float | None = None) -> Prices:
+    """The documented prices, with ``--price-post-read``/``--price-user-read`` laid over them."""
+    default = Prices()
+    return Prices(default.post_read if post_read is None else post_read,
+                  default.user_read if user_read is None else user_read, default.counts_request)
+
+
 def parse_exclude(exclude: str | None) -> tuple[str, ...]:
     """``"retweets,replies"`` → the kinds of tweets a tweets run leaves out."""
     excluded = tuple(x.strip() for x in exclude.split(",") if x.strip()) if exclude else ()
     if bad := set(excluded) - set(EXCLUDABLE):
         raise ConfigurationError(f"--exclude takes retweets and/or replies, not {', '.join(sorted(bad))}")
     return excluded
+
+
+def parse_backfill(backfill: str | None) -> str:
+    """``auto`` (default), ``search`` or ``off``: how a tweets run reaches beyond the timeline's cap."""
+    mode = (backfill or "auto").strip().lower()
+    if mode not in BACKFILL_MODES:
+        raise ConfigurationError(f"--backfill takes {', '.join(BACKFILL_MODES)}, not {backfill}")
+    return mode
 
 
 def select_accounts(registry: Registry, users: str | None, lake: Lake) -> list[Account]:
@@ -101,16 +127,29 @@ def select_accounts(registry: Registry, users: str | None, lake: Lake) -> list[A
 
 
 @contextlib.contextmanager
-def _leased(lake: Lake, collector: CollectorRun, client: XClient) -> Iterator[None]:
-    """Hold the collector's run lock; every page and every slice of a client wait renews it."""
-    previous = client.heartbeat
+def _leased(lake: Lake, collector: CollectorRun, client: XClient, options: RunOptions) -> Iterator[None]:
+    """Hold the collector's run lock (every page and every slice of a client wait renews it) and
+    meter its reads into the usage ledger (written whatever ends the run: billed is billed)."""
+    previous = client.heartbeat, client.before_request, client.on_page
     with RunLock(lake, collector.dataset, collector.run_id) as lock:
         collector.heartbeat = client.heartbeat = lock.heartbeat
         collector.fence = lock.check
+        meter = Meter(lake, collector.dataset, collector.run_id, client.now, budget=options.budget,
+                      prices=options.prices)
+        collector.meter = meter
+        client.before_request, client.on_page = meter.guard, meter.record
         try:
             yield
+            collector.summary.usage = RunUsage.of(meter)
+        except CreditsSpent as err:
+            meter.flush()
+            spent = meter.spent()
+            err.month_to_date = (f"${spent.usd(meter.prices):,.2f} this month ({spent.post_reads:,} post reads, "
+                                 f"{spent.user_reads:,} user reads since {meter.month_before.start.isoformat()})")
+            raise
         finally:
-            client.heartbeat = previous
+            client.heartbeat, client.before_request, client.on_page = previous
+            meter.flush()
 
 
 @dataclass(frozen=True)
@@ -119,25 +158,30 @@ class RunOptions:
 
     since: str | None = None  # tweets: RFC 3339 lower bound of a first collection
     exclude: str | None = None  # tweets: "retweets,replies"
+    backfill: str | None = None  # tweets: auto (default), search or off
     max_age_days: float | None = None  # tweet_metrics: refresh only tweets younger than this
     part_records: int = 100_000
     on_progress: OnProgress | None = None
+    policy: Policy = EVERY_RUN  # tweet_metrics: which known tweets are due (ingestion.policy)
+    budget: Budget = NO_BUDGET  # every run: the monthly ceiling it never goes past
+    prices: Prices = DOCUMENTED_PRICES
 
 
 def _collect_users(lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None,
                    options: RunOptions, one_off: bool) -> RunSummary:
     collector = UsersCollector(lake, client, max_records_per_file=options.part_records,
                                on_progress=options.on_progress)
-    with _leased(lake, collector, client):
+    with _leased(lake, collector, client, options):
         return collector.run(accounts, learn)
 
 
 def _collect_tweets(lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None,
                     options: RunOptions, one_off: bool) -> RunSummary:
     collector = TweetsCollector(lake, client, since=parse_time(options.since) if options.since else DEFAULT_SINCE,
-                                exclude=parse_exclude(options.exclude), max_records_per_file=options.part_records,
+                                exclude=parse_exclude(options.exclude), backfill=parse_backfill(options.backfill),
+                                max_records_per_file=options.part_records,
                                 on_progress=options.on_progress)
-    with _leased(lake, collector, client):
+    with _leased(lake, collector, client, options):
         return collector.run(accounts, learn)
 
 
@@ -145,14 +189,14 @@ def _collect_metrics(lake: Lake, client: XClient, accounts: list[Account], learn
                      options: RunOptions, one_off: bool) -> RunSummary:
     collector = MetricsCollector(lake, client, max_records_per_file=options.part_records,
                                  on_progress=options.on_progress)
-    with _leased(lake, collector, client):
+    with _leased(lake, collector, client, options):
         if one_off:
             accounts = resolve_user_ids(collector, accounts, None)
         # Tweets of accounts the last users run saw protected, suspended or gone answer only errors:
         # asking again every 2 h spends API budget for nothing. The daily users run re-checks them.
         unavailable = sorted(a.username for a in accounts if a.status in UNAVAILABLE_FOR_METRICS)
         author_ids = {a.user_id for a in accounts if a.user_id and a.status not in UNAVAILABLE_FOR_METRICS}
-        summary = collector.run(author_ids, options.max_age_days)
+        summary = collector.run(author_ids, options.max_age_days, options.policy)
         if unavailable:
             summary.notes.append(f"not refreshed (protected, suspended or gone at the last users run): "
                                  f"{', '.join('@' + name for name in unavailable)}")
@@ -170,16 +214,23 @@ COLLECTORS: dict[str, Collect] = {
 
 def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, since: str | None = None,
         exclude: str | None = None, max_age_days: float | None = None, part_records: int = 100_000,
-        on_progress: OnProgress | None = None) -> RunSummary:
+        on_progress: OnProgress | None = None, backfill: str | None = None, policy: str | None = None,
+        budget_usd: float | None = None, budget_reads: int | None = None, price_post_read: float | None = None,
+        price_user_read: float | None = None) -> RunSummary:
     """One run of ``dataset``'s collector (``users``, ``tweets``, ``tweet_metrics`` or its alias
     ``metrics``). ``users`` (comma-separated names) runs for those accounts only and leaves the
-    registry alone; ``since`` (RFC 3339) and ``exclude`` are the tweets run's, ``max_age_days`` the
-    metrics run's. Raises what :func:`outcome` maps to an exit code."""
+    registry alone; ``since`` (RFC 3339), ``exclude`` and ``backfill`` (auto, search, off) are the
+    tweets run's, ``max_age_days`` and ``policy`` (:mod:`ingestion.policy`; None: every known tweet)
+    the metrics run's. ``budget_usd`` and ``budget_reads`` bound the month to date of every run
+    (:class:`ingestion.usage.Budget`). Raises what :func:`outcome` maps to an exit code."""
     collect = COLLECTORS[canonical_dataset(dataset)]
     registry = Registry(lake)
     accounts = select_accounts(registry, users, lake)
     if not accounts:
         raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
     # --users runs leave the registry alone (they are one-offs); registry runs keep it current.
-    options = RunOptions(since, exclude, max_age_days, part_records, on_progress)
+    options = RunOptions(since=since, exclude=exclude, max_age_days=max_age_days, part_records=part_records,
+                         on_progress=on_progress, backfill=backfill,
+                         policy=Policy.parse(policy) if policy else EVERY_RUN, budget=Budget(budget_usd, budget_reads),
+                         prices=prices(price_post_read, price_user_read))
     return collect(lake, client, accounts, None if users else registry, options, bool(users))

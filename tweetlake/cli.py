@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sql": ("tweetlake.cmd_sql", "run a SQL query against the warehouse"),
     "demo": ("tweetlake.cmd_demo", "the whole pipeline locally, simulator to star schema"),
     "lake": ("tweetlake.cmd_lake", "summarise what is in the lake"),
+    "plan": ("tweetlake.cmd_plan", "what the tracked accounts will cost on the pay-per-use X API (no API call)"),
+    "usage": ("tweetlake.cmd_usage", "X API spend this month (the usage ledger) against the budget"),
     "api": ("tweetlake.cmd_api", "serve the tracked-accounts REST API (add | list | remove accounts over HTTP)"),
 }
 

@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--slow-seconds", type=float, default=0.0)
     parser.add_argument("--drop-rate", type=float, default=0.0)
     parser.add_argument("--usage-cap", action="store_true", help="answer every request with the usage-cap 429")
+    parser.add_argument("--credits-usd", type=float, default=None,
+                        help="prepaid credits; once billed, requests answer 402 (default: unlimited)")
+    parser.add_argument("--post-cap", type=int, default=3_000_000, help="post reads per billing cycle")
+    parser.add_argument("--legacy-plan", action="store_true",
+                        help="a plan without full-archive access: search/all and counts/all answer 403")
     parser.add_argument(
         "--rate-limit",
         type=_rate_limit,
@@ -56,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from xsim import FaultConfig, SimulatorServer
+        from xsim import BillingConfig, FaultConfig, SimulatorServer
     except ModuleNotFoundError as err:
         if err.name != "xsim":  # the simulator is there but broken: that is a bug to see whole
             raise
@@ -82,6 +87,7 @@ def main(argv: list[str]) -> int:
         port=args.port,
         host=args.host,
         frozen=args.frozen,
+        billing=BillingConfig(credits_usd=args.credits_usd, post_cap=args.post_cap, full_archive=not args.legacy_plan),
     )
     stop = threading.Event()
 

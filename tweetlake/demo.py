@@ -101,12 +101,23 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
         print(f"tracking {accounts} accounts: {', '.join(a.username for a in registry.list())}")
         client = XClient(DEMO_TOKEN, sim.base_url, now=sim.clock.now)
         start = sim.clock.now()
+        usd = 0.0
+        reads = [0, 0]
         for hours, datasets in SCHEDULE:
             sim.clock.set(start + timedelta(hours=hours))
             for dataset in datasets:
                 summary = run(dataset, lake, client)
                 banner(f"+{hours:g} h  ingest {dataset}")
                 print(summary.render())
+                if summary.usage is not None:
+                    usd += summary.usage.usd
+                    reads[0] += summary.usage.new.post_reads
+                    reads[1] += summary.usage.new.user_reads
+        banner("what it would have cost")
+        print(f"on the pay-per-use X API these runs would have cost ${usd:,.2f}: {reads[0]:,} post reads and "
+              f"{reads[1]:,} user reads (unique per UTC day; $0.005 and $0.010 each; the simulator billed "
+              f"${sim.billing.total_usd():,.2f}). `tweetlake plan` estimates a month, `tweetlake usage` "
+              "shows the month to date.")
     banner("the lake")
     print(render(lake, summarise(lake)))
 

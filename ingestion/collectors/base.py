@@ -13,6 +13,7 @@ from common.layout import new_run_id
 from common.rawio import RawPartWriter
 from ingestion.client import XClient
 from ingestion.page import Page
+from ingestion.usage import Meter, RunUsage
 
 
 @dataclass
@@ -31,8 +32,10 @@ class RunSummary:
     unavailable: dict[str, str] = field(default_factory=dict)  # account or tweet -> why
     failed: dict[str, str] = field(default_factory=dict)  # account -> the error it kept failing with
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the run could not do, though it completed
     elapsed_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    usage: RunUsage | None = None  # billable reads by the API's rules (set by ingestion.run)
 
     def render(self) -> str:
         lines = [
@@ -42,6 +45,8 @@ class RunSummary:
             f"  partial errors: {self.partial_errors:,}; retries: {self.retries}; "
             f"waited for rate limits: {self.rate_limit_wait_seconds:.0f}s",
         ]
+        if self.usage is not None:
+            lines.extend(self.usage.render())
         for key, value in self.extra.items():
             lines.append(f"  {key}: {value}")
         if self.unavailable:
@@ -50,6 +55,7 @@ class RunSummary:
             lines.append("  failed (cursor kept; the next run retries): "
                          + ", ".join(f"{k} ({v})" for k, v in sorted(self.failed.items())))
         lines.extend(f"  note: {note}" for note in self.notes)
+        lines.extend(f"  warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
 
 
@@ -81,6 +87,7 @@ class CollectorRun:
         # raises LockLost once another run has held the lock since this one took it (ingestion.state):
         # called before every write only the lock's holder may make (a part, a cursor, the index)
         self.fence: Callable[[], None] = lambda: None
+        self.meter: Meter | None = None  # the run's usage meter (ingestion.usage), set by ingestion.run
         self._t0 = time.monotonic()
         self._requests_before = Counter(client.stats.requests)
         self._wait_before = client.stats.rate_limit_wait_seconds
@@ -98,6 +105,8 @@ class CollectorRun:
 
     def _published(self, key: str, count: int) -> None:
         self.summary.files.append(key)
+        if self.meter is not None:
+            self.meter.flush()  # the ledger keeps up with the lake: a killed run loses little
 
     def write_page(self, page: Page) -> None:
         """Land a page untouched: its objects as data records, its partial errors as error records."""

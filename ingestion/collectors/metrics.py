@@ -1,7 +1,14 @@
-"""tweet_metrics (every 2 h): the public metrics of every known tweet, as a time series.
+"""tweet_metrics (every 2 h): the public metrics of the known tweets that are due, as a time series.
 
-``GET /2/tweets?ids=`` in batches of exactly 100 (the last batch holds the rest). Edited tweets are
-asked for by their newest version.
+**Which tweets.** The refresh policy (:mod:`ingestion.policy`) says which known tweets are due by
+their age and their last refresh (kept in the tweet index); ``EVERY_RUN`` (the domain default)
+asks for every known tweet. With a monthly budget (:class:`ingestion.usage.Budget`) the youngest due
+tweets go first while the month to date stays within a paced share of the budget (by the end of
+day d of a D-day month, d/D of it); the others wait for the next run, and the summary counts them.
+A tweet already billed today costs nothing more (the API de-duplicates per UTC day).
+
+``GET /2/tweets?ids=`` in batches of exactly 100 (the last batch holds the rest), youngest first.
+Edited tweets are asked for by their newest version.
 
 **Every id asked for is accounted for.** An answer must hold each id in ``data`` or in ``errors``;
 ids it leaves out (a flaky server, a partial answer) are asked once more in one request, and those
@@ -17,12 +24,14 @@ clears the doubt. A flaky server or an account suspended for an afternoon costs 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC
 from typing import Any
 
 from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.page import Page, unanswered
+from ingestion.policy import EVERY_RUN, Policy, choose
 from ingestion.tweet_index import TweetIndex
+from ingestion.usage import month_share
 
 METRICS_TWEET_FIELDS = "author_id,created_at,edit_history_tweet_ids,public_metrics"
 BATCH = 100
@@ -31,12 +40,32 @@ BATCH = 100
 class MetricsCollector(CollectorRun):
     dataset = "tweet_metrics"
 
-    def run(self, author_ids: set[str] | None, max_age_days: float | None = None) -> RunSummary:
+    def run(self, author_ids: set[str] | None, max_age_days: float | None = None,
+            policy: Policy = EVERY_RUN) -> RunSummary:
         index = TweetIndex.load(self.lake)
         read = index.refresh_from_lake(self.lake)
-        created_after = self.client.now() - timedelta(days=max_age_days) if max_age_days else None
-        targets = index.targets({int(a) for a in author_ids} if author_ids is not None else None, created_after)
-        self.summary.extra["known tweets"] = f"{len(index.entries):,} ({read} new raw file(s) indexed)"
+        policy = policy.ending_at(max_age_days)
+        now = int(self.client.now().timestamp())
+        due = index.due(now, policy, {int(a) for a in author_ids} if author_ids is not None else None)
+        meter = self.meter
+        if meter is not None and meter.budget.limited:
+            # paced: by the end of a month's day d of D, at most d/D of the budget is spent, so the
+            # young tweets of the month's last days (and the tweets and users runs) find room too
+            share = month_share(self.client.now().astimezone(UTC).date())
+            choice = choose(due, meter.budget.post_reads_left(meter.spent(), meter.prices, share), meter.read_today)
+        else:
+            choice = choose(due, None, meter.read_today if meter is not None else lambda _: False)
+        targets = [str(i) for i in choice.ids]
+        self.summary.extra["known tweets"] = f"{len(index):,} ({read} new raw file(s) indexed)"
+        self.summary.extra["policy"] = str(policy)
+        self.summary.extra["due"] = f"{choice.due:,}"
+        if choice.waited:
+            assert meter is not None
+            self.summary.extra["waited (over the budget; the youngest went first)"] = f"{choice.waited:,}"
+            self.summary.notes.append(f"{choice.waited:,} due tweet(s) waited: the monthly budget "
+                                      f"({meter.budget.describe()}, paced: {share:.0%} of it by the end of today) "
+                                      f"leaves room for {choice.post_reads:,} more post reads this run; "
+                                      "the next run asks again")
         self._refreshed = self._doubted = self._deleted = 0
         missing: list[str] = []
         try:
@@ -67,11 +96,13 @@ class MetricsCollector(CollectorRun):
         for tweet in page.data:
             self._refreshed += 1
             index.note_found(int(tweet["id"]))
+            index.note_refreshed(int(tweet["id"]), now)
             history = tweet.get("edit_history_tweet_ids") or []
             if history:
                 index.note_versions(int(h) for h in history)
-                if int(history[-1]) not in index.entries:
+                if int(history[-1]) not in index:
                     index.add_tweet(tweet)
+                    index.note_refreshed(int(history[-1]), now)
         for error in page.errors:
             if _is_deleted_tweet(error):
                 if index.mark_not_found(int(str(error.get("resource_id") or error.get("value"))), now):

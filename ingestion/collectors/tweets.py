@@ -34,19 +34,35 @@ incremental pass, the posts since the last run (``tweet_count`` now minus then) 
 ``tweet_count`` rides on the timeline pages (``expansions=author_id`` with
 ``user.fields=public_metrics`` puts the author in ``includes.users``); only a server that leaves
 ``includes`` out costs one ``GET /2/users/:id`` per capped account.
+
+**Beyond the cap: full-archive search** (``backfill``, ``--backfill auto|search|off``). A pass that
+met the cap leaves a :class:`~ingestion.cursors.Gap` in the cursor: below the oldest tweet it reached,
+down to its lower bound. With ``auto`` (the default) the run then fills it with
+``GET /2/tweets/search/all`` (``from:<user id>`` plus ``-is:retweet``/``-is:reply`` for ``exclude``,
+the gap's ``start_time``/``since_id`` and ``until_id``, 500 a page, the timeline's fields and
+expansions): the timeline's pages plus ⌈unreached / 500⌉ search pages. Search pages land in
+``raw/tweets`` like timeline pages (their ``source`` says search), and the gap's ``until_id`` moves
+down with each published part through the same intent and commit, so a killed run resumes where
+its last part ended, with no gap and no duplicate. ``search`` also collects a first backfill (no
+cursor yet) by search alone, 500 tweets a request instead of 100, then pages the timeline for what
+is newer. ``off`` pages only the timeline and keeps the gap for a later run. The client paces
+search to 1 request a second and its 15-minute window, so none of it collects a 429. A 403 from
+search (a plan without full-archive access) turns the backfill off for the rest of the run with one
+warning; the summary names the gap as without search, and the gap stays for a run that has access.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from common.layout import isoformat_z
 from ingestion.accounts import classify_user_error, resolve_user_ids
+from ingestion.client import SEARCH_ALL
 from ingestion.collectors.base import CollectorRun, RunSummary
-from ingestion.cursors import AccountCursor, CursorStore, Pending
+from ingestion.cursors import AccountCursor, CursorStore, Gap, Pending
 from ingestion.errors import (
     APIError,
     ForbiddenError,
@@ -70,7 +86,10 @@ PAGE_SIZE = 100
 PROFILE_PARAMS = {"expansions": "author_id", "user.fields": "public_metrics"}
 DEFAULT_SINCE = datetime(2022, 1, 1, tzinfo=UTC)
 # A 400 naming only these is about one account's own request; any other parameter is shared by all.
-OWN_PARAMS = frozenset({"id", "since_id", "until_id", "pagination_token"})
+OWN_PARAMS = frozenset({"id", "since_id", "until_id", "pagination_token", "next_token", "query"})
+BACKFILL_MODES = ("auto", "search", "off")
+SEARCH_PAGE_SIZE = 500
+SEARCH_NEGATIONS = {"retweets": "-is:retweet", "replies": "-is:reply"}
 STOPS_THE_RUN = (UnauthorizedError, ForbiddenError, UsageCapExceeded, RateLimitError)
 MAX_FAILING_IN_A_ROW = 3
 
@@ -149,9 +168,12 @@ class TweetsCollector(CollectorRun):
     dataset = "tweets"
 
     def __init__(self, *args: Any, since: datetime = DEFAULT_SINCE, exclude: tuple[str, ...] = (),
-                 **kwargs: Any) -> None:
+                 backfill: str = "auto", **kwargs: Any) -> None:
+        if backfill not in BACKFILL_MODES:
+            raise ValueError(f"--backfill takes {', '.join(BACKFILL_MODES)}, not {backfill!r}")
         super().__init__(*args, **kwargs)
         self.since = since
+        self.backfill = backfill
         self.exclude = tuple(sorted(exclude))
         self.cap = TIMELINE_CAP_NO_REPLIES if "replies" in self.exclude else TIMELINE_CAP
         self.profile_params: dict[str, str] = dict(PROFILE_PARAMS)
@@ -160,6 +182,11 @@ class TweetsCollector(CollectorRun):
         self._capped: list[_Capped] = []
         self._failing_in_a_row = 0
         self._exclude_from: dict[str, str | None] = {}
+        self._ids: dict[str, str] = {}  # username -> user id of the accounts this run collected
+        self._current: dict[str, AccountCursor] = {}  # each account's cursor as this run last staged it
+        self._gaps: dict[str, list[Gap]] = {}  # each account's open gaps, as this run sees them
+        self._searched: dict[str, int] = {}  # tweets full-archive search fetched this run, by username
+        self._search_refused: str | None = None  # why search is off for the rest of the run
 
     # -- cursor state ----------------------------------------------------------------------------
     def _publishing(self, key: str, count: int) -> None:
@@ -204,10 +231,16 @@ class TweetsCollector(CollectorRun):
     def _stage(self, account: Account, newest_id: str | None, pending: Pending | None,
                tweet_count: int | None = None) -> None:
         assert account.user_id is not None
-        self._staged[account.user_id] = AccountCursor(
-            newest_id=newest_id, pending=pending, username=account.username, exclude=self.exclude,
-            exclude_from=self._exclude_from.get(account.user_id),
+        self._staged[account.user_id] = self._current[account.user_id] = AccountCursor(
+            newest_id=newest_id, pending=pending, gaps=tuple(self._gaps.get(account.user_id, ())),
+            username=account.username, exclude=self.exclude, exclude_from=self._exclude_from.get(account.user_id),
             updated_at=isoformat_z(self.client.now().replace(microsecond=0)), tweet_count=tweet_count)
+
+    def _restage(self, account: Account) -> None:
+        """Stage the account's cursor as last staged, with its gaps as they are now."""
+        assert account.user_id is not None
+        current = self._current[account.user_id]
+        self._stage(account, current.newest_id, current.pending, current.tweet_count)
 
     # -- the run ---------------------------------------------------------------------------------
     def run(self, accounts: list[Account], registry: Registry | None = None) -> RunSummary:
@@ -239,7 +272,12 @@ class TweetsCollector(CollectorRun):
             kinds = ",".join(sorted(skipped_kinds))
             self.summary.notes.append(f"@{account.username}: earlier runs excluded {kinds}; "
                                       f"fetching its timeline down to {where} again to get them")
-            cursor = AccountCursor(newest_id=exclude_from)
+            # Down to --since: the new pass meets the cap again and finds its gaps anew. Down to a tweet:
+            # what lies below it is as it was, gaps included.
+            cursor = AccountCursor(newest_id=exclude_from, gaps=cursor.gaps if exclude_from else ())
+        self._ids[account.username] = account.user_id
+        self._current[account.user_id] = cursor
+        self._gaps[account.user_id] = list(cursor.gaps)
         newest_id = cursor.newest_id
         count = cursor.tweet_count
         walked: list[_Pass] = []
@@ -250,6 +288,14 @@ class TweetsCollector(CollectorRun):
             walked.append(resumed)
             newest_id = _max_id(newest_id, resumed.top_id)
             count = resumed.tweet_count if resumed.tweet_count is not None else count
+        elif newest_id is None and self.backfill == "search" and self._search_refused is None:
+            # a first collection by search alone (500 a request); the timeline then brings what is newer
+            self._gaps[account.user_id].append(Gap(lower={"start_time": isoformat_z(self.since)}, until_id=None))
+            if not self._fill_gaps(account):
+                return
+            # refused before a tweet came: no position to keep, the timeline backfills this run instead
+            self._gaps[account.user_id] = [g for g in self._gaps[account.user_id] if g.until_id is not None]
+            newest_id = self._current[account.user_id].newest_id
         lower = {"since_id": newest_id} if newest_id else {"start_time": isoformat_z(self.since)}
         fresh = _Pass(lower=lower, count_at_lower=None if walked else count)
         if not self._walk(account, fresh, newest_id, count):
@@ -259,6 +305,86 @@ class TweetsCollector(CollectorRun):
         if sum(p.scanned for p in walked) >= self.cap * CAP_SHARE:
             newest_count = next((p.tweet_count for p in reversed(walked) if p.tweet_count is not None), None)
             self._capped.append(_Capped(account, walked[0], sum(p.fetched for p in walked), newest_count))
+            self._open_gap(account, walked, newest_count)
+        if self.backfill != "off":
+            self._fill_gaps(account)
+
+    # -- beyond the cap: full-archive search -----------------------------------------------------
+    def _open_gap(self, account: Account, walked: list[_Pass], tweet_count: int | None) -> None:
+        """Record what the capped passes could not reach: below the oldest tweet they reached
+        (or the oldest an earlier run of the backlog reached), down to the deepest lower bound."""
+        assert account.user_id is not None
+        reached = [int(p.oldest_id) for p in walked if p.oldest_id] + [int(p.until_id) for p in walked if p.until_id]
+        if not reached:  # every position the timeline served was filtered out: nothing to stand on
+            self.summary.notes.append(f"@{account.username}: the timeline met its cap without a tweet to search "
+                                      "below; nothing recorded for full-archive search")
+            return
+        first = walked[0]
+        self._gaps[account.user_id].append(Gap(lower=first.lower, until_id=str(min(reached)),
+                                               unreached=first.unreachable(self.cap, tweet_count)))
+        self._restage(account)
+
+    def _fill_gaps(self, account: Account) -> bool:
+        """Search every open gap of the account down to its lower bound; False when the account
+        failed (its cursor, gaps included, stays where its published parts put it)."""
+        assert account.user_id is not None
+        for gap in list(self._gaps[account.user_id]):
+            if self._search_refused is not None:
+                return True
+            if not self._search(account, gap):
+                return False
+        return True
+
+    def _search(self, account: Account, gap: Gap) -> bool:
+        assert account.user_id is not None
+        gaps = self._gaps[account.user_id]
+        query = " ".join([f"from:{account.user_id}", *(SEARCH_NEGATIONS[kind] for kind in self.exclude)])
+        params: dict[str, Any] = {**gap.lower, "max_results": SEARCH_PAGE_SIZE, **self.profile_params}
+        if gap.until_id:
+            params["until_id"] = gap.until_id
+        if self.exclude:
+            # kinds left out below where the exclusions began: a broader run must walk down to --since
+            self._exclude_from[account.user_id] = None
+        searched = self._searched.setdefault(account.username, 0)
+        try:
+            for page in self.client.search_all(query, **params):
+                self.write_page(page)
+                ids = [int(tweet["id"]) for tweet in page.data]
+                current = self._current[account.user_id]
+                newest_id = current.newest_id
+                if ids:
+                    oldest = min(ids) if gap.until_id is None else min(min(ids), int(gap.until_id))
+                    moved = replace(gap, until_id=str(oldest), fetched=gap.fetched + len(ids))
+                    gaps[gaps.index(gap)] = moved
+                    gap = moved
+                    newest_id = _max_id(newest_id, str(max(ids)))
+                    searched += len(ids)
+                    self._searched[account.username] = searched
+                # what the published parts cover: the gap's new position, and any newer top
+                self._stage(account, newest_id, current.pending, current.tweet_count)
+                if self.writer.should_roll():
+                    self.writer.flush()
+        except ForbiddenError as err:
+            if err.endpoint != SEARCH_ALL:
+                raise
+            self._refuse_search(err)
+            return True
+        except STOPS_THE_RUN:
+            raise
+        except APIError as err:
+            self._account_failed(account, err)
+            return False
+        gaps.remove(gap)  # emptied down to its lower bound
+        self._restage(account)
+        self._failing_in_a_row = 0
+        return True
+
+    def _refuse_search(self, err: ForbiddenError) -> None:
+        self._search_refused = str(err)
+        line = (f"full-archive search is not available to this app ({err}); backfill off for the rest of this run: "
+                "what the timeline could not reach stays recorded for a run with access")
+        log.info("%s", line)  # the face prints it once, from the summary (ingestion.run.outcome)
+        self.summary.warnings.append(line)
 
     def _walk(self, account: Account, walk: _Pass, newest_id: str | None, count: int | None) -> bool:
         """Follow one pass to its end; False when the account is unavailable or failed."""
@@ -313,8 +439,14 @@ class TweetsCollector(CollectorRun):
 
     # -- the 3,200 cap ---------------------------------------------------------------------------
     def _report_caps(self) -> None:
+        searched_out = {name for name in self._searched if not self._open_gaps(name)}
         for capped in self._capped:
             name, first = capped.account.username, capped.first
+            if name in searched_out:
+                self.summary.notes.append(
+                    f"@{name}: reached the timeline's {self.cap:,}-tweet cap ({capped.fetched:,} fetched from it); "
+                    f"full-archive search fetched the {self._searched[name]:,} tweets it could not reach")
+                continue
             count = capped.tweet_count
             knows_before = "since_id" not in first.lower or first.count_at_lower is not None
             if count is None and knows_before:
@@ -338,6 +470,22 @@ class TweetsCollector(CollectorRun):
                     f"(profile tweet_count {count:,} − {self.cap:,}; includes any before --since)"
                 )
             self.summary.extra.setdefault("capped_accounts", {})[name] = lost
+        for name, fetched in sorted(self._searched.items()):
+            if fetched:
+                self.summary.extra.setdefault("backfilled_by_search", {})[name] = fetched
+        why = ("--backfill off" if self.backfill == "off" else "search refused (403)" if self._search_refused
+               else "the account failed")
+        for name in sorted(self._open_gaps_by_name()):
+            gaps = self._open_gaps(name)
+            self.summary.notes.append(f"@{name}: {len(gaps)} part(s) of its history beyond the timeline's reach wait "
+                                      f"for full-archive search ({why}), the oldest below tweet "
+                                      f"{min((g.until_id for g in gaps if g.until_id), key=int, default='-')}")
+
+    def _open_gaps(self, username: str) -> list[Gap]:
+        return list(self._gaps.get(self._ids.get(username, ""), ()))
+
+    def _open_gaps_by_name(self) -> list[str]:
+        return [name for name, uid in self._ids.items() if self._gaps.get(uid)]
 
     def _lookup_tweet_count(self, account: Account) -> int | None:
         """The profile's tweet_count, for a server whose timeline pages carried no ``includes``."""

@@ -3,8 +3,9 @@
 Every test, the demo and the benchmarks see the X API through it. It is a test oracle, so it
 shares no code with the client it checks (`ingestion/`) nor with anything else of tweetlake.
 `world` ties the simulated world together (`accounts`, `posts`, `timeline`, `rendering`,
-`metrics`, `objects`); `api` is the HTTP surface (`endpoints`, `parameters`, `expansions`,
-`errors`, `pagination`, `control`); `server` the socket around it.
+`metrics`, `objects`); `api` is the HTTP surface (`endpoints`, `search`, `parameters`,
+`expansions`, `errors`, `pagination`, `control`) and `billing` what it charges; `server` the
+socket around it.
 """
 
 from xsim.accounts import (
@@ -15,6 +16,7 @@ from xsim.accounts import (
     SUSPENDED_INDEX,
     Account,
 )
+from xsim.billing import Billing, BillingConfig
 from xsim.clock import SimClock
 from xsim.faults import FaultConfig, Faults
 from xsim.server import SimulatorServer
@@ -29,6 +31,8 @@ __all__ = [
     "RENAMED_INDEX",
     "SUSPENDED_INDEX",
     "Account",
+    "Billing",
+    "BillingConfig",
     "FaultConfig",
     "Faults",
     "SimClock",

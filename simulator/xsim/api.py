@@ -2,8 +2,10 @@
 
 `Api.handle` is transport-free (method, path, headers, body in; a `Response` out) so the HTTP
 server stays a thin shell. The order is the real API's: authentication first (a 401 carries no
-rate-limit headers), then the route, injected faults, the rate-limit window, parameter
-validation and the answer. Response shapes, error titles and messages follow the API's
+rate-limit headers), then the route, the plan's access (a legacy plan has no full-archive
+endpoints: 403), injected faults, the account's credits (402) and monthly post cap (429), the
+rate-limit window, parameter validation and the answer, which is billed (`billing`) only when it
+is a 200. Response shapes, error titles and messages follow the API's
 documentation and real recorded responses; nothing here is a convenience the real API lacks.
 """
 
@@ -15,6 +17,7 @@ from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
+from xsim.billing import Billing
 from xsim.clock import SimClock
 from xsim.control import Control
 from xsim.endpoints import Endpoint, Endpoints, route
@@ -49,6 +52,7 @@ class Api:
         limiter: RateLimiter,
         token: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        billing: Billing | None = None,
     ) -> None:
         self.world = world
         self.clock = clock
@@ -57,8 +61,9 @@ class Api:
         self.limiter = limiter
         self.token = token
         self._sleep = sleep
-        self._endpoints = Endpoints(world, clock)
-        self._control = Control(world, clock, stats, faults)
+        self.billing = billing or Billing()
+        self._endpoints = Endpoints(world, clock, self.billing)
+        self._control = Control(world, clock, stats, faults, self.billing)
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes = b"") -> Response:
         """Answer one HTTP request (the transport only frames bytes)."""
@@ -78,6 +83,8 @@ class Api:
         if endpoint is None:
             return reply(404, NOT_FOUND)
         template = endpoint.template
+        if endpoint.full_archive and not self.billing.config.full_archive:
+            return reply(403, CLIENT_FORBIDDEN)
         fault, delay = self.faults.draw()
         if fault is not None:
             if fault.kind == "drop":
@@ -87,6 +94,10 @@ class Api:
             if fault.kind == "rate_limit":
                 return reply(429, TOO_MANY_REQUESTS, self._rate_limit_fault_headers(template, fault))
             return self._error_fault(template, fault.status)
+        refused = self.billing.refusal(template, self.clock.now_ms())
+        if refused is not None:
+            status, body = refused
+            return reply(status, body, self.limiter.peek(template) if status == 429 else None)
         allowed, limit_headers = self.limiter.consume(template)
         if not allowed:
             return reply(429, TOO_MANY_REQUESTS, limit_headers)
@@ -97,6 +108,7 @@ class Api:
             payload = self._endpoints.answer(endpoint, params, path_arg)
         except BadRequest as exc:
             return reply(400, exc.body(), limit_headers)
+        self.billing.bill(template, payload, self.clock.now_ms())
         return reply(200, payload, limit_headers)
 
     def _rate_limit_fault_headers(self, template: str, fault: Fault) -> dict[str, str]:

@@ -1,4 +1,10 @@
-"""`/_sim/*`: the control plane tests and scripts use — stats, clock, faults, a world summary.
+"""`/_sim/*`: the control plane tests and scripts use — stats, clock, faults, billing, a world summary.
+
+`GET /_sim/billing` reports what the simulated account was billed (totals, per endpoint, the
+billing cycle against its post cap, the credits left, and per UTC day: post reads, user reads,
+counts requests, USD); `POST /_sim/billing` changes `BillingConfig` fields (e.g.
+`{"credits_usd": 5}`, `{"full_archive": false}` for a legacy plan that answers search 403);
+`POST /_sim/billing/reset` forgets what was billed.
 
 No auth and not counted in the stats: it is not part of the X API, only of the simulator.
 """
@@ -10,6 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from xsim.accounts import SPECIAL_ROLES
+from xsim.billing import Billing
 from xsim.clock import SimClock
 from xsim.errors import problem
 from xsim.faults import FaultConfig, Faults
@@ -24,11 +31,12 @@ _QUEUED = {"fail_next", "fail_status", "drop_next", "usage_cap_next", "rate_limi
 
 
 class Control:
-    def __init__(self, world: World, clock: SimClock, stats: Stats, faults: Faults) -> None:
+    def __init__(self, world: World, clock: SimClock, stats: Stats, faults: Faults, billing: Billing) -> None:
         self.world = world
         self.clock = clock
         self.stats = stats
         self.faults = faults
+        self.billing = billing
 
     def handle(self, method: str, path: str, raw_body: bytes) -> Response:
         try:
@@ -54,6 +62,14 @@ class Control:
             if route == ("POST", "/_sim/faults"):
                 self._apply_faults(body)
                 return reply(200, self._faults_json())
+            if route == ("GET", "/_sim/billing"):
+                return reply(200, self.billing.report(self.clock.now_ms()))
+            if route == ("POST", "/_sim/billing"):
+                self.billing.update(**body)
+                return reply(200, self.billing.report(self.clock.now_ms()))
+            if route == ("POST", "/_sim/billing/reset"):
+                self.billing.reset()
+                return reply(200, self.billing.report(self.clock.now_ms()))
             if route == ("GET", "/_sim/world"):
                 return reply(200, self._world_json())
         except (ValueError, TypeError, KeyError) as exc:

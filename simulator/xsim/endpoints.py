@@ -1,5 +1,8 @@
 """The endpoints tweetlake reads: routes, their accepted parameters, and their handlers.
 
+Full-archive search and counts (`search/all`, `counts/all`; see `search`) and the project's usage
+(`usage/tweets`, from `billing`) are here too.
+
 A handler validates its parameters (raising one `BadRequest` with every problem), then answers
 from the world at the clock's now. A failure of the primary resource (an unknown, suspended or
 protected user on a timeline) is a 200 whose body holds only `errors`, as the real API answers.
@@ -8,32 +11,51 @@ protected user on a timeline) is a 200 whose body holds only `errors`, as the re
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from xsim import expansions, timeline
+from xsim import expansions, search, timeline
 from xsim.accounts import Account
+from xsim.billing import Billing
 from xsim.clock import SimClock
 from xsim.errors import not_authorized, not_found, suspended
-from xsim.pagination import PageTokens
+from xsim.pagination import PageTokens, QueryTokens
 from xsim.parameters import (
+    ARCHIVE_MIN_TIME_MS,
     EXCLUDE,
+    GRANULARITIES,
     ID_PATTERN,
     ID_RE,
+    SEARCH_COUNT_FIELDS,
+    SORT_ORDERS,
     TWEET_EXPANSIONS,
+    USAGE_FIELDS,
     USER_EXPANSIONS,
     USERNAME_PATTERN,
     USERNAME_RE,
     Params,
 )
 from xsim.rendering import TweetStatic
+from xsim.timeutil import DAY_MS, HOUR_MS, format_api_time, ms_from_id
 from xsim.world import World
 
 _FIELDS = ("expansions", "tweet.fields", "user.fields")
 _TWEET_FIELDS = ("expansions", "tweet.fields", "media.fields", "poll.fields", "place.fields", "user.fields")
 _TIMELINE = ("id", "since_id", "until_id", "max_results", "pagination_token", "exclude", "start_time", "end_time")
+_ARCHIVE = ("query", "start_time", "end_time", "since_id", "until_id", "next_token", "pagination_token")
+ARCHIVE_DEFAULT_DAYS = 30
+"""Without `start_time` (or `since_id`) search and counts reach back 30 days before `end_time`."""
+ARCHIVE_DEFAULT_END_LAG_SECONDS = 30
+"""Without `end_time` search and counts end 30 seconds before the request (the newest posts come later)."""
+COUNTS_PAGE_MS = 31 * DAY_MS
+"""A counts page covers at most 31 days; older buckets come with its `next_token`."""
+_BUCKET_MS = {"minute": 60_000, "hour": HOUR_MS, "day": DAY_MS}
+_DEFAULT_USAGE_FIELDS = ("cap_reset_day", "project_cap", "project_id", "project_usage")
+PROJECT_ID = "1469000000000000002"
+CLIENT_APP_ID = "29000001"
 
 
 @dataclass(frozen=True)
@@ -44,6 +66,7 @@ class Endpoint:
     pattern: re.Pattern[str]
     handler: str
     params: tuple[str, ...]
+    full_archive: bool = False  # a plan without full-archive access answers it 403
 
 
 ENDPOINTS = [
@@ -53,6 +76,11 @@ ENDPOINTS = [
     Endpoint("GET /2/users/:id", re.compile(r"^/2/users/([^/]+)$"), "user", ("id", *_FIELDS)),
     Endpoint("GET /2/users", re.compile(r"^/2/users$"), "users", ("ids", *_FIELDS)),
     Endpoint("GET /2/tweets", re.compile(r"^/2/tweets$"), "tweets", ("ids", *_TWEET_FIELDS)),
+    Endpoint("GET /2/tweets/search/all", re.compile(r"^/2/tweets/search/all$"), "search_all",
+             (*_ARCHIVE, "max_results", "sort_order", *_TWEET_FIELDS), full_archive=True),
+    Endpoint("GET /2/tweets/counts/all", re.compile(r"^/2/tweets/counts/all$"), "counts_all",
+             (*_ARCHIVE, "granularity", "search_count.fields"), full_archive=True),
+    Endpoint("GET /2/usage/tweets", re.compile(r"^/2/usage/tweets$"), "usage_tweets", ("days", "usage.fields")),
 ]
 TEMPLATES = [e.template for e in ENDPOINTS]
 
@@ -71,10 +99,13 @@ def route(method: str, path: str) -> tuple[Endpoint | None, str | None]:
 class Endpoints:
     """The handlers, by `Endpoint.handler` name: (params, path argument) -> body."""
 
-    def __init__(self, world: World, clock: SimClock) -> None:
+    def __init__(self, world: World, clock: SimClock, billing: Billing | None = None) -> None:
         self.world = world
         self.clock = clock
+        self.billing = billing or Billing()
         self.tokens = PageTokens(world.seed)
+        self.search_tokens = QueryTokens(world.seed, "search")
+        self.counts_tokens = QueryTokens(world.seed, "counts")
 
     def answer(self, endpoint: Endpoint, params: Params, path_arg: str | None) -> dict[str, Any]:
         handler = getattr(self, endpoint.handler)
@@ -204,3 +235,142 @@ class Endpoints:
             else:
                 found.append(acc)
         return expansions.users_body(self.world, found, errors, fields, t_ms)
+
+    # --- full archive -------------------------------------------------------------------------
+    def _archive_request(self, params: Params) -> tuple[search.Query | None, search.Bounds, search.Bounds, str | None]:
+        """The query, its bounds as given and with the documented defaults (`end_time` 30 s before
+        now, `start_time` 30 days before that), and the page token, all validated. A token is bound
+        to the bounds as given, so it stays valid while the clock moves."""
+        raw_query = params.values.get("query")
+        query: search.Query | None = None
+        if not raw_query:
+            params.error("query", raw_query or "", "The `query` query parameter can not be empty")
+        else:
+            try:
+                query = search.parse_query(raw_query)
+            except search.QueryError as err:
+                params.error("query", raw_query, str(err))
+        since_id = params.id_value("since_id")
+        until_id = params.id_value("until_id")
+        start_s = params.time_value("start_time", ARCHIVE_MIN_TIME_MS)
+        end_s = params.time_value("end_time", ARCHIVE_MIN_TIME_MS)
+        now_s = self.clock.now_ms() // 1000
+        if end_s is not None and end_s > now_s - 10:
+            end_text = params.values["end_time"]
+            params.error("end_time", end_text, f"Invalid 'end_time':'{end_text}'. 'end_time' must be a minimum of 10 "
+                         "seconds prior to the request time.")
+        if start_s is not None and end_s is not None and start_s >= end_s:
+            end_text = params.values["end_time"]
+            params.error("end_time", end_text, f"Invalid 'end_time':'{end_text}'. 'end_time' must be after "
+                         "'start_time'")
+        if "next_token" in params.values and "pagination_token" in params.values:
+            params.error("next_token", params.values["next_token"],
+                         "At most one of `pagination_token`, `next_token` may be provided.")
+        token = params.values.get("next_token") or params.values.get("pagination_token")
+        given = search.Bounds(since_id, until_id, start_s, end_s)
+        if end_s is None:
+            end_s = now_s - ARCHIVE_DEFAULT_END_LAG_SECONDS
+        if start_s is None and since_id is None:
+            start_s = end_s - ARCHIVE_DEFAULT_DAYS * 86_400
+        return query, given, search.Bounds(since_id, until_id, start_s, end_s), token
+
+    def search_all(self, params: Params, _: str | None) -> dict[str, Any]:
+        fields = params.fields(TWEET_EXPANSIONS)
+        max_results = params.max_results(10, 10, 500)
+        sort_order = params.values.get("sort_order")
+        if sort_order is not None and sort_order not in SORT_ORDERS:
+            params.error("sort_order", sort_order, f"The `sort_order` query parameter value [{sort_order}] is not one "
+                         f"of [{','.join(SORT_ORDERS)}]")
+        query, given, bounds, token = self._archive_request(params)
+        fingerprint = QueryTokens.fingerprint(query.key() if query else None, given)
+        cursor: int | None = None
+        if token is not None:
+            cursor = self.search_tokens.read(token, fingerprint)
+            if cursor is None:
+                name = "next_token" if "next_token" in params.values else "pagination_token"
+                params.error(name, token, f"The `{name}` query parameter value [{token}] is not valid")
+        params.check()
+        assert query is not None
+        t_ms = self.clock.now_ms()
+        acc = search.author(self.world, query, t_ms)
+        if acc is None:
+            return {"meta": {"result_count": 0}}
+        if cursor is not None:  # continue below the last post the previous page held
+            until = cursor if bounds.until_id is None else min(cursor, bounds.until_id)
+            bounds = search.Bounds(bounds.since_id, until, bounds.start_s, bounds.end_s)
+        found = search.matching(self.world, acc, query, bounds, t_ms)
+        chosen = found[:max_results]
+        statics = [st for st in (self.world._static(tid) for tid in chosen) if st is not None]
+        body: dict[str, Any] = expansions.tweets_body(self.world, statics, fields, t_ms) if statics else {}
+        meta: dict[str, Any] = {"result_count": len(statics)}
+        if statics:
+            meta["newest_id"] = str(statics[0].id)
+            meta["oldest_id"] = str(statics[-1].id)
+        if len(found) > max_results:
+            meta["next_token"] = self.search_tokens.make(fingerprint, chosen[-1])
+        body["meta"] = meta
+        return body
+
+    def counts_all(self, params: Params, _: str | None) -> dict[str, Any]:
+        granularity = params.values.get("granularity", "hour")
+        if granularity not in GRANULARITIES:
+            params.error("granularity", granularity, f"The `granularity` query parameter value [{granularity}] is not "
+                         f"one of [{','.join(GRANULARITIES)}]")
+            granularity = "hour"
+        count_fields = params.csv("search_count.fields", SEARCH_COUNT_FIELDS) or SEARCH_COUNT_FIELDS
+        query, given, bounds, token = self._archive_request(params)
+        fingerprint = QueryTokens.fingerprint(query.key() if query else None, given, granularity)
+        cursor: int | None = None
+        if token is not None:
+            cursor = self.counts_tokens.read(token, fingerprint)
+            if cursor is None:
+                name = "next_token" if "next_token" in params.values else "pagination_token"
+                params.error(name, token, f"The `{name}` query parameter value [{token}] is not valid")
+        params.check()
+        assert query is not None
+        t_ms = self.clock.now_ms()
+        step = _BUCKET_MS[granularity]
+        end_ms = (bounds.end_s * 1000) if bounds.end_s is not None else t_ms
+        if cursor is not None:
+            end_ms = cursor
+        start_ms = bounds.start_s * 1000 if bounds.start_s is not None else ms_from_id(bounds.since_id or 0)
+        page_start = max(start_ms, end_ms - COUNTS_PAGE_MS)
+        acc = search.author(self.world, query, t_ms)
+        ids = [] if acc is None else search.matching(self.world, acc, query, bounds, t_ms)
+        times = sorted(ms_from_id(tid) for tid in ids)
+        buckets = []
+        edge = page_start - page_start % step  # buckets align to the granularity's boundaries
+        while edge < end_ms:
+            lo, hi = max(edge, page_start), min(edge + step, end_ms)
+            count = bisect_left(times, hi) - bisect_left(times, lo)
+            bucket = {"end": format_api_time(hi), "start": format_api_time(lo), "tweet_count": count}
+            buckets.append({k: v for k, v in bucket.items() if k in count_fields})
+            edge += step
+        meta: dict[str, Any] = {"total_tweet_count": bisect_left(times, end_ms) - bisect_left(times, page_start)}
+        if page_start > start_ms:
+            meta["next_token"] = self.counts_tokens.make(fingerprint, page_start)
+        return {"data": buckets, "meta": meta}
+
+    def usage_tweets(self, params: Params, _: str | None) -> dict[str, Any]:
+        raw_days = params.values.get("days")
+        days = 7
+        if raw_days is not None:
+            if not raw_days.isdigit() or not 1 <= int(raw_days) <= 90:
+                params.error("days", raw_days, f"The `days` query parameter value [{raw_days}] is not between 1 and 90")
+            else:
+                days = int(raw_days)
+        asked = params.csv("usage.fields", USAGE_FIELDS) or list(_DEFAULT_USAGE_FIELDS)
+        params.check()
+        t_ms = self.clock.now_ms()
+        daily = [{"date": f"{day.isoformat()}T00:00:00.000Z", "usage": str(count)}
+                 for day, count in self.billing.daily_post_reads(t_ms, days)]
+        data: dict[str, Any] = {
+            "cap_reset_day": self.billing.config.cap_reset_day,
+            "daily_client_app_usage": [{"client_app_id": CLIENT_APP_ID, "usage": daily,
+                                        "usage_result_count": len(daily)}],
+            "daily_project_usage": {"project_id": PROJECT_ID, "usage": daily},
+            "project_cap": str(self.billing.config.post_cap),
+            "project_id": PROJECT_ID,
+            "project_usage": str(self.billing.cycle_post_reads(t_ms)),
+        }
+        return {"data": {k: v for k, v in data.items() if k in asked}}

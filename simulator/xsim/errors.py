@@ -46,6 +46,13 @@ USAGE_CAPPED = {
     "type": PROBLEMS + "usage-capped",
 }
 
+# Pay-per-use credits spent (recorded responses: HTTP 402, no `status` key).
+CREDITS_DEPLETED = {
+    "type": PROBLEMS + "credits",
+    "title": "CreditsDepleted",
+    "detail": "Your enrolled account [1469000000000000001] does not have any credits to fulfill this request.",
+}
+
 
 class BadRequest(Exception):
     """Collected parameter errors, answered as one 400 in the v2 invalid-request shape."""

@@ -48,3 +48,37 @@ class PageTokens:
 
     def _mask(self, mac: bytes, size: int) -> bytes:
         return hashlib.sha256(self._key + mac).digest()[:size]
+
+
+_QUERY_PAYLOAD = ">8sQ"  # fingerprint of the request's query and bounds, cursor (an id or a time)
+_QUERY_TOKEN_BYTES = _MAC_BYTES + struct.calcsize(_QUERY_PAYLOAD)
+
+
+class QueryTokens:
+    """The `next_token` of search and counts: valid only for the query and bounds that issued it."""
+
+    def __init__(self, seed: int, kind: str) -> None:
+        self._key = hashlib.sha256(f"{kind}:{seed}".encode()).digest()
+
+    @staticmethod
+    def fingerprint(*parts: object) -> bytes:
+        return hashlib.sha256(repr(parts).encode()).digest()[:8]
+
+    def make(self, fingerprint: bytes, cursor: int) -> str:
+        payload = struct.pack(_QUERY_PAYLOAD, fingerprint, cursor)
+        mac = hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+        return base64.b32encode(mac + payload).decode("ascii").rstrip("=").lower()
+
+    def read(self, token: str, fingerprint: bytes) -> int | None:
+        """The cursor, or None for a token not issued for this query."""
+        try:
+            raw = base64.b32decode(token.upper() + "=" * (-len(token) % 8))
+        except (ValueError, TypeError):
+            return None
+        if len(raw) != _QUERY_TOKEN_BYTES:
+            return None
+        mac, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
+        if not hmac.compare_digest(mac, hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]):
+            return None
+        issued_for, cursor = struct.unpack(_QUERY_PAYLOAD, payload)
+        return int(cursor) if issued_for == fingerprint else None

@@ -17,6 +17,7 @@ USERNAME_PATTERN = "^[A-Za-z0-9_]{1,15}$"
 ID_RE = re.compile(ID_PATTERN)
 USERNAME_RE = re.compile(USERNAME_PATTERN)
 MIN_TIME_MS = 1289001600000  # 2010-11-06T00:00:00Z, the earliest start_time/end_time accepted
+ARCHIVE_MIN_TIME_MS = 1142899200000  # 2006-03-21T00:00:00Z, the earliest full-archive search accepts
 
 
 def _names(text: str) -> list[str]:
@@ -49,6 +50,12 @@ TWEET_EXPANSIONS = _names(
 )
 USER_EXPANSIONS = _names("affiliation.user_id most_recent_tweet_id pinned_tweet_id")
 EXCLUDE = ["replies", "retweets"]
+SORT_ORDERS = ["recency", "relevancy"]
+GRANULARITIES = ["minute", "hour", "day"]
+SEARCH_COUNT_FIELDS = _names("end start tweet_count")
+USAGE_FIELDS = _names(
+    "cap_reset_day daily_client_app_usage daily_project_usage project_cap project_id project_usage"
+)
 _FIELD_PARAMS: dict[str, list[str]] = {
     "tweet.fields": TWEET_FIELDS,
     "user.fields": USER_FIELDS,
@@ -131,7 +138,7 @@ class Params:
             return None
         return int(raw)
 
-    def time_value(self, name: str) -> int | None:
+    def time_value(self, name: str, earliest_ms: int = MIN_TIME_MS) -> int | None:
         """An RFC 3339 time as Unix seconds (the API works at second granularity)."""
         raw = self.values.get(name)
         if raw is None:
@@ -145,8 +152,9 @@ class Params:
             )
             return None
         ms = to_ms(parsed)
-        if ms < MIN_TIME_MS:
-            self.error(name, raw, f"Invalid '{name}':'{raw}'. '{name}' must be on or after 2010-11-06T00:00:00Z")
+        if ms < earliest_ms:
+            earliest = "2010-11-06T00:00:00Z" if earliest_ms == MIN_TIME_MS else "2006-03-21T00:00:00Z"
+            self.error(name, raw, f"Invalid '{name}':'{raw}'. '{name}' must be on or after {earliest}")
             return None
         return ms // 1000
 

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from xsim.api import Api
+from xsim.billing import Billing, BillingConfig
 from xsim.clock import SimClock
 from xsim.faults import FaultConfig, Faults
 from xsim.ratelimit import RateLimiter
@@ -98,7 +99,9 @@ class SimulatorServer:
     """A running X API v2 simulator on 127.0.0.1 (use as a context manager or start/stop).
 
     `now` is where the world clock starts (None: the real current time); the clock is frozen
-    unless `frozen=False`. `token=None` accepts any non-empty bearer token.
+    unless `frozen=False`. `token=None` accepts any non-empty bearer token. `billing` sets the
+    prices, the prepaid credits, the monthly post cap and whether the plan has full-archive access
+    (`BillingConfig`; default: pay-per-use prices, unlimited credits, full archive).
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class SimulatorServer:
         port: int = 0,
         host: str = "127.0.0.1",
         frozen: bool = True,
+        billing: BillingConfig | None = None,
     ) -> None:
         if now is None:
             now = datetime.now(UTC).replace(microsecond=0)
@@ -122,7 +126,9 @@ class SimulatorServer:
         self.stats = Stats()
         self.faults = Faults(faults, seed=seed)
         self.rate_limiter = RateLimiter(rate_limits, rate_clock)
-        self.api = Api(self.world, self.clock, self.stats, self.faults, self.rate_limiter, token=token)
+        self.billing = Billing(billing)
+        self.api = Api(self.world, self.clock, self.stats, self.faults, self.rate_limiter, token=token,
+                       billing=self.billing)
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -71,8 +71,9 @@ class World:
     Test helpers (all ids are strings, `at` defaults to the attached clock's now):
     `accounts`, `account(user_id)`, `account_by_username(name, at)`, `heavy`/`quiet`/
     `suspended`/`protected`/`renamed`, `timeline_ids(user_id, at, exclude)`,
-    `visible_ids(user_id, at)`, `tweet(id)`, `tweet_status(id, at)`, `tweet_json(id, at)`,
-    `metrics(id, at)`, `edited_tweets(user_id)`, `deleted_tweets(user_id)`, `tweet_count(user_id, at)`.
+    `visible_ids(user_id, at)`, `archive_ids(user_id, at, exclude)`, `tweet(id)`, `tweet_status(id, at)`,
+    `tweet_json(id, at)`, `metrics(id, at)`, `edited_tweets(user_id)`, `deleted_tweets(user_id)`,
+    `tweet_count(user_id, at)`.
     """
 
     def __init__(
@@ -200,6 +201,10 @@ class World:
         """What /2/users/:id/tweets can reach: the newest 3,200 posts (800 when excluding replies)."""
         return self._window(index, t_ms, timeline.timeline_cap(exclude_replies))
 
+    def archive(self, index: int, t_ms: int) -> tuple[list[int], bytes]:
+        """What full-archive search reaches: every post version visible at `t_ms`, no cap (cached)."""
+        return self._window(index, t_ms, None)
+
     def timeline_ids(
         self,
         user_id: str | int,
@@ -222,6 +227,21 @@ class World:
         acc = self._require(user_id)
         ids, _ = self._window(acc.index, self._at_ms(at), None)
         return [str(tid) for tid in reversed(ids)]
+
+    def archive_ids(
+        self,
+        user_id: str | int,
+        at: datetime | str | int | None = None,
+        exclude: Iterable[str] = (),
+    ) -> list[str]:
+        """Ground truth: every post `GET /2/tweets/search/all` finds for `from:<user_id>`, newest
+        first; `exclude` ("retweets", "replies") as the `-is:retweet` / `-is:reply` negations."""
+        acc = self._require(user_id)
+        if acc.status != "active":
+            return []
+        ids, kinds = self.archive(acc.index, self._at_ms(at))
+        drop = timeline.excluded_kinds(exclude)
+        return [str(tid) for tid, kind in zip(reversed(ids), reversed(kinds), strict=True) if kind not in drop]
 
     def tweet_count(self, user_id: str | int, at: datetime | str | int | None = None) -> int:
         """The profile's tweet_count: pre-2021 base plus posts so far, minus deletions."""

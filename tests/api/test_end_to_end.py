@@ -49,7 +49,7 @@ def test_added_account_is_collected_and_reported(lake_kind: str, request: pytest
                               "collected": None}
 
     run("tweets", lake, client)
-    truth = [i for i in sim.world.timeline_ids(target.user_id) if int(i) >= T2022_ID]
+    truth = [i for i in sim.world.archive_ids(target.user_id) if int(i) >= T2022_ID]  # timeline, then search
     collected = [r["data"]["id"] for _, r in records(lake, "tweets")
                  if "data" in r and r["data"]["author_id"] == target.user_id]
     assert truth and sorted(collected) == sorted(truth)

@@ -138,3 +138,32 @@ def test_rerunning_the_user_data_is_safe_and_applies_new_parameters(host: dict[s
     calls = host["calls"]()
     assert calls.index("systemctl daemon-reload") < calls.index(f"systemctl restart {' '.join(TIMERS)}")
     assert not list(host["root"].rglob("*.new")), "a half-written file was left behind"
+
+
+def test_the_refresh_policy_and_the_budget_reach_every_ingest_run(host: dict[str, Any]) -> None:
+    """The template's defaults are a policy tweetlake reads and a budget; the host's environment
+    carries them to every `tweetlake ingest` (the metrics timer's unit too), and a change applies."""
+    from common.settings import Settings
+    from ingestion.policy import DEFAULT_POLICY, Policy
+
+    params = cfn.load()["Parameters"]
+    assert params["MetricsRefreshPolicy"]["Default"] == DEFAULT_POLICY
+    assert str(Policy.parse(params["MetricsRefreshPolicy"]["Default"])) == DEFAULT_POLICY
+    assert params["MonthlyXApiBudgetUsd"]["Default"] > 0
+    first = host["boot"](_user_data())
+    assert first.returncode == 0, first.stdout + first.stderr
+    env_text = (host["root"] / "etc/tweetlake.env").read_text()
+    env = dict(line.split("=", 1) for line in env_text.splitlines() if "=" in line)
+    settings = Settings.from_env(env)
+    assert settings.metrics_policy == DEFAULT_POLICY
+    assert settings.budget_usd == float(params["MonthlyXApiBudgetUsd"]["Default"])
+    unit = (host["root"] / "etc/systemd/system/tweetlake-ingest@.service").read_text()
+    assert "/etc/tweetlake.env\n" in unit and "EnvironmentFile=" in unit and "ingest %i" in unit
+    timer = (host["root"] / "etc/systemd/system/tweetlake-ingest-metrics.timer").read_text()
+    assert "Unit=tweetlake-ingest@metrics.service" in timer
+    changed = host["boot"](_user_data(MetricsRefreshPolicy="0-1d:2h,1d-30d:1d", MonthlyXApiBudgetUsd="0"))
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    env_text = (host["root"] / "etc/tweetlake.env").read_text()
+    env = dict(line.split("=", 1) for line in env_text.splitlines() if "=" in line)
+    assert Settings.from_env(env).metrics_policy == "0-1d:2h,1d-30d:1d"
+    assert Settings.from_env(env).budget_usd is None  # 0: no budget

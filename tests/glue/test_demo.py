@@ -3,6 +3,7 @@ collectors on the schedules → the three jobs → the report. Checked against t
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,10 @@ def test_the_demo_runs_the_whole_pipeline_and_answers_its_questions(pg_url: str,
     for title, _ in QUESTIONS:
         assert f"=== {title} ===" in out
     assert "demo finished in" in out
+    # what the runs would have cost on the real API: the usage ledger's count agrees with the simulator's bill
+    cost = re.search(r"would have cost \$([\d,.]+): .* the simulator billed \$([\d,.]+)\)", out)
+    assert cost is not None, out[-2000:]
+    assert float(cost.group(1).replace(",", "")) > 0 and cost.group(1) == cost.group(2)
 
     lake = Lake.from_uri((tmp_path / "lake").as_uri())
     tweets = {r["data"]["id"] for r in lake_records(lake, "tweets") if "data" in r}

@@ -1,6 +1,7 @@
-"""``python -m tests.ingestion.kill_after_publish LAKE_URI USERS N``: ``ingest tweets`` in parts of
-200 records, SIGKILLed the moment the lake holds its N-th raw part, before anything else runs —
-between publishing a part and committing the cursors it makes true."""
+"""``python -m tests.ingestion.kill_after_publish LAKE_URI USERS N [BACKFILL]``: ``ingest tweets`` in
+parts of 200 records (``--backfill`` BACKFILL, default auto), SIGKILLed the moment the lake holds its
+N-th raw part, before anything else runs — between publishing a part and committing the cursors it
+makes true."""
 
 from __future__ import annotations
 
@@ -32,9 +33,10 @@ class KillAfterPart:
 
 
 def main(argv: list[str]) -> None:
-    lake_uri, users, nth = argv
+    lake_uri, users, nth, *backfill = argv
     lake = KillAfterPart(Lake.from_uri(lake_uri), int(nth))
-    run("tweets", lake, XClient.from_env(), users=users, part_records=200)  # type: ignore[arg-type]
+    run("tweets", lake, XClient.from_env(), users=users, part_records=200,  # type: ignore[arg-type]
+        backfill=backfill[0] if backfill else None)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,10 @@ def test_ingest_from_a_shell(tmp_path: Path, simulator_process: Any) -> None:
     # the minimum the API allows; the ids the users run saw need no second lookup
     per_author = [len(tweet_ids_of(lake, a["id"])) for a in active]
     assert counts["users"] == {"GET /2/users/by": 1}
-    assert counts["tweets"] == {"GET /2/users/:id/tweets": sum(t // 100 + 1 for t in per_author)}
+    # the timeline's pages (its newest 3,200 at most), and 500 a search page for what lies beyond them
+    timeline = {"GET /2/users/:id/tweets": sum(min(t, 3200) // 100 + 1 for t in per_author)}
+    search = sum(math.ceil((t - 3200) / 500) for t in per_author if t > 3200)
+    assert counts["tweets"] == ({**timeline, "GET /2/tweets/search/all": search} if search else timeline)
     assert counts["metrics"] == {"GET /2/tweets": math.ceil(sum(per_author) / 100)}
     assert {r["data"]["username"] for r in records(lake, "users") if "data" in r} == {a["username"] for a in active}
     authors = {r["data"]["author_id"] for r in records(lake, "tweets") if "data" in r}
@@ -142,7 +145,7 @@ def test_killed_run_leaves_no_gap_and_no_duplicate(tmp_path: Path) -> None:
         lake_uri = (tmp_path / "lake").as_uri()
         lake = Lake.from_uri(lake_uri)
         args = ["-m", "tweetlake.cli", "ingest", "tweets", "--lake", lake_uri, "--users", heavy.username,
-                "--part-records", "200"]
+                "--part-records", "200", "--backfill", "off"]  # the timeline's part (search: test_backfill.py)
         proc = subprocess.Popen([sys.executable, *args], env=cli_env(sim.base_url), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
@@ -173,7 +176,7 @@ def test_kill_between_publishing_a_part_and_committing_its_cursor(tmp_path: Path
         lake_uri = (tmp_path / "lake").as_uri()
         lake = Lake.from_uri(lake_uri)
         killed = subprocess.run([sys.executable, "-m", "tests.ingestion.kill_after_publish", lake_uri, heavy.username,
-                                 "2"], env=cli_env(sim.base_url), cwd=ROOT, capture_output=True, text=True,
+                                 "2", "off"], env=cli_env(sim.base_url), cwd=ROOT, capture_output=True, text=True,
                                 timeout=120, check=False)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         first = tweet_ids(lake)
@@ -183,7 +186,7 @@ def test_kill_between_publishing_a_part_and_committing_its_cursor(tmp_path: Path
         assert state["intent"]["part"] == part_one, "the second part's cursors were not committed"
         sim.stats.reset()
         result = tweetlake("ingest", "tweets", "--lake", lake_uri, "--users", heavy.username, "--part-records", "200",
-                           env=cli_env(sim.base_url))
+                           "--backfill", "off", env=cli_env(sim.base_url))
         assert result.returncode == 0, result.stderr
         assert "applied the cursors of part" in result.stdout
         ids = tweet_ids(lake)

@@ -98,7 +98,7 @@ def test_tweets_backfill_gets_every_reachable_tweet_with_minimal_requests(any_la
     track_all(any_lake, sim)
     run("users", any_lake, client)  # resolves ids once
     sim.stats.reset()
-    summary = run("tweets", any_lake, client)
+    summary = run("tweets", any_lake, client, backfill="off")  # the timeline alone (tests/ingestion/test_backfill.py)
     ids = tweet_ids(any_lake)
     assert len(ids) == len(set(ids)), "no tweet twice"
     pages_expected = 0
@@ -140,7 +140,7 @@ def test_cap_is_found_from_positions_also_with_exclude(local_lake: Lake, sim: Si
     """The API windows before it filters: an account whose filtered timeline holds fewer tweets than
     the cap has still met it, and is reported."""
     heavy = sim.world.heavy
-    summary = run("tweets", local_lake, client, users=heavy.username, exclude=exclude)
+    summary = run("tweets", local_lake, client, users=heavy.username, exclude=exclude, backfill="off")
     reachable = sim.world.timeline_ids(heavy.user_id, exclude=tuple(exclude.split(",")))
     assert len(tweet_ids(local_lake)) == len(reachable) < cap * 0.97, "fewer tweets than the cap came back"
     assert summary.extra["capped_accounts"] == {heavy.username: sim.world.tweet_count(heavy.user_id) - cap}
@@ -154,11 +154,11 @@ def test_an_incremental_pass_over_the_cap_reports_the_new_tweets_it_lost(local_l
     heavy = sim.world.heavy
     then = "2024-01-01T00:00:00Z"
     sim.clock.set(then)
-    run("tweets", local_lake, client, users=heavy.username)
+    run("tweets", local_lake, client, users=heavy.username, backfill="off")
     assert read_json(local_lake, CURSORS_KEY)["accounts"][heavy.user_id]["tweet_count"] == \
         sim.world.tweet_count(heavy.user_id, then)
     sim.clock.set(SIM_START)
-    summary = run("tweets", local_lake, client, users=heavy.username)
+    summary = run("tweets", local_lake, client, users=heavy.username, backfill="off")
     new = sim.world.tweet_count(heavy.user_id) - sim.world.tweet_count(heavy.user_id, then)
     assert new > 3200
     assert summary.extra["capped_accounts"] == {heavy.username: new - 3200}
@@ -170,7 +170,7 @@ def test_cap_report_looks_the_profile_up_when_pages_carry_no_includes(local_lake
     from ingestion.collectors.tweets import TweetsCollector
 
     heavy = sim.world.heavy
-    collector = TweetsCollector(local_lake, client)
+    collector = TweetsCollector(local_lake, client, backfill="off")
     collector.profile_params = {}  # as a server that ignores expansions answers
     summary = collector.run([Account(heavy.username, heavy.user_id)])
     assert summary.extra["capped_accounts"] == {heavy.username: sim.world.tweet_count(heavy.user_id) - 3200}
@@ -203,7 +203,9 @@ def test_exclude_retweets_and_replies(local_lake: Lake, sim: SimulatorServer, cl
     account = sim.world.accounts[5]
     run("tweets", local_lake, client, users=account.username, exclude="retweets,replies")
     got = tweet_ids(local_lake)
-    truth = [i for i in sim.world.timeline_ids(account.user_id, exclude=("retweets", "replies")) if int(i) >= T2022_ID]
+    # the timeline's 800 positions, then full-archive search with -is:retweet -is:reply for the rest
+    truth = [i for i in sim.world.archive_ids(account.user_id, exclude=("retweets", "replies")) if int(i) >= T2022_ID]
+    assert len(truth) > len(sim.world.timeline_ids(account.user_id, exclude=("retweets", "replies")))
     assert sorted(got) == sorted(truth)
     kinds = Counter(ref["type"] for r in records(local_lake, "tweets") if "data" in r
                     for ref in r["data"].get("referenced_tweets", []))
@@ -219,7 +221,7 @@ def test_a_run_that_wants_what_earlier_runs_excluded_fetches_it(local_lake: Lake
     run("tweets", local_lake, client, users=account.username, exclude="replies,retweets")  # narrower: continues
     assert set(tweet_ids(local_lake)) == without_replies
     summary = run("tweets", local_lake, client, users=account.username)  # wants replies and retweets again
-    truth = {i for i in sim.world.timeline_ids(account.user_id) if int(i) >= T2022_ID}
+    truth = {i for i in sim.world.archive_ids(account.user_id) if int(i) >= T2022_ID}  # timeline, then search
     assert without_replies < truth, "the account has replies"
     assert set(tweet_ids(local_lake)) == truth
     assert any("excluded replies,retweets; fetching its timeline down to --since again" in note
@@ -275,7 +277,8 @@ def test_crash_between_pages_leaves_no_gap_and_no_duplicate(local_lake: Lake, si
     accounts.add(heavy.username)
     run("users", local_lake, client)
     # parts of 200 records (two pages): the third part (pages 5-6) fails to upload mid-backfill
-    crashing = TweetsCollector(FailingLake(local_lake, 3), client, max_records_per_file=200)  # type: ignore[arg-type]
+    crashing = TweetsCollector(FailingLake(local_lake, 3), client, max_records_per_file=200,  # type: ignore[arg-type]
+                               backfill="off")
     with pytest.raises(OSError, match="injected"):
         crashing.run(accounts.list())
     written = tweet_ids(local_lake)
@@ -284,7 +287,7 @@ def test_crash_between_pages_leaves_no_gap_and_no_duplicate(local_lake: Lake, si
     assert state["accounts"][heavy.user_id]["pending"]["until_id"] == min(written, key=int)
     assert not local_lake.exists(state["intent"]["part"]), "the intent names the part that failed"
     sim.stats.reset()
-    summary = run("tweets", local_lake, client)
+    summary = run("tweets", local_lake, client, backfill="off")
     assert any("dropped the cursors of the unpublished part" in note for note in summary.notes)
     ids = tweet_ids(local_lake)
     assert len(ids) == len(set(ids)), "the rerun fetched nothing that was already in the lake"
@@ -423,8 +426,9 @@ def test_users_batches_of_100(local_lake: Lake, sim: SimulatorServer, client: XC
 def test_shell_flow_with_users_costs_exactly_the_minimum(local_lake: Lake, sim: SimulatorServer,
                                                          client: XClient) -> None:
     """`ingest users` → `ingest tweets` → `ingest metrics`, all with --users: users ⌈N/100⌉;
-    tweets Σ max(1, ⌈tᵢ/100⌉) plus the one empty page a full last page's next_token leads to;
-    metrics ⌈T/100⌉. The ids the users run saw are cached: no other run looks a name up again."""
+    tweets Σ max(1, ⌈tᵢ/100⌉) plus the one empty page a full last page's next_token leads to, and
+    ⌈unreachedᵢ/500⌉ search pages for an account over the timeline's cap; metrics ⌈T/100⌉. The ids
+    the users run saw are cached: no other run looks a name up again."""
     active = [a for a in sim.world.accounts if a.status == "active"]
     chosen = [sim.world.heavy, sim.world.quiet, *[a for a in active if a.role is None][:2]]
     users = ",".join(a.username for a in chosen)
@@ -436,13 +440,17 @@ def test_shell_flow_with_users_costs_exactly_the_minimum(local_lake: Lake, sim: 
     run("tweets", local_lake, client, users=users)
     reachable = [len(truth_since_2022(sim, a.user_id)) for a in chosen]
     pages = sum(max(1, math.ceil(t / 100)) + (1 if t and t % 100 == 0 else 0) for t in reachable)
-    assert sim.stats.counts() == {TIMELINE: pages}
-    assert sorted(tweet_ids(local_lake), key=int) == sorted(
-        (i for a in chosen for i in truth_since_2022(sim, a.user_id)), key=int)
+    # what the timeline's 3,200 cannot reach comes from full-archive search, 500 a page
+    everything = [[i for i in sim.world.archive_ids(a.user_id) if int(i) >= T2022_ID] for a in chosen]
+    searches = sum(max(1, math.ceil((len(e) - t) / 500)) for e, t in zip(everything, reachable, strict=True)
+                   if t == 3200)
+    assert searches >= 15, "the heavy account alone needs that many"
+    assert sim.stats.counts() == {TIMELINE: pages, "GET /2/tweets/search/all": searches}
+    assert sorted(tweet_ids(local_lake), key=int) == sorted((i for e in everything for i in e), key=int)
 
     sim.stats.reset()
     run("metrics", local_lake, client, users=users)
-    assert sim.stats.counts() == {"GET /2/tweets": math.ceil(sum(reachable) / 100)}
+    assert sim.stats.counts() == {"GET /2/tweets": math.ceil(sum(len(e) for e in everything) / 100)}
 
 
 def test_users_names_are_deduplicated_case_insensitively(local_lake: Lake, sim: SimulatorServer,

@@ -42,6 +42,9 @@ def test_cli_serves_until_sigterm() -> None:
             "T",
             "--rate-limit",
             "GET /2/tweets=2",
+            "--legacy-plan",
+            "--credits-usd",
+            "3",
         ],
         cwd=ROOT,
         env=env,
@@ -56,6 +59,10 @@ def test_cli_serves_until_sigterm() -> None:
         response = requests.get(f"{line}/tweets", params={"ids": "1"}, headers=headers, timeout=5)
         assert response.status_code == 200 and response.headers["x-rate-limit-limit"] == "2"
         assert requests.get(f"{line}/tweets", params={"ids": "1"}, timeout=5).status_code == 401
+        search = requests.get(f"{line}/tweets/search/all", params={"query": "from:1"}, headers=headers, timeout=5)
+        assert search.status_code == 403 and search.json()["reason"] == "client-not-enrolled"
+        billing = requests.get(f"http://127.0.0.1:{port}/_sim/billing", timeout=5).json()
+        assert billing["config"]["full_archive"] is False and billing["credits"]["usd"] == 3
         clock = requests.get(f"http://127.0.0.1:{port}/_sim/clock", timeout=5).json()
         assert clock["frozen"] is False
         started = datetime.fromisoformat(clock["now"].replace("Z", "+00:00"))
@@ -89,3 +96,6 @@ def test_cli_arguments() -> None:
     assert args.rate_limit == [("GET /2/users/:id/tweets", 1500), ("/2/tweets", 15)]
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--rate-limit", "nonsense"])
+    assert not args.legacy_plan and args.credits_usd is None and args.post_cap == 3_000_000
+    billing = build_parser().parse_args(["--legacy-plan", "--credits-usd", "12.5", "--post-cap", "1000"])
+    assert billing.legacy_plan and billing.credits_usd == 12.5 and billing.post_cap == 1000

@@ -1,0 +1,77 @@
+"""``tweetlake plan`` — what the tracked accounts will cost on the pay-per-use X API, before it is spent.
+
+From the registry (or --users), the last profiles and the lake (known tweets, their ages and last
+refreshes), the refresh policy and the schedules (tweets every 4 h, metrics every 2 h, users daily):
+post and user reads per day and per month (30 days), their cost, whether the monthly cap of
+3,000,000 post reads is passed, the one-off backfill and how long it takes under the rate limits,
+and with --budget-usd the most thorough policy (of a ladder from the given one to leaner ones)
+whose month fits. No API call unless --exact (GET /2/tweets/counts/all, $0.01 a request: the plan
+says how many it made).
+
+Exit status: 0; 2 for a usage error (a bad --policy, no accounts); 3 when --exact meets a fatal
+API error; 7 when the lake failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+
+from common.lake import Lake
+from common.layout import parse_time
+from common.settings import default_lake_uri, env_help, load
+from ingestion.client import XClient
+from ingestion.errors import ConfigurationError
+from ingestion.planner import plan
+from ingestion.policy import DEFAULT_POLICY
+from ingestion.registry import Registry
+from ingestion.run import outcome, prices, select_accounts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tweetlake plan", description=__doc__,
+                                     epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_API_BASE_URL",
+                                                     "TWEETLAKE_METRICS_POLICY", "TWEETLAKE_BUDGET_USD"),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
+    parser.add_argument("--users", default=None, help="comma-separated usernames instead of the registry")
+    parser.add_argument("--policy", default=None,
+                        help=f"refresh tiers (default $TWEETLAKE_METRICS_POLICY, else {DEFAULT_POLICY!r})")
+    parser.add_argument("--budget-usd", type=float, default=None,
+                        help="monthly budget: which policy fits it (default $TWEETLAKE_BUDGET_USD)")
+    parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default 0.005)")
+    parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default 0.010)")
+    parser.add_argument("--since", default=None, help="the backfill's lower bound (default 2022-01-01T00:00:00Z)")
+    parser.add_argument("--exact", action="store_true",
+                        help="count the backfill with GET /2/tweets/counts/all ($0.01 a request)")
+    parser.add_argument("--now", default=None, help="plan from this time (RFC 3339; default: now)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load()
+        args.policy = args.policy or settings.metrics_policy or DEFAULT_POLICY
+        if args.budget_usd is None:
+            args.budget_usd = settings.budget_usd
+        lake = Lake.from_uri(args.lake or default_lake_uri())
+        accounts = select_accounts(Registry(lake), args.users, lake)
+        if not accounts:
+            raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
+        client = XClient.from_env() if args.exact else None
+        now = parse_time(args.now) if args.now else client.now() if client else datetime.now(UTC)
+        result = plan(lake, accounts, now=now, policy=args.policy, budget_usd=args.budget_usd,
+                      prices=prices(args.price_post_read, args.price_user_read),
+                      since=parse_time(args.since) if args.since else None, exact_client=client)
+    except Exception as err:
+        failed = outcome(err)
+        if failed is None:
+            raise
+        print(f"tweetlake plan: {failed.message}", file=sys.stderr)
+        return failed.code
+    print(json.dumps(result.as_json(), indent=1) if args.json else result.render())
+    return 0
