@@ -8,6 +8,7 @@
 # e.g.  TWEETLAKE_AIRFLOW_TARGET=local ./scripts/airflow.sh standalone
 #       TWEETLAKE_AIRFLOW_TARGET=local ./scripts/airflow.sh dags test tweetlake_users
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 ensure_venv  # Java and the JDBC jar for the local DAGs' Spark, and the `tweetlake` command (simulator)
 ensure_airflow_venv

@@ -100,6 +100,6 @@ ensure_airflow_venv() {
   [ -x "$AIRFLOW_VENV/bin/python" ] || "$python" -m venv "$AIRFLOW_VENV"
   "$AIRFLOW_VENV/bin/pip" install -q --upgrade pip
   "$AIRFLOW_VENV/bin/pip" install -q -c "$TWEETLAKE_ROOT/scripts/airflow-constraints.txt" \
-    "${AIRFLOW_REQUIREMENTS[@]}" -e "$TWEETLAKE_ROOT[local]"
+    "${AIRFLOW_REQUIREMENTS[@]}" -e "${TWEETLAKE_ROOT}[local]"
   echo "$want" > "$stamp"
 }

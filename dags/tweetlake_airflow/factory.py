@@ -75,7 +75,7 @@ def build_dag(spec: DagSpec, target: str, poll_seconds: int = 30) -> DAG:
             crawl = PythonOperator(task_id="crawl", python_callable=tasks.crawl_local,
                                    op_kwargs={"dataset": spec.dataset}, execution_timeout=spec.crawl_timeout)
             load = PythonOperator(task_id="load", python_callable=tasks.load_local,
-                                  op_kwargs={"dataset": spec.dataset, "ingest_summary": ingest.output},
+                                  op_kwargs={"dataset": spec.dataset},
                                   execution_timeout=spec.load_timeout)
         else:
             from tweetlake_airflow.glue import GlueCrawlerRunOperator, StackGlueJobOperator

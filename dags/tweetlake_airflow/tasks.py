@@ -159,13 +159,17 @@ def job_result(summary: Any) -> dict[str, Any]:
     }
 
 
-def load_local(dataset: str, ingest_summary: dict[str, Any] | None = None) -> dict[str, Any]:
+def load_local(dataset: str) -> dict[str, Any]:
     """The dataset's warehouse job on local Spark into the embedded PostgreSQL (or
-    ``TWEETLAKE_DATABASE_URL``), as ``tweetlake job <dataset>`` runs it."""
+    ``TWEETLAKE_DATABASE_URL``), as ``tweetlake job <dataset>`` runs it, after the ingest run whose
+    summary it takes from XCom (as the Glue variant's job run takes it in its arguments)."""
+    from airflow.sdk import get_current_context
+
     from common.spark import build_local_spark
     from glue_jobs.runner import run_job
     from tweetlake import localdb
 
+    ingest_summary = get_current_context()["ti"].xcom_pull(task_ids="ingest")
     if ingest_summary:
         log.info("after ingest run %s: %d record(s) in %d file(s), %d request(s)", ingest_summary.get("run_id"),
                  ingest_summary.get("records", 0), len(ingest_summary.get("files", ())),

@@ -32,8 +32,16 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    """``args`` to the end; one that outlives ``timeout`` is killed and reported with what it printed."""
+    try:
+        return subprocess.run(args, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired as err:
+        def text(out: str | bytes | None) -> str:
+            return out.decode(errors="replace") if isinstance(out, bytes) else out or ""
+
+        killed = f"\n[killed after {timeout}s]"
+        return subprocess.CompletedProcess(args, -9, text(err.stdout), text(err.stderr) + killed)
 
 
 @pytest.fixture(scope="session")

@@ -62,8 +62,7 @@ def test_every_dag_imports_with_the_expected_shape(airflow_home: Path, target: s
             assert "ti.xcom_pull(task_ids='ingest')" in load["script_args"]["--tweetlake_ingest_run_id"]
         else:
             assert tasks["crawl"]["class"] == tasks["load"]["class"] == "PythonOperator"
-            # the load task is handed the ingest task's summary through XCom
-            assert "ingest" in tasks["load"]["op_kwargs"]["ingest_summary"]
+            assert tasks["load"]["op_kwargs"] == {"dataset": dag_id.removeprefix("tweetlake_")}
 
 
 @pytest.mark.parametrize("target", ["glue", "local"])

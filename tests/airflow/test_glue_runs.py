@@ -103,7 +103,7 @@ def test_glue_users_dag_starts_the_stacks_crawler_and_job(airflow_home: Path, mo
     watcher.start()
     try:
         result = run([str(AIRFLOW_VENV / "bin" / "airflow"), "dags", "test", "tweetlake_users"],
-                     glue_env(airflow_home, moto_endpoint, stack), timeout=600)
+                     glue_env(airflow_home, moto_endpoint, stack), timeout=240)
     finally:
         stop.set()
     out = result.stdout + result.stderr
@@ -136,7 +136,7 @@ def test_glue_tweets_dag_fails_when_the_stack_has_no_such_job(airflow_home: Path
                                                               stack: dict[str, Any]) -> None:
     glue, name = stack["glue"], stack["name"]
     result = run([str(AIRFLOW_VENV / "bin" / "airflow"), "dags", "test", "tweetlake_tweets"],
-                 glue_env(airflow_home, moto_endpoint, stack), timeout=600)
+                 glue_env(airflow_home, moto_endpoint, stack), timeout=240)
     out = result.stdout + result.stderr
     assert f"Glue job {name}-tweets-job does not exist" in out, out[-6000:]
     # the callback's one line: which task, and the lake files this run's ingest published

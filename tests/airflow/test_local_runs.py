@@ -119,6 +119,7 @@ def test_local_users_then_tweets_dags_load_the_warehouse_and_a_second_run_change
     env, schema, url, names = world["env"], world["schema"], world["url"], world["names"]
     out = dags_test("tweetlake_users", env)
     assert "job summary: users run" in out
+    assert "after ingest run " in out and " 2 record(s) in 1 file(s)" in out  # the ingest's XCom
     ignore = {"fact_user_daily": ("collected_at",), "etl_file_ledger": ("path", "loaded_at", "run_id")}
     first = snapshot(url, schema, ignore)
     with psycopg.connect(url) as conn:
