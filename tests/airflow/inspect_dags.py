@@ -1,6 +1,7 @@
 """Run by the Airflow venv's Python for tests/airflow/test_dags.py (never imported by pytest): prints JSON.
 
-``inspect_dags.py DAGS_FOLDER bag``    parse the folder with Airflow's DagBag; the DAGs as data
+``inspect_dags.py DAGS_FOLDER bag TARGET…``  parse the folder with Airflow's DagBag once per target
+                                       (``TWEETLAKE_AIRFLOW_TARGET``); the DAGs as data, by target
 ``inspect_dags.py DAGS_FOLDER guard``  import the DAG file while watching what code under the folder
                                        does: file, network, process and folder events (audit hooks),
                                        environment reads of secrets, Variable / Connection / boto3 calls,
@@ -135,7 +136,15 @@ def guarded_import(folder: str) -> dict[str, Any]:
     }
 
 
+def describe_targets(folder: str, targets: list[str]) -> dict[str, Any]:
+    out = {}
+    for target in targets:
+        os.environ["TWEETLAKE_AIRFLOW_TARGET"] = target
+        out[target] = describe(folder)
+    return out
+
+
 if __name__ == "__main__":
     dags_folder, mode = sys.argv[1], sys.argv[2]
-    result = describe(dags_folder) if mode == "bag" else guarded_import(dags_folder)
+    result = describe_targets(dags_folder, sys.argv[3:]) if mode == "bag" else guarded_import(dags_folder)
     print("INSPECT-JSON " + json.dumps(result, default=str))

@@ -21,17 +21,23 @@ EXPECTED = {
 }
 
 
-def inspect(home: Path, mode: str, **env: str) -> dict[str, Any]:
-    result = run([str(AIRFLOW_VENV / "bin" / "python"), str(HERE / "inspect_dags.py"), str(DAGS), mode],
+def inspect(home: Path, mode: str, *targets: str, **env: str) -> dict[str, Any]:
+    result = run([str(AIRFLOW_VENV / "bin" / "python"), str(HERE / "inspect_dags.py"), str(DAGS), mode, *targets],
                  airflow_env(home, **env), timeout=300)
     assert result.returncode == 0, result.stderr[-4000:]
     line = next(x for x in result.stdout.splitlines() if x.startswith("INSPECT-JSON "))
     return dict(json.loads(line.removeprefix("INSPECT-JSON ")))
 
 
+@pytest.fixture(scope="module")
+def bags(airflow_home: Path) -> dict[str, Any]:
+    """One DagBag per target, parsed in one Airflow process."""
+    return inspect(airflow_home, "bag", "glue", "local", "emr")
+
+
 @pytest.mark.parametrize("target", ["glue", "local"])
-def test_every_dag_imports_with_the_expected_shape(airflow_home: Path, target: str) -> None:
-    bag = inspect(airflow_home, "bag", TWEETLAKE_AIRFLOW_TARGET=target)
+def test_every_dag_imports_with_the_expected_shape(bags: dict[str, Any], target: str) -> None:
+    bag = bags[target]
     assert bag["import_errors"] == {}
     assert sorted(bag["dags"]) == sorted(EXPECTED)
     for dag_id, (schedule, timeouts, stack_base) in EXPECTED.items():
@@ -76,8 +82,8 @@ def test_parsing_does_no_io_and_reads_no_secret(airflow_home: Path, target: str)
     assert guard["heavy_modules"] == []
 
 
-def test_an_unknown_target_is_an_import_error_that_says_so(airflow_home: Path) -> None:
-    bag = inspect(airflow_home, "bag", TWEETLAKE_AIRFLOW_TARGET="emr")
+def test_an_unknown_target_is_an_import_error_that_says_so(bags: dict[str, Any]) -> None:
+    bag = bags["emr"]
     assert bag["dags"] == {}
     (error,) = bag["import_errors"].values()
     assert "TWEETLAKE_AIRFLOW_TARGET must be one of glue, local, not 'emr'" in error
