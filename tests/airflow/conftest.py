@@ -54,6 +54,12 @@ def airflow_venv() -> Path:
 
 
 @pytest.fixture(scope="session")
+def parse_home(airflow_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An AIRFLOW_HOME for parsing only (a DagBag needs no metadata database)."""
+    return tmp_path_factory.mktemp("airflow-parse-home")
+
+
+@pytest.fixture(scope="session")
 def airflow_home(airflow_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An AIRFLOW_HOME of the session's own, its metadata database migrated once."""
     home = tmp_path_factory.mktemp("airflow-home")

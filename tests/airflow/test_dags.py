@@ -30,9 +30,9 @@ def inspect(home: Path, mode: str, *targets: str, **env: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def bags(airflow_home: Path) -> dict[str, Any]:
+def bags(parse_home: Path) -> dict[str, Any]:
     """One DagBag per target, parsed in one Airflow process."""
-    return inspect(airflow_home, "bag", "glue", "local", "emr")
+    return inspect(parse_home, "bag", "glue", "local", "emr")
 
 
 @pytest.mark.parametrize("target", ["glue", "local"])
@@ -72,10 +72,10 @@ def test_every_dag_imports_with_the_expected_shape(bags: dict[str, Any], target:
 
 
 @pytest.mark.parametrize("target", ["glue", "local"])
-def test_parsing_does_no_io_and_reads_no_secret(airflow_home: Path, target: str) -> None:
+def test_parsing_does_no_io_and_reads_no_secret(parse_home: Path, target: str) -> None:
     secrets = {"X_BEARER_TOKEN": "parse-time-secret-0123456789", "TWEETLAKE_DATABASE_URL": "postgresql://u:p@h/db",
                "AIRFLOW_CONN_X_API": '{"conn_type": "http", "password": "parse-time-secret-0123456789"}'}
-    guard = inspect(airflow_home, "guard", TWEETLAKE_AIRFLOW_TARGET=target, **secrets)
+    guard = inspect(parse_home, "guard", TWEETLAKE_AIRFLOW_TARGET=target, **secrets)
     assert guard["dags"] == sorted(EXPECTED)  # the guard saw the real DAG file build its DAGs
     assert guard["events"] == []
     assert guard["calls"] == []
