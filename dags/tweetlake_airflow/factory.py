@@ -82,7 +82,9 @@ def build_dag(spec: DagSpec, target: str, poll_seconds: int = 30) -> DAG:
 
             crawl = GlueCrawlerRunOperator(
                 task_id="crawl", crawler_name=spec.crawler_name(STACK), aws_conn_id=AWS_CONNECTION,
-                deferrable=True, poll_interval=poll_seconds, execution_timeout=spec.crawl_timeout)
+                deferrable=True, poll_interval=poll_seconds, execution_timeout=spec.crawl_timeout,
+                # a crawl already under way (the stack's own workflow, an earlier try) is waited for
+                fail_on_already_running=False)
             script_args = glue_script_args(spec)
             load = StackGlueJobOperator(
                 task_id="load", dataset=spec.dataset, job_name=spec.job_name(STACK), aws_conn_id=AWS_CONNECTION,
