@@ -26,6 +26,7 @@ except ImportError:  # provider releases before the Create/Update/Run split
 
     class GlueCrawlerRunOperator(GlueCrawlerOperator):  # type: ignore[no-redef]
         def __init__(self, *, crawler_name: str, **kwargs: Any) -> None:
+            kwargs.pop("fail_on_already_running", None)  # newer than the split in some releases
             super().__init__(config={"Name": crawler_name}, **kwargs)
 
 
