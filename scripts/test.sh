@@ -7,6 +7,8 @@ source "$(dirname "$0")/aws_lib.sh"
 ensure_venv
 say "tools venv (checkov, shellcheck) for tests/aws"
 ensure_tools_venv
+say "airflow venv (.venv-airflow) for tests/airflow"
+ensure_airflow_venv
 cd "$TWEETLAKE_ROOT"
 say "ruff"
 "$VENV/bin/ruff" check .

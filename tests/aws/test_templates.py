@@ -17,7 +17,8 @@ from tests.aws import cfn
 from tests.aws.conftest import ROOT, TOOLS_BIN, VENV_BIN
 
 HOW_TO_INSTALL = "create it with: bash -c 'source scripts/aws_lib.sh && ensure_tools_venv' (scripts/test.sh does)"
-OUR_SCRIPTS = ["aws_lib.sh", "package.sh", "deploy.sh", "start_job_run.sh", "start_crawler.sh", "run_workflow.sh"]
+OUR_SCRIPTS = ["aws_lib.sh", "airflow.sh", "package.sh", "deploy.sh", "start_job_run.sh", "start_crawler.sh",
+               "run_workflow.sh"]
 
 
 def _tool(name: str) -> Path:

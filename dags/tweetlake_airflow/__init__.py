@@ -1,0 +1,1 @@
+"""The tweetlake DAGs' own code: specs (plain data), the task bodies, the Glue operators, the factory."""

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Airflow for tweetlake, from a venv of its own (.venv-airflow; Airflow's dependencies never enter .venv).
+#
+#   ./scripts/airflow.sh setup        create or update .venv and .venv-airflow (cached: fast when nothing changed)
+#   ./scripts/airflow.sh ARGS...      `airflow ARGS...` with the DAGs folder dags/, no example DAGs, and
+#                                     AIRFLOW_HOME=$TWEETLAKE_HOME/airflow (default ./.tweetlake/airflow)
+#
+# e.g.  TWEETLAKE_AIRFLOW_TARGET=local ./scripts/airflow.sh standalone
+#       TWEETLAKE_AIRFLOW_TARGET=local ./scripts/airflow.sh dags test tweetlake_users
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+ensure_venv  # Java and the JDBC jar for the local DAGs' Spark, and the `tweetlake` command (simulator)
+ensure_airflow_venv
+if [ "${1:-}" = setup ]; then
+  say "ready: $("$AIRFLOW_VENV/bin/airflow" version 2>/dev/null | tail -1) in $AIRFLOW_VENV"
+  exit 0
+fi
+TWEETLAKE_HOME="${TWEETLAKE_HOME:-$TWEETLAKE_ROOT/.tweetlake}"
+export TWEETLAKE_HOME
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$TWEETLAKE_HOME/airflow}"
+export AIRFLOW__CORE__DAGS_FOLDER="$TWEETLAKE_ROOT/dags"
+export AIRFLOW__CORE__LOAD_EXAMPLES="${AIRFLOW__CORE__LOAD_EXAMPLES:-False}"
+exec "$AIRFLOW_VENV/bin/airflow" "$@"
