@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sql": ("tweetlake.cmd_sql", "run a SQL query against the warehouse"),
     "demo": ("tweetlake.cmd_demo", "the whole pipeline locally, simulator to star schema"),
     "lake": ("tweetlake.cmd_lake", "summarise what is in the lake"),
+    "report": ("tweetlake.cmd_report", "write the warehouse's HTML report (charts, tables, pipeline health)"),
+    "export": ("tweetlake.cmd_export", "export tables and views as Parquet or CSV with a manifest"),
     "api": ("tweetlake.cmd_api", "serve the tracked-accounts REST API (add | list | remove accounts over HTTP)"),
 }
 
