@@ -216,7 +216,8 @@ def _fig_entities(t: Table) -> Any:
                       row=i // 2 + 1, col=i % 2 + 1)
     fig.update_layout(showlegend=False)
     _layout(fig)
-    fig.update_layout(height=620)
+    fig.update_yaxes(automargin=True)  # long entity names keep their labels
+    fig.update_layout(height=620, margin={"l": 140})
     return fig
 
 

@@ -16,14 +16,12 @@ brings: the texts new to the warehouse (an edit is a new tweet id with its own t
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pandas as pd  # at run time: Spark reads the pandas UDF's type hints
 import pyspark.sql.functions as F
 import pyspark.sql.types as T
 from pyspark.sql import Column
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 POSITIVE_AT = 0.05
 """VADER's authors' thresholds: compound ≥ 0.05 is positive, ≤ −0.05 negative, else neutral."""
@@ -41,15 +39,13 @@ def _analyzer() -> Any:
 
 def compound_scores(texts: pd.Series) -> pd.Series:
     """VADER compound scores (−1…1) of a batch of texts; a missing text scores NULL."""
-    import pandas as pd
-
     analyzer = _analyzer()
     distinct = {text: analyzer.polarity_scores(text)["compound"] for text in set(texts.dropna())}
     return pd.Series([distinct.get(text) if isinstance(text, str) else None for text in texts],
                      index=texts.index, dtype="float64")
 
 
-@F.pandas_udf(T.DoubleType())  # type: ignore[call-overload]
+@F.pandas_udf(T.DoubleType())  # type: ignore[call-overload,misc]
 def vader_compound(texts: pd.Series) -> pd.Series:
     return compound_scores(texts)
 

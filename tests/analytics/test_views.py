@@ -10,6 +10,8 @@ import pytest
 
 from tests.analytics.rows import T0, daily, dates, metrics, query, tweet, user
 
+pytestmark = pytest.mark.slow  # the embedded PostgreSQL
+
 
 def _at(day: str, hour: int = 12, minute: int = 0) -> datetime:
     y, m, d = (int(p) for p in day.split("-"))
