@@ -301,7 +301,6 @@ CHARTS: tuple[Chart, ...] = (
 class Section:
     chart: Chart
     table: Table
-    html_div: str | None
 
 
 def run_query(conn: Any, sql: str, params: dict[str, Any]) -> Table:
@@ -320,7 +319,7 @@ def collect(conn: Any, scope: Scope, lake: Lake | None = None) -> tuple[list[Sec
         for chart in CHARTS:
             sql, params = chart.query(scope)
             table = run_query(conn, sql, params)
-            sections.append(Section(chart, table, None))
+            sections.append(Section(chart, table))
         health = pipeline_health(conn)
     reasons = quarantine_reasons(lake) if lake is not None else None
     return sections, health, reasons

@@ -3,6 +3,7 @@ installed by ./scripts/test.sh), offline: no request may leave the file."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -30,6 +31,11 @@ MARKS_JS = """
 })
 """
 
+EVERY_CHART_DRAWN_JS = """
+() => Array.from(document.querySelectorAll('div.chart'))
+  .every(chart => chart.querySelector('.js-plotly-plot g.trace, .js-plotly-plot g.hm image'))
+"""
+
 
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -45,6 +51,7 @@ def write_quarantine(lake_dir: Path) -> None:
 
 
 def open_in_browser(page_path: Path, screenshot: Path) -> dict[str, Any]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
@@ -58,8 +65,9 @@ def open_in_browser(page_path: Path, screenshot: Path) -> dict[str, Any]:
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("request", lambda req: requests.append(req.url))
             page.goto(page_path.as_uri(), wait_until="load")
-            page.wait_for_function("document.querySelectorAll('div.chart svg.main-svg').length > 0")
-            page.wait_for_timeout(500)  # let plotly finish its (synchronous) first draw and relayouts
+            # until every chart has drawn a trace (the assertions below say which did not)
+            with contextlib.suppress(PlaywrightTimeout):
+                page.wait_for_function(EVERY_CHART_DRAWN_JS, timeout=30_000)
             charts = page.evaluate(MARKS_JS)
             page.screenshot(path=str(screenshot), full_page=True)
             text = page.inner_text("body")
