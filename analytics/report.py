@@ -72,25 +72,33 @@ def _q_posts(scope: Scope) -> tuple[str, dict[str, Any]]:
 
 
 def _q_engagement(scope: Scope) -> tuple[str, dict[str, Any]]:
-    where, params = scope.where("author_id", "date_key")
-    return ("SELECT tweet_type, count(*) AS tweets, count(metrics_collected_at) AS with_metrics,"
-            " round(avg(engagement) FILTER (WHERE metrics_collected_at IS NOT NULL), 2) AS avg_engagement,"
-            " round(100 * sum(engagement) FILTER (WHERE impression_count > 0)::numeric"
-            "   / nullif(sum(impression_count) FILTER (WHERE impression_count > 0), 0), 3) AS engagement_rate_pct"
-            f" FROM v_tweet_engagement WHERE {where} GROUP BY tweet_type ORDER BY tweet_type"), params
+    # v_tweet_engagement's sums without its as-of followers lookups (two index probes a tweet)
+    where, params = scope.where("t.author_id", "t.date_key")
+    engagement = ("coalesce(m.like_count, 0) + coalesce(m.retweet_count, 0) + coalesce(m.reply_count, 0)"
+                  " + coalesce(m.quote_count, 0)")
+    return ("SELECT t.tweet_type, count(*) AS tweets, count(m.tweet_id) AS with_metrics,"
+            f" round(avg({engagement}) FILTER (WHERE m.tweet_id IS NOT NULL), 2) AS avg_engagement,"
+            f" round(100 * sum({engagement}) FILTER (WHERE m.impression_count > 0)::numeric"
+            "   / nullif(sum(m.impression_count) FILTER (WHERE m.impression_count > 0), 0), 3) AS engagement_rate_pct"
+            " FROM fact_tweet t LEFT JOIN v_tweet_latest_metrics m ON m.tweet_id = t.tweet_id"
+            f" WHERE {where} GROUP BY t.tweet_type ORDER BY t.tweet_type"), params
 
 
 def _q_curves(scope: Scope) -> tuple[str, dict[str, Any]]:
-    where, params = scope.where("c.author_id", "t.date_key")
-    return ("WITH young AS (SELECT tweet_id FROM v_tweet_metric_curve GROUP BY tweet_id"
-            "   HAVING min(hours_since_posting) <= 6)"
-            " SELECT coalesce(u.username, c.author_id::text) AS account,"
-            "   (floor(c.hours_since_posting / 2) * 2)::int AS hours, count(DISTINCT c.tweet_id) AS tweets,"
-            "   percentile_cont(0.5) WITHIN GROUP (ORDER BY c.like_count) AS median_likes,"
-            "   percentile_cont(0.5) WITHIN GROUP (ORDER BY c.impression_count) AS median_impressions"
-            " FROM v_tweet_metric_curve c JOIN young USING (tweet_id) JOIN fact_tweet t USING (tweet_id)"
-            " LEFT JOIN v_user_current u ON u.user_id = c.author_id"
-            f" WHERE c.tweet_type <> 'retweet' AND c.hours_since_posting < 72 AND {where}"
+    where, params = scope.where("t.author_id", "t.date_key")
+    return ("WITH first_seen AS (SELECT tweet_id, min(collected_at) AS first_at FROM fact_tweet_metrics"
+            "   GROUP BY tweet_id),"
+            " young AS (SELECT t.tweet_id, t.author_id, t.created_at"
+            "   FROM fact_tweet t JOIN first_seen f USING (tweet_id) WHERE t.tweet_type <> 'retweet'"
+            f"   AND f.first_at - t.created_at BETWEEN interval '0' AND interval '6 hours' AND {where})"
+            " SELECT coalesce(u.username, y.author_id::text) AS account,"
+            "   (floor(extract(epoch FROM m.collected_at - y.created_at) / 7200) * 2)::int AS hours,"
+            "   count(DISTINCT m.tweet_id) AS tweets,"
+            "   percentile_cont(0.5) WITHIN GROUP (ORDER BY m.like_count) AS median_likes,"
+            "   percentile_cont(0.5) WITHIN GROUP (ORDER BY m.impression_count) AS median_impressions"
+            " FROM young y JOIN fact_tweet_metrics m ON m.tweet_id = y.tweet_id"
+            "   AND m.collected_at >= y.created_at AND m.collected_at < y.created_at + interval '72 hours'"
+            " LEFT JOIN dim_user u ON u.user_id = y.author_id AND u.is_current"
             " GROUP BY 1, 2 ORDER BY 1, 2"), params
 
 

@@ -117,6 +117,17 @@ def main() -> int:
                   for t in ("fact_tweet", "fact_tweet_metrics", "tweet_hashtag", "fact_user_daily")}
         print("rows:", ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
+        print("\nreport queries, one at a time (every account, all days)")
+        from analytics.report import CHARTS
+
+        conn.execute(f"SET search_path TO {SCHEMA}, public")
+        scope = resolve(conn, SCHEMA)
+        for chart in CHARTS:
+            sql, params = chart.query(scope)
+            started = time.perf_counter()
+            found = len(conn.execute(sql, params).fetchall())
+            print(f"  {chart.id:<12} {time.perf_counter() - started:7.2f}s  {found:>7,} rows")
+        conn.execute("RESET search_path")
         print("\nreport (build_report: every query in one snapshot, plotly figures, HTML)")
         for label, since in (("every account, all days", None),
                              ("every account, since 2026-10-21", date(2026, 10, 21))):

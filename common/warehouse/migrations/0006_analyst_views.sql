@@ -170,39 +170,55 @@ WHERE t.created_at IS NOT NULL AND m.collected_at >= t.created_at;
 -- A tweet's likes / retweets / replies / impressions at 1, 6, 24, 48 and 168 hours (7 days),
 -- interpolated linearly between the two snapshots around each mark (an exact snapshot is taken
 -- as it is). The posting moment counts as a snapshot of zeros only for tweets first seen within
--- 6 hours of posting; a mark not bracketed by snapshots has no row. Retweets are left out (their
--- counts are the original's). share_of_7d = value / the 7-day value (NULL when that is 0 or unknown).
+-- 6 hours of posting; a mark not bracketed by snapshots (or whose snapshots lack the metric) has no
+-- row. Retweets are left out (their counts are the original's). share_of_7d = value / the 7-day
+-- value (NULL when that is 0 or unknown). One pass over the snapshots in key order: each snapshot
+-- and the next one make a segment, the marks inside a segment are interpolated, and only then are
+-- the four metrics unpivoted (so the work follows the snapshots, not snapshots × metrics).
 CREATE VIEW v_tweet_metric_milestones AS
-WITH points AS (
-    SELECT c.tweet_id, c.author_id, c.hours_since_posting AS h, v.metric, v.value::double precision AS value
-    FROM v_tweet_metric_curve AS c
-    CROSS JOIN LATERAL (VALUES ('likes', c.like_count), ('retweets', c.retweet_count),
-                               ('replies', c.reply_count), ('impressions', c.impression_count)) AS v(metric, value)
-    WHERE c.tweet_type <> 'retweet' AND v.value IS NOT NULL
-), anchored AS (
-    SELECT tweet_id, author_id, h, metric, value FROM points
-    UNION ALL  -- the posting moment, for tweets caught young
-    SELECT tweet_id, author_id, 0.0, metric, 0.0 FROM points
-    GROUP BY tweet_id, author_id, metric
-    HAVING min(h) > 0 AND min(h) <= 6
+WITH snapshots AS (
+    SELECT m.tweet_id, t.author_id,
+           extract(epoch FROM m.collected_at - t.created_at) / 3600.0 AS h,
+           m.like_count, m.retweet_count, m.reply_count, m.impression_count,
+           lead(m.collected_at) OVER w AS next_at,
+           lead(m.like_count) OVER w AS next_like, lead(m.retweet_count) OVER w AS next_retweet,
+           lead(m.reply_count) OVER w AS next_reply, lead(m.impression_count) OVER w AS next_impression,
+           row_number() OVER w AS n,
+           t.created_at
+    FROM fact_tweet_metrics AS m
+    JOIN fact_tweet AS t ON t.tweet_id = m.tweet_id
+    WHERE t.created_at IS NOT NULL AND m.collected_at >= t.created_at AND t.tweet_type <> 'retweet'
+    WINDOW w AS (PARTITION BY m.tweet_id ORDER BY m.collected_at)
 ), segments AS (
-    SELECT tweet_id, author_id, metric, h AS h0, value AS v0,
-           lead(h) OVER w AS h1, lead(value) OVER w AS v1
-    FROM anchored
-    WINDOW w AS (PARTITION BY tweet_id, metric ORDER BY h)
+    -- the segment from each snapshot to the next (h1 NULL after the last), and for a tweet first
+    -- seen within 6 hours, the segment from the posting moment (all zeros) to its first snapshot
+    SELECT s.tweet_id, s.author_id, g.h0, g.h1, g.v0, g.v1
+    FROM snapshots AS s
+    CROSS JOIN LATERAL (VALUES
+        (s.h, extract(epoch FROM s.next_at - s.created_at) / 3600.0,
+         ARRAY[s.like_count, s.retweet_count, s.reply_count, s.impression_count]::double precision[],
+         ARRAY[s.next_like, s.next_retweet, s.next_reply, s.next_impression]::double precision[]),
+        (CASE WHEN s.n = 1 AND s.h > 0 AND s.h <= 6 THEN 0.0 END, s.h,
+         ARRAY[0, 0, 0, 0]::double precision[],
+         ARRAY[s.like_count, s.retweet_count, s.reply_count, s.impression_count]::double precision[])
+    ) AS g(h0, h1, v0, v1)
+    WHERE g.h0 IS NOT NULL
 ), marks AS (
-    SELECT s.tweet_id, s.author_id, s.metric, mk.hours,
-           CASE WHEN s.h0 = mk.hours OR s.h1 IS NULL THEN s.v0
-                ELSE s.v0 + (s.v1 - s.v0) * (mk.hours - s.h0) / (s.h1 - s.h0) END AS value
-    FROM segments AS s
+    SELECT sg.tweet_id, sg.author_id, metric.name AS metric, mk.hours,
+           CASE WHEN sg.h0 = mk.hours OR sg.h1 IS NULL THEN sg.v0[metric.i]
+                ELSE sg.v0[metric.i] + (sg.v1[metric.i] - sg.v0[metric.i]) * (mk.hours - sg.h0) / (sg.h1 - sg.h0)
+           END AS value
+    FROM segments AS sg
     JOIN (VALUES (1), (6), (24), (48), (168)) AS mk(hours)
-      ON (s.h0 <= mk.hours AND mk.hours < s.h1) OR (s.h1 IS NULL AND s.h0 = mk.hours)
+      ON (sg.h0 <= mk.hours AND mk.hours < sg.h1) OR (sg.h1 IS NULL AND sg.h0 = mk.hours)
+    CROSS JOIN (VALUES (1, 'likes'), (2, 'retweets'), (3, 'replies'), (4, 'impressions')) AS metric(i, name)
+), known AS (
+    SELECT k.*, max(k.value) FILTER (WHERE k.hours = 168) OVER (PARTITION BY k.tweet_id, k.metric) AS value_7d
+    FROM marks AS k
+    WHERE k.value IS NOT NULL
 )
-SELECT k.tweet_id, k.author_id, k.metric, k.hours, k.value,
-       w.value AS value_7d,
-       k.value / nullif(w.value, 0) AS share_of_7d
-FROM marks AS k
-LEFT JOIN marks AS w ON w.tweet_id = k.tweet_id AND w.metric = k.metric AND w.hours = 168;
+SELECT tweet_id, author_id, metric, hours, value, value_7d, value / nullif(value_7d, 0) AS share_of_7d
+FROM known;
 
 -- Per account and metric: the median share of the 7-day value a tweet has reached after 1, 6, 24
 -- and 48 hours, over the tweets whose marks are known (tweets says how many).
