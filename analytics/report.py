@@ -126,11 +126,15 @@ def _q_entities(scope: Scope) -> tuple[str, dict[str, Any]]:
 
 
 def _q_sentiment(scope: Scope) -> tuple[str, dict[str, Any]]:
+    # per day, or per ISO week (its Monday) when the scope spans more than 120 days
     where, params = scope.where("author_id", "date_key")
-    return ("SELECT day, sum(tweets_scored) AS tweets_scored,"
+    return ("WITH daily AS (SELECT * FROM v_sentiment_daily WHERE " + where + "),"
+            " span AS (SELECT max(day) - min(day) > 120 AS weekly FROM daily)"
+            " SELECT CASE WHEN span.weekly THEN date_trunc('week', day)::date ELSE day END AS period,"
+            " sum(tweets_scored) AS tweets_scored,"
             " round((sum(avg_compound * tweets_scored) / sum(tweets_scored))::numeric, 4) AS avg_compound,"
             " sum(positive) AS positive, sum(neutral) AS neutral, sum(negative) AS negative"
-            f" FROM v_sentiment_daily WHERE {where} GROUP BY day ORDER BY day"), params
+            " FROM daily CROSS JOIN span GROUP BY 1 ORDER BY 1"), params
 
 
 # -- figures ----------------------------------------------------------------------------------
@@ -149,7 +153,8 @@ def _fig_followers(t: Table) -> Any:
     for account, part in t.groups("account").items():
         fig.add_trace(go.Scatter(x=part.column("day"), y=part.column("followers_count"), name=str(account),
                                  mode="lines+markers"))
-    return _layout(fig, x="day (UTC)", y="followers")
+    fig.update_yaxes(type="log")  # accounts of very different sizes side by side
+    return _layout(fig, x="day (UTC)", y="followers (log scale)")
 
 
 def _fig_posts(t: Table) -> Any:
@@ -235,14 +240,14 @@ def _fig_sentiment(t: Table) -> Any:
 
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     for label, color in (("positive", "#2ca02c"), ("neutral", "#bbbbbb"), ("negative", "#d62728")):
-        fig.add_trace(go.Bar(x=t.column("day"), y=t.column(label), name=f"{label} tweets", marker_color=color),
+        fig.add_trace(go.Bar(x=t.column("period"), y=t.column(label), name=f"{label} tweets", marker_color=color),
                       secondary_y=False)
-    fig.add_trace(go.Scatter(x=t.column("day"), y=t.column("avg_compound"), name="average compound",
+    fig.add_trace(go.Scatter(x=t.column("period"), y=t.column("avg_compound"), name="average compound",
                              mode="lines+markers", line={"color": "black"}), secondary_y=True)
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title_text="tweets scored", secondary_y=False)
     fig.update_yaxes(title_text="average compound (−1…1)", range=[-1, 1], secondary_y=True)
-    return _layout(fig, x="day posted (UTC)")
+    return _layout(fig, x="day (or ISO week) posted, UTC")
 
 
 def _fig_pipeline(t: Table) -> Any:
@@ -270,9 +275,9 @@ def _entity_label(kind: str, entity: str) -> str:
 
 CHARTS: tuple[Chart, ...] = (
     Chart("followers", "Follower growth per account",
-          "Followers of each account at each daily profile snapshot (v_user_growth). The table adds the "
-          "day-over-day change (only when the previous snapshot is the day before) and the change against "
-          "the latest snapshot at least 7 days earlier.", _q_followers, _fig_followers),
+          "Followers of each account at each daily profile snapshot, on a log scale (v_user_growth). The "
+          "table adds the day-over-day change (only when the previous snapshot is the day before) and the "
+          "change against the latest snapshot at least 7 days earlier.", _q_followers, _fig_followers),
     Chart("posts", "Posts per day",
           "Tweets per UTC day of posting, stacked by type (original, reply, quote, retweet), from fact_tweet.",
           _q_posts, _fig_posts),
@@ -298,7 +303,8 @@ CHARTS: tuple[Chart, ...] = (
           "(v_entity_daily; hashtags in lower case, cashtags upper case, domains without www.).",
           _q_entities, _fig_entities),
     Chart("sentiment", "Sentiment over time",
-          "English tweets that are not retweets, per UTC day of posting: how many VADER scores positive "
+          "English tweets that are not retweets, per UTC day of posting (per ISO week when the period spans "
+          "more than 120 days): how many VADER scores positive "
           "(compound ≥ 0.05), neutral or negative (≤ −0.05), and the day's average compound score "
           "(v_sentiment_daily).", _q_sentiment, _fig_sentiment,
           empty="no scored tweet in this scope (no English tweets, or loaded before sentiment existed)"),

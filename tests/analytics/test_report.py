@@ -64,7 +64,7 @@ def open_in_browser(page_path: Path, screenshot: Path) -> dict[str, Any]:
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("request", lambda req: requests.append(req.url))
-            page.goto(page_path.as_uri(), wait_until="load")
+            page.goto(page_path.as_uri(), wait_until="load", timeout=180_000)  # a loaded CI machine
             # until every chart has drawn a trace (the assertions below say which did not)
             with contextlib.suppress(PlaywrightTimeout):
                 page.wait_for_function(EVERY_CHART_DRAWN_JS, timeout=30_000)
