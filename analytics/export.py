@@ -1,8 +1,9 @@
 """``tweetlake export``: the star schema and the views as Parquet or CSV files, with a manifest.
 
-Every relation streams: Parquet is written one row group per batch read from a server-side
-cursor (``fetchmany`` of :data:`BATCH_ROWS`), CSV is PostgreSQL's own ``COPY (…) TO STDOUT``
-written as it arrives; nothing holds a whole table. Parquet columns keep the warehouse's types:
+Every relation streams through PostgreSQL's own ``COPY (…) TO STDOUT``: CSV is written as it
+arrives; for Parquet, Arrow's streaming CSV reader parses it (in C++, typed by the columns'
+PostgreSQL types) and each :data:`BATCH_ROWS` rows become one row group; nothing holds a whole
+table. Parquet columns keep the warehouse's types:
 ids are int64, timestamps are UTC instants (``timestamp[us, tz=UTC]``), dates are dates, booleans
 booleans; ``numeric`` (ratios in the views) becomes float64. All relations are read in one
 REPEATABLE READ snapshot, so the files agree with each other.
@@ -18,14 +19,14 @@ An ``s3://bucket/prefix`` destination is written file by file through a local te
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import json
-import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -115,32 +116,82 @@ def _select(schema: str, relation: str, columns: Sequence[str], since: date | No
     return sql, "none (no day column)", {}
 
 
-def _to_arrow_value(value: Any) -> Any:
-    return float(value) if isinstance(value, Decimal) else value
+class _CopyStream(io.RawIOBase):
+    """``COPY … TO STDOUT`` chunks as a readable binary stream (for Arrow's CSV reader)."""
+
+    def __init__(self, chunks: Iterator[Any]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = bytes(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+_ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US'
+
+
+def _csv_expression(name: str, pg_type: str) -> str:
+    """How a column is spelled in the COPY feeding Parquet: timestamps as ISO 8601 in UTC with a Z
+    (which Arrow parses as UTC instants), everything else as PostgreSQL writes it."""
+    quoted = f'"{name}"'
+    if pg_type.startswith("timestamp with time zone"):
+        return f"to_char({quoted} AT TIME ZONE 'UTC', '{_ISO}\"Z\"') AS {quoted}"
+    if pg_type.startswith("timestamp without time zone"):
+        return f"to_char({quoted}, '{_ISO}') AS {quoted}"
+    return quoted
 
 
 def _write_parquet(conn: Any, sql: str, params: dict[str, Any], columns: list[tuple[str, str]], path: Path,
                    batch_rows: int) -> int:
+    """PostgreSQL's COPY (CSV) parsed by Arrow's streaming CSV reader (C++, typed by the column
+    contract), one Parquet row group per ``batch_rows`` rows: no Python object per value."""
     import pyarrow as pa
+    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     arrow_schema = pa.schema([pa.field(name, arrow_type(pg_type)) for name, pg_type in columns])
-    converters = [_to_arrow_value if pg_type.startswith("numeric") else None for _, pg_type in columns]
+    names = [name for name, _ in columns]
+    select = ", ".join(_csv_expression(name, pg_type) for name, pg_type in columns)
     rows = 0
-    with conn.cursor(name=f"export_{os.getpid()}_{path.stem}"[:60]) as cur, \
-            pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer:
-        cur.itersize = batch_rows
-        cur.execute(sql, params)
-        while batch := cur.fetchmany(batch_rows):
-            arrays = []
-            for i, (name, _) in enumerate(columns):
-                convert = converters[i]
-                values = [row[i] for row in batch] if convert is None else [convert(row[i]) for row in batch]
-                arrays.append(pa.array(values, type=arrow_schema.field(name).type))
-            writer.write_table(pa.Table.from_arrays(arrays, schema=arrow_schema))
-            rows += len(batch)
-    if rows == 0:  # a header-only file still carries the schema
-        pq.write_table(arrow_schema.empty_table(), path, compression="zstd")
+    pending: list[Any] = []
+    pending_rows = 0
+    with conn.cursor() as cur, pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer:
+        with cur.copy(f"COPY (SELECT {select} FROM ({sql}) AS r) TO STDOUT (FORMAT csv)", params or None) as copy:
+            chunks = iter(copy)
+            first = next(chunks, None)
+            if first is None:  # no rows: the file is the schema alone
+                return 0
+            reader = pacsv.open_csv(
+                io.BufferedReader(_CopyStream(itertools.chain([first], chunks)), buffer_size=1 << 20),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=4 << 20),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=arrow_schema, null_values=[""], true_values=["t"], false_values=["f"],
+                    strings_can_be_null=True, quoted_strings_can_be_null=False),
+            )
+            for batch in reader:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                while pending_rows >= batch_rows:  # exactly batch_rows a row group
+                    table = pa.Table.from_batches(pending, schema=arrow_schema)
+                    writer.write_table(table.slice(0, batch_rows), row_group_size=batch_rows)
+                    rest = table.slice(batch_rows)
+                    pending, pending_rows = rest.to_batches(), rest.num_rows
+                    rows += batch_rows
+        if pending_rows:
+            writer.write_table(pa.Table.from_batches(pending, schema=arrow_schema), row_group_size=batch_rows)
+            rows += pending_rows
     return rows
 
 

@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -95,14 +96,12 @@ def main() -> int:
     parser.add_argument("--tweets", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=settings.load().database_url)
     parser.add_argument("--keep", action="store_true", help="reuse the filled schema if it exists")
+    parser.add_argument("--skip-report", action="store_true", help="time the exports only")
     args = parser.parse_args()
 
     os.environ.setdefault("TWEETLAKE_HOME", str(OUT / "home"))
     import psycopg
 
-    from analytics.export import export
-    from analytics.report import build_report
-    from analytics.scope import resolve
     from tweetlake import localdb
 
     url = args.database_url or localdb.start(durable=False)
@@ -117,39 +116,50 @@ def main() -> int:
                   for t in ("fact_tweet", "fact_tweet_metrics", "tweet_hashtag", "fact_user_daily")}
         print("rows:", ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
-        print("\nreport queries, one at a time (every account, all days)")
-        from analytics.report import CHARTS
-
-        conn.execute(f"SET search_path TO {SCHEMA}, public")
-        scope = resolve(conn, SCHEMA)
-        for chart in CHARTS:
-            sql, params = chart.query(scope)
-            started = time.perf_counter()
-            found = len(conn.execute(sql, params).fetchall())
-            print(f"  {chart.id:<12} {time.perf_counter() - started:7.2f}s  {found:>7,} rows")
-        conn.execute("RESET search_path")
-        print("\nreport (build_report: every query in one snapshot, plotly figures, HTML)")
-        for label, since in (("every account, all days", None),
-                             ("every account, since 2026-10-21", date(2026, 10, 21))):
-            started = time.perf_counter()
-            page = build_report(conn, resolve(conn, SCHEMA, (), since))
-            print(f"  {label:<36} {time.perf_counter() - started:7.2f}s  {len(page.encode()) / 1e6:.1f} MB")
-
-        print("\nexport vs COPY … TO STDOUT (into a local file)")
-        with tempfile.TemporaryDirectory(prefix="tweetlake-bench-export-") as tmp:
-            work = Path(tmp)
-            for table in ("fact_tweet", "fact_tweet_metrics"):
-                rows, copy_text = copy_reference(conn, table, "text", work / f"{table}.txt")
-                _, copy_csv = copy_reference(conn, table, "csv", work / f"{table}.copy.csv")
-                for fmt in ("parquet", "csv"):
-                    started = time.perf_counter()
-                    result = export(conn, SCHEMA, str(work / fmt), fmt=fmt, relations=(table,))
-                    seconds = time.perf_counter() - started
-                    print(f"  {table:<19} {fmt:<8} {result.rows:>10,} rows {seconds:7.2f}s "
-                          f"{result.rows / seconds:>10,.0f} rows/s  ({seconds / copy_text:.2f}× COPY text)")
-                for label, seconds in (("COPY txt", copy_text), ("COPY csv", copy_csv)):
-                    print(f"  {table:<19} {label:<8} {rows:>10,} rows {seconds:7.2f}s {rows / seconds:>10,.0f} rows/s")
+        if not args.skip_report:
+            report_figures(conn)
+        export_figures(conn)
     return 0
+
+
+def report_figures(conn: Any) -> None:
+    from analytics.report import CHARTS, build_report
+    from analytics.scope import resolve
+
+    print("\nreport queries, one at a time (every account, all days)")
+    conn.execute(f"SET search_path TO {SCHEMA}, public")
+    scope = resolve(conn, SCHEMA)
+    for chart in CHARTS:
+        sql, params = chart.query(scope)
+        started = time.perf_counter()
+        found = len(conn.execute(sql, params).fetchall())
+        print(f"  {chart.id:<12} {time.perf_counter() - started:7.2f}s  {found:>7,} rows")
+    conn.execute("RESET search_path")
+    print("\nreport (build_report: every query in one snapshot, plotly figures, HTML)")
+    for label, since in (("every account, all days", None),
+                         ("every account, since 2026-10-21", date(2026, 10, 21))):
+        started = time.perf_counter()
+        page = build_report(conn, resolve(conn, SCHEMA, (), since))
+        print(f"  {label:<36} {time.perf_counter() - started:7.2f}s  {len(page.encode()) / 1e6:.1f} MB")
+
+
+def export_figures(conn: Any) -> None:
+    from analytics.export import export
+
+    print("\nexport vs COPY … TO STDOUT (into a local file)")
+    with tempfile.TemporaryDirectory(prefix="tweetlake-bench-export-") as tmp:
+        work = Path(tmp)
+        for table in ("fact_tweet", "fact_tweet_metrics"):
+            rows, copy_text = copy_reference(conn, table, "text", work / f"{table}.txt")
+            _, copy_csv = copy_reference(conn, table, "csv", work / f"{table}.copy.csv")
+            for fmt in ("parquet", "csv"):
+                started = time.perf_counter()
+                result = export(conn, SCHEMA, str(work / fmt), fmt=fmt, relations=(table,))
+                seconds = time.perf_counter() - started
+                print(f"  {table:<19} {fmt:<8} {result.rows:>10,} rows {seconds:7.2f}s "
+                      f"{result.rows / seconds:>10,.0f} rows/s  ({seconds / copy_text:.2f}× COPY text)")
+            for label, seconds in (("COPY txt", copy_text), ("COPY csv", copy_csv)):
+                print(f"  {table:<19} {label:<8} {rows:>10,} rows {seconds:7.2f}s {rows / seconds:>10,.0f} rows/s")
 
 
 if __name__ == "__main__":
