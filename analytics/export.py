@@ -18,7 +18,6 @@ An ``s3://bucket/prefix`` destination is written file by file through a local te
 
 from __future__ import annotations
 
-import csv
 import io
 import itertools
 import json
@@ -196,19 +195,12 @@ def _write_parquet(conn: Any, sql: str, params: dict[str, Any], columns: list[tu
 
 
 def _write_csv(conn: Any, sql: str, params: dict[str, Any], path: Path) -> int:
-    rows = 0
     with path.open("wb") as out, conn.cursor() as cur:
         cur.execute("SET LOCAL TimeZone TO 'UTC'")  # timestamps in UTC, spelled +00
         with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER true)", params or None) as copy:
             for chunk in copy:
                 out.write(chunk)
-                rows += bytes(chunk).count(b"\n")
-    return max(rows - 1, 0)  # the header line; a newline inside a quoted value would over-count
-
-
-def _csv_rows(path: Path) -> int:
-    with path.open(newline="", encoding="utf-8") as f:
-        return max(sum(1 for _ in csv.reader(f)) - 1, 0)
+        return int(cur.rowcount)  # COPY's own count (its command tag), whatever newlines the values hold
 
 
 def export(
@@ -252,8 +244,6 @@ def export(
                 rows = _write_parquet(conn, sql, params, columns, path, batch_rows)
             else:
                 rows = _write_csv(conn, sql, params, path)
-                if any(t == "text" for _, t in columns):
-                    rows = _csv_rows(path)  # quoted newlines in text: count records, not lines
             size = path.stat().st_size
             if lake is not None:
                 lake.put_file(name, path)

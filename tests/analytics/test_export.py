@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from analytics.export import export
-from tests.analytics.rows import query, small_warehouse
+from tests.analytics.rows import query, small_warehouse, tweet
 from tweetlake.cli import main
 
 pytestmark = pytest.mark.slow  # the embedded PostgreSQL
@@ -61,17 +61,20 @@ def test_parquet_round_trip_types_and_manifest(wh: Any, pg_url: str, schema: str
 
 def test_csv_since_and_tables(wh: Any, pg_url: str, schema: str, tmp_path: Path) -> None:
     small_warehouse(wh)
+    tweet(wh, 203, 2, datetime(2026, 11, 9, 14, tzinfo=UTC), text='two\nlines, "quoted"')  # one record, two lines
     out = tmp_path / "csv"
     assert main(["export", "--format", "csv", "--out", str(out), "--database-url", pg_url, "--schema", schema,
                  "--tables", "fact_tweet,tweet_hashtag,dim_user", "--since", "2026-11-09"]) == 0
     with (out / "fact_tweet.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
-    assert sorted(int(r["tweet_id"]) for r in rows) == [201, 202]  # posted on 11-09
-    assert {r["created_at"] for r in rows} == {"2026-11-09 12:00:00+00", "2026-11-09 13:00:00+00"}  # UTC
+    assert sorted(int(r["tweet_id"]) for r in rows) == [201, 202, 203]  # posted on 11-09
+    assert {r["created_at"] for r in rows} == {"2026-11-09 12:00:00+00", "2026-11-09 13:00:00+00",
+                                               "2026-11-09 14:00:00+00"}  # UTC
+    assert {r["text"] for r in rows if r["tweet_id"] == "203"} == {'two\nlines, "quoted"'}
     with (out / "tweet_hashtag.csv").open(newline="") as f:
         assert [(r["tweet_id"], r["tag"]) for r in csv.DictReader(f)] == [("201", "News")]  # by the tweet's day
     manifest = {t["table"]: t for t in json.loads((out / "manifest.json").read_text())["tables"]}
-    assert [manifest[t]["rows"] for t in ("fact_tweet", "tweet_hashtag", "dim_user")] == [2, 1, 2]
+    assert [manifest[t]["rows"] for t in ("fact_tweet", "tweet_hashtag", "dim_user")] == [3, 1, 2]
     assert manifest["dim_user"]["filter"] == "none (no day column)"
     assert manifest["fact_tweet"]["filter"] == "date_key >= 20261109"
     assert sorted(p.name for p in out.iterdir()) == ["dim_user.csv", "fact_tweet.csv", "manifest.json",
