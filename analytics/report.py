@@ -403,7 +403,7 @@ def _table_html(table: Table) -> str:
 
 def _reasons_block(reasons: Table | None) -> str:
     if reasons is None:
-        return "<p>Quarantine reasons: no lake given (<code>--lake</code>).</p>"
+        return "<p>Quarantine reasons: not read (no lake given with <code>--lake</code>, or it could not be read).</p>"
     if not reasons.rows:
         return "<p>Quarantine reasons: nothing quarantined in the lake.</p>"
     return f"<h3>Quarantined lines by reason</h3>{_table_html(reasons)}"
