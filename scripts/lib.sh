@@ -54,6 +54,27 @@ ensure_jdbc_jar() {
   fi
 }
 
+chromium_path() {  # prints the path of a chromium on this machine, or nothing
+  local candidate
+  for candidate in chromium chromium-browser google-chrome; do
+    command -v "$candidate" 2>/dev/null && return 0
+  done
+  return 0
+}
+
+ensure_chromium() {
+  # Headless Chromium for the report's browser test (and for opening the demo's report). Playwright's
+  # own browser downloads need a host we may not reach: Debian's package is the browser we use.
+  [ -n "$(chromium_path)" ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing headless Chromium (Debian: chromium) for the report's browser test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 ||
+      say "could not install chromium; the report's browser test will fail until a chromium is on PATH"
+  else
+    say "no chromium found: install Debian's chromium package for the report's browser test"
+  fi
+}
+
 ensure_venv() {
   local python stamp want
   python="$(pick_python)"

@@ -44,7 +44,8 @@ mapping() {  # the value of KEY in the template's Mappings/Artifacts/Keys
 }
 scripts_prefix="$(mapping ScriptsPrefix)"
 wheels_prefix="$(mapping WheelsPrefix)"
-psycopg_wheels=("$(mapping PsycopgWheel)" "$(mapping PsycopgBinaryWheel)")
+# the wheels the Glue jobs install besides tweetlake's: psycopg, and VADER for the tweets job's sentiment
+glue_wheels=("$(mapping PsycopgWheel)" "$(mapping PsycopgBinaryWheel)" "$(mapping VaderSentimentWheel)")
 
 if [ -z "$bucket" ]; then
   bucket="$(stack_output ArtifactsBucketName)"
@@ -68,8 +69,8 @@ shopt -u nullglob
 [ "${#built[@]}" -eq 1 ] || die "expected one tweetlake wheel in $out/wheels"
 wheel="$(basename "${built[0]}")"
 
-say "collecting ${psycopg_wheels[*]}"
-for name in "${psycopg_wheels[@]}"; do
+say "collecting ${glue_wheels[*]}"
+for name in "${glue_wheels[@]}"; do
   if [ -n "${TWEETLAKE_WHEELHOUSE:-}" ] && [ -f "$TWEETLAKE_WHEELHOUSE/$name" ]; then
     cp "$TWEETLAKE_WHEELHOUSE/$name" "$out/wheels/$name"
   else
@@ -87,7 +88,7 @@ upload() {  # upload FILE KEY
   echo "s3://$bucket/$2"
 }
 upload "$out/wheels/$wheel" "$wheels_prefix$wheel"
-for name in "${psycopg_wheels[@]}"; do
+for name in "${glue_wheels[@]}"; do
   upload "$out/wheels/$name" "$wheels_prefix$name"
 done
 for job in users_job tweets_job tweet_metrics_job; do

@@ -5,6 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/aws_lib.sh"
 ensure_venv
+ensure_chromium
 say "tools venv (checkov, shellcheck) for tests/aws"
 ensure_tools_venv
 say "airflow venv (.venv-airflow) for tests/airflow"

@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lake": ("tweetlake.cmd_lake", "summarise what is in the lake"),
     "plan": ("tweetlake.cmd_plan", "what the tracked accounts will cost on the pay-per-use X API (no API call)"),
     "usage": ("tweetlake.cmd_usage", "X API spend this month (the usage ledger) against the budget"),
+    "report": ("tweetlake.cmd_report", "write the warehouse's HTML report (charts, tables, pipeline health)"),
+    "export": ("tweetlake.cmd_export", "export tables and views as Parquet or CSV with a manifest"),
     "api": ("tweetlake.cmd_api", "serve the tracked-accounts REST API (add | list | remove accounts over HTTP)"),
 }
 

@@ -6,7 +6,8 @@
    hours: users daily, tweets every 4 h, metrics every 2 h;
 3. summarises the lake;
 4. runs the three Glue jobs on local Spark into an embedded PostgreSQL (schema ``demo``);
-5. prints row counts per table and answers three questions from the star schema.
+5. prints row counts per table and answers three questions from the star schema;
+6. writes the HTML report (``tweetlake report``) to ``<home>/report.html`` and prints its path.
 
 Everything lands under ``.tweetlake/demo/`` (or ``--home``); each run starts from a clean lake and
 a clean ``demo`` schema, so its output is the same every time.
@@ -23,7 +24,7 @@ from pathlib import Path
 from common.lake import Lake
 from common.logs import configure_logging
 from common.settings import home
-from tweetlake.demo import ingest, load, report
+from tweetlake.demo import ingest, load, report, write_report
 
 
 def main(argv: list[str]) -> int:
@@ -49,6 +50,8 @@ def main(argv: list[str]) -> int:
         return 0
     url = load(lake, args.database_url, args.schema)
     report(url, args.schema)
+    page = write_report(url, args.schema, lake, demo_home / "report.html")
+    print(f"\nreport: {page} (open it in a browser; it works offline)")
     print(f"\ndemo finished in {time.monotonic() - started:.0f}s (set-up excluded); lake at {lake.uri}")
     print(f"explore: .venv/bin/tweetlake sql \"SELECT * FROM v_user_current\" --schema {args.schema}")
     return 0

@@ -165,3 +165,13 @@ def report(url: str, schema: str) -> None:
             print(format_table([d.name for d in cur.description or []], cur.fetchall()))
 
 
+def write_report(url: str, schema: str, lake: Lake, out: Path) -> Path:
+    """The warehouse's HTML report (``tweetlake report``'s domain function), for the demo's schema."""
+    from analytics.report import build_report
+    from analytics.scope import resolve
+    from common.warehouse.db import DbTarget
+
+    with DbTarget.from_url(url).connect(autocommit=True) as conn:
+        page = build_report(conn, resolve(conn, schema), lake=lake)
+    out.write_text(page, encoding="utf-8")
+    return out

@@ -60,8 +60,11 @@ TWEET_ATTRIBUTES: tuple[str, ...] = (
     "tweet_type",
     "possibly_sensitive",
     "source",
+    "sentiment_compound",
+    "sentiment_label",
 )
-"""``fact_tweet``'s attributes taken from the winning (latest) collection of a tweet."""
+"""``fact_tweet``'s attributes taken from the winning (latest) collection of a tweet (the sentiment
+score too: it is computed from that record's text)."""
 
 METRIC_COUNTS: tuple[str, ...] = (
     "like_count",
@@ -121,6 +124,7 @@ COLUMN_TYPES: dict[str, str] = {
     **dict.fromkeys(_BIGINT, "bigint"),
     **dict.fromkeys(("collected_at", "created_at", "account_created_at", "detected_at"), "timestamptz"),
     "date_key": "integer",
+    "sentiment_compound": "double precision",
     **dict.fromkeys(("verified", "protected", "possibly_sensitive"), "boolean"),
 }
 """PostgreSQL types of the staged columns, by name; a column not named here is ``text``."""

@@ -10,7 +10,7 @@ import pyspark.sql.functions as F
 import pyspark.sql.types as T
 from pyspark.sql import Column, DataFrame
 
-from common.warehouse.columns import EDIT_LINK_COLUMNS, METRIC_COUNTS, RECORD_KEY
+from common.warehouse.columns import EDIT_LINK_COLUMNS, METRIC_COUNTS, RECORD_KEY, TWEET_COLUMNS
 from glue_jobs.transforms.raw import (
     clean_text,
     filter_data_records,
@@ -22,6 +22,7 @@ from glue_jobs.transforms.raw import (
     to_long,
     to_timestamp,
 )
+from glue_jobs.transforms.sentiment import sentiment_compound, sentiment_label
 
 _S = T.StringType()
 
@@ -116,7 +117,7 @@ def tweet_rows(tweets_df: DataFrame) -> DataFrame:
     """``with_tweet_keys`` output → ``TWEET_COLUMNS`` (one row per collected tweet record)."""
     tweet = F.col("data")
     created_at = to_timestamp(tweet["created_at"])
-    return tweets_df.select(
+    rows_df = tweets_df.select(
         "tweet_id",
         to_id(tweet["author_id"]).alias("author_id"),
         created_at.alias("created_at"),
@@ -131,6 +132,16 @@ def tweet_rows(tweets_df: DataFrame) -> DataFrame:
         "collected_at",
         RECORD_KEY,
     )
+    return rows_df.transform(with_sentiment).select(*TWEET_COLUMNS)
+
+
+def with_sentiment(rows_df: DataFrame) -> DataFrame:
+    """``sentiment_compound`` and ``sentiment_label`` of the full ``text`` (English, not retweets)."""
+    is_retweet = F.col("tweet_type") == F.lit("retweet")
+    scored_df = rows_df.withColumn(
+        "sentiment_compound", sentiment_compound(F.col("text"), F.col("lang"), is_retweet)
+    )
+    return scored_df.withColumn("sentiment_label", sentiment_label(F.col("sentiment_compound")))
 
 
 def metric_snapshots(tweets_df: DataFrame) -> DataFrame:

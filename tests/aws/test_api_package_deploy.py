@@ -58,10 +58,10 @@ def fake_wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] 
 
 
 def wheelhouse(folder: Path, extra: dict[str, tuple[str, tuple[str, ...]]] | None = None) -> Path:
-    """Stand-ins for the psycopg wheels (only copied) and for the Lambda zip's dependencies."""
+    """Stand-ins for the Glue wheels (only copied) and for the Lambda zip's dependencies."""
     folder.mkdir(parents=True, exist_ok=True)
     keys = cfn.load()["Mappings"]["Artifacts"]["Keys"]
-    for name in (keys["PsycopgWheel"], keys["PsycopgBinaryWheel"]):
+    for name in (keys["PsycopgWheel"], keys["PsycopgBinaryWheel"], keys["VaderSentimentWheel"]):
         (folder / name).write_bytes(b"not really a wheel")
     pins = _pins()
     for name in LAMBDA_DEPENDENCIES:

@@ -50,8 +50,8 @@ def packaged(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> di
 
     template = cfn.load()
     keys = template["Mappings"]["Artifacts"]["Keys"]
-    wheelhouse = tmp_path_factory.mktemp("wheelhouse")  # stand-ins for the psycopg wheels: no PyPI in tests
-    for name in (keys["PsycopgWheel"], keys["PsycopgBinaryWheel"]):
+    wheelhouse = tmp_path_factory.mktemp("wheelhouse")  # stand-ins for the Glue wheels: no PyPI in tests
+    for name in (keys["PsycopgWheel"], keys["PsycopgBinaryWheel"], keys["VaderSentimentWheel"]):
         (wheelhouse / name).write_bytes(b"not really a wheel")
     bucket = f"artifacts-{uuid.uuid4().hex[:10]}"
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
@@ -74,6 +74,7 @@ def test_package_uploads_the_wheel_and_the_job_scripts(packaged: dict[str, Any])
         f"wheels/tweetlake-{version}-py3-none-any.whl",
         "wheels/psycopg-3.3.9-py3-none-any.whl",
         "wheels/psycopg_binary-3.3.9-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+        "wheels/vaderSentiment-3.3.2-py2.py3-none-any.whl",
         "glue/scripts/users_job.py",
         "glue/scripts/tweets_job.py",
         "glue/scripts/tweet_metrics_job.py",
@@ -167,6 +168,8 @@ def test_template_locations_are_what_package_uploads(packaged: dict[str, Any]) -
         modules = resolver.resolve(job["DefaultArguments"]["--additional-python-modules"]).split(",")
         assert set(modules) <= uploaded, set(modules) - uploaded
         assert any("/tweetlake-" in m for m in modules) and any("psycopg_binary-" in m for m in modules)
+        # the tweets job scores sentiment (VADER); the other jobs never import it
+        assert any("/vaderSentiment-" in m for m in modules) == (job_id == "TweetsJob")
     user_data = resolver.resolve(template["Resources"]["IngestionHost"]["Properties"]["UserData"])
     wheel = re.search(r"TWEETLAKE_WHEEL=(\S+)", user_data)
     assert wheel and wheel.group(1) in uploaded
@@ -199,6 +202,10 @@ def test_glue_installs_the_wheels_offline(packaged: dict[str, Any]) -> None:
     psycopg = distribution("psycopg")  # the venv's, the version the template ships as a wheel
     assert template["Mappings"]["Artifacts"]["Keys"]["PsycopgWheel"] == f"psycopg-{psycopg.version}-py3-none-any.whl"
     requires += psycopg.requires or []
+    vader = distribution("vaderSentiment")  # the tweets job's sentiment model, shipped as a wheel too
+    assert template["Mappings"]["Artifacts"]["Keys"]["VaderSentimentWheel"] == (
+        f"vaderSentiment-{vader.version}-py2.py3-none-any.whl")
+    requires += vader.requires or []
     glue = {"python_version": "3.11", "python_full_version": "3.11.6", "sys_platform": "linux",
             "platform_system": "Linux", "implementation_name": "cpython", "extra": ""}
     for text in requires:

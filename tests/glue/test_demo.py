@@ -40,6 +40,8 @@ def test_the_demo_runs_the_whole_pipeline_and_answers_its_questions(pg_url: str,
     cost = re.search(r"would have cost \$([\d,.]+): .* the simulator billed \$([\d,.]+)\)", out)
     assert cost is not None, out[-2000:]
     assert float(cost.group(1).replace(",", "")) > 0 and cost.group(1) == cost.group(2)
+    report = tmp_path / "report.html"
+    assert f"report: {report}" in out and report.stat().st_size > 1_000_000  # plotly.js inlined
 
     lake = Lake.from_uri((tmp_path / "lake").as_uri())
     tweets = {r["data"]["id"] for r in lake_records(lake, "tweets") if "data" in r}
@@ -56,3 +58,8 @@ def test_the_demo_runs_the_whole_pipeline_and_answers_its_questions(pg_url: str,
     assert query(pg_url, f"SELECT count(*), count(DISTINCT path) FROM {schema}.etl_file_ledger") == [
         (len(files), len(files))
     ]
+    # the author's followers as of each tweet's day: filled wherever the author has a snapshot
+    assert query(pg_url, f"SELECT count(*) FILTER (WHERE e.author_followers IS NULL), count(*)"
+                         f" FROM {schema}.v_tweet_engagement e WHERE EXISTS"
+                         f" (SELECT 1 FROM {schema}.fact_user_daily d WHERE d.user_id = e.author_id)") == [
+        (0, len(tweets))]

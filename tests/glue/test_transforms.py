@@ -194,7 +194,7 @@ def test_tweet_rows_type_text_and_ids(spark: Any) -> None:
     by_key = rows_df.orderBy("record_key").collect()
     assert all(r["record_key"].startswith(f"{KEY}:") and len(r["record_key"]) == len(KEY) + 21 for r in by_key)
     assert [r["tweet_id"] for r in by_key] == [int(r["data"]["id"]) for r in records]
-    out = rows_df.drop("record_key")
+    out = rows_df.drop("record_key", "sentiment_compound", "sentiment_label")  # tests/glue/test_sentiment.py
     created = datetime(2026, 11, 20, 12, 0, 0)
     row = (42, created, 20261120)
     expected = spark.createDataFrame(

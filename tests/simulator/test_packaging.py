@@ -25,7 +25,7 @@ from tests.aws.test_api_package_deploy import wheelhouse
 
 ROOT = Path(__file__).resolve().parents[2]
 XSIM = Path(xsim.__file__).resolve().parent
-TWEETLAKE_PARTS = {"common", "ingestion", "glue_jobs", "tweetlake", "tests", "dags", "bench"}
+TWEETLAKE_PARTS = {"common", "ingestion", "glue_jobs", "analytics", "tweetlake", "tests", "dags", "bench"}
 
 
 def _is_simulator(name: str) -> bool:

@@ -1,0 +1,271 @@
+"""``tweetlake export``: the star schema and the views as Parquet or CSV files, with a manifest.
+
+Every relation streams through PostgreSQL's own ``COPY (…) TO STDOUT``: CSV is written as it
+arrives; for Parquet, Arrow's streaming CSV reader parses it (in C++, typed by the columns'
+PostgreSQL types) and each :data:`BATCH_ROWS` rows become one row group; nothing holds a whole
+table. Parquet columns keep the warehouse's types:
+ids are int64, timestamps are UTC instants (``timestamp[us, tz=UTC]``), dates are dates, booleans
+booleans; ``numeric`` (ratios in the views) becomes float64. All relations are read in one
+REPEATABLE READ snapshot, so the files agree with each other.
+
+``--since DAY`` keeps rows of that UTC day or later: by ``date_key`` where a relation has one, by
+the tweet's day (``fact_tweet.date_key``) where it has a ``tweet_id`` but no day (the entity
+bridges); dimensions and the ledger are exported whole. The manifest says which filter each got.
+
+An ``s3://bucket/prefix`` destination is written file by file through a local temporary file
+(boto3 uploads it in parts), then the manifest last: a reader that finds the manifest finds every file.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from common.lake import Lake
+from common.warehouse.db import check_identifier
+
+BATCH_ROWS = 50_000
+FORMATS = ("parquet", "csv")
+MANIFEST = "manifest.json"
+
+TABLES: tuple[str, ...] = (
+    "dim_date", "dim_user", "fact_user_daily", "fact_tweet", "fact_tweet_metrics",
+    "tweet_hashtag", "tweet_cashtag", "tweet_mention", "tweet_url", "tweet_reference",
+    "tweet_deletion", "tweet_edit_link", "etl_file_ledger", "etl_run",
+)
+VIEWS: tuple[str, ...] = (
+    "v_user_current", "v_user_growth", "v_tweet_latest_metrics", "v_tweet_engagement", "v_engagement_by_type",
+    "v_posting_activity", "v_entity_daily", "v_tweet_metric_curve", "v_tweet_metric_milestones",
+    "v_metric_growth_share", "v_sentiment_daily",
+)
+DEFAULT_RELATIONS = TABLES + VIEWS
+
+
+class ExportError(ValueError):
+    """An export that cannot run as asked (an unknown relation, a bad destination)."""
+
+
+@dataclass
+class ExportedFile:
+    table: str
+    file: str
+    rows: int
+    bytes: int
+    seconds: float
+    filter: str
+    schema: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class ExportResult:
+    destination: str
+    format: str
+    files: list[ExportedFile]
+    manifest: str
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+
+def _columns(conn: Any, schema: str, relation: str) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+        " JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (schema, relation),
+    ).fetchall()
+    return [(name, pg_type) for name, pg_type in rows]
+
+
+def arrow_type(pg_type: str) -> Any:
+    """The Parquet (Arrow) type of a PostgreSQL column type (``format_type`` spelling)."""
+    import pyarrow as pa
+
+    base = pg_type.split("(")[0].strip()
+    return {
+        "bigint": pa.int64(), "integer": pa.int32(), "smallint": pa.int16(),
+        "double precision": pa.float64(), "real": pa.float32(), "numeric": pa.float64(),
+        "boolean": pa.bool_(), "date": pa.date32(),
+        "timestamp with time zone": pa.timestamp("us", tz="UTC"),
+        "timestamp without time zone": pa.timestamp("us"),
+    }.get(base, pa.string())
+
+
+def _select(schema: str, relation: str, columns: Sequence[str], since: date | None) -> tuple[str, str, dict[str, Any]]:
+    """The relation's SELECT, the filter it got (for the manifest), and its parameters."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    sql = f"SELECT {cols} FROM {schema}.{relation}"
+    if since is None:
+        return sql, "none", {}
+    key = int(since.strftime("%Y%m%d"))
+    if "date_key" in columns:
+        return f"{sql} WHERE date_key >= %(since)s", f"date_key >= {key}", {"since": key}
+    if "tweet_id" in columns and relation != "fact_tweet":
+        return (f"{sql} WHERE tweet_id IN (SELECT tweet_id FROM {schema}.fact_tweet WHERE date_key >= %(since)s)",
+                f"tweet_id of fact_tweet.date_key >= {key}", {"since": key})
+    return sql, "none (no day column)", {}
+
+
+class _CopyStream(io.RawIOBase):
+    """``COPY … TO STDOUT`` chunks as a readable binary stream (for Arrow's CSV reader)."""
+
+    def __init__(self, chunks: Iterator[Any]) -> None:
+        self._chunks = chunks
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = bytes(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+_ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US'
+
+
+def _csv_expression(name: str, pg_type: str) -> str:
+    """How a column is spelled in the COPY feeding Parquet: timestamps as ISO 8601 in UTC with a Z
+    (which Arrow parses as UTC instants), everything else as PostgreSQL writes it."""
+    quoted = f'"{name}"'
+    if pg_type.startswith("timestamp with time zone"):
+        return f"to_char({quoted} AT TIME ZONE 'UTC', '{_ISO}\"Z\"') AS {quoted}"
+    if pg_type.startswith("timestamp without time zone"):
+        return f"to_char({quoted}, '{_ISO}') AS {quoted}"
+    return quoted
+
+
+def _write_parquet(conn: Any, sql: str, params: dict[str, Any], columns: list[tuple[str, str]], path: Path,
+                   batch_rows: int) -> int:
+    """PostgreSQL's COPY (CSV) parsed by Arrow's streaming CSV reader (C++, typed by the column
+    contract), one Parquet row group per ``batch_rows`` rows: no Python object per value."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    arrow_schema = pa.schema([pa.field(name, arrow_type(pg_type)) for name, pg_type in columns])
+    names = [name for name, _ in columns]
+    select = ", ".join(_csv_expression(name, pg_type) for name, pg_type in columns)
+    rows = 0
+    pending: list[Any] = []
+    pending_rows = 0
+    with conn.cursor() as cur, pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer:
+        with cur.copy(f"COPY (SELECT {select} FROM ({sql}) AS r) TO STDOUT (FORMAT csv)", params or None) as copy:
+            chunks = iter(copy)
+            first = next(chunks, None)
+            if first is None:  # no rows: the file is the schema alone
+                return 0
+            reader = pacsv.open_csv(
+                io.BufferedReader(_CopyStream(itertools.chain([first], chunks)), buffer_size=1 << 20),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=4 << 20),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=arrow_schema, null_values=[""], true_values=["t"], false_values=["f"],
+                    strings_can_be_null=True, quoted_strings_can_be_null=False),
+            )
+            for batch in reader:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                while pending_rows >= batch_rows:  # exactly batch_rows a row group
+                    table = pa.Table.from_batches(pending, schema=arrow_schema)
+                    writer.write_table(table.slice(0, batch_rows), row_group_size=batch_rows)
+                    rest = table.slice(batch_rows)
+                    pending, pending_rows = rest.to_batches(), rest.num_rows
+                    rows += batch_rows
+        if pending_rows:
+            writer.write_table(pa.Table.from_batches(pending, schema=arrow_schema), row_group_size=batch_rows)
+            rows += pending_rows
+    return rows
+
+
+def _write_csv(conn: Any, sql: str, params: dict[str, Any], path: Path) -> int:
+    with path.open("wb") as out, conn.cursor() as cur:
+        cur.execute("SET LOCAL TimeZone TO 'UTC'")  # timestamps in UTC, spelled +00
+        with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER true)", params or None) as copy:
+            for chunk in copy:
+                out.write(chunk)
+        return int(cur.rowcount)  # COPY's own count (its command tag), whatever newlines the values hold
+
+
+def export(
+    conn: Any,
+    schema: str,
+    destination: str,
+    *,
+    fmt: str = "parquet",
+    relations: Sequence[str] = DEFAULT_RELATIONS,
+    since: date | None = None,
+    batch_rows: int = BATCH_ROWS,
+    s3_client: Any = None,
+) -> ExportResult:
+    """Write each relation to ``<destination>/<relation>.<fmt>`` and a manifest; returns what was written."""
+    check_identifier(schema)
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r} (parquet or csv)")
+    for relation in relations:
+        check_identifier(relation)
+    remote = destination.startswith("s3://")
+    lake = Lake.from_uri(destination, s3_client=s3_client) if remote else None
+    local_dir = Path(tempfile.mkdtemp(prefix="tweetlake-export-")) if remote else Path(destination)
+    local_dir.mkdir(parents=True, exist_ok=True)
+    files: list[ExportedFile] = []
+    started = datetime.now(UTC)
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        known = {r[0] for r in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p')", (schema,)).fetchall()}
+        missing = [r for r in relations if r not in known]
+        if missing:
+            raise ExportError(f"no such table or view in schema {schema}: {', '.join(missing)}")
+        for relation in relations:
+            columns = _columns(conn, schema, relation)
+            sql, applied, params = _select(schema, relation, [c for c, _ in columns], since)
+            name = f"{relation}.{fmt}"
+            path = local_dir / name
+            clock = time.perf_counter()
+            if fmt == "parquet":
+                rows = _write_parquet(conn, sql, params, columns, path, batch_rows)
+            else:
+                rows = _write_csv(conn, sql, params, path)
+            size = path.stat().st_size
+            if lake is not None:
+                lake.put_file(name, path)
+                path.unlink()
+            files.append(ExportedFile(
+                table=relation, file=name, rows=rows, bytes=size, seconds=round(time.perf_counter() - clock, 3),
+                filter=applied,
+                schema=[{"name": c, "postgres": t, **({"parquet": str(arrow_type(t))} if fmt == "parquet" else {})}
+                        for c, t in columns],
+            ))
+    manifest = {
+        "format": fmt, "schema": schema, "since": since.isoformat() if since else None,
+        "exported_at": started.isoformat().replace("+00:00", "Z"),
+        "finished_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "tables": [asdict(f) for f in files],
+    }
+    data = json.dumps(manifest, indent=2).encode()
+    if lake is not None:
+        lake.put_bytes(MANIFEST, data)
+        local_dir.rmdir()
+        manifest_at = lake.url(MANIFEST)
+    else:
+        (local_dir / MANIFEST).write_bytes(data)
+        manifest_at = str(local_dir / MANIFEST)
+    return ExportResult(destination=destination, format=fmt, files=files, manifest=manifest_at)

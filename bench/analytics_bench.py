@@ -1,0 +1,166 @@
+"""The report's build time and the export's throughput against PostgreSQL's own ``COPY … TO`` (not run in CI).
+
+1. Fills a schema (``bench_analytics``) with a synthetic warehouse made in SQL (generate_series):
+   500 accounts with 60 daily snapshots, N tweets (default 1,000,000) over 400 days, one metrics
+   snapshot per tweet plus a 2-hourly curve over 8 days for 1 % of them, a hashtag on most tweets,
+   sentiment on the English non-retweets.
+2. Times ``build_report`` over every account and all days, and with ``--since`` the last 30 days.
+3. Exports ``fact_tweet`` and ``fact_tweet_metrics`` as Parquet and as CSV (rows/s), and times
+   ``COPY (SELECT …) TO STDOUT`` of the same tables (text and CSV) into a file, the reference.
+
+    .venv/bin/python bench/analytics_bench.py [--tweets 1000000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from common import settings  # noqa: E402
+
+SCHEMA = "bench_analytics"
+OUT = ROOT / "bench" / "out"
+
+
+def fill(conn: object, tweets: int) -> float:
+    from common.warehouse.migrate import migrate
+
+    started = time.perf_counter()
+    conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")  # type: ignore[attr-defined]
+    migrate(conn, SCHEMA)
+    sql = f"""
+    SET search_path TO {SCHEMA};
+    SELECT ensure_dim_date('2025-09-01', '2026-12-31');
+    INSERT INTO dim_user (user_id, username, name, valid_from, is_current)
+      SELECT 10000 + a, 'account' || a, 'Account ' || a, '2025-09-01', true FROM generate_series(0, 499) a;
+    INSERT INTO fact_user_daily (user_id, date_key, followers_count, following_count, tweet_count, collected_at)
+      SELECT 10000 + a, to_char(d, 'YYYYMMDD')::int, 1000 + a * 10 + (d::date - '2026-09-01'::date) * (a % 7),
+             100, 1000, d + interval '1 hour'
+      FROM generate_series(0, 499) a, generate_series('2026-09-01'::date, '2026-10-30'::date, '1 day') d;
+    INSERT INTO fact_tweet (tweet_id, author_id, created_at, date_key, lang, text, tweet_type, sentiment_compound,
+                            sentiment_label, first_collected_at, last_collected_at)
+      SELECT g, 10000 + g % 500, c, to_char(c AT TIME ZONE 'UTC', 'YYYYMMDD')::int,
+             (ARRAY['en', 'en', 'en', 'de', 'fr'])[1 + g % 5], 'tweet text number ' || g,
+             (ARRAY['original', 'original', 'reply', 'quote', 'retweet'])[1 + (g / 5) % 5],
+             CASE WHEN g % 5 < 3 AND (g / 5) % 5 <> 4 THEN ((g % 201) - 100) / 100.0 END,
+             CASE WHEN g % 5 < 3 AND (g / 5) % 5 <> 4 THEN
+               CASE WHEN (g % 201) - 100 >= 5 THEN 'positive' WHEN (g % 201) - 100 <= -5 THEN 'negative'
+                    ELSE 'neutral' END END,
+             c + interval '1 hour', c + interval '1 hour'
+      FROM generate_series(1, {tweets}) g,
+           LATERAL (SELECT '2026-11-20'::timestamptz - (g % 400) * interval '1 day'
+                           - (g % 86400) * interval '1 s') t(c);
+    INSERT INTO fact_tweet_metrics (tweet_id, collected_at, date_key, like_count, retweet_count, reply_count,
+                                    quote_count, impression_count)
+      SELECT tweet_id, last_collected_at, to_char(last_collected_at AT TIME ZONE 'UTC', 'YYYYMMDD')::int,
+             tweet_id % 1000, tweet_id % 100, tweet_id % 30, tweet_id % 10, tweet_id % 100000
+      FROM fact_tweet;
+    INSERT INTO fact_tweet_metrics (tweet_id, collected_at, date_key, like_count, retweet_count, reply_count,
+                                    quote_count, impression_count)
+      SELECT t.tweet_id, t.created_at + h * interval '2 hours' + interval '7 minutes',
+             to_char((t.created_at + h * interval '2 hours') AT TIME ZONE 'UTC', 'YYYYMMDD')::int,
+             (100 * (1 - exp(-h / 12.0)))::int, (10 * (1 - exp(-h / 12.0)))::int, 3, 1,
+             (10000 * (1 - exp(-h / 10.0)))::int
+      FROM fact_tweet t, generate_series(1, 96) h WHERE t.tweet_id % 100 = 0
+      ON CONFLICT DO NOTHING;
+    INSERT INTO tweet_hashtag (tweet_id, tag)
+      SELECT tweet_id, (ARRAY['AI', 'Space', 'Data', 'News', 'Python', 'Cloud'])[1 + tweet_id % 6]
+      FROM fact_tweet WHERE tweet_id % 4 <> 0;
+    ANALYZE;
+    """
+    conn.execute(sql)  # type: ignore[attr-defined]
+    return time.perf_counter() - started
+
+
+def copy_reference(conn: object, table: str, fmt: str, path: Path) -> tuple[int, float]:
+    started = time.perf_counter()
+    statement = f"COPY (SELECT * FROM {SCHEMA}.{table}) TO STDOUT (FORMAT {fmt})"
+    with path.open("wb") as out, conn.cursor() as cur, cur.copy(statement) as copy:  # type: ignore[attr-defined]
+        for chunk in copy:
+            out.write(chunk)
+    rows = conn.execute(f"SELECT count(*) FROM {SCHEMA}.{table}").fetchone()[0]  # type: ignore[attr-defined]
+    return rows, time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tweets", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=settings.load().database_url)
+    parser.add_argument("--keep", action="store_true", help="reuse the filled schema if it exists")
+    parser.add_argument("--skip-report", action="store_true", help="time the exports only")
+    args = parser.parse_args()
+
+    os.environ.setdefault("TWEETLAKE_HOME", str(OUT / "home"))
+    import psycopg
+
+    from tweetlake import localdb
+
+    url = args.database_url or localdb.start(durable=False)
+    print("database:", "the URL given" if args.database_url else "embedded PostgreSQL, fsync off (benchmark only)")
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.fact_tweet",)).fetchone()[0]
+        if args.keep and exists:
+            print(f"reusing schema {SCHEMA}")
+        else:
+            print(f"filled {SCHEMA} with {args.tweets:,} tweets in {fill(conn, args.tweets):.1f}s")
+        counts = {t: conn.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0]
+                  for t in ("fact_tweet", "fact_tweet_metrics", "tweet_hashtag", "fact_user_daily")}
+        print("rows:", ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+
+        if not args.skip_report:
+            report_figures(conn)
+        export_figures(conn)
+    return 0
+
+
+def report_figures(conn: Any) -> None:
+    from analytics.report import CHARTS, build_report
+    from analytics.scope import resolve
+
+    print("\nreport queries, one at a time (every account, all days)")
+    conn.execute(f"SET search_path TO {SCHEMA}, public")
+    scope = resolve(conn, SCHEMA)
+    for chart in CHARTS:
+        sql, params = chart.query(scope)
+        started = time.perf_counter()
+        found = len(conn.execute(sql, params).fetchall())
+        print(f"  {chart.id:<12} {time.perf_counter() - started:7.2f}s  {found:>7,} rows")
+    conn.execute("RESET search_path")
+    print("\nreport (build_report: every query in one snapshot, plotly figures, HTML)")
+    for label, since in (("every account, all days", None),
+                         ("every account, since 2026-10-21", date(2026, 10, 21))):
+        started = time.perf_counter()
+        page = build_report(conn, resolve(conn, SCHEMA, (), since))
+        print(f"  {label:<36} {time.perf_counter() - started:7.2f}s  {len(page.encode()) / 1e6:.1f} MB")
+
+
+def export_figures(conn: Any) -> None:
+    from analytics.export import export
+
+    print("\nexport vs COPY … TO STDOUT (into a local file)")
+    with tempfile.TemporaryDirectory(prefix="tweetlake-bench-export-") as tmp:
+        work = Path(tmp)
+        for table in ("fact_tweet", "fact_tweet_metrics"):
+            rows, copy_text = copy_reference(conn, table, "text", work / f"{table}.txt")
+            _, copy_csv = copy_reference(conn, table, "csv", work / f"{table}.copy.csv")
+            for fmt in ("parquet", "csv"):
+                started = time.perf_counter()
+                result = export(conn, SCHEMA, str(work / fmt), fmt=fmt, relations=(table,))
+                seconds = time.perf_counter() - started
+                print(f"  {table:<19} {fmt:<8} {result.rows:>10,} rows {seconds:7.2f}s "
+                      f"{result.rows / seconds:>10,.0f} rows/s  ({seconds / copy_text:.2f}× COPY text)")
+            for label, seconds in (("COPY txt", copy_text), ("COPY csv", copy_csv)):
+                print(f"  {table:<19} {label:<8} {rows:>10,} rows {seconds:7.2f}s {rows / seconds:>10,.0f} rows/s")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
