@@ -24,17 +24,19 @@ from common.lake import Lake
 from common.logs import configure_logging
 from common.settings import home
 from tweetlake.demo import ingest, load, report
+from tweetlake.options import ArgumentParser
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="tweetlake demo", description=__doc__,
+    parser = ArgumentParser(prog="tweetlake demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--home", type=Path, default=None, help="where the demo lake goes (default .tweetlake/demo)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--accounts", type=int, default=10)
+    parser.add_argument("--home", type=Path, default=None,
+                        help="where the demo lake goes (default: $TWEETLAKE_HOME/demo, i.e. ./.tweetlake/demo)")
+    parser.add_argument("--seed", type=int, default=42, help="the simulated world's seed (default: 42)")
+    parser.add_argument("--accounts", type=int, default=10, help="how many accounts the demo tracks (default: 10)")
     parser.add_argument("--database-url", default=None,
                         help="PostgreSQL URL (default: $TWEETLAKE_DATABASE_URL, else the embedded server)")
-    parser.add_argument("--schema", default="demo")
+    parser.add_argument("--schema", default="demo", help="the warehouse schema the demo rebuilds (default: demo)")
     parser.add_argument("--ingest-only", action="store_true", help="stop after the lake summary")
     args = parser.parse_args(argv)
     configure_logging("WARNING")

@@ -16,17 +16,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common.lake import Lake
 from common.layout import DATASET_ALIASES, DATASETS
 from common.logs import configure_logging
-from common.settings import default_lake_uri, env_help
+from common.settings import env_help
 from ingestion.client import XClient
 from ingestion.run import outcome, run
+from tweetlake.options import ArgumentParser, open_lake, rfc3339_text
 from tweetlake.output import Progress
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tweetlake ingest", description=__doc__,
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="tweetlake ingest", description=__doc__,
                                      epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_BEARER_TOKEN_SECRET_ARN",
                                                      "X_API_BASE_URL"),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
     parser.add_argument("--users", default=None,
                         help="comma-separated usernames for this run only, instead of the registry")
-    parser.add_argument("--since", default=None,
+    parser.add_argument("--since", default=None, type=rfc3339_text,
                         help="tweets: first collection starts here (RFC 3339; default 2022-01-01T00:00:00Z)")
     parser.add_argument("--exclude", default=None, help="tweets: retweets,replies (default: everything)")
     parser.add_argument("--max-age-days", type=float, default=None,
@@ -50,8 +50,8 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level.upper())
     progress = Progress(args.dataset, enabled=False if args.no_progress else None)
+    lake = open_lake(args.lake)  # a bad URI: one line and exit 2, before anything starts
     try:
-        lake = Lake.from_uri(args.lake or default_lake_uri())
         client = XClient.from_env()
         summary = run(args.dataset, lake, client, users=args.users, since=args.since, exclude=args.exclude,
                       max_age_days=args.max_age_days, part_records=args.part_records, on_progress=progress)

@@ -13,7 +13,15 @@ import sys
 from common.layout import DATASET_ALIASES, canonical_dataset
 from common.settings import env_help
 from tweetlake.errors import UsageError
-from tweetlake.options import add_database, add_lake, add_log_level, check_database_url, check_schema, open_lake
+from tweetlake.options import (
+    ArgumentParser,
+    add_database,
+    add_lake,
+    add_log_level,
+    check_database_url,
+    check_schema,
+    open_lake,
+)
 
 EPILOG = """A lake file that cannot be read (empty, not gzip, truncated, not UTF-8, a line over 1 MiB, no
 lines) is quarantined whole: recorded in etl_file_ledger with its reason, with a marker under
@@ -32,13 +40,13 @@ exit codes:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> ArgumentParser:
     # no Spark at import time: the spec table and the staging module load without pyspark
     from glue_jobs.datasets import DATASETS
     from glue_jobs.plan import SAFETY_WINDOW_DAYS
     from glue_jobs.staging import STAGING_METHODS
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="tweetlake job",
         description="Load the raw lake into the warehouse.",
         epilog=EPILOG + env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA",

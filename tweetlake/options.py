@@ -7,7 +7,9 @@ ends in one line (and exit 2) before Spark, the embedded PostgreSQL or an AWS cl
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import datetime
+from typing import NoReturn
 
 from common.lake import Lake, LocalLake
 from common.layout import parse_time
@@ -16,6 +18,26 @@ from common.warehouse.db import DbTarget, check_identifier
 from tweetlake.errors import UsageError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse`` with one-line usage errors (``tweetlake job: argument --lake: … (see --help)``,
+    exit 2) and descriptions without reStructuredText markup (the docstrings they come from use it)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        for key in ("description", "epilog"):
+            if isinstance(kwargs.get(key), str):
+                kwargs[key] = plain(str(kwargs[key]))
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def plain(text: str) -> str:
+    """Docstring text for ``--help``: ````code```` → ``code``, ``:class:`X``` → ``X``."""
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "")
 LAKE_HELP = ("the lake: file:///absolute/path or s3://bucket/prefix"
              " (default: $TWEETLAKE_LAKE, else $TWEETLAKE_HOME/lake)")
 DATABASE_HELP = ("the warehouse, postgresql://user@host:port/db (default: $TWEETLAKE_DATABASE_URL, else the embedded"
@@ -75,3 +97,9 @@ def rfc3339(value: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"not an RFC 3339 time: {value!r} (e.g. 2026-01-01T00:00:00Z or 2026-01-01)"
         ) from None
+
+
+def rfc3339_text(value: str) -> str:
+    """:func:`rfc3339` that keeps the text (for options passed on as strings)."""
+    rfc3339(value)
+    return value
