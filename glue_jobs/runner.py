@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from common.lake import Lake
@@ -24,13 +22,16 @@ from common.warehouse.columns import STAGED_COLUMNS, Staging
 from common.warehouse.db import DEFAULT_SCHEMA, DatabaseUnavailable, DbTarget, check_identifier, lock_key
 from common.warehouse.merge import LedgerEntry, run_merge
 from common.warehouse.migrate import ensure_migrated
-from glue_jobs.datasets import dataset_spec
+from glue_jobs.datasets import DATASETS, dataset_spec
 from glue_jobs.filecheck import check_raw_files
 from glue_jobs.plan import SAFETY_WINDOW_DAYS, PlannedFile, plan_files
 from glue_jobs.staging import (
     StagingFrame,
     create_staging_table,
+    drop_orphaned_staging_tables,
     drop_staging_tables,
+    new_work_dir,
+    remove_stale_work_dirs,
     stage_copy_many,
     stage_files_many,
     stage_jdbc_many,
@@ -92,6 +93,13 @@ class WarehouseJob:
             # Session-level lock: a second run of the same job waits here, then sees this run's ledger.
             self._conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
             drop_staging_tables(self._conn, self.schema, self._staging_prefix)
+            # and what killed runs of the other jobs left: their tables (no run holds their lock) and
+            # this machine's staging folders of processes that are gone
+            others = {f"stg_{name}_": lock_key("job", self.schema, name) for name in DATASETS if name != self.dataset}
+            for table in drop_orphaned_staging_tables(self._conn, self.schema, others):
+                log.info("dropped %s.%s, left by a run that is gone", self.schema, table)
+            for folder in remove_stale_work_dirs():
+                log.info("removed %s, left by a run that is gone", folder)
         except BaseException:
             self._conn.close()
             raise
@@ -315,7 +323,7 @@ class WarehouseJob:
         """This run's own folder for ``files`` staging: under ``staging_uri`` (on Glue, the job's
         ``--TempDir``), else a fresh local temp folder."""
         if self.staging_uri is None:
-            return Lake.from_uri(Path(tempfile.mkdtemp(prefix="tweetlake-stage-")).as_uri())
+            return Lake.from_uri(new_work_dir().as_uri())
         return Lake.from_uri(f"{self.staging_uri.rstrip('/')}/{self.dataset}/{self.run_id}")
 
     def merge(self) -> None:

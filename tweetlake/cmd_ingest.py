@@ -21,34 +21,35 @@ from common.logs import configure_logging
 from common.settings import env_help
 from ingestion.client import XClient
 from ingestion.run import outcome, run
-from tweetlake.options import ArgumentParser, open_lake, rfc3339_text
+from tweetlake.options import ArgumentParser, add_lake, add_log_level, open_lake, rfc3339_text
 from tweetlake.output import Progress
 
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="tweetlake ingest", description=__doc__,
-                                     epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_BEARER_TOKEN_SECRET_ARN",
-                                                     "X_API_BASE_URL"),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset", choices=[*DATASETS, *DATASET_ALIASES])
-    parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
+                            epilog=env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE", "X_BEARER_TOKEN",
+                                            "X_BEARER_TOKEN_SECRET_ARN", "X_API_BASE_URL"),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", choices=[*DATASETS, *DATASET_ALIASES],
+                        help="what to collect (metrics = tweet_metrics)")
+    add_lake(parser)
     parser.add_argument("--users", default=None,
-                        help="comma-separated usernames for this run only, instead of the registry")
+                        help="comma-separated usernames for this run only (default: the tracked accounts)")
     parser.add_argument("--since", default=None, type=rfc3339_text,
                         help="tweets: first collection starts here (RFC 3339; default 2022-01-01T00:00:00Z)")
     parser.add_argument("--exclude", default=None, help="tweets: retweets,replies (default: everything)")
     parser.add_argument("--max-age-days", type=float, default=None,
-                        help="metrics: refresh only tweets younger than this")
+                        help="metrics: refresh only tweets younger than this (default: every tweet)")
     parser.add_argument("--part-records", type=int, default=100_000,
-                        help="records per raw file before it is published (and the cursor moves)")
+                        help="records per raw file before it is published (and the cursor moves; default: 100000)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
-    parser.add_argument("--log-level", default="WARNING")
+    add_log_level(parser)
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level.upper())
+    configure_logging(args.log_level)
     progress = Progress(args.dataset, enabled=False if args.no_progress else None)
     lake = open_lake(args.lake)  # a bad URI: one line and exit 2, before anything starts
     try:

@@ -16,12 +16,16 @@ EPILOG = f"""exit codes:
 {env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE")}"""
 
 
-def main(argv: list[str]) -> int:
+def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="tweetlake lake", description=__doc__, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     add_lake(parser)
     add_log_level(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
     from common.logs import configure_logging
 
     configure_logging(args.log_level)

@@ -30,7 +30,11 @@ def _rate_limit(text: str) -> tuple[str, int]:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="tweetlake simulator", description=__doc__)
+    parser = ArgumentParser(prog="tweetlake simulator", description=__doc__,
+                            epilog="exit codes:\n  0  stopped by SIGINT or SIGTERM\n  2  bad arguments, the port is"
+                                   " in use, or the simulator is not installed (pip install ./simulator)\n\n"
+                                   "environment:\n  (none: the simulator reads only its options)",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000,
                         help="the port to listen on; 0 picks a free one (default: 8000)")
@@ -56,7 +60,7 @@ def build_parser() -> ArgumentParser:
         action="append",
         default=[],
         metavar="'TEMPLATE=LIMIT'",
-        help="override a 15-minute limit, e.g. 'GET /2/users/:id/tweets=1500' (repeatable)",
+        help="override a 15-minute limit, e.g. 'GET /2/users/:id/tweets=1500' (repeatable; default: the X API's)",
     )
     add_log_level(parser)
     return parser
