@@ -28,9 +28,14 @@ class SparkSetupError(RuntimeError):
 
 
 JDBC_JAR_CANDIDATES: tuple[str, ...] = (
-    "/usr/share/java/postgresql.jar",
+    "/usr/share/java/postgresql.jar",  # Debian's libpostgresql-jdbc-java
     "~/.m2/repository/org/postgresql/postgresql/*/postgresql-*.jar",
+    "{spark_home}/jars/postgresql-*.jar",  # a Spark that ships the driver among its jars
+    "/usr/lib/spark/jars/postgresql-*.jar",  # the Glue image's Spark (SPARK_HOME unset)
+    "/usr/share/aws/glue/**/postgresql-*.jar",  # the Glue image's own jar folders
+    "/opt/amazon/**/postgresql-*.jar",
 )
+"""Where the PostgreSQL JDBC jar is looked for, in this order (``**``: any depth)."""
 
 
 def _version_key(path: str) -> tuple[int, ...]:
@@ -38,23 +43,35 @@ def _version_key(path: str) -> tuple[int, ...]:
     return tuple(int(d) if d.isdigit() else -1 for d in digits)
 
 
-def find_jdbc_jar() -> str:
-    """The PostgreSQL JDBC jar: ``TWEETLAKE_JDBC_JAR``, Debian's package, or the local Maven repository."""
-    explicit = load().jdbc_jar
+def find_jdbc_jar(root: str = "") -> str:
+    """The PostgreSQL JDBC jar: ``TWEETLAKE_JDBC_JAR``, else the first of :data:`JDBC_JAR_CANDIDATES`
+    that matches (the newest version there). ``root`` prefixes the absolute candidates (tests lay
+    out a fake image under it)."""
+    settings = load()
+    explicit = settings.jdbc_jar
     if explicit:
         if not Path(explicit).is_file():
             raise SparkSetupError(f"TWEETLAKE_JDBC_JAR points to {explicit!r}, which is not a file")
         return explicit
     for pattern in JDBC_JAR_CANDIDATES:
+        if "{spark_home}" in pattern:
+            if not settings.spark_home:
+                continue
+            pattern = pattern.format(spark_home=settings.spark_home.rstrip("/"))
+        elif pattern.startswith("/"):
+            pattern = root.rstrip("/") + pattern
         matches = [
-            m for m in glob.glob(os.path.expanduser(pattern)) if not m.endswith(("-sources.jar", "-javadoc.jar"))
+            m
+            for m in glob.glob(os.path.expanduser(pattern), recursive=True)
+            if not m.endswith(("-sources.jar", "-javadoc.jar"))
         ]
         if matches:
             return max(matches, key=_version_key)
     raise SparkSetupError(
         "no PostgreSQL JDBC driver found. Install one with `apt-get install libpostgresql-jdbc-java` "
         "(gives /usr/share/java/postgresql.jar), put postgresql-<version>.jar in "
-        "~/.m2/repository/org/postgresql/postgresql/<version>/, or set TWEETLAKE_JDBC_JAR=/path/to/postgresql.jar"
+        "~/.m2/repository/org/postgresql/postgresql/<version>/ or $SPARK_HOME/jars/, "
+        "or set TWEETLAKE_JDBC_JAR=/path/to/postgresql.jar"
     )
 
 
