@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from common.words import plural
 from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.page import Page, unanswered
 from ingestion.tweet_index import TweetIndex
@@ -36,7 +37,7 @@ class MetricsCollector(CollectorRun):
         read = index.refresh_from_lake(self.lake)
         created_after = self.client.now() - timedelta(days=max_age_days) if max_age_days else None
         targets = index.targets({int(a) for a in author_ids} if author_ids is not None else None, created_after)
-        self.summary.extra["known tweets"] = f"{len(index.entries):,} ({read} new raw file(s) indexed)"
+        self.summary.extra["known tweets"] = f"{len(index.entries):,} ({plural(read, 'new raw file')} indexed)"
         self._refreshed = self._doubted = self._deleted = 0
         missing: list[str] = []
         try:
