@@ -230,10 +230,14 @@ class WarehouseJob:
         self.lake.put_bytes(quarantined_file_marker(entry.path), (json.dumps(marker, indent=2) + "\n").encode())
 
     def _forget_released_markers(self) -> None:
-        """After the commit: a retried file that now loaded has no marker any more."""
-        for entry in self.entries:
-            if entry.reason is None and self.retry_quarantined:
-                self.lake.delete(quarantined_file_marker(entry.path))
+        """After the commit: a file quarantined before that now loaded (a retry, or a full refresh
+        after it was replaced) has no marker any more. One listing of the markers, not a request per file."""
+        if not (self.retry_quarantined or self.full_refresh):
+            return
+        loaded = {quarantined_file_marker(e.path) for e in self.entries if e.reason is None}
+        for obj in list(self.lake.list(f"{quarantine_prefix(self.dataset)}_files/")):
+            if obj.key in loaded:
+                self.lake.delete(obj.key)
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The planned files as parsed records (cached), with per-file counts for the ledger."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common.layout import DATASET_ALIASES, DATASETS
+from common.layout import DATASET_ALIASES, DATASETS, canonical_dataset
 from common.logs import configure_logging
 from common.settings import env_help
 from ingestion.client import XClient
@@ -65,6 +65,7 @@ def main(argv: list[str]) -> int:
         return failed.code
     progress.close()
     print(summary.render())
+    print(f"where: lake {lake.uri}; next: tweetlake job {canonical_dataset(args.dataset)} --lake {lake.uri}")
     result = outcome(summary)
     if result.message:
         print(f"tweetlake ingest: {result.message}", file=sys.stderr)
