@@ -33,6 +33,11 @@ class LakeError(Exception):
     error comes from."""
 
 
+class LakeUriError(LakeError, ValueError):
+    """The lake URI is not one tweetlake can use (a typo in the scheme, ``file://`` without the
+    third slash, ``s3:/`` without a bucket, a relative path); the message shows what to write."""
+
+
 class ObjectNotFound(LakeError, KeyError):
     """The key does not exist in the lake."""
 
@@ -63,21 +68,36 @@ class Lake:
 
     @staticmethod
     def from_uri(uri: str, *, s3_client: Any = None) -> Lake:
-        """``file:///abs/path``, a plain path, or ``s3://bucket[/prefix]``."""
+        """``file:///abs/path``, a plain path (resolved), or ``s3://bucket[/prefix]``."""
         parsed = urlparse(uri)
         if parsed.scheme in ("s3", "s3a"):
             if not parsed.netloc:
-                raise LakeError(f"S3 lake URI needs a bucket: {uri!r}")
+                raise LakeUriError(f"an S3 lake URI is s3://bucket[/prefix], not {uri!r}")
             from common.s3lake import S3Lake  # lazily: a local lake never loads the AWS SDK
 
             return S3Lake(parsed.netloc, parsed.path.strip("/"), client=s3_client)
         if parsed.scheme == "file":
             if parsed.netloc not in ("", "localhost"):
-                raise LakeError(f"file:// lake URI must be absolute (file:///path): {uri!r}")
+                guess = Path("/" + parsed.netloc + parsed.path).as_uri()
+                raise LakeUriError(
+                    f"a file:// lake URI is file:///absolute/path ({uri!r} names the host {parsed.netloc!r});"
+                    f" did you mean {guess}?"
+                )
+            if not parsed.path.startswith("/"):
+                raise LakeUriError(f"a file:// lake URI must be absolute: {uri!r}")
             return LocalLake(Path(unquote(parsed.path)))
         if parsed.scheme == "":
             return LocalLake(Path(uri).resolve())
-        raise LakeError(f"unsupported lake URI scheme {parsed.scheme!r} in {uri!r} (use file:// or s3://)")
+        raise LakeUriError(f"unsupported lake URI scheme {parsed.scheme!r} in {uri!r} (use file:///… or s3://…)")
+
+    @staticmethod
+    def from_user_uri(uri: str, *, s3_client: Any = None) -> Lake:
+        """A lake URI a person typed (``--lake``, ``TWEETLAKE_LAKE``): as :meth:`from_uri`, but a plain
+        path is refused with the absolute ``file://`` URI to use instead, so a lake never lands in
+        whatever folder the command happens to run from."""
+        if urlparse(uri).scheme == "" or len(urlparse(uri).scheme) == 1:  # ``c:`` is a drive, not a scheme
+            raise LakeUriError(f"a lake is a URI, not a path: use {Path(uri).resolve().as_uri()} (or s3://bucket/prefix)")
+        return Lake.from_uri(uri, s3_client=s3_client)
 
     # -- interface -------------------------------------------------------------------------
     def url(self, key: str) -> str:

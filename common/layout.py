@@ -27,6 +27,10 @@ DATASETS: tuple[str, ...] = ("users", "tweets", "tweet_metrics")
 DATASET_ALIASES: dict[str, str] = {"metrics": "tweet_metrics"}
 """Other spellings a face accepts for a dataset (``tweetlake ingest metrics`` = ``tweet_metrics``)."""
 RAW_FILE_SUFFIX = ".jsonl.gz"
+RAW_FILE_PATTERN = "<run_id>-<part, 5 digits>.jsonl.gz"
+MAX_LINE_BYTES = 1 << 20
+"""The longest line a raw file may hold (1 MiB; an X API object is a few KB): a file with a longer
+one is not what the ingestion writes, and the Glue jobs quarantine it whole."""
 _RAW_KEY = re.compile(
     r"^raw/(?P<dataset>[a-z_]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})/(?P<run_id>[^/]+)-(?P<part>\d{5})\.jsonl\.gz$"
 )
@@ -104,6 +108,17 @@ def list_partitions(lake: Lake, dataset: str) -> list[date]:
 
 def quarantine_prefix(dataset: str) -> str:
     return f"quarantine/{check_dataset(dataset)}/"
+
+
+def quarantined_file_marker(raw_file_key: str) -> str:
+    """Where the marker of a raw file quarantined whole lies:
+    ``quarantine/<dataset>/_files/dt=YYYY-MM-DD/<file name>.json``. The leading ``_`` keeps Spark
+    readers of the quarantined lines (``quarantine/<dataset>/dt=…/``) from reading the markers."""
+    parts = raw_file_key.split("/")
+    if len(parts) != 4 or parts[0] != "raw":
+        raise ValueError(f"not a raw file key: {raw_file_key!r}")
+    _, dataset, partition, name = parts
+    return f"{quarantine_prefix(dataset)}_files/{partition}/{name}.json"
 
 
 REGISTRY_KEY = "state/registry.json"

@@ -31,7 +31,8 @@ ENVIRONMENT: dict[str, str] = {
     "TWEETLAKE_API_KEY": "the key the local REST API asks for (X-API-Key)",
     "TWEETLAKE_API_PROFILE_SNAPSHOTS": "0: the REST API never reads raw/users/ (a role limited to state/)",
     "TWEETLAKE_LOG_LEVEL": "the log level of the Lambda handler (default INFO)",
-    "TWEETLAKE_JDBC_JAR": "the PostgreSQL JDBC jar for local Spark (default: found on disk)",
+    "TWEETLAKE_JDBC_JAR": "the PostgreSQL JDBC jar for local Spark (default: found on disk, also in $SPARK_HOME/jars)",
+    "SPARK_HOME": "a Spark installation whose jars/ may hold the PostgreSQL JDBC driver (e.g. the Glue image's)",
     "TWEETLAKE_SPARK_MASTER": "local Spark's master (default local[*])",
     "TWEETLAKE_SPARK_DRIVER_MEMORY": "local Spark's driver memory (default 6g)",
     "TWEETLAKE_SPARK_LOG_LEVEL": "local Spark's log level (default WARN)",
@@ -57,6 +58,7 @@ class Settings:
     api_profile_snapshots: bool = True
     log_level: str = "INFO"
     jdbc_jar: str | None = None
+    spark_home: str | None = None
     spark_master: str = "local[*]"
     spark_driver_memory: str = "6g"
     spark_log_level: str = "WARN"
@@ -86,6 +88,7 @@ class Settings:
             api_profile_snapshots=env.get("TWEETLAKE_API_PROFILE_SNAPSHOTS", "1") != "0",
             log_level=get("TWEETLAKE_LOG_LEVEL") or "INFO",
             jdbc_jar=get("TWEETLAKE_JDBC_JAR"),
+            spark_home=get("SPARK_HOME"),
             spark_master=get("TWEETLAKE_SPARK_MASTER") or "local[*]",
             spark_driver_memory=get("TWEETLAKE_SPARK_DRIVER_MEMORY") or "6g",
             spark_log_level=get("TWEETLAKE_SPARK_LOG_LEVEL") or "WARN",

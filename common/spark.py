@@ -9,6 +9,7 @@ in UTC (the lake and the warehouse speak UTC), and the JDBC jar on the classpath
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import shutil
 import sys
@@ -27,9 +28,14 @@ class SparkSetupError(RuntimeError):
 
 
 JDBC_JAR_CANDIDATES: tuple[str, ...] = (
-    "/usr/share/java/postgresql.jar",
+    "/usr/share/java/postgresql.jar",  # Debian's libpostgresql-jdbc-java
     "~/.m2/repository/org/postgresql/postgresql/*/postgresql-*.jar",
+    "{spark_home}/jars/postgresql-*.jar",  # a Spark that ships the driver among its jars
+    "/usr/lib/spark/jars/postgresql-*.jar",  # the Glue image's Spark (SPARK_HOME unset)
+    "/usr/share/aws/glue/**/postgresql-*.jar",  # the Glue image's own jar folders
+    "/opt/amazon/**/postgresql-*.jar",
 )
+"""Where the PostgreSQL JDBC jar is looked for, in this order (``**``: any depth)."""
 
 
 def _version_key(path: str) -> tuple[int, ...]:
@@ -37,23 +43,35 @@ def _version_key(path: str) -> tuple[int, ...]:
     return tuple(int(d) if d.isdigit() else -1 for d in digits)
 
 
-def find_jdbc_jar() -> str:
-    """The PostgreSQL JDBC jar: ``TWEETLAKE_JDBC_JAR``, Debian's package, or the local Maven repository."""
-    explicit = load().jdbc_jar
+def find_jdbc_jar(root: str = "") -> str:
+    """The PostgreSQL JDBC jar: ``TWEETLAKE_JDBC_JAR``, else the first of :data:`JDBC_JAR_CANDIDATES`
+    that matches (the newest version there). ``root`` prefixes the absolute candidates (tests lay
+    out a fake image under it)."""
+    settings = load()
+    explicit = settings.jdbc_jar
     if explicit:
         if not Path(explicit).is_file():
             raise SparkSetupError(f"TWEETLAKE_JDBC_JAR points to {explicit!r}, which is not a file")
         return explicit
     for pattern in JDBC_JAR_CANDIDATES:
+        if "{spark_home}" in pattern:
+            if not settings.spark_home:
+                continue
+            pattern = pattern.format(spark_home=settings.spark_home.rstrip("/"))
+        elif pattern.startswith("/"):
+            pattern = root.rstrip("/") + pattern
         matches = [
-            m for m in glob.glob(os.path.expanduser(pattern)) if not m.endswith(("-sources.jar", "-javadoc.jar"))
+            m
+            for m in glob.glob(os.path.expanduser(pattern), recursive=True)
+            if not m.endswith(("-sources.jar", "-javadoc.jar"))
         ]
         if matches:
             return max(matches, key=_version_key)
     raise SparkSetupError(
         "no PostgreSQL JDBC driver found. Install one with `apt-get install libpostgresql-jdbc-java` "
         "(gives /usr/share/java/postgresql.jar), put postgresql-<version>.jar in "
-        "~/.m2/repository/org/postgresql/postgresql/<version>/, or set TWEETLAKE_JDBC_JAR=/path/to/postgresql.jar"
+        "~/.m2/repository/org/postgresql/postgresql/<version>/ or $SPARK_HOME/jars/, "
+        "or set TWEETLAKE_JDBC_JAR=/path/to/postgresql.jar"
     )
 
 
@@ -77,10 +95,52 @@ def find_java_home() -> str:
     )
 
 
+_LOG_LEVEL: str | None = None  # set by :func:`quiet_logging`: the command's --log-level
+
+
+def quiet_logging(level: str) -> None:
+    """A command's ``--log-level`` for our log and Spark's: below DEBUG, Spark's JVM and py4j say
+    only warnings and errors (no start-up banner, no native-library notice); DEBUG lets Spark say INFO."""
+    global _LOG_LEVEL
+    from common.logs import configure_logging
+
+    configure_logging(level)
+    _LOG_LEVEL = "INFO" if level.upper() == "DEBUG" else load().spark_log_level
+    if level.upper() != "DEBUG":
+        logging.getLogger("py4j").setLevel(logging.WARNING)
+
+
+def _log4j2_file(level: str) -> str:
+    """A log4j2 configuration for the driver: ``level`` for Spark, warnings Spark makes on every start
+    on a laptop (no native Hadoop library, a loopback address) only at ERROR."""
+    path = Path(tempfile.gettempdir()) / f"tweetlake-log4j2-{level.lower()}.properties"
+    text = "\n".join([
+        "rootLogger.level = " + level.lower(),
+        "rootLogger.appenderRef.stderr.ref = console",
+        "appender.console.type = Console",
+        "appender.console.name = console",
+        "appender.console.target = SYSTEM_ERR",
+        "appender.console.layout.type = PatternLayout",
+        "appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss} %p %c{1}: %m%n%ex",
+        "logger.native.name = org.apache.hadoop.util.NativeCodeLoader",
+        "logger.native.level = error",
+        "logger.utils.name = org.apache.spark.util.Utils",
+        "logger.utils.level = error",
+        "",
+    ])
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return str(path)
+
+
 def local_spark_conf(*, shuffle_partitions: int = 4, driver_memory: str | None = None) -> dict[str, str]:
     """The settings of the local session (also used by the tests' session)."""
     jar = find_jdbc_jar()
     settings = load()
+    level = _LOG_LEVEL or settings.spark_log_level
+    java_options = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{_log4j2_file(level)}"
     return {
         "spark.master": settings.spark_master,
         "spark.ui.enabled": "false",
@@ -92,7 +152,7 @@ def local_spark_conf(*, shuffle_partitions: int = 4, driver_memory: str | None =
         "spark.jars": jar,
         "spark.driver.extraClassPath": jar,
         "spark.sql.session.timeZone": "UTC",
-        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.driver.extraJavaOptions": java_options,
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.files.maxPartitionBytes": str(64 * 1024 * 1024),
@@ -119,5 +179,5 @@ def build_local_spark(app_name: str = "tweetlake", **overrides: Any) -> SparkSes
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(load().spark_log_level)
+    spark.sparkContext.setLogLevel(_LOG_LEVEL or load().spark_log_level)
     return spark

@@ -25,6 +25,7 @@ def main(dataset: str, argv: Sequence[str] | None = None) -> None:
         staging_method=run.staging_method,
         staging_uri=run.staging_uri,
         safety_window_days=run.safety_window_days,
+        retry_quarantined=run.retry_quarantined,
     ) as job:
         summary = job.run(run.spark)
     print(summary.describe())

@@ -36,6 +36,7 @@ OPTIONAL_ARGS = (
     "staging_method",
     "TempDir",
     "safety_window_days",
+    "retry_quarantined",
 )
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -65,6 +66,11 @@ class GlueRun:
     @property
     def full_refresh(self) -> bool:
         return self.args.get("full_refresh", "false").strip().lower() in TRUE_WORDS
+
+    @property
+    def retry_quarantined(self) -> bool:
+        """Read again the files quarantined whole (e.g. after they were replaced in the lake)."""
+        return self.args.get("retry_quarantined", "false").strip().lower() in TRUE_WORDS
 
     @property
     def schema(self) -> str:

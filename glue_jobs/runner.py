@@ -9,26 +9,29 @@ the ``tweetlake job`` command, the demo, the tests and the benchmark.
 
 from __future__ import annotations
 
+import json
 import logging
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from common.lake import Lake
-from common.layout import new_run_id, quarantine_prefix
+from common.layout import isoformat_z, new_run_id, quarantine_prefix, quarantined_file_marker
 from common.warehouse.columns import STAGED_COLUMNS, Staging
-from common.warehouse.db import DEFAULT_SCHEMA, DbTarget, check_identifier, lock_key
+from common.warehouse.db import DEFAULT_SCHEMA, DatabaseUnavailable, DbTarget, check_identifier, lock_key
 from common.warehouse.merge import LedgerEntry, checkpoint, run_merge
 from common.warehouse.migrate import ensure_migrated
-from glue_jobs.datasets import dataset_spec
+from glue_jobs.datasets import DATASETS, dataset_spec
+from glue_jobs.filecheck import check_raw_files
 from glue_jobs.plan import SAFETY_WINDOW_DAYS, PlannedFile, plan_files
 from glue_jobs.staging import (
     StagingFrame,
     create_staging_table,
+    drop_orphaned_staging_tables,
     drop_staging_tables,
+    new_work_dir,
+    remove_stale_work_dirs,
     stage_copy_many,
     stage_files_many,
     stage_jdbc_many,
@@ -56,6 +59,7 @@ class WarehouseJob:
         staging_uri: str | None = None,
         safety_window_days: int = SAFETY_WINDOW_DAYS,
         run_id: str | None = None,
+        retry_quarantined: bool = False,
     ) -> None:
         self.spec = dataset_spec(dataset)
         self.dataset = self.spec.name
@@ -66,10 +70,15 @@ class WarehouseJob:
         self.staging_method = staging_method
         self.staging_uri = staging_uri  # where ``files`` staging writes (default: a local temp folder)
         self.safety_window_days = safety_window_days
+        self.retry_quarantined = retry_quarantined
         self.started_at = datetime.now(UTC)
         self.run_id = run_id or new_run_id(self.started_at)
-        self.summary = JobSummary(self.dataset, self.run_id, full_refresh=full_refresh)
-        self.files: list[PlannedFile] = []
+        self.summary = JobSummary(
+            self.dataset, self.run_id, full_refresh=full_refresh, lake=lake.uri, database=target.safe_url,
+            schema=self.schema,
+        )
+        self.files: list[PlannedFile] = []  # the readable ones, read by Spark
+        self.rejected: list[LedgerEntry] = []  # quarantined whole, never read by Spark
         self.entries: list[LedgerEntry] = []
         self.staging: dict[Staging, str] = {}
         self._conn: Any = None  # a psycopg connection in autocommit mode, held for the whole run
@@ -84,6 +93,13 @@ class WarehouseJob:
             # Session-level lock: a second run of the same job waits here, then sees this run's ledger.
             self._conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
             drop_staging_tables(self._conn, self.schema, self._staging_prefix)
+            # and what killed runs of the other jobs left: their tables (no run holds their lock) and
+            # this machine's staging folders of processes that are gone
+            others = {f"stg_{name}_": lock_key("job", self.schema, name) for name in DATASETS if name != self.dataset}
+            for table in drop_orphaned_staging_tables(self._conn, self.schema, others):
+                log.info("dropped %s.%s, left by a run that is gone", self.schema, table)
+            for folder in remove_stale_work_dirs():
+                log.info("removed %s, left by a run that is gone", folder)
         except BaseException:
             self._conn.close()
             raise
@@ -97,7 +113,14 @@ class WarehouseJob:
                 raise
             # The run's own error matters more; a broken connection fails the cleanup too (the server
             # drops its session lock, and the next run drops the staging tables).
-            log.warning("%s run %s: cleanup after the failed run failed too", self.dataset, self.run_id, exc_info=True)
+            gone = exc_type is not None and issubclass(exc_type, DatabaseUnavailable)
+            log.log(
+                logging.DEBUG if gone else logging.WARNING,
+                "%s run %s: cleanup after the failed run failed too",
+                self.dataset,
+                self.run_id,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
         finally:
             if self._conn is not None:
                 self._conn.close()
@@ -127,13 +150,36 @@ class WarehouseJob:
         """Plan, then read, transform and load the new files; with nothing new, a full refresh still
         runs its merge (it empties the dataset's tables). ``spark`` may be a factory: a run with
         nothing to read never starts Spark."""
-        if self.plan():
-            session = spark() if callable(spark) else spark
-            parsed_df = self.read(session)
-            self.load(self.transform(parsed_df, materialize=materialize))
-        elif self.full_refresh:
-            self.merge()
+        try:
+            if self.plan():
+                session = spark() if callable(spark) else spark
+                parsed_df = self.read(session)
+                self.load(self.transform(parsed_df, materialize=materialize))
+            elif self.full_refresh or self.rejected:  # the ledger entries of files quarantined whole
+                self.entries = list(self.rejected)
+                self.merge()
+        except Exception as err:
+            self._raise_if_database_gone(err)
+            raise
+        self._forget_released_markers()
         return self.summary
+
+    def _raise_if_database_gone(self, err: Exception) -> None:
+        """A run whose database went away (stopped, restarted, a dropped connection) fails in many
+        shapes: psycopg's errors, a Spark task's, a JDBC write's. Say it plainly when it is so."""
+        if isinstance(err, DatabaseUnavailable):
+            return
+        try:
+            with self.target.connect(autocommit=True, connect_timeout=5) as probe:
+                probe.execute("SELECT 1")
+            alive = self._conn is not None and not self._conn.closed and not self._conn.broken
+        except Exception:
+            alive = False
+        if not alive:
+            raise DatabaseUnavailable(
+                f"the database {self.target.safe_url} went away during the {self.dataset} run"
+                f" ({_first_line(err)}); nothing of this run was committed: run the job again"
+            ) from err
 
     def plan(self) -> list[PlannedFile]:
         """The lake files this run reads: those of the partitions it needs that the ledger lacks."""
@@ -145,13 +191,53 @@ class WarehouseJob:
             schema=self.schema,
             full_refresh=self.full_refresh,
             safety_window_days=self.safety_window_days,
+            retry_quarantined=self.retry_quarantined,
         )
-        self.files = planned.files
         self.summary.partitions_listed = planned.partitions_listed
         self.summary.partitions_skipped = planned.partitions_skipped
         self.summary.files = len(planned.files)
+        self.summary.misnamed_files = planned.misnamed
+        self.summary.files_retried = planned.retried
         self._lap("plan")
+        reasons = check_raw_files(self.lake, [f.key for f in planned.files])
+        self.files = [f for f in planned.files if reasons[f.key] is None]
+        self.rejected = [
+            LedgerEntry(f.key, f.dt, f.size, 0, 0, 0, reason=reasons[f.key])
+            for f in planned.files
+            if reasons[f.key] is not None
+        ]
+        self.summary.quarantined_files = [(e.path, e.reason or "") for e in self.rejected]
+        for entry in self.rejected:
+            log.warning("%s: quarantined %s whole: %s", self.dataset, entry.path, entry.reason)
+            self._write_marker(entry)
+        self._lap("check")
         return self.files
+
+    def _write_marker(self, entry: LedgerEntry) -> None:
+        """``quarantine/<dataset>/_files/dt=…/<name>.json``: the file, why, and how to retry it.
+        Written before the merge (a rerun after a failed merge writes the same marker again)."""
+        marker = {
+            "path": entry.path,
+            "uri": self.lake.url(entry.path),
+            "dataset": self.dataset,
+            "dt": entry.dt.isoformat(),
+            "size_bytes": entry.size_bytes,
+            "reason": entry.reason,
+            "run_id": self.run_id,
+            "quarantined_at": isoformat_z(datetime.now(UTC)),
+            "retry": f"tweetlake job {self.dataset} --retry-quarantined (after the file is replaced)",
+        }
+        self.lake.put_bytes(quarantined_file_marker(entry.path), (json.dumps(marker, indent=2) + "\n").encode())
+
+    def _forget_released_markers(self) -> None:
+        """After the commit: a file quarantined before that now loaded (a retry, or a full refresh
+        after it was replaced) has no marker any more. One listing of the markers, not a request per file."""
+        if not (self.retry_quarantined or self.full_refresh):
+            return
+        loaded = {quarantined_file_marker(e.path) for e in self.entries if e.reason is None}
+        for obj in list(self.lake.list(f"{quarantine_prefix(self.dataset)}_files/")):
+            if obj.key in loaded:
+                self.lake.delete(obj.key)
 
     def read(self, spark: SparkSession) -> DataFrame:
         """The planned files as parsed records (cached), with per-file counts for the ledger."""
@@ -168,7 +254,7 @@ class WarehouseJob:
         parsed_df = parse_raw_lines(lines_df, self.spec.data_schema()).persist()
         self._persisted.append(parsed_df)
         counts = {row["source_file"]: row for row in file_counts(parsed_df).collect()}  # one row per file
-        self.entries = [
+        self.entries = list(self.rejected) + [
             LedgerEntry(
                 path=f.key,
                 dt=f.dt,
@@ -241,7 +327,7 @@ class WarehouseJob:
         """This run's own folder for ``files`` staging: under ``staging_uri`` (on Glue, the job's
         ``--TempDir``), else a fresh local temp folder."""
         if self.staging_uri is None:
-            return Lake.from_uri(Path(tempfile.mkdtemp(prefix="tweetlake-stage-")).as_uri())
+            return Lake.from_uri(new_work_dir().as_uri())
         return Lake.from_uri(f"{self.staging_uri.rstrip('/')}/{self.dataset}/{self.run_id}")
 
     def merge(self) -> None:
@@ -271,6 +357,11 @@ def _count(counts: dict[str, Row], key: str, column: str) -> int:
     return int(counts[key][column]) if key in counts else 0
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:300] if text else type(err).__name__
+
+
 def run_job(
     dataset: str,
     lake_uri: str,
@@ -283,6 +374,7 @@ def run_job(
     staging_uri: str | None = None,
     safety_window_days: int = SAFETY_WINDOW_DAYS,
     materialize: bool = False,
+    retry_quarantined: bool = False,
 ) -> JobSummary:
     """Run one dataset's job end to end (the local face of the Glue jobs). Reuses ``spark`` if given,
     else starts a local session when there is something to read."""
@@ -298,6 +390,7 @@ def run_job(
         staging_method=staging_method,
         staging_uri=staging_uri,
         safety_window_days=safety_window_days,
+        retry_quarantined=retry_quarantined,
     ) as job:
         summary = job.run(spark if spark is not None else build_local_spark, materialize=materialize)
     log.debug(summary.describe())

@@ -22,9 +22,13 @@ reads, and nothing reaches the warehouse's tables or the ledger unless the merge
 from __future__ import annotations
 
 import functools
+import os
 import shutil
+import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from common.lake import Lake, LocalLake
@@ -72,6 +76,60 @@ def drop_staging_tables(conn: Any, schema: str, prefix: str) -> list[str]:
     for (name,) in rows:
         conn.execute(f"DROP TABLE IF EXISTS {schema}.{check_identifier(name)}")
     return [name for (name,) in rows]
+
+
+STAGE_DIR_PREFIX = "tweetlake-stage-"
+
+
+def new_work_dir() -> Path:
+    """A fresh local folder for one run's ``files`` staging, named after this process
+    (``tweetlake-stage-<pid>-…``) so that a later run can tell a dead run's leftovers."""
+    return Path(tempfile.mkdtemp(prefix=f"{STAGE_DIR_PREFIX}{os.getpid()}-"))
+
+
+def remove_stale_work_dirs(root: Path | None = None, *, max_age_without_owner: float = 86_400) -> list[Path]:
+    """Delete the staging folders of runs that are gone: a killed job leaves its CSV files behind
+    (18 MB in one case). A folder names its process; one without a name (older versions) goes when
+    it is a day old. Returns what was removed."""
+    base = root or Path(tempfile.gettempdir())
+    removed: list[Path] = []
+    for folder in base.glob(f"{STAGE_DIR_PREFIX}*"):
+        owner = folder.name[len(STAGE_DIR_PREFIX):].split("-", 1)[0]
+        try:
+            if owner.isdigit():
+                if _is_alive(int(owner)):
+                    continue
+            elif time.time() - folder.stat().st_mtime < max_age_without_owner:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def drop_orphaned_staging_tables(conn: Any, schema: str, owners: Mapping[str, int]) -> list[str]:
+    """Drop the staging tables of every run that is gone: ``owners`` maps a table prefix to the
+    advisory lock its runs hold; a lock nobody holds means no run of that job is alive, and its
+    tables (UNLOGGED, left by a killed run) are dropped. Returns the tables dropped."""
+    dropped: list[str] = []
+    for prefix, key in owners.items():
+        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            try:
+                dropped += drop_staging_tables(conn, schema, prefix)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    return dropped
 
 
 def copy_statement(schema: str, table: str, columns: Sequence[str]) -> str:

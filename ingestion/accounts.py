@@ -22,6 +22,7 @@ from common.layout import isoformat_z
 from ingestion.state import read_json, update_json
 
 if TYPE_CHECKING:
+    from ingestion.client import XClient
     from ingestion.collectors.base import CollectorRun
     from ingestion.registry import Account, Registry
 
@@ -132,3 +133,55 @@ def resolve_user_ids(run: CollectorRun, accounts: list[Account], registry: Regis
         if user_id:
             out.append(dataclasses.replace(account, user_id=user_id))
     return out
+
+
+class UnknownAccount(LookupError):
+    """X has no such account, or it is suspended: it cannot be tracked (``status`` says which)."""
+
+    def __init__(self, username: str, status: AccountStatus) -> None:
+        self.username = username
+        self.status = status
+        what = "is suspended on X; it cannot be collected" if status == AccountStatus.SUSPENDED else "is unknown to X"
+        super().__init__(f"@{username} {what}")
+
+
+class NoAnswer(LookupError):
+    """The X API answered a lookup without a word about some of the names asked."""
+
+
+def look_up_usernames(client: XClient, names: list[str]) -> dict[str, tuple[str | None, AccountStatus | None]]:
+    """``{name: (user id, status)}`` for names about to be tracked, from ``GET /2/users/by`` (100 a
+    request). A protected account is trackable (its profile is collected); an unknown or suspended
+    one raises :class:`UnknownAccount` — the REST API and ``tweetlake users add`` share this rule."""
+    found: dict[str, tuple[str | None, AccountStatus | None]] = {}
+    refused: list[UnknownAccount] = []
+    for batch in batches(names, LOOKUP_BATCH):
+        page = client.users_by_usernames(batch)
+        by_name = {str(u.get("username", "")).lower(): u for u in page.data}
+        errors = {str(e.get("value", "")).lower(): e for e in page.errors}
+        for name in batch:
+            user = by_name.get(name.lower())
+            if user is not None:
+                found[name] = (str(user["id"]), AccountStatus.PROTECTED if user.get("protected") else None)
+                continue
+            error = errors.get(name.lower()) or (page.errors[0] if len(batch) == 1 and page.errors else None)
+            kind = classify_user_error(error) if error is not None else None
+            if kind in (AccountStatus.SUSPENDED, AccountStatus.NOT_FOUND):
+                refused.append(UnknownAccount(name, kind))
+            elif kind == AccountStatus.PROTECTED:
+                found[name] = (None, AccountStatus.PROTECTED)
+            else:
+                raise NoAnswer(f"the X API gave no answer about @{name}")
+    if refused:
+        raise refused[0] if len(refused) == 1 else UnknownAccounts(refused)
+    return found
+
+
+class UnknownAccounts(UnknownAccount):
+    """Several names of one list that cannot be tracked."""
+
+    def __init__(self, refused: list[UnknownAccount]) -> None:
+        self.refused = refused
+        LookupError.__init__(self, "; ".join(str(r) for r in refused))
+        self.username = refused[0].username
+        self.status = refused[0].status

@@ -67,7 +67,7 @@ class Registry:
 
     def get(self, username: str) -> Account | None:
         doc = read_json(self.lake, REGISTRY_KEY, _empty())
-        found = doc["accounts"].get(username.lower())
+        found = doc["accounts"].get(username.strip().removeprefix("@").lower())
         return Account.from_doc(found) if found else None
 
     def add(self, username: str, user_id: str | None = None) -> tuple[Account, bool]:

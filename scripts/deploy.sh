@@ -104,7 +104,7 @@ say "deployment bucket (stack $TWEETLAKE_STACK-deploy)"
 deploy "$TWEETLAKE_STACK-deploy" "$TWEETLAKE_ROOT/cloudformation/deploy-bucket.yaml"
 deploy_bucket="$(TWEETLAKE_STACK="$TWEETLAKE_STACK-deploy" stack_output DeployBucketName)"
 
-say "stack $TWEETLAKE_STACK (RDS takes 10-15 minutes the first time)"
+say "stack $TWEETLAKE_STACK (RDS makes the first deploy take 15-20 minutes)"
 extra=()
 [ "${#params[@]}" -gt 0 ] && extra=(--parameter-overrides "${params[@]}")
 deploy "$TWEETLAKE_STACK" "$TWEETLAKE_ROOT/cloudformation/tweetlake.yaml" \

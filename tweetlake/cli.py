@@ -1,7 +1,8 @@
 """``tweetlake <command> …`` — each subcommand is imported only when it runs.
 
 So ``tweetlake ingest`` on the EC2 host never imports Spark, and a missing extra only breaks the
-command that needs it.
+command that needs it. Every subcommand runs inside one error boundary (``tweetlake/errors.py``):
+an expected failure is one line on stderr and a documented exit code.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import importlib
 import sys
 
 from common import __version__
+from tweetlake.errors import ExitCode, boundary, debug_requested
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("tweetlake.cmd_ingest", "collect users | tweets | tweet_metrics from the X API into the lake"),
@@ -33,12 +35,20 @@ def usage() -> str:
     lines = [f"tweetlake {__version__} — X API v2 → data lake → Glue → PostgreSQL", "",
              "usage: tweetlake <command> [options]   (tweetlake <command> --help for more)", "", "commands:"]
     lines += [f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", "options of every command: --help, --log-level DEBUG|INFO|WARNING|ERROR (DEBUG shows tracebacks)",
+              "exit codes: 0 done, 1 failed (the command says why), 2 bad arguments or setup, 7 the lake failed,",
+              "            8 the database is unreachable or went away, 70 a bug (with a traceback), 130 interrupted;",
+              "            ingest also 3-6 (tweetlake ingest --help)",
+              "state: $TWEETLAKE_HOME (default ./.tweetlake) holds the default lake and the embedded PostgreSQL"]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] in ("-h", "--help", "help"):
+    if not args:
+        print(usage(), file=sys.stderr)
+        return ExitCode.USAGE
+    if args[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
     if args[0] == "--version":
@@ -47,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if args[0] not in COMMANDS:
         print(f"tweetlake: unknown command {args[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[args[0]][0])
-    return int(module.main(args[1:]) or 0)
+    def run() -> int:
+        module = importlib.import_module(COMMANDS[args[0]][0])
+        return int(module.main(args[1:]) or 0)
+
+    return int(boundary(f"tweetlake {args[0]}", run, debug=debug_requested(args[1:])))
 
 
 if __name__ == "__main__":

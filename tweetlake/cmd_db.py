@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from common.settings import env_help, load
+from tweetlake.errors import ExitCode
+from tweetlake.options import ArgumentParser, add_database, add_log_level
 
 EPILOG = f"""actions:
   migrate  apply the warehouse migrations (starts the embedded server when no URL is given)
@@ -20,8 +22,10 @@ EPILOG = f"""actions:
 
 exit codes:
   0  done
-  1  not running (url, status), unreachable (status, migrate), or the embedded server failed
-  2  bad arguments (a URL that is not postgresql://…)
+  1  the embedded server is not running (url, status)
+  2  bad arguments (a URL that is not postgresql://…, a bad schema name)
+  8  the database is unreachable or refused the login (status, migrate), or the embedded server
+     failed to start
 
 A URL on the command line is visible to other users in ps: prefer $TWEETLAKE_DATABASE_URL
 for one that holds a password.
@@ -29,15 +33,15 @@ for one that holds a password.
 {env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA")}"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tweetlake db", description="The warehouse database.", epilog=EPILOG,
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="tweetlake db", description="The warehouse database.", epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["migrate", "url", "start", "stop", "status"])
-    parser.add_argument("--database-url", help="postgresql://…; default $TWEETLAKE_DATABASE_URL or the embedded server")
-    parser.add_argument("--schema", default=load().db_schema)
+    parser.add_argument("action", choices=["migrate", "url", "start", "stop", "status"], help="see actions below")
+    add_database(parser)
     parser.add_argument("--no-fsync", action="store_true",
                         help="start: run with fsync and synchronous_commit off until the next start (faster for "
                              "benchmarks; an OS crash can corrupt the database). Default: both on")
+    add_log_level(parser)
     return parser
 
 
@@ -92,9 +96,9 @@ def main(argv: list[str]) -> int:
     except ValueError as err:
         return _fail(_one_line(err), 2)
     except psycopg.OperationalError as err:
-        return _fail(f"cannot reach the database: {_one_line(err)}")
+        return _fail(f"cannot reach the database: {_one_line(err)}", ExitCode.DATABASE)
     except localdb.LocalDbError as err:
-        return _fail(_one_line(err))
+        return _fail(_one_line(err), ExitCode.DATABASE)
     print(f"schema {args.schema}: applied {applied}" if applied else f"schema {args.schema}: up to date")
     return 0
 

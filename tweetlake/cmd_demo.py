@@ -23,22 +23,30 @@ from pathlib import Path
 
 from common.lake import Lake
 from common.logs import configure_logging
-from common.settings import home
+from common.settings import env_help, home
 from tweetlake.demo import ingest, load, report, write_report
+from tweetlake.options import ArgumentParser, add_database, add_log_level
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="tweetlake demo", description=__doc__,
+                            epilog="exit codes: 0 done; 2 bad arguments or a missing extra; 8 the database is"
+                                   " unreachable\n\n" + env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL"),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", type=Path, default=None,
+                        help="where the demo lake goes (default: $TWEETLAKE_HOME/demo, i.e. ./.tweetlake/demo)")
+    parser.add_argument("--seed", type=int, default=42, help="the simulated world's seed (default: 42)")
+    parser.add_argument("--accounts", type=int, default=10, help="how many accounts the demo tracks (default: 10)")
+    add_database(parser, schema=False)
+    parser.add_argument("--schema", default="demo", help="the warehouse schema the demo rebuilds (default: demo)")
+    parser.add_argument("--ingest-only", action="store_true", help="stop after the lake summary")
+    add_log_level(parser)
+    return parser
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="tweetlake demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--home", type=Path, default=None, help="where the demo lake goes (default .tweetlake/demo)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--accounts", type=int, default=10)
-    parser.add_argument("--database-url", default=None,
-                        help="PostgreSQL URL (default: $TWEETLAKE_DATABASE_URL, else the embedded server)")
-    parser.add_argument("--schema", default="demo")
-    parser.add_argument("--ingest-only", action="store_true", help="stop after the lake summary")
-    args = parser.parse_args(argv)
-    configure_logging("WARNING")
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
     demo_home = (args.home or home() / "demo").resolve()
     lake_dir = demo_home / "lake"
     shutil.rmtree(lake_dir, ignore_errors=True)

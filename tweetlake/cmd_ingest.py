@@ -22,61 +22,64 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common.lake import Lake
-from common.layout import DATASET_ALIASES, DATASETS
+from common.layout import DATASET_ALIASES, DATASETS, canonical_dataset
 from common.logs import configure_logging
-from common.settings import default_lake_uri, env_help, load
+from common.settings import env_help, load
 from ingestion.client import XClient
 from ingestion.policy import DEFAULT_POLICY, Policy
 from ingestion.run import outcome, run
+from tweetlake.options import ArgumentParser, add_lake, add_log_level, open_lake, rfc3339_text
 from tweetlake.output import Progress
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tweetlake ingest", description=__doc__,
-                                     epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_BEARER_TOKEN_SECRET_ARN",
-                                                     "X_API_BASE_URL", "TWEETLAKE_METRICS_POLICY",
-                                                     "TWEETLAKE_BUDGET_USD"),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset", choices=[*DATASETS, *DATASET_ALIASES])
-    parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="tweetlake ingest", description=__doc__,
+                            epilog=env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE", "X_BEARER_TOKEN",
+                                            "X_BEARER_TOKEN_SECRET_ARN", "X_API_BASE_URL",
+                                            "TWEETLAKE_METRICS_POLICY", "TWEETLAKE_BUDGET_USD"),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", choices=[*DATASETS, *DATASET_ALIASES],
+                        help="what to collect (metrics = tweet_metrics)")
+    add_lake(parser)
     parser.add_argument("--users", default=None,
-                        help="comma-separated usernames for this run only, instead of the registry")
-    parser.add_argument("--since", default=None,
+                        help="comma-separated usernames for this run only (default: the tracked accounts)")
+    parser.add_argument("--since", default=None, type=rfc3339_text,
                         help="tweets: first collection starts here (RFC 3339; default 2022-01-01T00:00:00Z)")
     parser.add_argument("--exclude", default=None, help="tweets: retweets,replies (default: everything)")
     parser.add_argument("--backfill", choices=["auto", "search", "off"], default="auto",
                         help="tweets: beyond the timeline's 3,200-tweet cap, fetch the rest with full-archive search "
                              "(auto), backfill new accounts by search alone (search), or only name the gap (off)")
     parser.add_argument("--max-age-days", type=float, default=None,
-                        help="metrics: refresh only tweets younger than this")
+                        help="metrics: refresh only tweets younger than this (default: every tweet)")
     parser.add_argument("--policy", default=None,
                         help=f"metrics: refresh tiers by age, AGE_RANGE:INTERVAL,… (default {DEFAULT_POLICY!r}; "
                              "'all': every known tweet at every run)")
     parser.add_argument("--budget-usd", type=float, default=None,
                         help="monthly X API budget in USD: the run never takes the month to date past it "
-                             "(metrics: the youngest due tweets go first, the rest wait)")
-    parser.add_argument("--budget-reads", type=int, default=None, help="monthly budget in post reads (as --budget-usd)")
-    parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default 0.005)")
-    parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default 0.010)")
+                             "(metrics: the youngest due tweets go first, the rest wait; "
+                             "default: $TWEETLAKE_BUDGET_USD, else none)")
+    parser.add_argument("--budget-reads", type=int, default=None,
+                        help="monthly budget in post reads (as --budget-usd; default: none)")
+    parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default: 0.005)")
+    parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default: 0.010)")
     parser.add_argument("--part-records", type=int, default=100_000,
-                        help="records per raw file before it is published (and the cursor moves)")
+                        help="records per raw file before it is published (and the cursor moves; default: 100000)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
-    parser.add_argument("--log-level", default="WARNING")
+    add_log_level(parser)
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level.upper())
+    configure_logging(args.log_level)
     progress = Progress(args.dataset, enabled=False if args.no_progress else None)
+    lake = open_lake(args.lake)  # a bad URI: one line and exit 2, before anything starts
     try:
         settings = load()
         args.policy = args.policy or settings.metrics_policy or DEFAULT_POLICY
         if args.budget_usd is None:
             args.budget_usd = settings.budget_usd
         Policy.parse(args.policy)  # a usage error before any credential or request
-        lake = Lake.from_uri(args.lake or default_lake_uri())
         client = XClient.from_env()
         summary = run(args.dataset, lake, client, users=args.users, since=args.since, exclude=args.exclude,
                       max_age_days=args.max_age_days, part_records=args.part_records, on_progress=progress,
@@ -92,6 +95,7 @@ def main(argv: list[str]) -> int:
         return failed.code
     progress.close()
     print(summary.render())
+    print(f"where: lake {lake.uri}; next: tweetlake job {canonical_dataset(args.dataset)} --lake {lake.uri}")
     result = outcome(summary)
     if result.message:
         print(f"tweetlake ingest: {result.message}", file=sys.stderr)

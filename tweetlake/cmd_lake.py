@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import argparse
 
-from common.lake import Lake
 from common.lake_summary import render, summarise
-from common.settings import default_lake_uri
+from common.settings import env_help
+from tweetlake.options import ArgumentParser, add_lake, add_log_level, open_lake
+
+EPILOG = f"""exit codes:
+  0  done
+  2  bad arguments: a lake URI that is not file:///… or s3://…, or no lake folder there
+  7  the lake failed (denied, unreachable, no AWS credentials, no such bucket)
+
+{env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE")}"""
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="tweetlake lake", description=__doc__, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_lake(parser)
+    add_log_level(parser)
+    return parser
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="tweetlake lake", description=__doc__)
-    parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
-    args = parser.parse_args(argv)
-    lake = Lake.from_uri(args.lake or default_lake_uri())
+    args = build_parser().parse_args(argv)
+    from common.logs import configure_logging
+
+    configure_logging(args.log_level)
+    lake = open_lake(args.lake, must_exist=True)
     print(render(lake, summarise(lake)))
     return 0

@@ -16,6 +16,8 @@ import sys
 import threading
 from types import FrameType
 
+from tweetlake.options import ArgumentParser, add_log_level
+
 NOT_INSTALLED = 2
 """Exit code when the simulator distribution is not installed."""
 
@@ -27,20 +29,30 @@ def _rate_limit(text: str) -> tuple[str, int]:
     return template.strip(), int(limit)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tweetlake simulator", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--accounts", type=int, default=20)
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="tweetlake simulator", description=__doc__,
+                            epilog="exit codes:\n  0  stopped by SIGINT or SIGTERM\n  2  bad arguments, the port is"
+                                   " in use, or the simulator is not installed (pip install ./simulator)\n\n"
+                                   "environment:\n  (none: the simulator reads only its options)",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="the port to listen on; 0 picks a free one (default: 8000)")
+    parser.add_argument("--seed", type=int, default=42,
+                        help="the world's random seed: same seed, same world (default: 42)")
+    parser.add_argument("--accounts", type=int, default=20, help="how many accounts the world has (default: 20)")
     parser.add_argument("--now", default=None, help="world clock start (ISO 8601); default: the current time")
     parser.add_argument("--frozen", action="store_true", help="freeze the world clock instead of following wall time")
     parser.add_argument("--token", default=None, help="accept only this bearer token (default: any non-empty one)")
-    parser.add_argument("--activity", type=float, default=1.0, help="multiplier on tweeting rates")
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument("--slow-rate", type=float, default=0.0)
-    parser.add_argument("--slow-seconds", type=float, default=0.0)
-    parser.add_argument("--drop-rate", type=float, default=0.0)
+    parser.add_argument("--activity", type=float, default=1.0, help="multiplier on tweeting rates (default: 1.0)")
+    parser.add_argument("--error-rate", type=float, default=0.0,
+                        help="share of requests answered with a 500 or 503, 0 to 1 (default: 0)")
+    parser.add_argument("--slow-rate", type=float, default=0.0,
+                        help="share of requests answered late, 0 to 1 (default: 0)")
+    parser.add_argument("--slow-seconds", type=float, default=0.0,
+                        help="how late a slow answer is, in seconds (default: 0)")
+    parser.add_argument("--drop-rate", type=float, default=0.0,
+                        help="share of connections dropped without an answer, 0 to 1 (default: 0)")
     parser.add_argument("--usage-cap", action="store_true", help="answer every request with the usage-cap 429")
     parser.add_argument("--credits-usd", type=float, default=None,
                         help="prepaid credits; once billed, requests answer 402 (default: unlimited)")
@@ -53,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="'TEMPLATE=LIMIT'",
-        help="override a 15-minute limit, e.g. 'GET /2/users/:id/tweets=1500' (repeatable)",
+        help="override a 15-minute limit, e.g. 'GET /2/users/:id/tweets=1500' (repeatable; default: the X API's)",
     )
+    add_log_level(parser)
     return parser
 
 

@@ -1,37 +1,94 @@
-"""``tweetlake sql "SELECT …" [--database-url URL] [--schema NAME]``: run SQL, print a table."""
+"""``tweetlake sql "SELECT …" [--format table|csv|json] [--no-truncate]``: run SQL on the warehouse.
+
+Several statements (separated by ``;``, given as the argument or with ``--file``) run in order, and
+each result is printed in turn. PostgreSQL runs them as one implicit transaction: a failing
+statement undoes the ones before it, unless the script has its own BEGIN/COMMIT.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
 import sys
+from typing import Any
 
-from common.settings import load
-from tweetlake.output import format_table
+from common.settings import env_help
+from tweetlake.options import ArgumentParser, add_database, add_log_level, check_database_url, check_schema
+from tweetlake.output import MAX_CELL, format_table
+
+EPILOG = f"""exit codes:
+  0  done
+  1  PostgreSQL refused a statement (its message is printed)
+  2  bad arguments: no SQL, a database URL that is not postgresql://…, a bad schema name
+  8  the database is unreachable or refused the login
+
+{env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA")}"""
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="tweetlake sql", description=__doc__, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("query", nargs="?", help="the SQL (one statement or several); omit it with --file")
+    parser.add_argument("--file", "-f", type=argparse.FileType("r", encoding="utf-8"), default=None,
+                        help="read the SQL from this file (- for stdin)")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                        help="table (aligned, for people), csv (a header row, RFC 4180) or json (an array of"
+                             " objects per statement) (default: table)")
+    parser.add_argument("--no-truncate", action="store_true",
+                        help=f"table: print whole values (default: cut at {MAX_CELL} characters)")
+    add_database(parser)
+    add_log_level(parser)
+    return parser
+
+
+def render(columns: list[str], rows: list[tuple[Any, ...]], fmt: str, *, truncate: bool) -> str:
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        return out.getvalue().rstrip("\n")
+    if fmt == "json":
+        return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str, ensure_ascii=False)
+    return format_table(columns, rows, max_cell=MAX_CELL if truncate else None)
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="tweetlake sql", description="Run SQL on the warehouse.")
-    parser.add_argument("query")
-    parser.add_argument("--database-url")
-    parser.add_argument("--schema", default=load().db_schema)
+    parser = build_parser()
     args = parser.parse_args(argv)
+    sql = args.file.read() if args.file else args.query
+    if not sql or not sql.strip():
+        parser.error("give the SQL as an argument or with --file")
+    given = check_database_url(args.database_url)
+    schema = check_schema(args.schema)
     import psycopg
 
-    from common.warehouse.db import DbTarget, check_identifier
+    from common.warehouse.db import DbTarget
     from tweetlake import localdb
 
-    url = localdb.database_url(args.database_url)
+    url = localdb.database_url(given)
     with DbTarget.from_url(url).connect(autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {check_identifier(args.schema)}, public")
+        conn.execute(f"SET search_path TO {schema}, public")
         try:
-            cur = conn.execute(args.query)
+            cur = conn.execute(sql)
         except psycopg.Error as err:
-            print(f"tweetlake sql: {err}".rstrip(), file=sys.stderr)
+            if isinstance(err, psycopg.OperationalError) and conn.broken:
+                raise
+            print(f"tweetlake sql: {' '.join(str(err).split())}", file=sys.stderr)
             return 1
-        if cur.description is None:
-            print(cur.statusmessage or "OK")
-            return 0
-        print(format_table([d.name for d in cur.description], cur.fetchall()))
+        results = []
+        while True:
+            if cur.description is None:
+                results.append(cur.statusmessage or "OK")
+            else:
+                rows = cur.fetchall()
+                results.append(render([d.name for d in cur.description], rows, args.format,
+                                      truncate=not args.no_truncate))
+            if not cur.nextset():
+                break
+    print("\n\n".join(results) if args.format == "table" else "\n".join(results))
     return 0
 
 

@@ -10,11 +10,13 @@ from typing import Any, TextIO
 MAX_CELL = 60
 
 
-def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, max_cell: int | None = MAX_CELL) -> str:
+    """An aligned text table; values longer than ``max_cell`` are cut with ``…`` (``None``: never)."""
+
     def cell(value: Any) -> str:
         text = "NULL" if value is None else str(value)
         text = text.replace("\n", "\\n")
-        return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+        return text if max_cell is None or len(text) <= max_cell else text[: max_cell - 1] + "…"
 
     cells = [[cell(v) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]

@@ -19,10 +19,23 @@ from common.settings import DEFAULT_SCHEMA as DEFAULT_SCHEMA  # re-exported for 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The warehouse could not be reached, refused us, or went away during a run: trying again
+    later (with the server up) may work. The message names the server without its password."""
+
+
+class InvalidDatabaseUrl(ValueError):
+    """A database URL that is not ``postgresql://…``."""
+
+
+class InvalidIdentifier(ValueError):
+    """A schema or table name that is not a plain lower-case SQL identifier."""
+
+
 def check_identifier(name: str) -> str:
     """A schema or table name we put into SQL text: lower-case letters, digits, underscores."""
     if not _IDENTIFIER.match(name):
-        raise ValueError(f"invalid SQL identifier {name!r} (use lower-case letters, digits and _)")
+        raise InvalidIdentifier(f"invalid SQL identifier {name!r} (use lower-case letters, digits and _)")
     return name
 
 
@@ -45,7 +58,8 @@ class DbTarget:
     def from_url(url: str) -> DbTarget:
         parsed = urlparse(url)
         if parsed.scheme not in ("postgresql", "postgres"):
-            raise ValueError("database URL must start with postgresql://")
+            got = f"{parsed.scheme}://…" if parsed.scheme else "no scheme"
+            raise InvalidDatabaseUrl(f"a database URL starts with postgresql:// (got {got})")
         query = dict(parse_qsl(parsed.query))
         return DbTarget(
             host=parsed.hostname or query.get("host", "127.0.0.1"),

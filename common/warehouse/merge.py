@@ -103,6 +103,12 @@ class LedgerEntry:
     rows_loaded: int
     rows_quarantined: int
     rows_api_errors: int
+    reason: str | None = None
+    """Why the file was quarantined whole (none of its lines loaded); ``None`` when it was read."""
+
+    @property
+    def status(self) -> str:
+        return "loaded" if self.reason is None else "quarantined"
 
 
 def _ensure_dates(cur: Any, *tables: str) -> None:
@@ -286,12 +292,18 @@ def merge_tweet_metrics(cur: Any, stg: StagingTables) -> None:
 
 
 def record_files(cur: Any, dataset: str, run_id: str, entries: Sequence[LedgerEntry]) -> None:
+    """The run's files into the ledger. A file already there is one quarantined before and read
+    again (``--retry-quarantined``): its entry is replaced."""
+    columns = ("dt", "size_bytes", "rows_loaded", "rows_api_errors", "rows_quarantined", "status", "reason", "run_id")
     cur.executemany(
-        "INSERT INTO etl_file_ledger"
-        " (dataset, path, dt, size_bytes, rows_loaded, rows_api_errors, rows_quarantined, run_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        f"INSERT INTO etl_file_ledger (dataset, path, {', '.join(columns)})"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (dataset, path) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
+        + ", loaded_at = now()",
         [
-            (dataset, e.path, e.dt, e.size_bytes, e.rows_loaded, e.rows_api_errors, e.rows_quarantined, run_id)
+            (dataset, e.path, e.dt, e.size_bytes, e.rows_loaded, e.rows_api_errors, e.rows_quarantined, e.status,
+             e.reason, run_id)
             for e in entries
         ],
     )
@@ -327,7 +339,7 @@ def run_merge(
         checkpoint("ledger")
         cur.execute(
             "INSERT INTO etl_run (run_id, dataset, started_at, files, rows_loaded, rows_api_errors, rows_quarantined,"
-            " full_refresh) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            " full_refresh, files_quarantined) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 run_id,
                 dataset,
@@ -337,6 +349,7 @@ def run_merge(
                 sum(e.rows_api_errors for e in entries),
                 sum(e.rows_quarantined for e in entries),
                 full_refresh,
+                sum(e.reason is not None for e in entries),
             ),
         )
         for table in staging.values():

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from common.lake import Lake
 from common.layout import new_run_id
 from common.rawio import RawPartWriter
+from common.words import counts, plural
 from ingestion.client import XClient
 from ingestion.page import Page
 from ingestion.usage import Meter, RunUsage
@@ -39,8 +40,8 @@ class RunSummary:
 
     def render(self) -> str:
         lines = [
-            f"{self.dataset} run {self.run_id}: {self.records:,} records in {self.pages:,} pages, "
-            f"{len(self.files)} file(s), {self.elapsed_seconds:.1f}s",
+            f"{self.dataset} run {self.run_id}: {plural(self.records, 'record')} in {plural(self.pages, 'page')}, "
+            f"{plural(len(self.files), 'file')}, {self.elapsed_seconds:.1f}s",
             "  requests: " + (", ".join(f"{k} ×{v}" for k, v in sorted(self.requests.items())) or "none"),
             f"  partial errors: {self.partial_errors:,}; retries: {self.retries}; "
             f"waited for rate limits: {self.rate_limit_wait_seconds:.0f}s",
@@ -48,7 +49,7 @@ class RunSummary:
         if self.usage is not None:
             lines.extend(self.usage.render())
         for key, value in self.extra.items():
-            lines.append(f"  {key}: {value}")
+            lines.append(f"  {key}: {counts(value) if isinstance(value, dict) else value}")  # never a repr
         if self.unavailable:
             lines.append("  unavailable: " + ", ".join(f"{k} ({v})" for k, v in sorted(self.unavailable.items())))
         if self.failed:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from common.words import plural
 from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.page import Page, unanswered
 from ingestion.policy import EVERY_RUN, Policy, choose
@@ -56,7 +57,7 @@ class MetricsCollector(CollectorRun):
         else:
             choice = choose(due, None, meter.read_today if meter is not None else lambda _: False)
         targets = [str(i) for i in choice.ids]
-        self.summary.extra["known tweets"] = f"{len(index):,} ({read} new raw file(s) indexed)"
+        self.summary.extra["known tweets"] = f"{len(index):,} ({plural(read, 'new raw file')} indexed)"
         self.summary.extra["policy"] = str(policy)
         self.summary.extra["due"] = f"{choice.due:,}"
         if choice.waited:

@@ -10,6 +10,7 @@ tweets and metrics runs that follow need no lookup of their own.
 
 from __future__ import annotations
 
+from common.words import plural
 from ingestion.accounts import GONE, AccountStatus, batches, classify_user_error, remember_user_ids
 from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.errors import ForbiddenError, InvalidRequestError, NotFoundError
@@ -81,7 +82,7 @@ class UsersCollector(CollectorRun):
                 for lost in by_id.values():
                     statuses[lost.username] = AccountStatus.NOT_FOUND
                     self.summary.unavailable[lost.username] = AccountStatus.NOT_FOUND
-                self.summary.notes.append(f"could not look up {len(by_id)} account(s) by id: {err}")
+                self.summary.notes.append(f"could not look up {plural(len(by_id), 'account')} by id: {err}")
                 return renamed
             self.write_page(page)
             for user in page.data:

@@ -42,6 +42,15 @@ def test_post_creates_then_is_idempotent(api: Api, local_lake: Lake) -> None:
     assert [a.username for a in Registry(local_lake).list()] == ["NASA"]
 
 
+def test_a_leading_at_is_dropped_as_the_cli_drops_it(api: Api, local_lake: Lake) -> None:
+    created = api.post("/accounts", json={"username": "@NASA"})
+    assert created.status_code == 201, created.text
+    assert created.json()["username"] == "NASA"
+    assert api.get("/accounts/@nasa").json()["username"] == "NASA"
+    assert api.delete("/accounts/@NASA").status_code == 204
+    assert Registry(local_lake).list() == []
+
+
 def test_list_get_and_delete(api: Api, local_lake: Lake) -> None:
     assert api.get("/accounts").json() == {"accounts": [], "count": 0}
     for name in ("zeta", "Alpha", "mid_1"):
@@ -81,7 +90,7 @@ def test_openapi_document_is_served(api: Api) -> None:
         ("POST", "/accounts", {"json": {"username": "has-dash"}}, 422, "invalid-request"),
         ("POST", "/accounts", {"json": {"username": "sixteen_chars_xx"}}, 422, "invalid-request"),
         ("POST", "/accounts", {"json": {"username": ""}}, 422, "invalid-request"),
-        ("POST", "/accounts", {"json": {"username": "@nasa"}}, 422, "invalid-request"),
+        ("POST", "/accounts", {"json": {"username": "@@nasa"}}, 422, "invalid-request"),
         ("POST", "/accounts", {"json": {"username": 42}}, 422, "invalid-request"),
         ("POST", "/accounts", {"json": {}}, 422, "invalid-request"),
         ("POST", "/accounts", {"json": {"username": "nasa", "extra": 1}}, 422, "invalid-request"),

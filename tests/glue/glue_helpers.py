@@ -74,7 +74,8 @@ def table_fingerprint(url: str, schema: str) -> dict[str, tuple[int, str]]:
             if table == "etl_file_ledger":
                 row = conn.execute(
                     f"SELECT count(*), md5(coalesce(string_agg(concat_ws('|', dataset, path, dt, size_bytes,"
-                    f" rows_loaded, rows_api_errors, rows_quarantined, run_id, loaded_at), ',' ORDER BY dataset, path),"
+                    f" rows_loaded, rows_api_errors, rows_quarantined, status, reason, run_id, loaded_at),"
+                    f" ',' ORDER BY dataset, path),"
                     f" ''))"
                     f" FROM {schema}.{table}"
                 ).fetchone()

@@ -83,7 +83,7 @@ def quarantined(lake: Lake, dataset: str) -> list[dict[str, Any]]:
     return [
         {**json.loads(line), "folder": obj.key.rsplit("/", 1)[0]}
         for obj in lake.list(f"quarantine/{dataset}/")
-        if obj.key.endswith(".json")
+        if obj.key.endswith(".json") and "/_files/" not in obj.key  # markers of files quarantined whole
         for line in lake.get_bytes(obj.key).decode().splitlines()
     ]
 
@@ -697,7 +697,7 @@ def test_incremental_runs_list_only_the_partitions_they_need(
     with caplog.at_level(logging.INFO, logger="tweetlake.glue"):
         second = run("tweets", lake, pg_url, spark, schema)
     assert (second.partitions_listed, second.files, second.partitions_skipped) == (2, 2, 2)  # dt=11-10, dt=11-11
-    assert "2 older loaded partition(s) not listed" in second.describe()
+    assert "2 older loaded partitions not listed" in second.describe()
     assert "not listing 2 loaded partition(s) dt=2026-11-01..dt=2026-11-02" in caplog.text
     assert "safety_window_days=10" in caplog.text
 

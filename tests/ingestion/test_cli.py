@@ -127,13 +127,43 @@ def test_missing_token_and_empty_registry_are_configuration_errors(tmp_path: Pat
 def test_users_registry_commands(tmp_path: Path) -> None:
     lake_uri = (tmp_path / "lake").as_uri()
     env = cli_env("http://127.0.0.1:9/2")
-    assert tweetlake("users", "add", "alice,bob", "--lake", lake_uri, env=env).returncode == 0
+    assert tweetlake("users", "add", "alice,bob", "--offline", "--lake", lake_uri, env=env).returncode == 0
     assert "already tracked" in tweetlake("users", "add", "Alice", "--lake", lake_uri, env=env).stdout
     assert tweetlake("users", "add", "not-valid", "--lake", lake_uri, env=env).returncode == 2
     assert tweetlake("users", "remove", "bob", "--lake", lake_uri, env=env).returncode == 0
     listing = tweetlake("users", "list", "--lake", lake_uri, env=env).stdout
     assert "alice" in listing
     assert "bob" not in listing
+
+
+def test_users_add_resolves_names_like_the_rest_api_and_validates_the_whole_list(
+    tmp_path: Path, simulator_process: Any
+) -> None:
+    base_url, world = simulator_process
+    lake_uri = (tmp_path / "lake").as_uri()
+    env = cli_env(base_url)
+    known = [a for a in world["accounts"] if a["role"] is None][:2]
+
+    def tracked() -> str:
+        return tweetlake("users", "list", "--lake", lake_uri, env=env).stdout
+
+    half_bad = tweetlake("users", "add", known[0]["username"], "bad name!", "--lake", lake_uri, env=env)
+    assert half_bad.returncode == 2 and "nothing was changed" in half_bad.stderr
+    unknown = tweetlake("users", "add", known[0]["username"], "NoSuchUser9876", "--lake", lake_uri, env=env)
+    assert unknown.returncode == 1, unknown.stderr
+    assert unknown.stderr.strip().splitlines() == [
+        "tweetlake users: @NoSuchUser9876 is unknown to X; nothing was changed (--offline adds names unresolved)"
+    ]
+    assert tracked().splitlines() == [f"0 tracked accounts in {lake_uri}"]  # neither name was written
+
+    added = tweetlake("users", "add", f"@{known[0]['username']}", known[1]["username"], "--lake", lake_uri, env=env)
+    assert added.returncode == 0, added.stderr
+    assert f"added: {known[0]['username']} ({known[0]['id']})" in added.stdout  # @ dropped, id resolved
+    offline = tweetlake("users", "add", "NoSuchUser9876", "--offline", "--lake", lake_uri, env=env)
+    assert offline.returncode == 0 and "added: NoSuchUser9876 (unresolved)" in offline.stdout
+    assert "3 tracked accounts" in tracked()
+    for result in (half_bad, unknown, added, offline):
+        assert "Traceback" not in result.stderr
 
 
 def test_killed_run_leaves_no_gap_and_no_duplicate(tmp_path: Path) -> None:

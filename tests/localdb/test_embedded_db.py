@@ -250,7 +250,7 @@ def test_status_reports_on_the_url_it_is_given(server: Path, tmp_path: Path) -> 
         sock.bind(("127.0.0.1", 0))
         dead = sock.getsockname()[1]  # bound, not listening: nothing answers
         unreachable = tweetlake(nowhere, "db", "status", "--database-url", passwordless(dead))
-    assert unreachable.returncode == 1 and unreachable.stdout == ""
+    assert unreachable.returncode == 8 and unreachable.stdout == ""
     assert len(unreachable.stderr.strip().splitlines()) == 1 and "Traceback" not in unreachable.stderr
     assert unreachable.stderr.startswith("tweetlake db: cannot reach the database:")
     wrong = tweetlake(nowhere, "db", "status", "--database-url", "mysql://root@127.0.0.1/db")

@@ -45,7 +45,8 @@ from tweetlake.api.service import AccountsService, AccountView, ClientFactory
 log = logging.getLogger("tweetlake.api")
 
 AuthMode = Literal["api_key", "iam", "none"]
-USERNAME_PATTERN = USERNAME_RE.pattern
+USERNAME_PATTERN = "^@?" + USERNAME_RE.pattern.removeprefix("^")
+"""A username, with or without a leading ``@`` (dropped), as ``tweetlake users add`` takes it."""
 API_KEY_HEADER = "X-API-Key"
 MIN_API_KEY_LENGTH = 16
 MAX_BODY_BYTES = 64 * 1024
@@ -76,7 +77,7 @@ class ApiConfig:
 class NewAccount(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"username": "NASA"}]})
 
-    username: str = Field(pattern=USERNAME_PATTERN, description="the X username, without @")
+    username: str = Field(pattern=USERNAME_PATTERN, description="the X username (a leading @ is dropped)")
 
 
 class TweetsOut(BaseModel):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from common.lake import ConflictError, Lake
 from common.settings import Settings
-from ingestion.accounts import AccountStatus, classify_user_error
+from ingestion.accounts import AccountStatus, NoAnswer, UnknownAccount, look_up_usernames
 from ingestion.client import XClient
 from ingestion.errors import ConfigurationError, FatalAPIError, RateLimitError, RetriableAPIError
 from ingestion.registry import Account, Registry, check_username
@@ -37,6 +37,16 @@ def client_factory(settings: Settings) -> ClientFactory | None:
     """What builds the X client of ``settings`` when it is first needed; ``None`` without a token
     configured (new accounts are then added unresolved)."""
     return functools.partial(interactive_client, settings) if settings.has_token else None
+
+
+@dataclass(frozen=True)
+class Addition:
+    """An account checked (and resolved) for tracking, not yet written."""
+
+    username: str
+    user_id: str | None
+    status: AccountStatus | None
+    existing: Account | None = None
 
 
 @dataclass(frozen=True)
@@ -74,27 +84,40 @@ class AccountsService:
     # -- changing ----------------------------------------------------------------------------
     def add(self, username: str) -> tuple[AccountView, bool]:
         """Track ``username``; returns the account and whether it is new (adding twice is a no-op)."""
+        account, created = self.track(self.prepare(username))
+        return self._views([account])[0], created
+
+    def prepare(self, username: str) -> Addition:
+        """Check ``username`` (a leading ``@`` is dropped) and resolve it against the X API when a
+        client is configured, writing nothing: unknown and suspended accounts raise a 404, an account
+        tracked under another name a 409. ``tweetlake users add`` prepares a whole list first."""
         name = check_username(username)
         existing = self.registry.get(name)
         if existing is not None:
-            return self._views([existing])[0], False
+            return Addition(name, existing.user_id, None, existing=existing)
         user_id, status = self._resolve(name) if self._client_factory else (None, None)
         if user_id:
             for other in self.registry.list():
                 if other.user_id == user_id and other.username.lower() != name.lower():
                     raise ProblemError(409, "already-tracked-under-another-name",
                                        f"@{name} is account {user_id}, already tracked as @{other.username}")
+        return Addition(name, user_id, status)
+
+    def track(self, addition: Addition) -> tuple[Account, bool]:
+        """Write a prepared addition to the registry; returns the account and whether it is new."""
+        if addition.existing is not None:
+            return addition.existing, False
         try:
-            account, created = self.registry.add(name, user_id)
-            if status:
-                self.registry.record_lookups({}, {account.username: status}, {})
+            account, created = self.registry.add(addition.username, addition.user_id)
+            if addition.status:
+                self.registry.record_lookups({}, {account.username: addition.status}, {})
                 account = self.registry.get(account.username) or account
         except ConflictError:
             raise ProblemError(409, "concurrent-update", "the registry kept changing under this request; retry",
                                headers={"Retry-After": "1"}) from None
         if created:
             log.info("now tracking @%s (%s)", account.username, account.user_id or "unresolved")
-        return self._views([account])[0], created
+        return account, created
 
     def remove(self, username: str) -> None:
         try:
@@ -117,7 +140,7 @@ class AccountsService:
     def _resolve(self, name: str) -> tuple[str | None, AccountStatus | None]:
         """``(user id, status)`` from ``GET /2/users/by``; unknown and suspended accounts are a 404."""
         try:
-            page = self._x().users_by_usernames([name])
+            found = look_up_usernames(self._x(), [name])
         except ConfigurationError as err:
             raise ProblemError(503, "x-api-not-configured", f"cannot reach the X API: {err}") from None
         except RateLimitError:
@@ -128,15 +151,11 @@ class AccountsService:
                                headers={"Retry-After": "30"}) from None
         except FatalAPIError as err:
             raise ProblemError(502, "x-api-error", f"the X API refused the lookup: {err}") from None
-        for user in page.data:
-            if str(user.get("username", "")).lower() == name.lower():
-                return str(user["id"]), (AccountStatus.PROTECTED if user.get("protected") else None)
-        for error in page.errors:
-            kind = classify_user_error(error)
-            if kind == AccountStatus.SUSPENDED:
-                raise ProblemError(404, "x-account-suspended", f"@{name} is suspended on X; it cannot be collected")
-            if kind == AccountStatus.NOT_FOUND:
-                raise ProblemError(404, "x-account-not-found", f"X has no account @{name}")
-            if kind == AccountStatus.PROTECTED:
-                return None, AccountStatus.PROTECTED
-        raise ProblemError(502, "x-api-error", f"the X API gave no answer about @{name}")
+        except UnknownAccount as err:
+            if err.status == AccountStatus.SUSPENDED:
+                raise ProblemError(404, "x-account-suspended",
+                                   f"@{name} is suspended on X; it cannot be collected") from None
+            raise ProblemError(404, "x-account-not-found", f"X has no account @{name}") from None
+        except NoAnswer as err:
+            raise ProblemError(502, "x-api-error", str(err)) from None
+        return found[name]

@@ -1,0 +1,73 @@
+"""Whole-file checks of raw files (``glue_jobs/filecheck.py``): no Spark, a real lake folder."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+
+import pytest
+
+from common.lake import Lake
+from common.layout import MAX_LINE_BYTES
+from glue_jobs.filecheck import check_raw_file, check_raw_files
+
+KEY = "raw/tweets/dt=2026-11-20/20261120T100000Z-abc123-00000.jsonl.gz"
+GOOD = b'{"collected_at": "2026-11-20T10:00:00Z", "data": {"id": "1"}}\n' * 50
+
+
+def _crc_broken() -> bytes:
+    data = bytearray(gzip.compress(GOOD, mtime=0))
+    data[-8] ^= 0xFF  # the CRC-32 of the trailer
+    return bytes(data)
+
+
+CASES = [
+    ("good", gzip.compress(GOOD), None),
+    ("two gzip members (cat a.gz b.gz)", gzip.compress(GOOD) + gzip.compress(GOOD), None),
+    ("blank lines around records", gzip.compress(b"\n\n" + GOOD + b"\n\n"), None),
+    ("no newline at the end", gzip.compress(GOOD.rstrip(b"\n")), None),
+    ("a line exactly at the limit", gzip.compress(b"x" * MAX_LINE_BYTES + b"\n"), None),
+    ("empty file", b"", r"^empty file \(0 bytes\)$"),
+    ("plain text", GOOD, r"^not a gzip file$"),
+    ("truncated", gzip.compress(GOOD * 40)[:300], r"^truncated gzip \(the stream ends after [\d,]+ bytes of text"),
+    ("cut before the trailer", gzip.compress(GOOD)[:-4], r"^truncated gzip"),
+    ("CRC mismatch", _crc_broken(), r"^corrupt gzip data \(.*incorrect data check"),
+    ("garbage after the stream", gzip.compress(GOOD) + b"garbage!", r"^corrupt gzip data \(.*incorrect header check"),
+    ("zero lines", gzip.compress(b""), r"^no lines"),
+    ("only blank lines", gzip.compress(b"\n \n\t\n"), r"^no lines"),
+    ("latin-1 on line 3", gzip.compress(GOOD[:124] + "café\n".encode("latin-1") + GOOD),
+     r"^not valid UTF-8 \(line 3\)$"),
+    ("a character cut at the end", gzip.compress(GOOD + "é".encode()[:1]), r"^not valid UTF-8 \(line 51\)$"),
+    ("a 10 MB line", gzip.compress(GOOD + b"x" * 10_000_000 + b"\n"), r"^line 51 is longer than 1,048,576 bytes$"),
+]
+
+
+@pytest.mark.parametrize(("content", "expected"), [(c, e) for _, c, e in CASES], ids=[n for n, _, _ in CASES])
+def test_each_kind_of_damage_has_its_reason(local_lake: Lake, content: bytes, expected: str | None) -> None:
+    local_lake.put_bytes(KEY, content)
+    reason = check_raw_file(local_lake, KEY)
+    if expected is None:
+        assert reason is None
+    else:
+        assert reason is not None
+        assert re.search(expected, reason), reason
+
+
+def test_memory_stays_bounded_on_a_highly_compressible_file(local_lake: Lake) -> None:
+    # 256 MiB of newlines-separated zeros compress to ~250 KB; the check must stream them
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    line = b"0" * 1023 + b"\n"
+    body = b"".join(compressor.compress(line * 1024) for _ in range(256)) + compressor.flush()
+    local_lake.put_bytes(KEY, body)
+    assert check_raw_file(local_lake, KEY) is None
+
+
+def test_many_files_are_checked_and_a_lake_failure_is_not_a_reason(any_lake: Lake) -> None:
+    keys = [KEY.replace("00000", f"{i:05d}") for i in range(6)]
+    for i, key in enumerate(keys):
+        any_lake.put_bytes(key, gzip.compress(GOOD) if i % 2 == 0 else GOOD)
+    expected = {k: (None if i % 2 == 0 else "not a gzip file") for i, k in enumerate(keys)}
+    assert check_raw_files(any_lake, keys) == expected
+    with pytest.raises(KeyError):  # a file gone between the listing and the check: the lake's error, raised
+        check_raw_file(any_lake, "raw/tweets/dt=2026-11-20/gone-00000.jsonl.gz")

