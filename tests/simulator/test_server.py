@@ -245,20 +245,15 @@ def test_same_seed_same_bytes_different_seed_different(http: requests.Session) -
     assert responses(11) != responses(12)
 
 
-def test_keep_alive_and_page_cpu_cost(shared_sim: SimulatorServer, http: requests.Session) -> None:
+def test_keep_alive_and_content_length(shared_sim: SimulatorServer, http: requests.Session) -> None:
     heavy = shared_sim.world.heavy.user_id
     query = (
         f"/2/users/{heavy}/tweets?max_results=100&tweet.fields=created_at,public_metrics,entities,"
         "author_id,conversation_id,referenced_tweets,lang,in_reply_to_user_id,edit_controls"
     )
     headers = {"Authorization": "Bearer x"}
-    shared_sim.api.handle("GET", query, headers)
-    started = time.process_time()
-    for _ in range(20):
-        response = shared_sim.api.handle("GET", query, headers)
-    per_page = (time.process_time() - started) / 20
-    assert response.status == 200
-    assert per_page < 0.005, f"{per_page * 1000:.2f} ms CPU per page of 100"
+    # (the CPU a page costs is a benchmark's figure, not a test's bar: bench/README.md)
+    assert shared_sim.api.handle("GET", query, headers).status == 200
     first = http.get(shared_sim.base_url + query[2:])
     assert first.headers.get("connection", "").lower() != "close"
     assert int(first.headers["content-length"]) == len(first.content)

@@ -145,7 +145,7 @@ class LakeInsights:
             out[account.username.lower()] = TweetsInfo(
                 newest_id=cursor.newest_id or (cursor.pending.top_id if cursor.pending else None),
                 cursor_updated_at=cursor.updated_at,
-                backfill_pending=cursor.pending is not None,
+                backfill_pending=cursor.pending is not None or bool(cursor.gaps),  # a gap waits for search
                 collected=collected,
             )
         return out
