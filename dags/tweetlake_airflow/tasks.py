@@ -12,8 +12,10 @@ Settings a run reads (at run time, never at parse time):
   Manager on MWAA); without that connection, tweetlake's own ``X_BEARER_TOKEN`` /
   ``X_BEARER_TOKEN_SECRET_ARN`` and ``X_API_BASE_URL``;
 * Variables with defaults: ``tweetlake_lake`` (default ``TWEETLAKE_LAKE``, else the local lake
-  folder), ``tweetlake_db_schema`` (default ``TWEETLAKE_DB_SCHEMA``, else ``twitter``) and
-  ``tweetlake_metrics_max_age_days`` (default: none, every known tweet).
+  folder), ``tweetlake_db_schema`` (default ``TWEETLAKE_DB_SCHEMA``, else ``twitter``),
+  ``tweetlake_metrics_max_age_days`` (default: none), ``tweetlake_metrics_policy`` (default
+  ``TWEETLAKE_METRICS_POLICY``, else the command's default tiers) and ``tweetlake_budget_usd``
+  (the monthly X API budget; default ``TWEETLAKE_BUDGET_USD``, else none).
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ def run_summary(summary: Any) -> dict[str, Any]:
         # every object returned is a post or a user read; X bills each at most once per UTC day
         "reads": summary.records,
         "records": summary.records,
+        # what the usage ledger counted by X's rules (unique per UTC day) and what it added to the bill
+        "billed": summary.usage.new.as_dict() if summary.usage is not None else None,
+        "billed_usd": round(summary.usage.usd, 4) if summary.usage is not None else None,
+        "month_to_date_usd": round(summary.usage.month_usd, 2) if summary.usage is not None else None,
         "partial_errors": summary.partial_errors,
         "files": list(summary.files),
         "failed_accounts": dict(sorted(summary.failed.items())),
@@ -106,13 +112,20 @@ def ingest(dataset: str, max_age_days: str | None = None) -> dict[str, Any]:
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
     from common.lake import Lake
+    from common.settings import load
+    from ingestion.policy import DEFAULT_POLICY
     from ingestion.run import ExitCode, outcome, run
 
-    metrics_age = variable("tweetlake_metrics_max_age_days", max_age_days) if dataset == "tweet_metrics" else None
+    settings = load()
+    is_metrics = dataset == "tweet_metrics"
+    metrics_age = variable("tweetlake_metrics_max_age_days", max_age_days) if is_metrics else None
+    policy = variable("tweetlake_metrics_policy", settings.metrics_policy or DEFAULT_POLICY) if is_metrics else None
+    budget = variable("tweetlake_budget_usd", str(settings.budget_usd) if settings.budget_usd is not None else None)
     lake = Lake.from_uri(lake_uri())
     client = x_client()
     try:
-        summary = run(dataset, lake, client, max_age_days=float(metrics_age) if metrics_age else None)
+        summary = run(dataset, lake, client, max_age_days=float(metrics_age) if metrics_age else None,
+                      policy=policy, budget_usd=float(budget) if budget else None)
     except Exception as err:
         failed = outcome(err)
         if failed is None:
