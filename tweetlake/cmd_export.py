@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from common.settings import env_help, load
+from common.logs import configure_logging
+from common.settings import env_help
 from tweetlake.cmd_report import parse_day
+from tweetlake.options import add_database, add_log_level
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,19 +22,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="tweetlake export", description="Export the warehouse's tables and views for BI tools and notebooks.",
-        epilog=env_help("TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA"),
+        epilog=env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--format", choices=FORMATS, default="parquet")
+    parser.add_argument("--format", choices=FORMATS, default="parquet",
+                        help="Parquet (typed, one row group per 50,000 rows) or CSV (default: parquet)")
     parser.add_argument("--out", required=True, help="a folder, or s3://bucket/prefix")
     parser.add_argument("--tables", default="", help=f"comma-separated (default: all: {', '.join(DEFAULT_RELATIONS)})")
     parser.add_argument("--since", type=parse_day, help="rows of this UTC day or later (tables with a day)")
-    parser.add_argument("--database-url", help="postgresql://…; default $TWEETLAKE_DATABASE_URL or the embedded server")
-    parser.add_argument("--schema", default=load().db_schema)
+    add_database(parser)
+    add_log_level(parser)
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
     import psycopg
 
     from analytics.export import DEFAULT_RELATIONS, ExportError, export

@@ -48,7 +48,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--exclude", default=None, help="tweets: retweets,replies (default: everything)")
     parser.add_argument("--backfill", choices=["auto", "search", "off"], default="auto",
                         help="tweets: beyond the timeline's 3,200-tweet cap, fetch the rest with full-archive search "
-                             "(auto), backfill new accounts by search alone (search), or only name the gap (off)")
+                             "(auto), backfill new accounts by search alone (search), or only name the gap (off); "
+                             "default: auto")
     parser.add_argument("--max-age-days", type=float, default=None,
                         help="metrics: refresh only tweets younger than this (default: every tweet)")
     parser.add_argument("--policy", default=None,

@@ -19,46 +19,50 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from common.lake import Lake
 from common.layout import parse_time
-from common.settings import default_lake_uri, env_help, load
+from common.logs import configure_logging
+from common.settings import env_help, load
 from ingestion.client import XClient
 from ingestion.errors import ConfigurationError
 from ingestion.planner import plan
 from ingestion.policy import DEFAULT_POLICY
 from ingestion.registry import Registry
 from ingestion.run import outcome, prices, select_accounts
+from tweetlake.options import add_lake, add_log_level, open_lake, plain, rfc3339_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tweetlake plan", description=__doc__,
+    parser = argparse.ArgumentParser(prog="tweetlake plan", description=plain(__doc__ or ""),
                                      epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_API_BASE_URL",
                                                      "TWEETLAKE_METRICS_POLICY", "TWEETLAKE_BUDGET_USD"),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
+    add_lake(parser)
     parser.add_argument("--users", default=None, help="comma-separated usernames instead of the registry")
     parser.add_argument("--policy", default=None,
                         help=f"refresh tiers (default $TWEETLAKE_METRICS_POLICY, else {DEFAULT_POLICY!r})")
     parser.add_argument("--budget-usd", type=float, default=None,
                         help="monthly budget: which policy fits it (default $TWEETLAKE_BUDGET_USD)")
-    parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default 0.005)")
-    parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default 0.010)")
-    parser.add_argument("--since", default=None, help="the backfill's lower bound (default 2022-01-01T00:00:00Z)")
+    parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default: 0.005)")
+    parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default: 0.010)")
+    parser.add_argument("--since", default=None, type=rfc3339_text,
+                        help="the backfill's lower bound (default 2022-01-01T00:00:00Z)")
     parser.add_argument("--exact", action="store_true",
                         help="count the backfill with GET /2/tweets/counts/all ($0.01 a request)")
-    parser.add_argument("--now", default=None, help="plan from this time (RFC 3339; default: now)")
+    parser.add_argument("--now", default=None, type=rfc3339_text, help="plan from this time (RFC 3339; default: now)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_log_level(parser)
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
     try:
         settings = load()
         args.policy = args.policy or settings.metrics_policy or DEFAULT_POLICY
         if args.budget_usd is None:
             args.budget_usd = settings.budget_usd
-        lake = Lake.from_uri(args.lake or default_lake_uri())
+        lake = open_lake(args.lake)
         accounts = select_accounts(Registry(lake), args.users, lake)
         if not accounts:
             raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")

@@ -13,7 +13,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from common.logs import configure_logging
 from common.settings import env_help, load
+from tweetlake.options import add_database, add_log_level
 
 
 def parse_day(text: str) -> date:
@@ -26,21 +28,22 @@ def parse_day(text: str) -> date:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tweetlake report", description="Write the warehouse's HTML report (charts and their tables).",
-        epilog=env_help("TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA", "TWEETLAKE_LAKE"),
+        epilog=env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA", "TWEETLAKE_LAKE"),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", help="postgresql://…; default $TWEETLAKE_DATABASE_URL or the embedded server")
-    parser.add_argument("--schema", default=load().db_schema)
+    add_database(parser)
     parser.add_argument("--accounts", default="", help="usernames, comma-separated (default: every account)")
     parser.add_argument("--since", type=parse_day, help="first UTC day of the period (default: all days)")
     parser.add_argument("--out", type=Path, default=None,
                         help="the HTML file (default: tweetlake-report-<schema>.html)")
     parser.add_argument("--lake", default=None, help="the lake whose quarantine/ folder the pipeline panel reads "
                                                      "(default: $TWEETLAKE_LAKE or .tweetlake/lake)")
+    add_log_level(parser)
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
     import psycopg
 
     from analytics.report import build_report

@@ -56,7 +56,8 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--usage-cap", action="store_true", help="answer every request with the usage-cap 429")
     parser.add_argument("--credits-usd", type=float, default=None,
                         help="prepaid credits; once billed, requests answer 402 (default: unlimited)")
-    parser.add_argument("--post-cap", type=int, default=3_000_000, help="post reads per billing cycle")
+    parser.add_argument("--post-cap", type=int, default=3_000_000,
+                        help="post reads per billing cycle (default: 3000000)")
     parser.add_argument("--legacy-plan", action="store_true",
                         help="a plan without full-archive access: search/all and counts/all answer 403")
     parser.add_argument(

@@ -16,34 +16,41 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from common.lake import Lake
 from common.layout import parse_time
-from common.settings import default_lake_uri, env_help, load
+from common.logs import configure_logging
+from common.settings import env_help, load
 from ingestion.client import XClient
 from ingestion.errors import ForbiddenError, NotFoundError
 from ingestion.run import outcome, prices
 from ingestion.usage import MONTHLY_POST_READ_CAP, Budget, api_daily_post_reads, month_to_date
+from tweetlake.options import add_lake, add_log_level, open_lake, plain, rfc3339_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tweetlake usage", description=__doc__,
-                                     epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_API_BASE_URL"),
+    parser = argparse.ArgumentParser(prog="tweetlake usage", description=plain(__doc__ or ""),
+                                     epilog=env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE", "TWEETLAKE_BUDGET_USD",
+                                                     "X_BEARER_TOKEN", "X_API_BASE_URL"),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lake", default=None, help="file:///… or s3://bucket/prefix (default: .tweetlake/lake)")
-    parser.add_argument("--budget-usd", type=float, default=None)
-    parser.add_argument("--budget-reads", type=int, default=None)
-    parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default 0.005)")
-    parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default 0.010)")
+    add_lake(parser)
+    parser.add_argument("--budget-usd", type=float, default=None,
+                        help="the monthly budget in USD to compare with (default: $TWEETLAKE_BUDGET_USD, else none)")
+    parser.add_argument("--budget-reads", type=int, default=None,
+                        help="the monthly budget in post reads (default: none)")
+    parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default: 0.005)")
+    parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default: 0.010)")
     parser.add_argument("--api", action="store_true", help="compare with GET /2/usage/tweets")
-    parser.add_argument("--now", default=None, help="the month of this time (RFC 3339; default: now)")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--now", default=None, type=rfc3339_text,
+                        help="the month of this time (RFC 3339; default: now)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_log_level(parser)
     return parser
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
     try:
-        lake = Lake.from_uri(args.lake or default_lake_uri())
+        lake = open_lake(args.lake)
         price = prices(args.price_post_read, args.price_user_read)
         budget = Budget(load().budget_usd if args.budget_usd is None else args.budget_usd, args.budget_reads)
         client = XClient.from_env() if args.api else None

@@ -10,7 +10,7 @@ import pytest
 
 from tweetlake.cli import COMMANDS, usage
 
-OWN_COMMANDS = ("ingest", "users", "simulator", "job", "db", "sql", "demo", "lake", "api")
+OWN_COMMANDS = tuple(COMMANDS)  # every command, the ones added later too
 
 
 def parser_of(command: str) -> argparse.ArgumentParser:
