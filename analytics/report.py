@@ -347,14 +347,15 @@ PIPELINE = Chart(
     lambda scope: ("", {}), _fig_pipeline)
 
 
-def build_report(conn: Any, scope: Scope, *, lake: Lake | None = None, now: datetime | None = None) -> str:
-    """The whole HTML page."""
+def build_report(conn: Any, scope: Scope, *, lake: Lake | None = None, now: datetime | None = None,
+                 billed: Table | None = None) -> str:
+    """The whole HTML page; ``billed``: the usage ledger's month by dataset (the X API's bill), when there is one."""
     import plotly.offline
 
     sections, health, reasons = collect(conn, scope, lake)
     generated = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     blocks = [_section(s.chart, s.table) for s in sections]
-    blocks.append(_section(PIPELINE, health, extra=_reasons_block(reasons)))
+    blocks.append(_section(PIPELINE, health, extra=_reasons_block(reasons) + _billed_block(billed)))
     return _PAGE.format(
         title=html.escape(f"tweetlake report · {scope.schema}"),
         csp=CONTENT_SECURITY_POLICY,
@@ -399,6 +400,14 @@ def _table_html(table: Table) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in table.rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _billed_block(billed: Table | None) -> str:
+    if billed is None:
+        return "<p>Billed X API reads: no usage ledger in the lake (<code>state/usage/</code>).</p>"
+    return (f'<h3 id="billed">Billed X API reads, {html.escape(str(billed.rows[0][0]))} to date</h3>'
+            "<p>What the runs read by X's pay-per-use rules (a post or user read once per UTC day, across"
+            " datasets), at the documented prices; from the lake's usage ledger.</p>" + _table_html(billed))
 
 
 def _reasons_block(reasons: Table | None) -> str:

@@ -168,6 +168,18 @@ def _day_documents(lake: Lake, day: date) -> list[Any]:
     return [read_json(lake, obj.key) for obj in lake.list(prefix) if obj.key.endswith(".json")]
 
 
+def last_day(lake: Lake) -> date | None:
+    """The latest UTC day the ledger has reads for (``None``: no ledger)."""
+    days = set()
+    for obj in lake.list(USAGE_PREFIX):
+        name = obj.key[len(USAGE_PREFIX):].split("/", 1)[0]
+        try:
+            days.add(date.fromisoformat(name))
+        except ValueError:
+            continue
+    return max(days) if days else None
+
+
 def day_usage(lake: Lake, day: date) -> DayUsage:
     """What every dataset read on ``day``, de-duplicated across them (as the API bills it)."""
     total = DayUsage()

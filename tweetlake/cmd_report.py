@@ -52,6 +52,7 @@ def main(argv: list[str]) -> int:
     from common.warehouse.db import DbTarget, check_identifier
     from common.warehouse.migrate import pending_migrations
     from tweetlake import localdb
+    from tweetlake.billing import billed_reads
 
     try:
         schema = check_identifier(args.schema)
@@ -69,7 +70,8 @@ def main(argv: list[str]) -> int:
                       f" (run: tweetlake db migrate --schema {schema})", file=sys.stderr)
                 return 2
             scope = resolve(conn, schema, tuple(args.accounts.split(",")), args.since)
-            page = build_report(conn, scope, lake=Lake.from_uri(args.lake or load().lake_uri))
+            lake = Lake.from_uri(args.lake or load().lake_uri)
+            page = build_report(conn, scope, lake=lake, billed=billed_reads(lake))
     except UnknownAccounts as err:
         print(f"tweetlake report: {err}", file=sys.stderr)
         return 2

@@ -170,8 +170,9 @@ def write_report(url: str, schema: str, lake: Lake, out: Path) -> Path:
     from analytics.report import build_report
     from analytics.scope import resolve
     from common.warehouse.db import DbTarget
+    from tweetlake.billing import billed_reads
 
     with DbTarget.from_url(url).connect(autocommit=True) as conn:
-        page = build_report(conn, resolve(conn, schema), lake=lake)
+        page = build_report(conn, resolve(conn, schema), lake=lake, billed=billed_reads(lake))
     out.write_text(page, encoding="utf-8")
     return out
