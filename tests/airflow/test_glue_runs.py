@@ -50,7 +50,9 @@ def stack(moto_endpoint: str, simulator: tuple[str, list[str]]) -> Iterator[dict
                     DefaultArguments={"--lake_uri": lake_uri, "--db_schema": "twitter"})
     env_cli = {**airflow_env(Path("/nonexistent")), "AWS_ENDPOINT_URL": moto_endpoint,
                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-    added = subprocess.run([sys.executable, "-m", "tweetlake.cli", "users", "add", *names, "--lake", lake_uri],
+    # --offline: recorded unresolved; the DAG's users run resolves them against the simulator
+    added = subprocess.run([sys.executable, "-m", "tweetlake.cli", "users", "add", *names, "--offline",
+                            "--lake", lake_uri],
                            env=env_cli, capture_output=True, text=True, timeout=60, check=False)
     assert added.returncode == 0, added.stderr
     # a job run is RUNNING for a few polls, so the operator must wait for it; moto's crawl moves on

@@ -73,7 +73,9 @@ def world(simulator: tuple[str, list[str]], warehouse: str, airflow_home: Path,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     base_url, names = simulator
     lake_uri = (tmp_path_factory.mktemp("airflow-lake") / "lake").as_uri()
-    added = subprocess.run([sys.executable, "-m", "tweetlake.cli", "users", "add", *names, "--lake", lake_uri],
+    # --offline: recorded unresolved; the DAG's users run resolves them against the simulator
+    added = subprocess.run([sys.executable, "-m", "tweetlake.cli", "users", "add", *names, "--offline",
+                            "--lake", lake_uri],
                            capture_output=True, text=True, timeout=60, check=False)
     assert added.returncode == 0, added.stderr
     schema = f"af_{uuid.uuid4().hex[:8]}"
