@@ -62,7 +62,8 @@ class StackGlueJobOperator(GlueJobOperator):
                 for event in page.get("events", []):
                     match = SUMMARY_LINE.search(event.get("message", ""))
                     if match and match["dataset"] == self.dataset:
-                        found = {k: (int(v) if v.isdigit() else v) for k, v in match.groupdict().items()}
+                        found = {k: (int(v.replace(",", "")) if v.replace(",", "").isdigit() else v)
+                                 for k, v in match.groupdict().items()}
                         self.log.info("job summary: %s", match.group(0))
         except ClientError as err:
             self.log.warning("no job summary: the log %s of run %s cannot be read (%s)", group, run_id,

@@ -29,9 +29,9 @@ from tweetlake_airflow.specs import X_API_CONNECTION
 log = logging.getLogger("tweetlake.airflow")
 
 SUMMARY_LINE = re.compile(
-    r"(?P<dataset>\w+) run (?P<run_id>\S+): (?P<files>\d+) new file\(s\) in (?P<partitions>\d+) partition\(s\), "
-    r"(?P<rows_loaded>\d+) row\(s\) loaded, (?P<rows_api_errors>\d+) API error record\(s\), "
-    r"(?P<rows_quarantined>\d+) quarantined"
+    r"(?P<dataset>\w+) run (?P<run_id>\S+): (?P<files>[\d,]+) new files? in (?P<partitions>[\d,]+) partitions?.*?; "
+    r"(?P<rows_loaded>[\d,]+) rows? loaded, (?P<rows_api_errors>[\d,]+) API error records?, "
+    r"(?P<rows_quarantined>[\d,]+) lines? quarantined"
 )
 """The line a job prints at its end (:meth:`glue_jobs.summary.JobSummary.describe`)."""
 

@@ -90,8 +90,8 @@ def print_summary_when_the_run_starts(glue: Any, logs: Any, job: str, stop: thre
             logs.create_log_stream(logGroupName=group, logStreamName=run_id)
             logs.put_log_events(logGroupName=group, logStreamName=run_id, logEvents=[{
                 "timestamp": int(time.time() * 1000),
-                "message": "users run glue-1: 1 new file(s) in 1 partition(s), 2 row(s) loaded, "
-                           "0 API error record(s), 0 quarantined"}])
+                "message": "users run glue-1: 1 new file in 1 partition; 2 rows loaded, "
+                           "0 API error records, 0 lines quarantined"}])
             return
         time.sleep(0.05)
 
@@ -132,7 +132,7 @@ def test_glue_users_dag_starts_the_stacks_crawler_and_job(airflow_home: Path, mo
     assert job["DefaultArguments"] == {"--lake_uri": stack["lake_uri"], "--db_schema": "twitter"}
     assert [j["Name"] for j in glue.get_jobs()["Jobs"] if j["Name"].startswith(name)] == [f"{name}-users-job"]
     # the job's summary line reached the task log
-    assert "job summary: users run glue-1: 1 new file(s) in 1 partition(s), 2 row(s) loaded" in out
+    assert "job summary: users run glue-1: 1 new file in 1 partition; 2 rows loaded" in out
 
 
 def test_glue_tweets_dag_fails_when_the_stack_has_no_such_job(airflow_home: Path, moto_endpoint: str,

@@ -150,6 +150,6 @@ def test_local_users_then_tweets_dags_load_the_warehouse_and_a_second_run_change
 
     # the frozen world has nothing new: the second tweets run collects nothing and loads nothing
     out = dags_test("tweetlake_tweets", env)
-    assert "0 new file(s)" in out
+    assert "0 new files" in out
     assert snapshot(url, schema) == loaded
 
