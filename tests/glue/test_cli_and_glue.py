@@ -43,7 +43,11 @@ def test_db_migrate_is_versioned_and_idempotent(pg_url: str, schema: str, capsys
     views = query(
         pg_url, "SELECT table_name FROM information_schema.views WHERE table_schema = %s ORDER BY 1", (schema,)
     )
-    assert views == [("v_tweet_engagement",), ("v_tweet_latest_metrics",), ("v_user_current",), ("v_user_growth",)]
+    assert [v[0] for v in views] == [  # the views the README documents, for the analysts
+        "v_engagement_by_type", "v_entity_daily", "v_metric_growth_share", "v_posting_activity", "v_sentiment_daily",
+        "v_tweet_deletion_evidence", "v_tweet_engagement", "v_tweet_latest_metrics", "v_tweet_metric_curve",
+        "v_tweet_metric_milestones", "v_user_current", "v_user_growth",
+    ]
 
 
 @pytest.mark.slow
