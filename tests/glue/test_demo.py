@@ -29,7 +29,7 @@ def test_the_demo_runs_the_whole_pipeline_and_answers_its_questions(pg_url: str,
     result = subprocess.run(
         [sys.executable, "-m", "tweetlake.cli", "demo", "--home", str(tmp_path), "--accounts", "4",
          "--database-url", pg_url, "--schema", schema],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True, text=True, timeout=1500, check=False,  # a loaded CI machine
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
