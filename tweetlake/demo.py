@@ -88,6 +88,7 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
     from ingestion.client import XClient
     from ingestion.registry import Registry
     from ingestion.run import run
+    from ingestion.usage import Prices
     from xsim import SimulatorServer
 
     limits = {"GET /2/users/:id/tweets": 100_000, "GET /2/tweets": 100_000, "GET /2/users/by": 100_000,
@@ -101,7 +102,6 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
         print(f"tracking {accounts} accounts: {', '.join(a.username for a in registry.list())}")
         client = XClient(DEMO_TOKEN, sim.base_url, now=sim.clock.now)
         start = sim.clock.now()
-        usd = 0.0
         reads = [0, 0]
         for hours, datasets in SCHEDULE:
             sim.clock.set(start + timedelta(hours=hours))
@@ -110,9 +110,10 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
                 banner(f"+{hours:g} h  ingest {dataset}")
                 print(summary.render())
                 if summary.usage is not None:
-                    usd += summary.usage.usd
                     reads[0] += summary.usage.new.post_reads
                     reads[1] += summary.usage.new.user_reads
+        # from the counts, not a sum of per-run roundings: the same cents as the simulator's exact bill
+        usd = round(Prices().usd(reads[0], reads[1]), 6)
         banner("what it would have cost")
         print(f"on the pay-per-use X API these runs would have cost ${usd:,.2f}: {reads[0]:,} post reads and "
               f"{reads[1]:,} user reads (unique per UTC day; $0.005 and $0.010 each; the simulator billed "
