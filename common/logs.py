@@ -50,13 +50,29 @@ def redact(text: str) -> str:
     return text
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a line is logged: a stderr replaced after the first
+    call (a test's capture, a redirect) never leaves the handler writing to a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def configure_logging(level: str | int = "INFO") -> None:
     """Plain, greppable lines on stderr; idempotent."""
     root = logging.getLogger()
     if any(getattr(h, "_tweetlake", False) for h in root.handlers):
         root.setLevel(level)
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._tweetlake = True  # type: ignore[attr-defined]
     root.addHandler(handler)
