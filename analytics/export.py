@@ -37,14 +37,33 @@ FORMATS = ("parquet", "csv")
 MANIFEST = "manifest.json"
 
 TABLES: tuple[str, ...] = (
-    "dim_date", "dim_user", "fact_user_daily", "fact_tweet", "fact_tweet_metrics",
-    "tweet_hashtag", "tweet_cashtag", "tweet_mention", "tweet_url", "tweet_reference",
-    "tweet_deletion", "tweet_edit_link", "etl_file_ledger", "etl_run",
+    "dim_date",
+    "dim_user",
+    "fact_user_daily",
+    "fact_tweet",
+    "fact_tweet_metrics",
+    "tweet_hashtag",
+    "tweet_cashtag",
+    "tweet_mention",
+    "tweet_url",
+    "tweet_reference",
+    "tweet_deletion",
+    "tweet_edit_link",
+    "etl_file_ledger",
+    "etl_run",
 )
 VIEWS: tuple[str, ...] = (
-    "v_user_current", "v_user_growth", "v_tweet_latest_metrics", "v_tweet_engagement", "v_engagement_by_type",
-    "v_posting_activity", "v_entity_daily", "v_tweet_metric_curve", "v_tweet_metric_milestones",
-    "v_metric_growth_share", "v_sentiment_daily",
+    "v_user_current",
+    "v_user_growth",
+    "v_tweet_latest_metrics",
+    "v_tweet_engagement",
+    "v_engagement_by_type",
+    "v_posting_activity",
+    "v_entity_daily",
+    "v_tweet_metric_curve",
+    "v_tweet_metric_milestones",
+    "v_metric_growth_share",
+    "v_sentiment_daily",
 )
 DEFAULT_RELATIONS = TABLES + VIEWS
 
@@ -92,9 +111,14 @@ def arrow_type(pg_type: str) -> Any:
 
     base = pg_type.split("(")[0].strip()
     return {
-        "bigint": pa.int64(), "integer": pa.int32(), "smallint": pa.int16(),
-        "double precision": pa.float64(), "real": pa.float32(), "numeric": pa.float64(),
-        "boolean": pa.bool_(), "date": pa.date32(),
+        "bigint": pa.int64(),
+        "integer": pa.int32(),
+        "smallint": pa.int16(),
+        "double precision": pa.float64(),
+        "real": pa.float32(),
+        "numeric": pa.float64(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
         "timestamp with time zone": pa.timestamp("us", tz="UTC"),
         "timestamp without time zone": pa.timestamp("us"),
     }.get(base, pa.string())
@@ -110,8 +134,11 @@ def _select(schema: str, relation: str, columns: Sequence[str], since: date | No
     if "date_key" in columns:
         return f"{sql} WHERE date_key >= %(since)s", f"date_key >= {key}", {"since": key}
     if "tweet_id" in columns and relation != "fact_tweet":
-        return (f"{sql} WHERE tweet_id IN (SELECT tweet_id FROM {schema}.fact_tweet WHERE date_key >= %(since)s)",
-                f"tweet_id of fact_tweet.date_key >= {key}", {"since": key})
+        return (
+            f"{sql} WHERE tweet_id IN (SELECT tweet_id FROM {schema}.fact_tweet WHERE date_key >= %(since)s)",
+            f"tweet_id of fact_tweet.date_key >= {key}",
+            {"since": key},
+        )
     return sql, "none (no day column)", {}
 
 
@@ -151,8 +178,9 @@ def _csv_expression(name: str, pg_type: str) -> str:
     return quoted
 
 
-def _write_parquet(conn: Any, sql: str, params: dict[str, Any], columns: list[tuple[str, str]], path: Path,
-                   batch_rows: int) -> int:
+def _write_parquet(
+    conn: Any, sql: str, params: dict[str, Any], columns: list[tuple[str, str]], path: Path, batch_rows: int
+) -> int:
     """PostgreSQL's COPY (CSV) parsed by Arrow's streaming CSV reader (C++, typed by the column
     contract), one Parquet row group per ``batch_rows`` rows: no Python object per value."""
     import pyarrow as pa
@@ -176,8 +204,13 @@ def _write_parquet(conn: Any, sql: str, params: dict[str, Any], columns: list[tu
                 read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=4 << 20),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=arrow_schema, null_values=[""], true_values=["t"], false_values=["f"],
-                    strings_can_be_null=True, quoted_strings_can_be_null=False),
+                    column_types=arrow_schema,
+                    null_values=[""],
+                    true_values=["t"],
+                    false_values=["f"],
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                ),
             )
             for batch in reader:
                 pending.append(batch)
@@ -228,9 +261,14 @@ def export(
     started = datetime.now(UTC)
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        known = {r[0] for r in conn.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p')", (schema,)).fetchall()}
+        known = {
+            r[0]
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p')",
+                (schema,),
+            ).fetchall()
+        }
         missing = [r for r in relations if r not in known]
         if missing:
             raise ExportError(f"no such table or view in schema {schema}: {', '.join(missing)}")
@@ -248,14 +286,24 @@ def export(
             if lake is not None:
                 lake.put_file(name, path)
                 path.unlink()
-            files.append(ExportedFile(
-                table=relation, file=name, rows=rows, bytes=size, seconds=round(time.perf_counter() - clock, 3),
-                filter=applied,
-                schema=[{"name": c, "postgres": t, **({"parquet": str(arrow_type(t))} if fmt == "parquet" else {})}
-                        for c, t in columns],
-            ))
+            files.append(
+                ExportedFile(
+                    table=relation,
+                    file=name,
+                    rows=rows,
+                    bytes=size,
+                    seconds=round(time.perf_counter() - clock, 3),
+                    filter=applied,
+                    schema=[
+                        {"name": c, "postgres": t, **({"parquet": str(arrow_type(t))} if fmt == "parquet" else {})}
+                        for c, t in columns
+                    ],
+                )
+            )
     manifest = {
-        "format": fmt, "schema": schema, "since": since.isoformat() if since else None,
+        "format": fmt,
+        "schema": schema,
+        "since": since.isoformat() if since else None,
         "exported_at": started.isoformat().replace("+00:00", "Z"),
         "finished_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "tables": [asdict(f) for f in files],

@@ -35,8 +35,10 @@ def pipeline_health(conn: Any) -> Table:
         last = conn.execute(_LAST_COLLECTION[dataset]).fetchone()[0] if dataset in _LAST_COLLECTION else None
         files, loaded, api_errors, quarantined, loaded_at = ledger.get(dataset, (0, 0, 0, 0, None))
         rows.append((dataset, last, int(files), int(loaded), int(api_errors), int(quarantined), loaded_at))
-    return Table(("dataset", "last_collection", "files", "rows_loaded", "rows_api_errors", "rows_quarantined",
-                  "last_loaded_at"), rows)
+    return Table(
+        ("dataset", "last_collection", "files", "rows_loaded", "rows_api_errors", "rows_quarantined", "last_loaded_at"),
+        rows,
+    )
 
 
 def quarantine_reasons(lake: Lake) -> Table | None:
@@ -54,5 +56,7 @@ def quarantine_reasons(lake: Lake) -> Table | None:
                         counts[(dataset, str(json.loads(line).get("reason") or "unknown"))] += 1
     except (LakeError, OSError, ValueError):
         return None
-    return Table(("dataset", "reason", "lines"),
-                 [(d, r, n) for (d, r), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))])
+    return Table(
+        ("dataset", "reason", "lines"),
+        [(d, r, n) for (d, r), n in sorted(counts.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))],
+    )

@@ -112,8 +112,10 @@ def main() -> int:
             print(f"reusing schema {SCHEMA}")
         else:
             print(f"filled {SCHEMA} with {args.tweets:,} tweets in {fill(conn, args.tweets):.1f}s")
-        counts = {t: conn.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0]
-                  for t in ("fact_tweet", "fact_tweet_metrics", "tweet_hashtag", "fact_user_daily")}
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0]
+            for t in ("fact_tweet", "fact_tweet_metrics", "tweet_hashtag", "fact_user_daily")
+        }
         print("rows:", ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
         if not args.skip_report:
@@ -136,8 +138,7 @@ def report_figures(conn: Any) -> None:
         print(f"  {chart.id:<12} {time.perf_counter() - started:7.2f}s  {found:>7,} rows")
     conn.execute("RESET search_path")
     print("\nreport (build_report: every query in one snapshot, plotly figures, HTML)")
-    for label, since in (("every account, all days", None),
-                         ("every account, since 2026-10-21", date(2026, 10, 21))):
+    for label, since in (("every account, all days", None), ("every account, since 2026-10-21", date(2026, 10, 21))):
         started = time.perf_counter()
         page = build_report(conn, resolve(conn, SCHEMA, (), since))
         print(f"  {label:<36} {time.perf_counter() - started:7.2f}s  {len(page.encode()) / 1e6:.1f} MB")
@@ -156,8 +157,10 @@ def export_figures(conn: Any) -> None:
                 started = time.perf_counter()
                 result = export(conn, SCHEMA, str(work / fmt), fmt=fmt, relations=(table,))
                 seconds = time.perf_counter() - started
-                print(f"  {table:<19} {fmt:<8} {result.rows:>10,} rows {seconds:7.2f}s "
-                      f"{result.rows / seconds:>10,.0f} rows/s  ({seconds / copy_text:.2f}× COPY text)")
+                print(
+                    f"  {table:<19} {fmt:<8} {result.rows:>10,} rows {seconds:7.2f}s "
+                    f"{result.rows / seconds:>10,.0f} rows/s  ({seconds / copy_text:.2f}× COPY text)"
+                )
             for label, seconds in (("COPY txt", copy_text), ("COPY csv", copy_csv)):
                 print(f"  {table:<19} {label:<8} {rows:>10,} rows {seconds:7.2f}s {rows / seconds:>10,.0f} rows/s")
 

@@ -48,16 +48,30 @@ def control(base: str, path: str, body: dict[str, Any] | None = None) -> Any:
         return json.load(response)
 
 
-def ingest(lake: str, users: str, backfill: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str],
-                                                                              float, int]:
-    command = [sys.executable, "-m", "tweetlake.cli", "ingest", "tweets", "--lake", lake, "--users", users,
-               "--backfill", backfill, "--no-progress"]
+def ingest(
+    lake: str, users: str, backfill: str, env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    command = [
+        sys.executable,
+        "-m",
+        "tweetlake.cli",
+        "ingest",
+        "tweets",
+        "--lake",
+        lake,
+        "--users",
+        users,
+        "--backfill",
+        backfill,
+        "--no-progress",
+    ]
     timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
     started = time.monotonic()
     result = subprocess.run([*timer, *command], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed = time.monotonic() - started
-    peak_kib = next((int(line.rsplit(":", 1)[1]) for line in result.stderr.splitlines()
-                     if "Maximum resident set size" in line), 0)
+    peak_kib = next(
+        (int(line.rsplit(":", 1)[1]) for line in result.stderr.splitlines() if "Maximum resident set size" in line), 0
+    )
     if result.returncode != 0:
         print(result.stdout, result.stderr, file=sys.stderr)
         raise SystemExit(f"ingest --backfill {backfill} failed ({result.returncode})")
@@ -77,10 +91,31 @@ def main() -> int:
 
     port = free_port()
     sim = subprocess.Popen(
-        [sys.executable, "-m", "tweetlake.cli", "simulator", "--port", str(port), "--seed", "3", "--accounts",
-         str(args.accounts), "--activity", str(args.activity), "--now", "2026-11-22T12:00:00Z", "--frozen",
-         "--rate-limit", f"{TIMELINE}=1000000", "--rate-limit", "GET /2/users/by=100000"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "tweetlake.cli",
+            "simulator",
+            "--port",
+            str(port),
+            "--seed",
+            "3",
+            "--accounts",
+            str(args.accounts),
+            "--activity",
+            str(args.activity),
+            "--now",
+            "2026-11-22T12:00:00Z",
+            "--frozen",
+            "--rate-limit",
+            f"{TIMELINE}=1000000",
+            "--rate-limit",
+            "GET /2/users/by=100000",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     workdir = Path(tempfile.mkdtemp(prefix="tweetlake-bench-search-"))
     try:
@@ -104,8 +139,11 @@ def main() -> int:
             stats = control(base, "/_sim/stats")
             billing = control(base, "/_sim/billing")
             figures[backfill] = {
-                "records": records_of(result.stdout), "elapsed": elapsed, "peak_kib": peak_kib,
-                "counts": stats["counts"], "billing": billing["totals"],
+                "records": records_of(result.stdout),
+                "elapsed": elapsed,
+                "peak_kib": peak_kib,
+                "counts": stats["counts"],
+                "billing": billing["totals"],
                 "429": sum(row["count"] for row in stats["by_status"] if row["status"] == 429),
                 "stdout": result.stdout,
             }
@@ -116,18 +154,26 @@ def main() -> int:
         search_seconds = max(1e-9, auto["elapsed"] - off["elapsed"])
         print("--- backfill beyond the cap: full-archive search ---")
         print(f"accounts tracked        {users.count(',') + 1}")
-        print(f"timeline alone (off)    {off['records']:,} tweets, {off['counts'].get(TIMELINE, 0):,} timeline pages, "
-              f"{off['elapsed']:.1f} s ({off['counts'].get(TIMELINE, 0) / off['elapsed']:,.1f} pages/s), "
-              f"peak RSS {off['peak_kib'] / 1024:.0f} MB")
-        print(f"with search (auto)      {auto['records']:,} tweets: {timeline_pages:,} timeline + {search_pages:,} "
-              f"search pages, {auto['elapsed']:.1f} s, peak RSS {auto['peak_kib'] / 1024:.0f} MB")
-        print(f"search phase            {auto['records'] - off['records']:,} tweets in {search_pages:,} pages, "
-              f"{search_seconds:.1f} s: {search_pages / search_seconds:.2f} pages/s, "
-              f"{(auto['records'] - off['records']) / search_seconds:,.0f} tweets/s (the API's 1 request/s rule)")
+        print(
+            f"timeline alone (off)    {off['records']:,} tweets, {off['counts'].get(TIMELINE, 0):,} timeline pages, "
+            f"{off['elapsed']:.1f} s ({off['counts'].get(TIMELINE, 0) / off['elapsed']:,.1f} pages/s), "
+            f"peak RSS {off['peak_kib'] / 1024:.0f} MB"
+        )
+        print(
+            f"with search (auto)      {auto['records']:,} tweets: {timeline_pages:,} timeline + {search_pages:,} "
+            f"search pages, {auto['elapsed']:.1f} s, peak RSS {auto['peak_kib'] / 1024:.0f} MB"
+        )
+        print(
+            f"search phase            {auto['records'] - off['records']:,} tweets in {search_pages:,} pages, "
+            f"{search_seconds:.1f} s: {search_pages / search_seconds:.2f} pages/s, "
+            f"{(auto['records'] - off['records']) / search_seconds:,.0f} tweets/s (the API's 1 request/s rule)"
+        )
         print(f"HTTP 429                {auto['429']} (off: {off['429']})")
         bill = auto["billing"]
-        print(f"billed by the simulator {bill['post_reads']:,} post reads, {bill['user_reads']:,} user reads: "
-              f"${bill['usd']:,.2f} (off: ${off['billing']['usd']:,.2f})")
+        print(
+            f"billed by the simulator {bill['post_reads']:,} post reads, {bill['user_reads']:,} user reads: "
+            f"${bill['usd']:,.2f} (off: ${off['billing']['usd']:,.2f})"
+        )
     finally:
         sim.send_signal(signal.SIGINT)
         sim.wait(timeout=10)

@@ -57,8 +57,9 @@ def generate(lake_dir: Path, tweets: int, authors: int) -> None:
     rng = random.Random(1)
     index = TweetIndex()
     index.created = array("I", (first + int(i * step) for i in range(tweets)))
-    index.ids = array("q", (((c * 1000 - SNOWFLAKE_EPOCH_MS) << 22) + (i & 0x3FFFFF)
-                            for i, c in enumerate(index.created)))
+    index.ids = array(
+        "q", (((c * 1000 - SNOWFLAKE_EPOCH_MS) << 22) + (i & 0x3FFFFF) for i, c in enumerate(index.created))
+    )
     index.authors = array("q", (1_000_000 + (i * 7919) % authors for i in range(tweets)))
     refreshed = array("I")
     for created in index.created:
@@ -70,8 +71,10 @@ def generate(lake_dir: Path, tweets: int, authors: int) -> None:
     lake = Lake.from_uri(lake_dir.as_uri())
     index.save(lake)
     (lake_dir / "authors.json").write_text(json.dumps({"authors": authors, "tweets": tweets}))
-    print(f"generated {tweets:,} known tweets in {time.monotonic() - started:.0f} s "
-          f"(index {lake.size('state/tweet_index/index.v3.bin') / 2**20:.0f} MiB)")
+    print(
+        f"generated {tweets:,} known tweets in {time.monotonic() - started:.0f} s "
+        f"(index {lake.size('state/tweet_index/index.v3.bin') / 2**20:.0f} MiB)"
+    )
 
 
 def measure(lake_dir: Path, base_url: str, budget_reads: int) -> None:
@@ -135,12 +138,44 @@ def main() -> int:
     lake_dir = ROOT / "bench" / "out" / f"metrics-select-{args.tweets}" / "lake"
     if args.regenerate or not (lake_dir / "state" / "tweet_index" / "index.v3.bin").exists():
         lake_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, __file__, "--phase", "generate", "--lake-dir", str(lake_dir),
-                        "--tweets", str(args.tweets), "--authors", str(args.authors)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--phase",
+                "generate",
+                "--lake-dir",
+                str(lake_dir),
+                "--tweets",
+                str(args.tweets),
+                "--authors",
+                str(args.authors),
+            ],
+            check=True,
+        )
     port = free_port()
-    sim = subprocess.Popen([sys.executable, "-m", "tweetlake.cli", "simulator", "--port", str(port), "--seed", "1",
-                            "--accounts", "4", "--now", NOW, "--frozen", "--rate-limit", "GET /2/tweets=100000"],
-                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tweetlake.cli",
+            "simulator",
+            "--port",
+            str(port),
+            "--seed",
+            "1",
+            "--accounts",
+            "4",
+            "--now",
+            NOW,
+            "--frozen",
+            "--rate-limit",
+            "GET /2/tweets=100000",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -151,8 +186,21 @@ def main() -> int:
                 time.sleep(0.1)
         else:
             raise SystemExit("simulator did not start")
-        subprocess.run([sys.executable, __file__, "--phase", "measure", "--lake-dir", str(lake_dir),
-                        "--base-url", f"{base}/2", "--budget-reads", str(args.budget_reads)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--phase",
+                "measure",
+                "--lake-dir",
+                str(lake_dir),
+                "--base-url",
+                f"{base}/2",
+                "--budget-reads",
+                str(args.budget_reads),
+            ],
+            check=True,
+        )
     finally:
         sim.send_signal(signal.SIGINT)
         sim.wait(timeout=10)

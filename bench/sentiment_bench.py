@@ -80,8 +80,9 @@ def main() -> int:
     print(f"{scored:,} of them are scored (English, not retweets)\n")
 
     def rows_without_sentiment(rows_df: Any) -> Any:
-        return (rows_df.withColumn("sentiment_compound", F.lit(None).cast("double"))
-                .withColumn("sentiment_label", F.lit(None).cast("string")))
+        return rows_df.withColumn("sentiment_compound", F.lit(None).cast("double")).withColumn(
+            "sentiment_label", F.lit(None).cast("string")
+        )
 
     def fact_rows(frame: Any) -> Callable[[], Any]:
         return lambda: frame.transform(tw.tweet_rows).write.format("noop").mode("overwrite").save()
@@ -95,8 +96,10 @@ def main() -> int:
         tw.with_sentiment = real  # type: ignore[assignment]
     with_udf = timed("fact_tweet rows, VADER in the pandas UDF", fact_rows(tweets_df))
     added = with_udf - without
-    print(f"\nsentiment adds {added:.1f}s to the tweets job's fact_tweet output for {total:,} tweets "
-          f"({scored / added if added > 0 else float('inf'):,.0f} scored texts/s on this machine)")
+    print(
+        f"\nsentiment adds {added:.1f}s to the tweets job's fact_tweet output for {total:,} tweets "
+        f"({scored / added if added > 0 else float('inf'):,.0f} scored texts/s on this machine)"
+    )
 
     if args.plain_udf:
         sample_df = tweets_df.limit(args.plain_udf_tweets).persist()
@@ -109,8 +112,9 @@ def main() -> int:
         def with_plain(rows_df: Any) -> Any:
             is_retweet = F.col("tweet_type") == "retweet"
             compound = plain(F.when(sentiment.is_scored(F.col("lang"), is_retweet), F.col("text")))
-            return (rows_df.withColumn("sentiment_compound", compound)
-                    .withColumn("sentiment_label", sentiment.sentiment_label(F.col("sentiment_compound"))))
+            return rows_df.withColumn("sentiment_compound", compound).withColumn(
+                "sentiment_label", sentiment.sentiment_label(F.col("sentiment_compound"))
+            )
 
         print(f"\non a sample of {n:,} tweets:")
         pandas_seconds = timed("pandas UDF (Arrow batches)", fact_rows(sample_df))

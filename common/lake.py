@@ -96,7 +96,9 @@ class Lake:
         path is refused with the absolute ``file://`` URI to use instead, so a lake never lands in
         whatever folder the command happens to run from."""
         if urlparse(uri).scheme == "" or len(urlparse(uri).scheme) == 1:  # ``c:`` is a drive, not a scheme
-            raise LakeUriError(f"a lake is a URI, not a path: use {Path(uri).resolve().as_uri()} (or s3://bucket/prefix)")
+            raise LakeUriError(
+                f"a lake is a URI, not a path: use {Path(uri).resolve().as_uri()} (or s3://bucket/prefix)"
+            )
         return Lake.from_uri(uri, s3_client=s3_client)
 
     # -- interface -------------------------------------------------------------------------

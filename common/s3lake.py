@@ -35,14 +35,35 @@ CONDITIONAL_WRITES_BOTOCORE = "1.35.69"
 # HeadObject has no body, so its error code is the bare status ("404") — for a missing key and a
 # missing bucket alike; the other calls name NoSuchKey (and NoSuchBucket, which is not a missing key).
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
-_DENIED = frozenset({"AccessDenied", "403", "Forbidden", "AllAccessDisabled", "InvalidAccessKeyId",
-                     "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "AccountProblem"})
+_DENIED = frozenset(
+    {
+        "AccessDenied",
+        "403",
+        "Forbidden",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "AccountProblem",
+    }
+)
 # 412 PreconditionFailed: another writer won; 409 ConditionalRequestConflict: a concurrent
 # conditional write is in flight. Both mean "read again and retry".
 _CONFLICT = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
-_UNAVAILABLE = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
-                          "TooManyRequestsException", "RequestThrottled", "ServiceUnavailable", "InternalError",
-                          "RequestTimeout"})
+_UNAVAILABLE = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "ServiceUnavailable",
+        "InternalError",
+        "RequestTimeout",
+    }
+)
 
 
 def lake_error(err: BaseException, where: str, key: str = "") -> LakeError | None:
@@ -70,9 +91,19 @@ def lake_error(err: BaseException, where: str, key: str = "") -> LakeError | Non
         if code in _UNAVAILABLE or status == 429 or status >= 500:
             return LakeUnavailable(text)
         return LakeError(text)
-    unreachable = (sdk.ConnectionError, sdk.HTTPClientError, sdk.IncompleteReadError, sdk.NoCredentialsError,
-                   sdk.PartialCredentialsError, sdk.CredentialRetrievalError, sdk.MetadataRetrievalError,
-                   sdk.TokenRetrievalError, StreamError, ConnectionError, TimeoutError)
+    unreachable = (
+        sdk.ConnectionError,
+        sdk.HTTPClientError,
+        sdk.IncompleteReadError,
+        sdk.NoCredentialsError,
+        sdk.PartialCredentialsError,
+        sdk.CredentialRetrievalError,
+        sdk.MetadataRetrievalError,
+        sdk.TokenRetrievalError,
+        StreamError,
+        ConnectionError,
+        TimeoutError,
+    )
     if isinstance(err, unreachable):
         return LakeUnavailable(f"{where}: {type(err).__name__}: {err}")
     if isinstance(err, (sdk.BotoCoreError, S3UploadFailedError)):
@@ -204,8 +235,7 @@ class S3Lake(Lake):
         try:
             with self._errors(self.url(key), key):
                 try:
-                    response = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
-                                                      **condition)
+                    response = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **condition)
                 except ParamValidationError as err:  # an SDK from before S3's conditional writes (Nov 2024)
                     raise LakeError(
                         f"S3 conditional writes need boto3/botocore >= {CONDITIONAL_WRITES_BOTOCORE}: "

@@ -20,13 +20,13 @@ DEFAULT_SCHEMA = "twitter"
 ENVIRONMENT: dict[str, str] = {
     "TWEETLAKE_HOME": "where local state lives: the default lake and the embedded PostgreSQL (default ./.tweetlake)",
     "TWEETLAKE_PG_SYSTEM_USER": "as root: the unprivileged user the embedded PostgreSQL runs as, created when "
-                                "missing (default embedded_postgres)",
+    "missing (default embedded_postgres)",
     "TWEETLAKE_LAKE": "the lake URI, file:///abs/path or s3://bucket/prefix (default file://$TWEETLAKE_HOME/lake)",
     "X_BEARER_TOKEN": "the X API bearer token",
     "X_BEARER_TOKEN_SECRET_ARN": "a Secrets Manager secret holding the bearer token (instead of X_BEARER_TOKEN)",
     "X_API_BASE_URL": f"another server speaking the X API v2, e.g. the simulator (default {DEFAULT_API_BASE_URL})",
     "TWEETLAKE_METRICS_POLICY": "the metrics refresh policy when --policy is not given (default 0-2d:2h,2d-7d:12h,"
-                                "7d-30d:1d,30d+:7d)",
+    "7d-30d:1d,30d+:7d)",
     "TWEETLAKE_BUDGET_USD": "the monthly X API budget in USD when --budget-usd is not given (empty or 0: none)",
     "TWEETLAKE_DATABASE_URL": "the warehouse, postgresql://… (default: the embedded PostgreSQL)",
     "TWEETLAKE_DB_SCHEMA": f"the warehouse schema (default {DEFAULT_SCHEMA})",

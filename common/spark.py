@@ -114,20 +114,22 @@ def _log4j2_file(level: str) -> str:
     """A log4j2 configuration for the driver: ``level`` for Spark, warnings Spark makes on every start
     on a laptop (no native Hadoop library, a loopback address) only at ERROR."""
     path = Path(tempfile.gettempdir()) / f"tweetlake-log4j2-{level.lower()}.properties"
-    text = "\n".join([
-        "rootLogger.level = " + level.lower(),
-        "rootLogger.appenderRef.stderr.ref = console",
-        "appender.console.type = Console",
-        "appender.console.name = console",
-        "appender.console.target = SYSTEM_ERR",
-        "appender.console.layout.type = PatternLayout",
-        "appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss} %p %c{1}: %m%n%ex",
-        "logger.native.name = org.apache.hadoop.util.NativeCodeLoader",
-        "logger.native.level = error",
-        "logger.utils.name = org.apache.spark.util.Utils",
-        "logger.utils.level = error",
-        "",
-    ])
+    text = "\n".join(
+        [
+            "rootLogger.level = " + level.lower(),
+            "rootLogger.appenderRef.stderr.ref = console",
+            "appender.console.type = Console",
+            "appender.console.name = console",
+            "appender.console.target = SYSTEM_ERR",
+            "appender.console.layout.type = PatternLayout",
+            "appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss} %p %c{1}: %m%n%ex",
+            "logger.native.name = org.apache.hadoop.util.NativeCodeLoader",
+            "logger.native.level = error",
+            "logger.utils.name = org.apache.spark.util.Utils",
+            "logger.utils.level = error",
+            "",
+        ]
+    )
     if not path.exists() or path.read_text() != text:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(text)

@@ -111,7 +111,10 @@ def plan_files(
     if misnamed:
         log.warning(
             "%s: %d file(s) not named %s are not read: %s",
-            dataset, len(misnamed), "<run_id>-<part>.jsonl.gz", ", ".join(misnamed[:10]),
+            dataset,
+            len(misnamed),
+            "<run_id>-<part>.jsonl.gz",
+            ", ".join(misnamed[:10]),
         )
     return Plan(files, len(days), len(skipped), misnamed=misnamed, retried=len(retried))
 

@@ -74,7 +74,11 @@ class WarehouseJob:
         self.started_at = datetime.now(UTC)
         self.run_id = run_id or new_run_id(self.started_at)
         self.summary = JobSummary(
-            self.dataset, self.run_id, full_refresh=full_refresh, lake=lake.uri, database=target.safe_url,
+            self.dataset,
+            self.run_id,
+            full_refresh=full_refresh,
+            lake=lake.uri,
+            database=target.safe_url,
             schema=self.schema,
         )
         self.files: list[PlannedFile] = []  # the readable ones, read by Spark

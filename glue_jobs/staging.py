@@ -94,7 +94,7 @@ def remove_stale_work_dirs(root: Path | None = None, *, max_age_without_owner: f
     base = root or Path(tempfile.gettempdir())
     removed: list[Path] = []
     for folder in base.glob(f"{STAGE_DIR_PREFIX}*"):
-        owner = folder.name[len(STAGE_DIR_PREFIX):].split("-", 1)[0]
+        owner = folder.name[len(STAGE_DIR_PREFIX) :].split("-", 1)[0]
         try:
             if owner.isdigit():
                 if _is_alive(int(owner)):

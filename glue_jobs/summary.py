@@ -35,17 +35,23 @@ class JobSummary:
 
     def describe(self) -> str:
         """One line: what was read, loaded and quarantined (files by name, with their reasons)."""
-        parts = [f"{self.dataset} run {self.run_id}: {plural(self.files, 'new file')} in "
-                 f"{plural(self.partitions_listed, 'partition')}"
-                 + (f" ({self.files_retried} retried)" if self.files_retried else "")]
-        parts.append(f"{plural(self.rows_loaded, 'row')} loaded, {plural(self.rows_api_errors, 'API error record')}, "
-                     f"{plural(self.rows_quarantined, 'line')} quarantined")
+        parts = [
+            f"{self.dataset} run {self.run_id}: {plural(self.files, 'new file')} in "
+            f"{plural(self.partitions_listed, 'partition')}"
+            + (f" ({self.files_retried} retried)" if self.files_retried else "")
+        ]
+        parts.append(
+            f"{plural(self.rows_loaded, 'row')} loaded, {plural(self.rows_api_errors, 'API error record')}, "
+            f"{plural(self.rows_quarantined, 'line')} quarantined"
+        )
         if self.quarantined_files:
             named = listing(f"{key} ({reason})" for key, reason in self.quarantined_files)
             parts.append(f"{plural(len(self.quarantined_files), 'file')} quarantined whole: {named}")
         if self.misnamed_files:
-            parts.append(f"{plural(len(self.misnamed_files), 'file')} not named {RAW_FILE_PATTERN}, not read: "
-                         f"{listing(self.misnamed_files)}")
+            parts.append(
+                f"{plural(len(self.misnamed_files), 'file')} not named {RAW_FILE_PATTERN}, not read: "
+                f"{listing(self.misnamed_files)}"
+            )
         if self.partitions_skipped:
             parts.append(f"{plural(self.partitions_skipped, 'older loaded partition')} not listed")
         if self.staged:
@@ -56,5 +62,7 @@ class JobSummary:
 
     def where(self) -> str:
         """Where the run read and wrote: lake, database (no password), schema, quarantine."""
-        return (f"lake {self.lake}, database {self.database}, schema {self.schema}, "
-                f"quarantine {self.lake.rstrip('/')}/quarantine/{self.dataset}/")
+        return (
+            f"lake {self.lake}, database {self.database}, schema {self.schema}, "
+            f"quarantine {self.lake.rstrip('/')}/quarantine/{self.dataset}/"
+        )

@@ -197,8 +197,9 @@ class XClient:
         return self._now()
 
     # -- one request ---------------------------------------------------------------------------
-    def get(self, endpoint: str, path: str, params: Mapping[str, Any] | None = None,
-            expect: Expect | None = None) -> Page:
+    def get(
+        self, endpoint: str, path: str, params: Mapping[str, Any] | None = None, expect: Expect | None = None
+    ) -> Page:
         """GET ``base_url + path``; ``endpoint`` names the template for rate limits and stats.
 
         ``expect(body)`` says what is wrong with a 200's body (``None``: nothing); a wrong one is
@@ -228,9 +229,13 @@ class XClient:
                 if err.window_left and err.retry_after is None and endpoint in MIN_INTERVAL_SECONDS:
                     short += 1
                     interval = MIN_INTERVAL_SECONDS.get(endpoint, 1.0)
-                    delay = min(SHORT_LIMIT_BACKOFF_MAX, interval * 2 ** short)
-                    self._wait(endpoint, self.rng.uniform(delay, delay * 1.25), "rate limited",
-                               "(the window has requests left: a per-second limit)")
+                    delay = min(SHORT_LIMIT_BACKOFF_MAX, interval * 2**short)
+                    self._wait(
+                        endpoint,
+                        self.rng.uniform(delay, delay * 1.25),
+                        "rate limited",
+                        "(the window has requests left: a per-second limit)",
+                    )
                     continue
                 wait, why = self._rate_limit_wait(err)
                 if wait is not None and wait > 2 * self.max_rate_limit_wait:
@@ -240,8 +245,11 @@ class XClient:
                     raise RateLimitError(
                         f"{endpoint}: rate limit spent until {until} {why}, longer than the longest wait "
                         f"({self.max_rate_limit_wait:.0f} s); run again after it",
-                        reset_at=err.reset_at, retry_after=err.retry_after, status=err.status,
-                        endpoint=endpoint, body=err.body,
+                        reset_at=err.reset_at,
+                        retry_after=err.retry_after,
+                        status=err.status,
+                        endpoint=endpoint,
+                        body=err.body,
                     ) from None
                 if wait is None:
                     blind += 1
@@ -271,8 +279,16 @@ class XClient:
             self._last_sent[endpoint] = self.clock()
         url = self.base_url + path
         try:
-            response, raw = fetch(self.session, endpoint, url, params, base_url=self.base_url, timeout=self.timeout,
-                                  deadline=self.request_deadline, on_chunk=self.heartbeat)
+            response, raw = fetch(
+                self.session,
+                endpoint,
+                url,
+                params,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                deadline=self.request_deadline,
+                on_chunk=self.heartbeat,
+            )
             received_at = self.now()
         except requests.Timeout as err:
             raise RetriableAPIError(f"{endpoint}: timed out ({type(err).__name__})", endpoint=endpoint) from None
@@ -281,12 +297,17 @@ class XClient:
                 f"{endpoint}: connection failed ({type(err).__name__})", endpoint=endpoint
             ) from None
         except requests.exceptions.ContentDecodingError as err:
-            raise RetriableAPIError(f"{endpoint}: the response body could not be decoded ({type(err).__name__})",
-                                    endpoint=endpoint) from None
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema) as err:
-            raise ConfigurationError(f"X_API_BASE_URL {self.base_url!r} is not a usable URL "
-                                     f"({type(err).__name__})") from None
+            raise RetriableAPIError(
+                f"{endpoint}: the response body could not be decoded ({type(err).__name__})", endpoint=endpoint
+            ) from None
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as err:
+            raise ConfigurationError(
+                f"X_API_BASE_URL {self.base_url!r} is not a usable URL ({type(err).__name__})"
+            ) from None
         except requests.RequestException as err:  # redirects, bad headers…: retrying will not help
             raise FatalAPIError(f"{endpoint}: request failed ({type(err).__name__})", endpoint=endpoint) from None
         self._remember_window(endpoint, response.headers)
@@ -299,8 +320,9 @@ class XClient:
         log.debug("%s %s -> %s", endpoint, path, status)
         if status == 200:
             if not isinstance(body, dict):
-                raise RetriableAPIError(f"{endpoint}: HTTP 200 with a body that is not a JSON object", status=200,
-                                        endpoint=endpoint)
+                raise RetriableAPIError(
+                    f"{endpoint}: HTTP 200 with a body that is not a JSON object", status=200, endpoint=endpoint
+                )
             return Page(endpoint, body, received_at)
         text = problem_text(body, response.reason or f"HTTP {status}")
         message = f"{endpoint}: HTTP {status}: {text}"
@@ -317,10 +339,15 @@ class XClient:
                 )
             headers = response.headers
             left = header_int(headers, "x-rate-limit-remaining")
-            raise RateLimitError(message, reset_at=spent_window_reset(headers),
-                                 retry_after=retry_after(headers, self.clock()),
-                                 window_left=left is not None and left > 0 and not longer_window_spent(headers),
-                                 status=status, endpoint=endpoint, body=body)
+            raise RateLimitError(
+                message,
+                reset_at=spent_window_reset(headers),
+                retry_after=retry_after(headers, self.clock()),
+                window_left=left is not None and left > 0 and not longer_window_spent(headers),
+                status=status,
+                endpoint=endpoint,
+                body=body,
+            )
         if status >= 500 or status in (408, 425):
             raise RetriableAPIError(message, status=status, endpoint=endpoint, body=body)
         error_class: type[FatalAPIError] = {
@@ -403,8 +430,12 @@ class XClient:
     def users_by_usernames(self, usernames: list[str]) -> Page:
         if not 1 <= len(usernames) <= 100:
             raise ValueError("1 to 100 usernames a request")
-        return self.get("GET /2/users/by", "/users/by", {"usernames": ",".join(usernames), "user.fields": USER_FIELDS},
-                        expect_lookup)
+        return self.get(
+            "GET /2/users/by",
+            "/users/by",
+            {"usernames": ",".join(usernames), "user.fields": USER_FIELDS},
+            expect_lookup,
+        )
 
     def users_by_ids(self, ids: list[str]) -> Page:
         if not 1 <= len(ids) <= 100:
@@ -423,8 +454,13 @@ class XClient:
             raise ValueError("a search query has 1 to 1,024 characters")
         q: dict[str, Any] = {"query": query, "max_results": 500, "tweet.fields": TWEET_FIELDS}
         q.update({k: v for k, v in params.items() if v is not None})
-        return paginate(lambda e, p, qq: self.get(e, p, qq, expect_page), SEARCH_ALL, "/tweets/search/all", q,
-                        cursor_param="next_token")
+        return paginate(
+            lambda e, p, qq: self.get(e, p, qq, expect_page),
+            SEARCH_ALL,
+            "/tweets/search/all",
+            q,
+            cursor_param="next_token",
+        )
 
     def tweets_by_ids(self, ids: list[str], tweet_fields: str = TWEET_FIELDS) -> Page:
         if not 1 <= len(ids) <= 100:

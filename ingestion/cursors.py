@@ -54,12 +54,22 @@ class Pending:
             return None
         fetched = int(doc.get("fetched", 0))
         # cursors from before "scanned" was recorded: every position held a written tweet
-        return cls(lower=dict(doc["lower"]), until_id=doc.get("until_id"), top_id=doc.get("top_id"),
-                   fetched=fetched, scanned=int(doc.get("scanned", fetched)))
+        return cls(
+            lower=dict(doc["lower"]),
+            until_id=doc.get("until_id"),
+            top_id=doc.get("top_id"),
+            fetched=fetched,
+            scanned=int(doc.get("scanned", fetched)),
+        )
 
     def to_doc(self) -> dict[str, Any]:
-        return {"lower": self.lower, "until_id": self.until_id, "top_id": self.top_id, "fetched": self.fetched,
-                "scanned": self.scanned}
+        return {
+            "lower": self.lower,
+            "until_id": self.until_id,
+            "top_id": self.top_id,
+            "fetched": self.fetched,
+            "scanned": self.scanned,
+        }
 
 
 @dataclass(frozen=True)
@@ -75,8 +85,12 @@ class Gap:
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Gap:
         unreached = doc.get("unreached")
-        return cls(lower=dict(doc["lower"]), until_id=doc.get("until_id"), fetched=int(doc.get("fetched", 0)),
-                   unreached=int(unreached) if unreached is not None else None)
+        return cls(
+            lower=dict(doc["lower"]),
+            until_id=doc.get("until_id"),
+            fetched=int(doc.get("fetched", 0)),
+            unreached=int(unreached) if unreached is not None else None,
+        )
 
     def to_doc(self) -> dict[str, Any]:
         return {"lower": self.lower, "until_id": self.until_id, "fetched": self.fetched, "unreached": self.unreached}
@@ -98,19 +112,28 @@ class AccountCursor:
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> AccountCursor:
         count = doc.get("tweet_count")
-        return cls(newest_id=doc.get("newest_id"), pending=Pending.from_doc(doc.get("pending")),
-                   gaps=tuple(Gap.from_doc(g) for g in doc.get("gaps") or ()), username=doc.get("username"),
-                   exclude=tuple(doc.get("exclude") or ()),
-                   exclude_from=doc.get("exclude_from"), updated_at=doc.get("updated_at"),
-                   tweet_count=int(count) if count is not None else None)
+        return cls(
+            newest_id=doc.get("newest_id"),
+            pending=Pending.from_doc(doc.get("pending")),
+            gaps=tuple(Gap.from_doc(g) for g in doc.get("gaps") or ()),
+            username=doc.get("username"),
+            exclude=tuple(doc.get("exclude") or ()),
+            exclude_from=doc.get("exclude_from"),
+            updated_at=doc.get("updated_at"),
+            tweet_count=int(count) if count is not None else None,
+        )
 
     def to_doc(self) -> dict[str, Any]:
         """The entry a change writes; without ``tweet_count`` when unknown (the stored one stays)."""
-        doc: dict[str, Any] = {"newest_id": self.newest_id,
-                               "pending": self.pending.to_doc() if self.pending else None,
-                               "gaps": [gap.to_doc() for gap in self.gaps],
-                               "username": self.username, "exclude": list(self.exclude),
-                               "exclude_from": self.exclude_from, "updated_at": self.updated_at}
+        doc: dict[str, Any] = {
+            "newest_id": self.newest_id,
+            "pending": self.pending.to_doc() if self.pending else None,
+            "gaps": [gap.to_doc() for gap in self.gaps],
+            "username": self.username,
+            "exclude": list(self.exclude),
+            "exclude_from": self.exclude_from,
+            "updated_at": self.updated_at,
+        }
         if self.tweet_count is not None:
             doc["tweet_count"] = self.tweet_count
         return doc

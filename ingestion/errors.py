@@ -39,8 +39,15 @@ class RateLimitError(RetriableAPIError):
     the 15-minute window still had requests left (and no 24-hour limit was spent), so what refused
     it is a per-second rule, which a short wait clears."""
 
-    def __init__(self, message: str, *, reset_at: float | None, retry_after: float | None = None,
-                 window_left: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reset_at: float | None,
+        retry_after: float | None = None,
+        window_left: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.reset_at = reset_at
         self.retry_after = retry_after

@@ -42,8 +42,13 @@ class Page:
         return dict(self.body.get("includes") or {})
 
 
-def paginate(get: Callable[[str, str, Mapping[str, Any]], Page], endpoint: str, path: str,
-             params: Mapping[str, Any], cursor_param: str = "pagination_token") -> Iterator[Page]:
+def paginate(
+    get: Callable[[str, str, Mapping[str, Any]], Page],
+    endpoint: str,
+    path: str,
+    params: Mapping[str, Any],
+    cursor_param: str = "pagination_token",
+) -> Iterator[Page]:
     """Yield every page ``get`` returns, following ``meta.next_token`` (sent back as ``cursor_param``:
     timelines take ``pagination_token``, search ``next_token``); a page with only ``errors`` is
     yielded too.
@@ -95,6 +100,7 @@ def expect_lookup(body: dict[str, Any]) -> str | None:
 def unanswered(page: Page, asked: list[str], field: str = "id") -> list[str]:
     """The asked ids (or usernames, ``field="username"``; compared without case) that the page holds
     neither in ``data`` nor in ``errors``."""
+
     def norm(value: Any) -> str:
         return str(value).lower()
 

@@ -90,8 +90,17 @@ def _tier(policy: Policy, age: float) -> Tier | None:
     return policy.tiers[0] if age < 0 else None
 
 
-def billed_days(policy: Policy, schedule: Schedule, *, created: int, refreshed: int, known_at: int, start: int,
-                end: int, collected: int | None = None) -> set[int]:
+def billed_days(
+    policy: Policy,
+    schedule: Schedule,
+    *,
+    created: int,
+    refreshed: int,
+    known_at: int,
+    start: int,
+    end: int,
+    collected: int | None = None,
+) -> set[int]:
     """The UTC days (epoch day numbers) in ``[start, end)`` on which one tweet is billed: the day the
     tweets run collects it (``collected``) and each day a metrics run reads it, from the first
     metrics run at or after ``known_at``; ``refreshed`` is its last refresh before (0: never)."""
@@ -207,7 +216,9 @@ class Plan:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "now": self.now, "policy": self.policy, "month_days": MONTH_DAYS,
+            "now": self.now,
+            "policy": self.policy,
+            "month_days": MONTH_DAYS,
             "prices": {"post_read": self.prices.post_read, "user_read": self.prices.user_read},
             "accounts": [vars(a) for a in self.accounts],
             "known_tweets": sum(a.known_tweets for a in self.accounts),
@@ -217,42 +228,66 @@ class Plan:
             "post_reads_per_month": round(self.post_reads_per_month),
             "user_reads_per_month": round(self.user_reads_per_month),
             "usd_per_month": round(self.usd_per_month, 2),
-            "breakdown": {"metrics_post_reads": round(self.metrics_post_reads_per_month),
-                          "new_tweet_post_reads": round(self.new_tweet_post_reads_per_month)},
-            "monthly_post_read_cap": MONTHLY_POST_READ_CAP, "exceeds_monthly_cap": self.exceeds_monthly_cap,
-            "backfill": {"post_reads": self.backfill_post_reads, "usd": round(self.backfill_usd, 2),
-                         "timeline_requests": self.backfill_timeline_requests,
-                         "search_requests": self.backfill_search_requests, "hours": round(self.backfill_hours, 2)},
+            "breakdown": {
+                "metrics_post_reads": round(self.metrics_post_reads_per_month),
+                "new_tweet_post_reads": round(self.new_tweet_post_reads_per_month),
+            },
+            "monthly_post_read_cap": MONTHLY_POST_READ_CAP,
+            "exceeds_monthly_cap": self.exceeds_monthly_cap,
+            "backfill": {
+                "post_reads": self.backfill_post_reads,
+                "usd": round(self.backfill_usd, 2),
+                "timeline_requests": self.backfill_timeline_requests,
+                "search_requests": self.backfill_search_requests,
+                "hours": round(self.backfill_hours, 2),
+            },
             "budget_usd": self.budget_usd,
             "fits_budget": None if self.budget_usd is None else self.usd_per_month <= self.budget_usd,
-            "policy_for_budget": self.policy_for_budget, "candidates": self.candidates,
-            "api_calls": self.api_calls, "api_calls_usd": round(self.api_calls_usd, 2), "notes": self.notes,
+            "policy_for_budget": self.policy_for_budget,
+            "candidates": self.candidates,
+            "api_calls": self.api_calls,
+            "api_calls_usd": round(self.api_calls_usd, 2),
+            "notes": self.notes,
         }
 
     def render(self) -> str:
         known = sum(a.known_tweets for a in self.accounts)
         rate = sum(a.new_tweets_per_day for a in self.accounts)
-        lines = [f"tweetlake plan at {self.now} for {len(self.accounts)} account(s), {known:,} known tweets, "
-                 f"~{rate:,.1f} new tweets a day; policy {self.policy}", "",
-                 f"{'':28s}{'per day':>14s}{'per month (30 d)':>20s}{'USD a month':>14s}"]
+        lines = [
+            f"tweetlake plan at {self.now} for {len(self.accounts)} account(s), {known:,} known tweets, "
+            f"~{rate:,.1f} new tweets a day; policy {self.policy}",
+            "",
+            f"{'':28s}{'per day':>14s}{'per month (30 d)':>20s}{'USD a month':>14s}",
+        ]
+
         def row(name: str, month: float, price: float) -> str:
             return f"{name:28s}{month / MONTH_DAYS:>14,.0f}{month:>20,.0f}{month * price:>14,.2f}"
+
         lines.append(row("post reads: metrics", self.metrics_post_reads_per_month, self.prices.post_read))
         lines.append(row("post reads: new tweets", self.new_tweet_post_reads_per_month, self.prices.post_read))
         lines.append(row("user reads", self.user_reads_per_month, self.prices.user_read))
         lines.append(f"{'total':28s}{'':>14s}{'':>20s}{self.usd_per_month:>14,.2f}")
         cap = "EXCEEDS" if self.exceeds_monthly_cap else "within"
-        lines.append(f"\nmonthly post-read cap {MONTHLY_POST_READ_CAP:,}: {cap} "
-                     f"({self.post_reads_per_month:,.0f} post reads a month)")
+        lines.append(
+            f"\nmonthly post-read cap {MONTHLY_POST_READ_CAP:,}: {cap} "
+            f"({self.post_reads_per_month:,.0f} post reads a month)"
+        )
         if self.backfill_post_reads:
-            lines.append(f"backfill (one-off): {self.backfill_post_reads:,} post reads = ${self.backfill_usd:,.2f}; "
-                         f"{self.backfill_timeline_requests:,} timeline + {self.backfill_search_requests:,} search "
-                         f"requests, at least {self.backfill_hours:,.1f} h under the rate limits")
+            lines.append(
+                f"backfill (one-off): {self.backfill_post_reads:,} post reads = ${self.backfill_usd:,.2f}; "
+                f"{self.backfill_timeline_requests:,} timeline + {self.backfill_search_requests:,} search "
+                f"requests, at least {self.backfill_hours:,.1f} h under the rate limits"
+            )
         if self.budget_usd is not None:
             fits = "fits" if self.usd_per_month <= self.budget_usd else "does NOT fit"
-            lines.append(f"budget ${self.budget_usd:,.2f} a month: this policy {fits}; "
-                         + (f"the most thorough policy that fits: {self.policy_for_budget}" if self.policy_for_budget
-                            else "no policy of the ladder fits (users and new tweets alone cost more)"))
+            lines.append(
+                f"budget ${self.budget_usd:,.2f} a month: this policy {fits}; "
+                + (
+                    f"the most thorough policy that fits: {self.policy_for_budget}"
+                    if self.policy_for_budget
+                    else "no policy of the ladder fits (users and new tweets alone cost more)"
+                )
+            )
             for c in self.candidates:
                 lines.append(f"  {c['policy']:45s} ${c['usd_per_month']:>12,.2f} a month")
         lines.append(f"API calls made by this plan: {self.api_calls} (${self.api_calls_usd:,.2f})")
@@ -287,8 +322,9 @@ def _expect_counts(body: dict[str, Any]) -> str | None:
     data = body.get("data")
     if data is None and not isinstance(body.get("meta"), dict):
         return "the counts page holds neither data nor meta"
-    if data is not None and not (isinstance(data, list) and all(isinstance(b, dict) and "tweet_count" in b
-                                                                 for b in data)):
+    if data is not None and not (
+        isinstance(data, list) and all(isinstance(b, dict) and "tweet_count" in b for b in data)
+    ):
         return "its data is not a list of buckets with a tweet_count"
     return None
 
@@ -296,25 +332,35 @@ def _expect_counts(body: dict[str, Any]) -> str | None:
 def _counts_since(client: XClient, user_id: str, since: int, now: int) -> tuple[int, int]:
     """(tweets since ``since``, requests) from ``GET /2/tweets/counts/all``."""
     total, requests = 0, 0
-    params = {"query": f"from:{user_id}", "granularity": "day",
-              "start_time": isoformat_z(datetime.fromtimestamp(since, UTC)),
-              "end_time": isoformat_z(datetime.fromtimestamp(now - 30, UTC))}
-    pages = paginate(lambda e, p, q: client.get(e, p, q, _expect_counts), "GET /2/tweets/counts/all",
-                     "/tweets/counts/all", params)
+    params = {
+        "query": f"from:{user_id}",
+        "granularity": "day",
+        "start_time": isoformat_z(datetime.fromtimestamp(since, UTC)),
+        "end_time": isoformat_z(datetime.fromtimestamp(now - 30, UTC)),
+    }
+    pages = paginate(
+        lambda e, p, q: client.get(e, p, q, _expect_counts), "GET /2/tweets/counts/all", "/tweets/counts/all", params
+    )
     for page in pages:
         requests += 1
         total += int(page.meta.get("total_tweet_count") or sum(int(d.get("tweet_count", 0)) for d in page.data))
     return total, requests
 
 
-def month_post_reads(policy: Policy, schedule: Schedule, known: Known, rate_per_day: float, start: int,
-                     ) -> tuple[float, float]:
+def month_post_reads(
+    policy: Policy,
+    schedule: Schedule,
+    known: Known,
+    rate_per_day: float,
+    start: int,
+) -> tuple[float, float]:
     """(metrics post reads, new-tweet post reads) in ``[start, start + 30 d)``."""
     end = start + MONTH_DAYS * DAY
     metrics = 0.0
     for (created, refreshed), count in known.cohorts.items():
-        days = billed_days(policy, schedule, created=created + 1800, refreshed=refreshed, known_at=start,
-                           start=start, end=end)
+        days = billed_days(
+            policy, schedule, created=created + 1800, refreshed=refreshed, known_at=start, start=start, end=end
+        )
         metrics += count * len(days)
     collected_days = 0.0
     per_hour = rate_per_day / 24
@@ -322,17 +368,34 @@ def month_post_reads(policy: Policy, schedule: Schedule, known: Known, rate_per_
         for hour in range(MONTH_DAYS * 24):
             created = start + hour * 3600 + 1800
             collected = schedule.next_tweets(created)
-            days = billed_days(policy, schedule, created=created, refreshed=0, known_at=collected, start=start,
-                               end=end, collected=collected)
+            days = billed_days(
+                policy,
+                schedule,
+                created=created,
+                refreshed=0,
+                known_at=collected,
+                start=start,
+                end=end,
+                collected=collected,
+            )
             if collected < end:
                 collected_days += per_hour
             metrics += per_hour * (len(days) - (1 if collected < end else 0))
     return metrics, collected_days
 
 
-def plan(lake: Lake, accounts: list[Account], *, now: datetime, policy: str = DEFAULT_POLICY,
-         prices: Prices | None = None, budget_usd: float | None = None, since: datetime | None = None,
-         schedule: Schedule | None = None, exact_client: XClient | None = None) -> Plan:
+def plan(
+    lake: Lake,
+    accounts: list[Account],
+    *,
+    now: datetime,
+    policy: str = DEFAULT_POLICY,
+    prices: Prices | None = None,
+    budget_usd: float | None = None,
+    since: datetime | None = None,
+    schedule: Schedule | None = None,
+    exact_client: XClient | None = None,
+) -> Plan:
     prices = prices or Prices()
     schedule = schedule or Schedule()
     chosen = Policy.parse(policy)
@@ -370,8 +433,16 @@ def plan(lake: Lake, accounts: list[Account], *, now: datetime, policy: str = DE
             notes.append(f"@{account.username}: no user id yet (run `tweetlake ingest users`): not planned")
         elif profile is None:
             notes.append(f"@{account.username}: no profile in the lake yet: its rate and backfill are unknown")
-        plans.append(AccountPlan(account.username, account.user_id, known.per_account[account.user_id or ""],
-                                 round(rate, 3), source, backfill))
+        plans.append(
+            AccountPlan(
+                account.username,
+                account.user_id,
+                known.per_account[account.user_id or ""],
+                round(rate, 3),
+                source,
+                backfill,
+            )
+        )
     rate_total = sum(p.new_tweets_per_day for p in plans)
     active = sum(1 for a in accounts if a.user_id and a.status not in GONE)
     users = float(active * MONTH_DAYS)
@@ -386,11 +457,27 @@ def plan(lake: Lake, accounts: list[Account], *, now: datetime, policy: str = DE
         if p.backfill_tweets:
             timeline_requests += math.ceil(min(p.backfill_tweets, TIMELINE_CAP) / TIMELINE_PAGE)
             search_requests += math.ceil(max(0, p.backfill_tweets - TIMELINE_CAP) / SEARCH_PAGE)
-    seconds = max(timeline_requests / TIMELINE_PER_WINDOW * WINDOW_SECONDS,
-                  0) + search_requests * max(SEARCH_MIN_INTERVAL, WINDOW_SECONDS / SEARCH_PER_WINDOW)
-    result = Plan(isoformat_z(now), str(chosen), prices, plans, metrics + new, users, metrics, new,
-                  sum(p.backfill_tweets for p in plans), timeline_requests, search_requests, seconds / 3600,
-                  budget_usd=budget_usd, api_calls=calls, api_calls_usd=calls * prices.counts_request, notes=notes)
+    seconds = max(timeline_requests / TIMELINE_PER_WINDOW * WINDOW_SECONDS, 0) + search_requests * max(
+        SEARCH_MIN_INTERVAL, WINDOW_SECONDS / SEARCH_PER_WINDOW
+    )
+    result = Plan(
+        isoformat_z(now),
+        str(chosen),
+        prices,
+        plans,
+        metrics + new,
+        users,
+        metrics,
+        new,
+        sum(p.backfill_tweets for p in plans),
+        timeline_requests,
+        search_requests,
+        seconds / 3600,
+        budget_usd=budget_usd,
+        api_calls=calls,
+        api_calls_usd=calls * prices.counts_request,
+        notes=notes,
+    )
     if budget_usd is not None:
         ladder = list(dict.fromkeys([str(chosen), *LADDER]))
         for text in ladder:

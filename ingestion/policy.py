@@ -57,7 +57,8 @@ class Tier:
 
     def __str__(self) -> str:
         span = f"{format_duration(self.start) if self.start else '0'}" + (
-            f"-{format_duration(self.end)}" if self.end is not None else "+")
+            f"-{format_duration(self.end)}" if self.end is not None else "+"
+        )
         return f"{span}:{format_duration(self.interval) if self.interval else '0'}"
 
 
@@ -91,12 +92,15 @@ class Policy:
                 raise PolicyError(f"--policy: tier {part!r} ends before it starts")
             expected = tiers[-1].end if tiers else 0
             if tiers and tiers[-1].end is None:
-                raise PolicyError(f"--policy: tier {part!r} follows an open tier ({tiers[-1]}); "
-                                  "the open one must be last")
+                raise PolicyError(
+                    f"--policy: tier {part!r} follows an open tier ({tiers[-1]}); the open one must be last"
+                )
             if start != expected:
-                raise PolicyError(f"--policy: tier {part!r} starts at {format_duration(start) if start else '0'}, "
-                                  f"but the tiers before it end at {format_duration(expected) if expected else '0'} "
-                                  "(tiers must start at 0 and follow each other without gap or overlap)")
+                raise PolicyError(
+                    f"--policy: tier {part!r} starts at {format_duration(start) if start else '0'}, "
+                    f"but the tiers before it end at {format_duration(expected) if expected else '0'} "
+                    "(tiers must start at 0 and follow each other without gap or overlap)"
+                )
             tiers.append(Tier(start, end, interval))
         return cls(tuple(tiers))
 
@@ -157,8 +161,7 @@ class Choice:
     post_reads: int  # what asking ``ids`` may add to the bill (ids already billed today cost nothing)
 
 
-def choose(due_youngest_first: Sequence[int], post_reads_left: int | None,
-           read_today: Callable[[int], bool]) -> Choice:
+def choose(due_youngest_first: Sequence[int], post_reads_left: int | None, read_today: Callable[[int], bool]) -> Choice:
     """Take due tweets youngest first while their cost fits ``post_reads_left`` (None: no limit)."""
     if post_reads_left is None:
         cost = sum(1 for i in due_youngest_first if not read_today(i))

@@ -39,8 +39,10 @@ def spent_window_reset(headers: Mapping[str, str]) -> float | None:
 
 def longer_window_spent(headers: Mapping[str, str]) -> bool:
     """Whether a 24-hour app or user limit says it is spent (``remaining: 0``)."""
-    return any(header_int(headers, f"{prefix}-remaining") == 0 and header_int(headers, f"{prefix}-reset")
-               for prefix in ("x-app-limit-24hour", "x-user-limit-24hour"))
+    return any(
+        header_int(headers, f"{prefix}-remaining") == 0 and header_int(headers, f"{prefix}-reset")
+        for prefix in ("x-app-limit-24hour", "x-user-limit-24hour")
+    )
 
 
 def retry_after(headers: Mapping[str, str], now: float) -> float | None:

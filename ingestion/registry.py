@@ -102,8 +102,14 @@ class Registry:
 
         return update_json(self.lake, REGISTRY_KEY, change, default=_empty())
 
-    def record_lookups(self, resolved: dict[str, str], statuses: dict[str, AccountStatus | None],
-                       renamed: dict[str, str], *, snapshot_day: str | None = None) -> None:
+    def record_lookups(
+        self,
+        resolved: dict[str, str],
+        statuses: dict[str, AccountStatus | None],
+        renamed: dict[str, str],
+        *,
+        snapshot_day: str | None = None,
+    ) -> None:
         """Store what a lookup learned: ids (``name -> id``), statuses, renames (``old -> new``);
         with ``snapshot_day``, that a published users file of that ``dt=`` holds the profiles of
         ``resolved`` (the REST API reads it from state/, not from raw/)."""
@@ -136,4 +142,3 @@ class Registry:
             return (doc if changed else None), None
 
         update_json(self.lake, REGISTRY_KEY, change, default=_empty())
-

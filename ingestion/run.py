@@ -61,13 +61,19 @@ def outcome(result: RunSummary | BaseException) -> Outcome | None:
     exception no run is expected to raise (a bug: let it show its traceback)."""
     if isinstance(result, RunSummary):
         if result.failed:
-            return Outcome(ExitCode.ACCOUNTS_FAILED, f"{len(result.failed)} account(s) kept failing, the rest were "
-                                                     f"collected: {', '.join(sorted(result.failed))}")
+            return Outcome(
+                ExitCode.ACCOUNTS_FAILED,
+                f"{len(result.failed)} account(s) kept failing, the rest were "
+                f"collected: {', '.join(sorted(result.failed))}",
+            )
         return Outcome(ExitCode.OK, "; ".join(result.warnings))  # e.g. search refused (403): the gap is named
     if isinstance(result, CreditsSpent):
-        return Outcome(ExitCode.FATAL_API, f"the X API account has no credits left (HTTP 402 on {result.endpoint}): "
-                                           "nothing more is read until they are topped up in the developer "
-                                           f"console; the usage ledger counted {result.month_to_date or 'nothing'}")
+        return Outcome(
+            ExitCode.FATAL_API,
+            f"the X API account has no credits left (HTTP 402 on {result.endpoint}): "
+            "nothing more is read until they are topped up in the developer "
+            f"console; the usage ledger counted {result.month_to_date or 'nothing'}",
+        )
     if isinstance(result, BudgetReached):
         return Outcome(ExitCode.BUDGET_REACHED, str(result))
     if isinstance(result, (ConfigurationError, InvalidUsername, ValueError)):
@@ -86,8 +92,11 @@ def outcome(result: RunSummary | BaseException) -> Outcome | None:
 def prices(post_read: float | None = None, user_read: float | None = None) -> Prices:
     """The documented prices, with ``--price-post-read``/``--price-user-read`` laid over them."""
     default = Prices()
-    return Prices(default.post_read if post_read is None else post_read,
-                  default.user_read if user_read is None else user_read, default.counts_request)
+    return Prices(
+        default.post_read if post_read is None else post_read,
+        default.user_read if user_read is None else user_read,
+        default.counts_request,
+    )
 
 
 def parse_exclude(exclude: str | None) -> tuple[str, ...]:
@@ -134,8 +143,9 @@ def _leased(lake: Lake, collector: CollectorRun, client: XClient, options: RunOp
     with RunLock(lake, collector.dataset, collector.run_id) as lock:
         collector.heartbeat = client.heartbeat = lock.heartbeat
         collector.fence = lock.check
-        meter = Meter(lake, collector.dataset, collector.run_id, client.now, budget=options.budget,
-                      prices=options.prices)
+        meter = Meter(
+            lake, collector.dataset, collector.run_id, client.now, budget=options.budget, prices=options.prices
+        )
         collector.meter = meter
         client.before_request, client.on_page = meter.guard, meter.record
         try:
@@ -144,8 +154,10 @@ def _leased(lake: Lake, collector: CollectorRun, client: XClient, options: RunOp
         except CreditsSpent as err:
             meter.flush()
             spent = meter.spent()
-            err.month_to_date = (f"${spent.usd(meter.prices):,.2f} this month ({spent.post_reads:,} post reads, "
-                                 f"{spent.user_reads:,} user reads since {meter.month_before.start.isoformat()})")
+            err.month_to_date = (
+                f"${spent.usd(meter.prices):,.2f} this month ({spent.post_reads:,} post reads, "
+                f"{spent.user_reads:,} user reads since {meter.month_before.start.isoformat()})"
+            )
             raise
         finally:
             client.heartbeat, client.before_request, client.on_page = previous
@@ -167,28 +179,36 @@ class RunOptions:
     prices: Prices = DOCUMENTED_PRICES
 
 
-def _collect_users(lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None,
-                   options: RunOptions, one_off: bool) -> RunSummary:
-    collector = UsersCollector(lake, client, max_records_per_file=options.part_records,
-                               on_progress=options.on_progress)
+def _collect_users(
+    lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None, options: RunOptions, one_off: bool
+) -> RunSummary:
+    collector = UsersCollector(lake, client, max_records_per_file=options.part_records, on_progress=options.on_progress)
     with _leased(lake, collector, client, options):
         return collector.run(accounts, learn)
 
 
-def _collect_tweets(lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None,
-                    options: RunOptions, one_off: bool) -> RunSummary:
-    collector = TweetsCollector(lake, client, since=parse_time(options.since) if options.since else DEFAULT_SINCE,
-                                exclude=parse_exclude(options.exclude), backfill=parse_backfill(options.backfill),
-                                max_records_per_file=options.part_records,
-                                on_progress=options.on_progress)
+def _collect_tweets(
+    lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None, options: RunOptions, one_off: bool
+) -> RunSummary:
+    collector = TweetsCollector(
+        lake,
+        client,
+        since=parse_time(options.since) if options.since else DEFAULT_SINCE,
+        exclude=parse_exclude(options.exclude),
+        backfill=parse_backfill(options.backfill),
+        max_records_per_file=options.part_records,
+        on_progress=options.on_progress,
+    )
     with _leased(lake, collector, client, options):
         return collector.run(accounts, learn)
 
 
-def _collect_metrics(lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None,
-                     options: RunOptions, one_off: bool) -> RunSummary:
-    collector = MetricsCollector(lake, client, max_records_per_file=options.part_records,
-                                 on_progress=options.on_progress)
+def _collect_metrics(
+    lake: Lake, client: XClient, accounts: list[Account], learn: Registry | None, options: RunOptions, one_off: bool
+) -> RunSummary:
+    collector = MetricsCollector(
+        lake, client, max_records_per_file=options.part_records, on_progress=options.on_progress
+    )
     with _leased(lake, collector, client, options):
         if one_off:
             accounts = resolve_user_ids(collector, accounts, None)
@@ -198,8 +218,10 @@ def _collect_metrics(lake: Lake, client: XClient, accounts: list[Account], learn
         author_ids = {a.user_id for a in accounts if a.user_id and a.status not in UNAVAILABLE_FOR_METRICS}
         summary = collector.run(author_ids, options.max_age_days, options.policy)
         if unavailable:
-            summary.notes.append(f"not refreshed (protected, suspended or gone at the last users run): "
-                                 f"{', '.join('@' + name for name in unavailable)}")
+            summary.notes.append(
+                f"not refreshed (protected, suspended or gone at the last users run): "
+                f"{', '.join('@' + name for name in unavailable)}"
+            )
         return summary
 
 
@@ -212,11 +234,24 @@ COLLECTORS: dict[str, Collect] = {
 """One run of each dataset's collector, by the dataset's one name (``common.layout.DATASETS``)."""
 
 
-def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, since: str | None = None,
-        exclude: str | None = None, max_age_days: float | None = None, part_records: int = 100_000,
-        on_progress: OnProgress | None = None, backfill: str | None = None, policy: str | None = None,
-        budget_usd: float | None = None, budget_reads: int | None = None, price_post_read: float | None = None,
-        price_user_read: float | None = None) -> RunSummary:
+def run(
+    dataset: str,
+    lake: Lake,
+    client: XClient,
+    *,
+    users: str | None = None,
+    since: str | None = None,
+    exclude: str | None = None,
+    max_age_days: float | None = None,
+    part_records: int = 100_000,
+    on_progress: OnProgress | None = None,
+    backfill: str | None = None,
+    policy: str | None = None,
+    budget_usd: float | None = None,
+    budget_reads: int | None = None,
+    price_post_read: float | None = None,
+    price_user_read: float | None = None,
+) -> RunSummary:
     """One run of ``dataset``'s collector (``users``, ``tweets``, ``tweet_metrics`` or its alias
     ``metrics``). ``users`` (comma-separated names) runs for those accounts only and leaves the
     registry alone; ``since`` (RFC 3339), ``exclude`` and ``backfill`` (auto, search, off) are the
@@ -229,8 +264,15 @@ def run(dataset: str, lake: Lake, client: XClient, *, users: str | None = None, 
     if not accounts:
         raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
     # --users runs leave the registry alone (they are one-offs); registry runs keep it current.
-    options = RunOptions(since=since, exclude=exclude, max_age_days=max_age_days, part_records=part_records,
-                         on_progress=on_progress, backfill=backfill,
-                         policy=Policy.parse(policy) if policy else EVERY_RUN, budget=Budget(budget_usd, budget_reads),
-                         prices=prices(price_post_read, price_user_read))
+    options = RunOptions(
+        since=since,
+        exclude=exclude,
+        max_age_days=max_age_days,
+        part_records=part_records,
+        on_progress=on_progress,
+        backfill=backfill,
+        policy=Policy.parse(policy) if policy else EVERY_RUN,
+        budget=Budget(budget_usd, budget_reads),
+        prices=prices(price_post_read, price_user_read),
+    )
     return collect(lake, client, accounts, None if users else registry, options, bool(users))

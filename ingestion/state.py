@@ -98,8 +98,14 @@ class RunLock:
     check and the write it guards (that would need the write to outlast ``margin``).
     """
 
-    def __init__(self, lake: Lake, name: str, run_id: str, ttl: timedelta = timedelta(minutes=10),
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        name: str,
+        run_id: str,
+        ttl: timedelta = timedelta(minutes=10),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.lake = lake
         self.key = f"state/locks/{name}.json"
         self.run_id = run_id
@@ -115,8 +121,14 @@ class RunLock:
 
     def _lease(self, generation: int, acquired_at: str | None = None) -> dict[str, Any]:
         now = self._now()
-        return {"run_id": self.run_id, "host": socket.gethostname(), "pid": os.getpid(), "generation": generation,
-                "acquired_at": acquired_at or isoformat_z(now), "expires_at": isoformat_z(now + self.ttl)}
+        return {
+            "run_id": self.run_id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "generation": generation,
+            "acquired_at": acquired_at or isoformat_z(now),
+            "expires_at": isoformat_z(now + self.ttl),
+        }
 
     def _is_stale(self, doc: dict[str, Any]) -> bool:
         if doc.get("released") or parse_time(doc["expires_at"]) <= self._now():
@@ -126,12 +138,18 @@ class RunLock:
 
     def _lost(self, doc: Any) -> LockLost:
         holder = f"run {doc.get('run_id')} (generation {doc.get('generation')})" if doc else "nobody (deleted)"
-        return LockLost(f"this run's lease on {self.key} lapsed and another run held it since ({holder}, "
-                        f"this run had generation {self.generation}); stopping without writing more")
+        return LockLost(
+            f"this run's lease on {self.key} lapsed and another run held it since ({holder}, "
+            f"this run had generation {self.generation}); stopping without writing more"
+        )
 
     def _is_mine(self, doc: Any) -> bool:
-        return bool(doc) and doc.get("run_id") == self.run_id and doc.get("generation") == self.generation \
+        return (
+            bool(doc)
+            and doc.get("run_id") == self.run_id
+            and doc.get("generation") == self.generation
             and not doc.get("released")
+        )
 
     def acquire(self) -> None:
         """Take the lock (a new generation), or renew it if this run holds it."""

@@ -29,9 +29,17 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def fetch(session: requests.Session, endpoint: str, url: str, params: Mapping[str, Any] | None, *, base_url: str,
-          timeout: tuple[float, float], deadline: float,
-          on_chunk: Callable[[], None]) -> tuple[requests.Response, bytes]:
+def fetch(
+    session: requests.Session,
+    endpoint: str,
+    url: str,
+    params: Mapping[str, Any] | None,
+    *,
+    base_url: str,
+    timeout: tuple[float, float],
+    deadline: float,
+    on_chunk: Callable[[], None],
+) -> tuple[requests.Response, bytes]:
     """The response and its whole body within ``deadline`` seconds, following redirects only
     within ``base_url``'s origin. Raises what ``requests`` raises for the transport's failures."""
     ends_at = time.monotonic() + deadline
@@ -42,15 +50,19 @@ def fetch(session: requests.Session, endpoint: str, url: str, params: Mapping[st
         target = urljoin(response.url, response.headers.get("location", ""))
         response.close()
         if origin(target) != origin(base_url):
-            raise FatalAPIError(f"{endpoint}: HTTP {response.status_code} redirect to another origin "
-                                f"({origin(target)}); refusing to follow it", status=response.status_code,
-                                endpoint=endpoint)
+            raise FatalAPIError(
+                f"{endpoint}: HTTP {response.status_code} redirect to another origin "
+                f"({origin(target)}); refusing to follow it",
+                status=response.status_code,
+                endpoint=endpoint,
+            )
         url, params = target, None  # the location carries its own query
     raise FatalAPIError(f"{endpoint}: more than {MAX_REDIRECTS} redirects", endpoint=endpoint)
 
 
-def read_body(endpoint: str, response: requests.Response, ends_at: float, deadline: float,
-              on_chunk: Callable[[], None]) -> bytes:
+def read_body(
+    endpoint: str, response: requests.Response, ends_at: float, deadline: float, on_chunk: Callable[[], None]
+) -> bytes:
     """Read the body chunk by chunk (a cut connection raises here), calling ``on_chunk`` after each."""
     chunks: list[bytes] = []
     raw = response.raw

@@ -54,8 +54,17 @@ SNOWFLAKE_EPOCH_MS = 1288834974657
 CONFIRM_DELETION_AFTER = 24 * 3600
 """A tweet is deleted when "Not Found" answers this many seconds apart (or more) say so."""
 
-_COLUMNS = (("ids", "q"), ("authors", "q"), ("created", "I"), ("refreshed", "I"), ("deleted", "B"),
-            ("edited_ids", "q"), ("edited_latest", "q"), ("doubt_ids", "q"), ("doubt_since", "I"))
+_COLUMNS = (
+    ("ids", "q"),
+    ("authors", "q"),
+    ("created", "I"),
+    ("refreshed", "I"),
+    ("deleted", "B"),
+    ("edited_ids", "q"),
+    ("edited_latest", "q"),
+    ("doubt_ids", "q"),
+    ("doubt_since", "I"),
+)
 
 
 def snowflake_time(tweet_id: int) -> int:
@@ -84,8 +93,15 @@ def _legacy_entries(data: bytes) -> tuple[dict[str, Any], Iterator[IndexEntry]]:
         with gz:
             for line in gz:
                 tweet_id, author, created, latest, deleted, *rest = json.loads(line)
-                yield IndexEntry(tweet_id, author, created, latest, bool(deleted), rest[0] if rest else 0,
-                                 rest[1] if len(rest) > 1 else 0)
+                yield IndexEntry(
+                    tweet_id,
+                    author,
+                    created,
+                    latest,
+                    bool(deleted),
+                    rest[0] if rest else 0,
+                    rest[1] if len(rest) > 1 else 0,
+                )
 
     return header, entries()
 
@@ -94,7 +110,7 @@ def _read_v3(data: bytes) -> tuple[dict[str, Any], dict[str, array[int]]]:
     if not data.startswith(MAGIC):
         raise ValueError("not a version 3 tweet index")
     end = data.index(b"\n", len(MAGIC))
-    header = json.loads(data[len(MAGIC):end])
+    header = json.loads(data[len(MAGIC) : end])
     offset = end + 1
     columns: dict[str, array[int]] = {}
     for name, code in _COLUMNS:
@@ -176,16 +192,25 @@ class TweetIndex:
         edited = sorted(self.latest.items())
         doubt = sorted(self.doubt.items())
         columns: dict[str, array[int]] = {
-            "ids": self.ids, "authors": self.authors, "created": self.created, "refreshed": self.refreshed,
-            "deleted": self.deleted, "edited_ids": array("q", (k for k, _ in edited)),
-            "edited_latest": array("q", (v for _, v in edited)), "doubt_ids": array("q", (k for k, _ in doubt)),
+            "ids": self.ids,
+            "authors": self.authors,
+            "created": self.created,
+            "refreshed": self.refreshed,
+            "deleted": self.deleted,
+            "edited_ids": array("q", (k for k, _ in edited)),
+            "edited_latest": array("q", (v for _, v in edited)),
+            "doubt_ids": array("q", (k for k, _ in doubt)),
             "doubt_since": array("I", (v for _, v in doubt)),
         }
         blobs = [zlib.compress(columns[name].tobytes(), 1) for name, _ in _COLUMNS]
-        header = {"version": 3, "complete_before": self.complete_before, "covered": sorted(self.covered),
-                  "count": len(self.ids), "created_sorted": self.created_sorted or self._check_sorted(),
-                  "column_bytes": {name: len(b) for (name, _), b in zip(_COLUMNS, blobs,
-                                                                                              strict=True)}}
+        header = {
+            "version": 3,
+            "complete_before": self.complete_before,
+            "covered": sorted(self.covered),
+            "count": len(self.ids),
+            "created_sorted": self.created_sorted or self._check_sorted(),
+            "column_bytes": {name: len(b) for (name, _), b in zip(_COLUMNS, blobs, strict=True)},
+        }
         lake.put_bytes(INDEX_KEY, b"".join([MAGIC, json.dumps(header).encode(), b"\n", *blobs]))
         if self._migrated and lake.exists(LEGACY_INDEX_KEY):
             lake.delete(LEGACY_INDEX_KEY)  # migrated: one index only
@@ -208,8 +233,11 @@ class TweetIndex:
         self._new = {}
         if not self.ids or new[0][0] > self.ids[-1]:  # the usual case: newer than every known tweet
             created = [e[1] for _, e in new]
-            self.created_sorted = self.created_sorted and (not self.created or created[0] >= self.created[-1]) \
+            self.created_sorted = (
+                self.created_sorted
+                and (not self.created or created[0] >= self.created[-1])
                 and all(a <= b for a, b in itertools.pairwise(created))
+            )
             self.ids.extend(i for i, _ in new)
             self.authors.extend(e[0] for _, e in new)
             self.created.extend(e[1] for _, e in new)
@@ -255,11 +283,25 @@ class TweetIndex:
             refreshed, deleted = self.refreshed[pos], self.deleted[pos]
         else:
             return None
-        return IndexEntry(tweet_id, author, created, self.latest.get(tweet_id, tweet_id), bool(deleted),
-                          self.doubt.get(tweet_id, 0), refreshed)
+        return IndexEntry(
+            tweet_id,
+            author,
+            created,
+            self.latest.get(tweet_id, tweet_id),
+            bool(deleted),
+            self.doubt.get(tweet_id, 0),
+            refreshed,
+        )
 
-    def _set(self, tweet_id: int, *, author: int | None = None, created: int | None = None,
-             refreshed: int | None = None, deleted: int | None = None) -> None:
+    def _set(
+        self,
+        tweet_id: int,
+        *,
+        author: int | None = None,
+        created: int | None = None,
+        refreshed: int | None = None,
+        deleted: int | None = None,
+    ) -> None:
         """Change a known tweet's fields, or learn it (with what is not given as 0 / its id's time)."""
         entry = self._new.get(tweet_id)
         pos = None if entry is not None else self._pos(tweet_id)
@@ -282,8 +324,15 @@ class TweetIndex:
         """Every known tweet (for tests and tools; the selection works on the columns)."""
         self._merge()
         for pos, tweet_id in enumerate(self.ids):
-            yield IndexEntry(tweet_id, self.authors[pos], self.created[pos], self.latest.get(tweet_id, tweet_id),
-                             bool(self.deleted[pos]), self.doubt.get(tweet_id, 0), self.refreshed[pos])
+            yield IndexEntry(
+                tweet_id,
+                self.authors[pos],
+                self.created[pos],
+                self.latest.get(tweet_id, tweet_id),
+                bool(self.deleted[pos]),
+                self.doubt.get(tweet_id, 0),
+                self.refreshed[pos],
+            )
 
     # -- learning ----------------------------------------------------------------------------------
     def refresh_from_lake(self, lake: Lake) -> int:
@@ -367,8 +416,10 @@ class TweetIndex:
         # youngest tier).
         ordered = list(reversed(policy.tiers))
         edges = [now - t.start for t in ordered]
-        thresholds = [now - t.interval + max(GRACE_MIN_SECONDS, GRACE_SHARE * t.interval) if t.interval else 2**62
-                      for t in ordered]
+        thresholds = [
+            now - t.interval + max(GRACE_MIN_SECONDS, GRACE_SHARE * t.interval) if t.interval else 2**62
+            for t in ordered
+        ]
         thresholds.append(thresholds[-1])
         oldest = now - ordered[0].end if ordered[0].end is not None else -(2**62)
         if self.created_sorted:
@@ -378,7 +429,8 @@ class TweetIndex:
         latest = self.latest
         find = bisect.bisect_left
         for tweet_id, created, refreshed, deleted, author in zip(
-                self.ids, self.created, self.refreshed, self.deleted, self.authors, strict=True):
+            self.ids, self.created, self.refreshed, self.deleted, self.authors, strict=True
+        ):
             if created <= oldest or (refreshed and refreshed > thresholds[find(edges, created)]):
                 continue  # too old for any tier, or refreshed recently enough
             if deleted:
@@ -421,8 +473,11 @@ class TweetIndex:
             lo = bisect.bisect_right(created, now - tier.end) if tier.end is not None else 0
             hi = len(ids) if number == 0 else bisect.bisect_right(created, now - tier.start)
             # due: never refreshed (0) or refreshed at or before this (an int: refresh times are)
-            threshold = int(now - tier.interval + max(GRACE_MIN_SECONDS, GRACE_SHARE * tier.interval)) \
-                if tier.interval else 2**62
+            threshold = (
+                int(now - tier.interval + max(GRACE_MIN_SECONDS, GRACE_SHARE * tier.interval))
+                if tier.interval
+                else 2**62
+            )
             # the positions whose refresh time is at most the threshold, picked at C speed
             for pos in itertools.compress(range(lo, hi), map(threshold.__ge__, self.refreshed[lo:hi])):
                 tweet_id = ids[pos]

@@ -69,8 +69,11 @@ class Reads:
         return prices.usd(self.post_reads, self.user_reads, self.counts_requests)
 
     def __add__(self, other: Reads) -> Reads:
-        return Reads(self.post_reads + other.post_reads, self.user_reads + other.user_reads,
-                     self.counts_requests + other.counts_requests)
+        return Reads(
+            self.post_reads + other.post_reads,
+            self.user_reads + other.user_reads,
+            self.counts_requests + other.counts_requests,
+        )
 
     def as_dict(self) -> dict[str, int]:
         return {"post_reads": self.post_reads, "user_reads": self.user_reads, "counts_requests": self.counts_requests}
@@ -153,12 +156,22 @@ def write_day(lake: Lake, day: date, dataset: str, run_id: str, usage: DayUsage)
         stored = _decode(doc)
         runs = dict((doc or {}).get("runs") or {})
         before = runs.get(run_id) or {}
-        merged = DayUsage(stored.post_ids | usage.post_ids, stored.user_ids | usage.user_ids,
-                          stored.counts_requests + usage.counts_requests - int(before.get("counts_requests", 0)))
+        merged = DayUsage(
+            stored.post_ids | usage.post_ids,
+            stored.user_ids | usage.user_ids,
+            stored.counts_requests + usage.counts_requests - int(before.get("counts_requests", 0)),
+        )
         runs[run_id] = usage.reads().as_dict()
         totals = merged.reads()
-        return {"version": 1, "day": day.isoformat(), "dataset": dataset, **totals.as_dict(),
-                "post_ids": _pack(merged.post_ids), "user_ids": _pack(merged.user_ids), "runs": runs}, None
+        return {
+            "version": 1,
+            "day": day.isoformat(),
+            "dataset": dataset,
+            **totals.as_dict(),
+            "post_ids": _pack(merged.post_ids),
+            "user_ids": _pack(merged.user_ids),
+            "runs": runs,
+        }, None
 
     update_json(lake, day_key(day, dataset), change)
 
@@ -172,7 +185,7 @@ def last_day(lake: Lake) -> date | None:
     """The latest UTC day the ledger has reads for (``None``: no ledger)."""
     days = set()
     for obj in lake.list(USAGE_PREFIX):
-        name = obj.key[len(USAGE_PREFIX):].split("/", 1)[0]
+        name = obj.key[len(USAGE_PREFIX) :].split("/", 1)[0]
         try:
             days.add(date.fromisoformat(name))
         except ValueError:
@@ -251,7 +264,8 @@ class Budget:
 
     def describe(self) -> str:
         parts = ([f"${self.usd:,.2f}"] if self.usd is not None else []) + (
-            [f"{self.reads:,} post reads"] if self.reads is not None else [])
+            [f"{self.reads:,} post reads"] if self.reads is not None else []
+        )
         return " and ".join(parts) + " a month" if parts else "none"
 
     def fits(self, spent: Reads, extra: Reads, prices: Prices) -> bool:
@@ -290,9 +304,17 @@ class Meter:
     :class:`~ingestion.errors.BudgetReached` before it is sent.
     """
 
-    def __init__(self, lake: Lake, dataset: str, run_id: str, now: Callable[[], datetime], *,
-                 budget: Budget | None = None, prices: Prices | None = None,
-                 flush_every: float = FLUSH_EVERY_SECONDS) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        dataset: str,
+        run_id: str,
+        now: Callable[[], datetime],
+        *,
+        budget: Budget | None = None,
+        prices: Prices | None = None,
+        flush_every: float = FLUSH_EVERY_SECONDS,
+    ) -> None:
         self.lake = lake
         self.dataset = dataset
         self.run_id = run_id
@@ -345,8 +367,9 @@ class Meter:
         out = Reads()
         for day, usage in self.days.items():
             known = self._known_today(day)
-            out = out + Reads(len(usage.post_ids - known.post_ids), len(usage.user_ids - known.user_ids),
-                              usage.counts_requests)
+            out = out + Reads(
+                len(usage.post_ids - known.post_ids), len(usage.user_ids - known.user_ids), usage.counts_requests
+            )
         return out
 
     def spent(self) -> Reads:
@@ -358,8 +381,9 @@ class Meter:
             known = self._known_today(day)
             if day > self.month_before.through:  # a day begun since the run started: others' reads too
                 total = total + known.reads()
-            total = total + Reads(len(usage.post_ids - known.post_ids), len(usage.user_ids - known.user_ids),
-                                  usage.counts_requests)
+            total = total + Reads(
+                len(usage.post_ids - known.post_ids), len(usage.user_ids - known.user_ids), usage.counts_requests
+            )
         return total
 
     def read_today(self, post_id: int) -> bool:
@@ -378,7 +402,8 @@ class Meter:
                 f"the monthly budget ({self.budget.describe()}) would be exceeded by the next request "
                 f"({endpoint}, up to {worst.post_reads} post and {worst.user_reads} user reads): month to date "
                 f"${spent.usd(self.prices):,.2f} ({spent.post_reads:,} post reads, {spent.user_reads:,} user reads); "
-                "stopped before it")
+                "stopped before it"
+            )
 
     # -- writing ---------------------------------------------------------------------------------
     def flush(self) -> None:
@@ -401,8 +426,9 @@ def worst_case(endpoint: str, params: Mapping[str, Any], read_today: Callable[[i
     if endpoint == "GET /2/tweets":
         ids = [int(i) for i in str(params.get("ids") or "").split(",") if i.strip().isdigit()]
         posts = sum(1 for i in ids if not read_today(i))
-        return Reads(posts * (2 if "referenced_tweets" in expansions else 1),
-                     len(ids) if "author_id" in expansions else 0)
+        return Reads(
+            posts * (2 if "referenced_tweets" in expansions else 1), len(ids) if "author_id" in expansions else 0
+        )
     if _is_users_endpoint(endpoint):
         names = params.get("usernames") or params.get("ids")
         users = len(str(names).split(",")) if names else 1
@@ -427,8 +453,9 @@ class RunUsage:
     @classmethod
     def of(cls, meter: Meter) -> RunUsage:
         new, month = meter.new_reads(), meter.spent()
-        return cls(meter.run_reads(), new, new.usd(meter.prices), month, month.usd(meter.prices),
-                   meter.budget.describe())
+        return cls(
+            meter.run_reads(), new, new.usd(meter.prices), month, month.usd(meter.prices), meter.budget.describe()
+        )
 
     def render(self) -> list[str]:
         return [
@@ -445,12 +472,14 @@ def api_daily_post_reads(client: Any, days: int) -> tuple[dict[str, int], int | 
 
     ``client`` is an :class:`ingestion.client.XClient`; raises its API errors (a plan without the
     endpoint answers 403 or 404)."""
-    page = client.get("GET /2/usage/tweets", "/usage/tweets",
-                      {"days": max(1, min(90, days)),
-                       "usage.fields": "daily_project_usage,project_usage,project_cap"})
+    page = client.get(
+        "GET /2/usage/tweets",
+        "/usage/tweets",
+        {"days": max(1, min(90, days)), "usage.fields": "daily_project_usage,project_usage,project_cap"},
+    )
     data = page.body.get("data") if isinstance(page.body.get("data"), dict) else {}
     by_day: dict[str, int] = {}
-    for item in ((data.get("daily_project_usage") or {}).get("usage") or []):
+    for item in (data.get("daily_project_usage") or {}).get("usage") or []:
         try:
             by_day[str(item["date"])[:10]] = int(item["usage"])
         except (KeyError, TypeError, ValueError):

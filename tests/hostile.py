@@ -114,9 +114,18 @@ def not_found(*ids: str) -> Spoil:
         doc["data"] = [t for t in doc.get("data") or [] if t.get("id") not in ids]
         asked = ",".join(exchange.query.get("ids") or []).split(",")
         doc["errors"] = [e for e in doc.get("errors") or [] if e.get("value") not in ids] + [
-            {"value": i, "detail": f"Could not find tweet with ids: [{i}].", "title": "Not Found Error",
-             "resource_type": "tweet", "parameter": "ids", "resource_id": i,
-             "type": "https://api.twitter.com/2/problems/resource-not-found"} for i in ids if i in asked]
+            {
+                "value": i,
+                "detail": f"Could not find tweet with ids: [{i}].",
+                "title": "Not Found Error",
+                "resource_type": "tweet",
+                "parameter": "ids",
+                "resource_id": i,
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+            for i in ids
+            if i in asked
+        ]
         if not doc["data"]:
             del doc["data"]
         return Reply.json(real.status, doc, _rate_headers(real.headers))
@@ -190,8 +199,12 @@ class HostileProxy:
     def _forward(self, handler: BaseHTTPRequestHandler) -> Reply:
         headers = {k: v for k, v in handler.headers.items() if k.lower() in ("authorization", "user-agent")}
         response = self._session.get(self.upstream_origin + handler.path, headers=headers, timeout=30)
-        kept = {k: v for k, v in response.headers.items() if k.lower() not in
-                ("content-length", "transfer-encoding", "connection", "date", "server", "content-encoding")}
+        kept = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower()
+            not in ("content-length", "transfer-encoding", "connection", "date", "server", "content-encoding")
+        }
         return Reply(response.status_code, response.content, kept)
 
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
@@ -201,8 +214,9 @@ class HostileProxy:
             if "ids" in (query := parse_qs(parts.query)):
                 self.asked_ids.append(",".join(query["ids"]).split(","))
             rule = next((r for r in self.rules if r.applies(parts.path)), None)
-        exchange = Exchange(parts.path, parse_qs(parts.query), dict(handler.headers.items()),
-                            lambda: self._forward(handler))
+        exchange = Exchange(
+            parts.path, parse_qs(parts.query), dict(handler.headers.items()), lambda: self._forward(handler)
+        )
         reply = (rule.spoil(exchange) if rule else None) or exchange.upstream()
         self._write(handler, reply)
 

@@ -34,8 +34,14 @@ class FakeClock:
 def make_client(sim: SimulatorServer, clock: FakeClock, **kwargs: Any) -> XClient:
     """A client whose data clock is the simulator's world clock (collected_at, run dates) and whose
     sleeps advance the fake rate clock."""
-    options: dict[str, Any] = {"clock": clock, "sleep": clock.sleep, "now": sim.clock.now, "rng": random.Random(1),
-                               "backoff_base": 0.5, "timeout": (2.0, 5.0)}
+    options: dict[str, Any] = {
+        "clock": clock,
+        "sleep": clock.sleep,
+        "now": sim.clock.now,
+        "rng": random.Random(1),
+        "backoff_base": 0.5,
+        "timeout": (2.0, 5.0),
+    }
     options.update(kwargs)
     return XClient(TOKEN, sim.base_url, **options)
 

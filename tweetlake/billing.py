@@ -26,9 +26,19 @@ def billed_reads(lake: Lake) -> Table | None:
         return None
     prices = Prices()
     label = month.start.strftime("%Y-%m")
-    rows = [(label, name, r.post_reads, r.user_reads, r.counts_requests, round(r.usd(prices), 3))
-            for name, r in sorted(month.by_dataset.items())]
+    rows = [
+        (label, name, r.post_reads, r.user_reads, r.counts_requests, round(r.usd(prices), 3))
+        for name, r in sorted(month.by_dataset.items())
+    ]
     total = month.total  # de-duplicated across datasets, as X bills a day
-    rows.append((label, "billed (a read once a day)", total.post_reads, total.user_reads,
-                 total.counts_requests, round(total.usd(prices), 3)))
+    rows.append(
+        (
+            label,
+            "billed (a read once a day)",
+            total.post_reads,
+            total.user_reads,
+            total.counts_requests,
+            round(total.usd(prices), 3),
+        )
+    )
     return Table(("month", "dataset", "post_reads", "user_reads", "counts_requests", "usd"), rows)

@@ -32,14 +32,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def usage() -> str:
     width = max(len(name) for name in COMMANDS)
-    lines = [f"tweetlake {__version__} — X API v2 → data lake → Glue → PostgreSQL", "",
-             "usage: tweetlake <command> [options]   (tweetlake <command> --help for more)", "", "commands:"]
+    lines = [
+        f"tweetlake {__version__} — X API v2 → data lake → Glue → PostgreSQL",
+        "",
+        "usage: tweetlake <command> [options]   (tweetlake <command> --help for more)",
+        "",
+        "commands:",
+    ]
     lines += [f"  {name.ljust(width)}  {text}" for name, (_, text) in COMMANDS.items()]
-    lines += ["", "options of every command: --help, --log-level DEBUG|INFO|WARNING|ERROR (DEBUG shows tracebacks)",
-              "exit codes: 0 done, 1 failed (the command says why), 2 bad arguments or setup, 7 the lake failed,",
-              "            8 the database is unreachable or went away, 70 a bug (with a traceback), 130 interrupted;",
-              "            ingest also 3-6 (tweetlake ingest --help)",
-              "state: $TWEETLAKE_HOME (default ./.tweetlake) holds the default lake and the embedded PostgreSQL"]
+    lines += [
+        "",
+        "options of every command: --help, --log-level DEBUG|INFO|WARNING|ERROR (DEBUG shows tracebacks)",
+        "exit codes: 0 done, 1 failed (the command says why), 2 bad arguments or setup, 7 the lake failed,",
+        "            8 the database is unreachable or went away, 70 a bug (with a traceback), 130 interrupted;",
+        "            ingest also 3-6 (tweetlake ingest --help)",
+        "state: $TWEETLAKE_HOME (default ./.tweetlake) holds the default lake and the embedded PostgreSQL",
+    ]
     return "\n".join(lines)
 
 
@@ -57,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args[0] not in COMMANDS:
         print(f"tweetlake: unknown command {args[0]!r}\n\n{usage()}", file=sys.stderr)
         return 2
+
     def run() -> int:
         module = importlib.import_module(COMMANDS[args[0]][0])
         return int(module.main(args[1:]) or 0)

@@ -26,18 +26,28 @@ log = logging.getLogger("tweetlake.api")
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="tweetlake api", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="tweetlake api", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="the port to listen on (default: 8080)")
     add_lake(parser)
-    parser.add_argument("--no-auth", action="store_true",
-                        help="serve without an API key (local experiments only)")
-    parser.add_argument("--no-profile-snapshots", action="store_true",
-                        help="do not read raw/users/ for each account's last profile snapshot date")
+    parser.add_argument("--no-auth", action="store_true", help="serve without an API key (local experiments only)")
+    parser.add_argument(
+        "--no-profile-snapshots",
+        action="store_true",
+        help="do not read raw/users/ for each account's last profile snapshot date",
+    )
     add_log_level(parser, default="INFO")
-    parser.epilog = env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE", "TWEETLAKE_API_KEY", "TWEETLAKE_API_PROFILE_SNAPSHOTS",
-                             "X_BEARER_TOKEN", "X_BEARER_TOKEN_SECRET_ARN", "X_API_BASE_URL")
+    parser.epilog = env_help(
+        "TWEETLAKE_HOME",
+        "TWEETLAKE_LAKE",
+        "TWEETLAKE_API_KEY",
+        "TWEETLAKE_API_PROFILE_SNAPSHOTS",
+        "X_BEARER_TOKEN",
+        "X_BEARER_TOKEN_SECRET_ARN",
+        "X_API_BASE_URL",
+    )
     return parser
 
 
@@ -74,24 +84,38 @@ def main(argv: list[str]) -> int:
     if args.no_auth:
         key = None
         if not _is_loopback(args.host):
-            log.warning("serving WITHOUT auth on %s: anyone who can reach it can change the tracked accounts",
-                        args.host)
+            log.warning(
+                "serving WITHOUT auth on %s: anyone who can reach it can change the tracked accounts", args.host
+            )
     elif not key:
-        print("tweetlake api: set TWEETLAKE_API_KEY (clients send it as X-API-Key), "
-              "or pass --no-auth for a local experiment", file=sys.stderr)
+        print(
+            "tweetlake api: set TWEETLAKE_API_KEY (clients send it as X-API-Key), "
+            "or pass --no-auth for a local experiment",
+            file=sys.stderr,
+        )
         return 2
     try:
         lake = open_lake(args.lake)
-        config = ApiConfig(lake=lake, auth="none" if args.no_auth else "api_key", api_key=key,
-                           client_factory=client_factory(settings),
-                           profile_snapshots=not args.no_profile_snapshots)
+        config = ApiConfig(
+            lake=lake,
+            auth="none" if args.no_auth else "api_key",
+            api_key=key,
+            client_factory=client_factory(settings),
+            profile_snapshots=not args.no_profile_snapshots,
+        )
     except (LakeError, ValueError) as err:
         print(f"tweetlake api: {err}", file=sys.stderr)
         return 2
     _check_port(args.host, args.port)  # uvicorn would log a line and exit 1; say it plainly, exit 2
     app = create_app(config)
-    log.info("tracked-accounts API on http://%s:%d (lake %s, auth %s, X lookups %s)", args.host, args.port,
-             lake.uri, config.auth, "on" if config.client_factory else "off")
+    log.info(
+        "tracked-accounts API on http://%s:%d (lake %s, auth %s, X lookups %s)",
+        args.host,
+        args.port,
+        lake.uri,
+        config.auth,
+        "on" if config.client_factory else "off",
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), log_config=None)
     return 0
 

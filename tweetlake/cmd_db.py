@@ -34,13 +34,20 @@ for one that holds a password.
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="tweetlake db", description="The warehouse database.", epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="tweetlake db",
+        description="The warehouse database.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=["migrate", "url", "start", "stop", "status"], help="see actions below")
     add_database(parser)
-    parser.add_argument("--no-fsync", action="store_true",
-                        help="start: run with fsync and synchronous_commit off until the next start (faster for "
-                             "benchmarks; an OS crash can corrupt the database). Default: both on")
+    parser.add_argument(
+        "--no-fsync",
+        action="store_true",
+        help="start: run with fsync and synchronous_commit off until the next start (faster for "
+        "benchmarks; an OS crash can corrupt the database). Default: both on",
+    )
     add_log_level(parser)
     return parser
 

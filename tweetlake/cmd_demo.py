@@ -29,12 +29,19 @@ from tweetlake.options import ArgumentParser, add_database, add_log_level
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="tweetlake demo", description=__doc__,
-                            epilog="exit codes: 0 done; 2 bad arguments or a missing extra; 8 the database is"
-                                   " unreachable\n\n" + env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL"),
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--home", type=Path, default=None,
-                        help="where the demo lake goes (default: $TWEETLAKE_HOME/demo, i.e. ./.tweetlake/demo)")
+    parser = ArgumentParser(
+        prog="tweetlake demo",
+        description=__doc__,
+        epilog="exit codes: 0 done; 2 bad arguments or a missing extra; 8 the database is"
+        " unreachable\n\n" + env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="where the demo lake goes (default: $TWEETLAKE_HOME/demo, i.e. ./.tweetlake/demo)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="the simulated world's seed (default: 42)")
     parser.add_argument("--accounts", type=int, default=10, help="how many accounts the demo tracks (default: 10)")
     add_database(parser, schema=False)
@@ -61,7 +68,7 @@ def main(argv: list[str]) -> int:
     page = write_report(url, args.schema, lake, demo_home / "report.html")
     print(f"\nreport: {page} (open it in a browser; it works offline)")
     print(f"\ndemo finished in {time.monotonic() - started:.0f}s (set-up excluded); lake at {lake.uri}")
-    print(f"explore: .venv/bin/tweetlake sql \"SELECT * FROM v_user_current\" --schema {args.schema}")
+    print(f'explore: .venv/bin/tweetlake sql "SELECT * FROM v_user_current" --schema {args.schema}')
     return 0
 
 

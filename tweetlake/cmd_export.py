@@ -21,11 +21,17 @@ def build_parser() -> argparse.ArgumentParser:
     from analytics.export import DEFAULT_RELATIONS, FORMATS
 
     parser = argparse.ArgumentParser(
-        prog="tweetlake export", description="Export the warehouse's tables and views for BI tools and notebooks.",
+        prog="tweetlake export",
+        description="Export the warehouse's tables and views for BI tools and notebooks.",
         epilog=env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA"),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--format", choices=FORMATS, default="parquet",
-                        help="Parquet (typed, one row group per 50,000 rows) or CSV (default: parquet)")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="parquet",
+        help="Parquet (typed, one row group per 50,000 rows) or CSV (default: parquet)",
+    )
     parser.add_argument("--out", required=True, help="a folder, or s3://bucket/prefix")
     parser.add_argument("--tables", default="", help=f"comma-separated (default: all: {', '.join(DEFAULT_RELATIONS)})")
     parser.add_argument("--since", type=parse_day, help="rows of this UTC day or later (tables with a day)")
@@ -62,8 +68,9 @@ def main(argv: list[str]) -> int:
     except (LakeError, OSError) as err:
         print(f"tweetlake export: cannot write {args.out}: {err}", file=sys.stderr)
         return 7
-    print(format_table(["table", "rows", "file", "seconds"],
-                       [(f.table, f.rows, f.file, f.seconds) for f in result.files]))
+    print(
+        format_table(["table", "rows", "file", "seconds"], [(f.table, f.rows, f.file, f.seconds) for f in result.files])
+    )
     print(f"manifest: {result.manifest}")
     return 0
 

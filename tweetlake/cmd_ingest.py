@@ -33,38 +33,73 @@ from tweetlake.output import Progress
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="tweetlake ingest", description=__doc__,
-                            epilog=env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE", "X_BEARER_TOKEN",
-                                            "X_BEARER_TOKEN_SECRET_ARN", "X_API_BASE_URL",
-                                            "TWEETLAKE_METRICS_POLICY", "TWEETLAKE_BUDGET_USD"),
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset", choices=[*DATASETS, *DATASET_ALIASES],
-                        help="what to collect (metrics = tweet_metrics)")
+    parser = ArgumentParser(
+        prog="tweetlake ingest",
+        description=__doc__,
+        epilog=env_help(
+            "TWEETLAKE_HOME",
+            "TWEETLAKE_LAKE",
+            "X_BEARER_TOKEN",
+            "X_BEARER_TOKEN_SECRET_ARN",
+            "X_API_BASE_URL",
+            "TWEETLAKE_METRICS_POLICY",
+            "TWEETLAKE_BUDGET_USD",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "dataset", choices=[*DATASETS, *DATASET_ALIASES], help="what to collect (metrics = tweet_metrics)"
+    )
     add_lake(parser)
-    parser.add_argument("--users", default=None,
-                        help="comma-separated usernames for this run only (default: the tracked accounts)")
-    parser.add_argument("--since", default=None, type=rfc3339_text,
-                        help="tweets: first collection starts here (RFC 3339; default 2022-01-01T00:00:00Z)")
+    parser.add_argument(
+        "--users", default=None, help="comma-separated usernames for this run only (default: the tracked accounts)"
+    )
+    parser.add_argument(
+        "--since",
+        default=None,
+        type=rfc3339_text,
+        help="tweets: first collection starts here (RFC 3339; default 2022-01-01T00:00:00Z)",
+    )
     parser.add_argument("--exclude", default=None, help="tweets: retweets,replies (default: everything)")
-    parser.add_argument("--backfill", choices=["auto", "search", "off"], default="auto",
-                        help="tweets: beyond the timeline's 3,200-tweet cap, fetch the rest with full-archive search "
-                             "(auto), backfill new accounts by search alone (search), or only name the gap (off); "
-                             "default: auto")
-    parser.add_argument("--max-age-days", type=float, default=None,
-                        help="metrics: refresh only tweets younger than this (default: every tweet)")
-    parser.add_argument("--policy", default=None,
-                        help=f"metrics: refresh tiers by age, AGE_RANGE:INTERVAL,… (default {DEFAULT_POLICY!r}; "
-                             "'all': every known tweet at every run)")
-    parser.add_argument("--budget-usd", type=float, default=None,
-                        help="monthly X API budget in USD: the run never takes the month to date past it "
-                             "(metrics: the youngest due tweets go first, the rest wait; "
-                             "default: $TWEETLAKE_BUDGET_USD, else none)")
-    parser.add_argument("--budget-reads", type=int, default=None,
-                        help="monthly budget in post reads (as --budget-usd; default: none)")
+    parser.add_argument(
+        "--backfill",
+        choices=["auto", "search", "off"],
+        default="auto",
+        help="tweets: beyond the timeline's 3,200-tweet cap, fetch the rest with full-archive search "
+        "(auto), backfill new accounts by search alone (search), or only name the gap (off); "
+        "default: auto",
+    )
+    parser.add_argument(
+        "--max-age-days",
+        type=float,
+        default=None,
+        help="metrics: refresh only tweets younger than this (default: every tweet)",
+    )
+    parser.add_argument(
+        "--policy",
+        default=None,
+        help=f"metrics: refresh tiers by age, AGE_RANGE:INTERVAL,… (default {DEFAULT_POLICY!r}; "
+        "'all': every known tweet at every run)",
+    )
+    parser.add_argument(
+        "--budget-usd",
+        type=float,
+        default=None,
+        help="monthly X API budget in USD: the run never takes the month to date past it "
+        "(metrics: the youngest due tweets go first, the rest wait; "
+        "default: $TWEETLAKE_BUDGET_USD, else none)",
+    )
+    parser.add_argument(
+        "--budget-reads", type=int, default=None, help="monthly budget in post reads (as --budget-usd; default: none)"
+    )
     parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default: 0.005)")
     parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default: 0.010)")
-    parser.add_argument("--part-records", type=int, default=100_000,
-                        help="records per raw file before it is published (and the cursor moves; default: 100000)")
+    parser.add_argument(
+        "--part-records",
+        type=int,
+        default=100_000,
+        help="records per raw file before it is published (and the cursor moves; default: 100000)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     add_log_level(parser)
     return parser
@@ -82,11 +117,23 @@ def main(argv: list[str]) -> int:
             args.budget_usd = settings.budget_usd
         Policy.parse(args.policy)  # a usage error before any credential or request
         client = XClient.from_env()
-        summary = run(args.dataset, lake, client, users=args.users, since=args.since, exclude=args.exclude,
-                      max_age_days=args.max_age_days, part_records=args.part_records, on_progress=progress,
-                      backfill=args.backfill, policy=args.policy, budget_usd=args.budget_usd,
-                      budget_reads=args.budget_reads, price_post_read=args.price_post_read,
-                      price_user_read=args.price_user_read)
+        summary = run(
+            args.dataset,
+            lake,
+            client,
+            users=args.users,
+            since=args.since,
+            exclude=args.exclude,
+            max_age_days=args.max_age_days,
+            part_records=args.part_records,
+            on_progress=progress,
+            backfill=args.backfill,
+            policy=args.policy,
+            budget_usd=args.budget_usd,
+            budget_reads=args.budget_reads,
+            price_post_read=args.price_post_read,
+            price_user_read=args.price_user_read,
+        )
     except Exception as err:
         failed = outcome(err)
         if failed is None:

@@ -49,28 +49,49 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="tweetlake job",
         description="Load the raw lake into the warehouse.",
-        epilog=EPILOG + env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA",
-                                 "TWEETLAKE_JDBC_JAR", "JAVA_HOME", "TWEETLAKE_SPARK_MASTER",
-                                 "TWEETLAKE_SPARK_DRIVER_MEMORY"),
+        epilog=EPILOG
+        + env_help(
+            "TWEETLAKE_HOME",
+            "TWEETLAKE_LAKE",
+            "TWEETLAKE_DATABASE_URL",
+            "TWEETLAKE_DB_SCHEMA",
+            "TWEETLAKE_JDBC_JAR",
+            "JAVA_HOME",
+            "TWEETLAKE_SPARK_MASTER",
+            "TWEETLAKE_SPARK_DRIVER_MEMORY",
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("dataset", choices=[*DATASETS, *DATASET_ALIASES, "all"],
-                        help="which job; all runs users, tweets, tweet_metrics in that order")
+    parser.add_argument(
+        "dataset",
+        choices=[*DATASETS, *DATASET_ALIASES, "all"],
+        help="which job; all runs users, tweets, tweet_metrics in that order",
+    )
     add_lake(parser)
     add_database(parser)
-    parser.add_argument("--full-refresh", action="store_true",
-                        help="forget the ledger and rebuild the dataset from every file (default: only new files)")
-    parser.add_argument("--retry-quarantined", action="store_true",
-                        help="read again the files quarantined whole, e.g. after they were replaced (default: never)")
-    parser.add_argument("--staging-method", choices=STAGING_METHODS, default="auto",
-                        help="how rows reach the staging tables: files (Spark writes CSV, COPY streams it), copy"
-                             " (COPY from each task), jdbc; auto picks files on local Spark (default: auto)")
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="forget the ledger and rebuild the dataset from every file (default: only new files)",
+    )
+    parser.add_argument(
+        "--retry-quarantined",
+        action="store_true",
+        help="read again the files quarantined whole, e.g. after they were replaced (default: never)",
+    )
+    parser.add_argument(
+        "--staging-method",
+        choices=STAGING_METHODS,
+        default="auto",
+        help="how rows reach the staging tables: files (Spark writes CSV, COPY streams it), copy"
+        " (COPY from each task), jdbc; auto picks files on local Spark (default: auto)",
+    )
     parser.add_argument(
         "--safety-window-days",
         type=int,
         default=SAFETY_WINDOW_DAYS,
         help="also list loaded dt= partitions this many days before the newest (finds late files; "
-             f"default: {SAFETY_WINDOW_DAYS})",
+        f"default: {SAFETY_WINDOW_DAYS})",
     )
     add_log_level(parser)
     return parser
@@ -114,13 +135,17 @@ def main(argv: list[str]) -> int:
         print(summary.describe())
         summaries.append(summary)
     where = summaries[-1]
-    print(f"where: lake {where.lake}, database {where.database}, schema {where.schema},"
-          f" quarantine {where.lake.rstrip('/')}/quarantine/")
+    print(
+        f"where: lake {where.lake}, database {where.database}, schema {where.schema},"
+        f" quarantine {where.lake.rstrip('/')}/quarantine/"
+    )
     follow = _db_args(where.database if given_url else None, schema)
     if any(s.quarantined_files for s in summaries):
-        print("quarantined files: tweetlake sql \"SELECT dataset, path, reason FROM etl_file_ledger"
-              f" WHERE status = 'quarantined'\"{follow}")
-    print(f"next: tweetlake sql \"SELECT * FROM etl_run ORDER BY finished_at DESC LIMIT 5\"{follow}")
+        print(
+            'quarantined files: tweetlake sql "SELECT dataset, path, reason FROM etl_file_ledger'
+            f" WHERE status = 'quarantined'\"{follow}"
+        )
+    print(f'next: tweetlake sql "SELECT * FROM etl_run ORDER BY finished_at DESC LIMIT 5"{follow}')
     return 0
 
 

@@ -17,8 +17,9 @@ EPILOG = f"""exit codes:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="tweetlake lake", description=__doc__, epilog=EPILOG,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="tweetlake lake", description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_lake(parser)
     add_log_level(parser)
     return parser

@@ -32,22 +32,33 @@ from tweetlake.options import add_lake, add_log_level, open_lake, plain, rfc3339
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tweetlake plan", description=plain(__doc__ or ""),
-                                     epilog=env_help("TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_API_BASE_URL",
-                                                     "TWEETLAKE_METRICS_POLICY", "TWEETLAKE_BUDGET_USD"),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="tweetlake plan",
+        description=plain(__doc__ or ""),
+        epilog=env_help(
+            "TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_API_BASE_URL", "TWEETLAKE_METRICS_POLICY", "TWEETLAKE_BUDGET_USD"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_lake(parser)
     parser.add_argument("--users", default=None, help="comma-separated usernames instead of the registry")
-    parser.add_argument("--policy", default=None,
-                        help=f"refresh tiers (default $TWEETLAKE_METRICS_POLICY, else {DEFAULT_POLICY!r})")
-    parser.add_argument("--budget-usd", type=float, default=None,
-                        help="monthly budget: which policy fits it (default $TWEETLAKE_BUDGET_USD)")
+    parser.add_argument(
+        "--policy", default=None, help=f"refresh tiers (default $TWEETLAKE_METRICS_POLICY, else {DEFAULT_POLICY!r})"
+    )
+    parser.add_argument(
+        "--budget-usd",
+        type=float,
+        default=None,
+        help="monthly budget: which policy fits it (default $TWEETLAKE_BUDGET_USD)",
+    )
     parser.add_argument("--price-post-read", type=float, default=None, help="USD a post read (default: 0.005)")
     parser.add_argument("--price-user-read", type=float, default=None, help="USD a user read (default: 0.010)")
-    parser.add_argument("--since", default=None, type=rfc3339_text,
-                        help="the backfill's lower bound (default 2022-01-01T00:00:00Z)")
-    parser.add_argument("--exact", action="store_true",
-                        help="count the backfill with GET /2/tweets/counts/all ($0.01 a request)")
+    parser.add_argument(
+        "--since", default=None, type=rfc3339_text, help="the backfill's lower bound (default 2022-01-01T00:00:00Z)"
+    )
+    parser.add_argument(
+        "--exact", action="store_true", help="count the backfill with GET /2/tweets/counts/all ($0.01 a request)"
+    )
     parser.add_argument("--now", default=None, type=rfc3339_text, help="plan from this time (RFC 3339; default: now)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_log_level(parser)
@@ -68,9 +79,16 @@ def main(argv: list[str]) -> int:
             raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
         client = XClient.from_env() if args.exact else None
         now = parse_time(args.now) if args.now else client.now() if client else datetime.now(UTC)
-        result = plan(lake, accounts, now=now, policy=args.policy, budget_usd=args.budget_usd,
-                      prices=prices(args.price_post_read, args.price_user_read),
-                      since=parse_time(args.since) if args.since else None, exact_client=client)
+        result = plan(
+            lake,
+            accounts,
+            now=now,
+            policy=args.policy,
+            budget_usd=args.budget_usd,
+            prices=prices(args.price_post_read, args.price_user_read),
+            since=parse_time(args.since) if args.since else None,
+            exact_client=client,
+        )
     except Exception as err:
         failed = outcome(err)
         if failed is None:

@@ -27,16 +27,22 @@ def parse_day(text: str) -> date:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tweetlake report", description="Write the warehouse's HTML report (charts and their tables).",
+        prog="tweetlake report",
+        description="Write the warehouse's HTML report (charts and their tables).",
         epilog=env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA", "TWEETLAKE_LAKE"),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_database(parser)
     parser.add_argument("--accounts", default="", help="usernames, comma-separated (default: every account)")
     parser.add_argument("--since", type=parse_day, help="first UTC day of the period (default: all days)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the HTML file (default: tweetlake-report-<schema>.html)")
-    parser.add_argument("--lake", default=None, help="the lake whose quarantine/ folder the pipeline panel reads "
-                                                     "(default: $TWEETLAKE_LAKE or .tweetlake/lake)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the HTML file (default: tweetlake-report-<schema>.html)"
+    )
+    parser.add_argument(
+        "--lake",
+        default=None,
+        help="the lake whose quarantine/ folder the pipeline panel reads (default: $TWEETLAKE_LAKE or .tweetlake/lake)",
+    )
     add_log_level(parser)
     return parser
 
@@ -66,8 +72,11 @@ def main(argv: list[str]) -> int:
         with DbTarget.from_url(url).connect(autocommit=True) as conn:
             pending = pending_migrations(conn, schema)
             if pending:
-                print(f"tweetlake report: schema {schema} is not a warehouse at version {pending[-1].version}"
-                      f" (run: tweetlake db migrate --schema {schema})", file=sys.stderr)
+                print(
+                    f"tweetlake report: schema {schema} is not a warehouse at version {pending[-1].version}"
+                    f" (run: tweetlake db migrate --schema {schema})",
+                    file=sys.stderr,
+                )
                 return 2
             scope = resolve(conn, schema, tuple(args.accounts.split(",")), args.since)
             lake = Lake.from_uri(args.lake or load().lake_uri)

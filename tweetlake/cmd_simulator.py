@@ -30,36 +30,59 @@ def _rate_limit(text: str) -> tuple[str, int]:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="tweetlake simulator", description=__doc__,
-                            epilog="exit codes:\n  0  stopped by SIGINT or SIGTERM\n  2  bad arguments, the port is"
-                                   " in use, or the simulator is not installed (pip install ./simulator)\n\n"
-                                   "environment:\n  (none: the simulator reads only its options)",
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="tweetlake simulator",
+        description=__doc__,
+        epilog="exit codes:\n  0  stopped by SIGINT or SIGTERM\n  2  bad arguments, the port is"
+        " in use, or the simulator is not installed (pip install ./simulator)\n\n"
+        "environment:\n  (none: the simulator reads only its options)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000,
-                        help="the port to listen on; 0 picks a free one (default: 8000)")
-    parser.add_argument("--seed", type=int, default=42,
-                        help="the world's random seed: same seed, same world (default: 42)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="the port to listen on; 0 picks a free one (default: 8000)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, help="the world's random seed: same seed, same world (default: 42)"
+    )
     parser.add_argument("--accounts", type=int, default=20, help="how many accounts the world has (default: 20)")
     parser.add_argument("--now", default=None, help="world clock start (ISO 8601); default: the current time")
     parser.add_argument("--frozen", action="store_true", help="freeze the world clock instead of following wall time")
     parser.add_argument("--token", default=None, help="accept only this bearer token (default: any non-empty one)")
     parser.add_argument("--activity", type=float, default=1.0, help="multiplier on tweeting rates (default: 1.0)")
-    parser.add_argument("--error-rate", type=float, default=0.0,
-                        help="share of requests answered with a 500 or 503, 0 to 1 (default: 0)")
-    parser.add_argument("--slow-rate", type=float, default=0.0,
-                        help="share of requests answered late, 0 to 1 (default: 0)")
-    parser.add_argument("--slow-seconds", type=float, default=0.0,
-                        help="how late a slow answer is, in seconds (default: 0)")
-    parser.add_argument("--drop-rate", type=float, default=0.0,
-                        help="share of connections dropped without an answer, 0 to 1 (default: 0)")
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        help="share of requests answered with a 500 or 503, 0 to 1 (default: 0)",
+    )
+    parser.add_argument(
+        "--slow-rate", type=float, default=0.0, help="share of requests answered late, 0 to 1 (default: 0)"
+    )
+    parser.add_argument(
+        "--slow-seconds", type=float, default=0.0, help="how late a slow answer is, in seconds (default: 0)"
+    )
+    parser.add_argument(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        help="share of connections dropped without an answer, 0 to 1 (default: 0)",
+    )
     parser.add_argument("--usage-cap", action="store_true", help="answer every request with the usage-cap 429")
-    parser.add_argument("--credits-usd", type=float, default=None,
-                        help="prepaid credits; once billed, requests answer 402 (default: unlimited)")
-    parser.add_argument("--post-cap", type=int, default=3_000_000,
-                        help="post reads per billing cycle (default: 3000000)")
-    parser.add_argument("--legacy-plan", action="store_true",
-                        help="a plan without full-archive access: search/all and counts/all answer 403")
+    parser.add_argument(
+        "--credits-usd",
+        type=float,
+        default=None,
+        help="prepaid credits; once billed, requests answer 402 (default: unlimited)",
+    )
+    parser.add_argument(
+        "--post-cap", type=int, default=3_000_000, help="post reads per billing cycle (default: 3000000)"
+    )
+    parser.add_argument(
+        "--legacy-plan",
+        action="store_true",
+        help="a plan without full-archive access: search/all and counts/all answer 403",
+    )
     parser.add_argument(
         "--rate-limit",
         type=_rate_limit,
@@ -79,8 +102,11 @@ def main(argv: list[str]) -> int:
     except ModuleNotFoundError as err:
         if err.name != "xsim":  # the simulator is there but broken: that is a bug to see whole
             raise
-        print("tweetlake simulator: the X API simulator is a development part, not installed here: "
-              "pip install ./simulator", file=sys.stderr)
+        print(
+            "tweetlake simulator: the X API simulator is a development part, not installed here: "
+            "pip install ./simulator",
+            file=sys.stderr,
+        )
         return NOT_INSTALLED
     faults = FaultConfig(
         error_rate=args.error_rate,

@@ -28,16 +28,27 @@ EPILOG = f"""exit codes:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="tweetlake sql", description=__doc__, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="tweetlake sql", description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("query", nargs="?", help="the SQL (one statement or several); omit it with --file")
-    parser.add_argument("--file", "-f", type=argparse.FileType("r", encoding="utf-8"), default=None,
-                        help="read the SQL from this file (- for stdin)")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                        help="table (aligned, for people), csv (a header row, RFC 4180) or json (an array of"
-                             " objects per statement) (default: table)")
-    parser.add_argument("--no-truncate", action="store_true",
-                        help=f"table: print whole values (default: cut at {MAX_CELL} characters)")
+    parser.add_argument(
+        "--file",
+        "-f",
+        type=argparse.FileType("r", encoding="utf-8"),
+        default=None,
+        help="read the SQL from this file (- for stdin)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (aligned, for people), csv (a header row, RFC 4180) or json (an array of"
+        " objects per statement) (default: table)",
+    )
+    parser.add_argument(
+        "--no-truncate", action="store_true", help=f"table: print whole values (default: cut at {MAX_CELL} characters)"
+    )
     add_database(parser)
     add_log_level(parser)
     return parser
@@ -84,8 +95,9 @@ def main(argv: list[str]) -> int:
                 results.append(cur.statusmessage or "OK")
             else:
                 rows = cur.fetchall()
-                results.append(render([d.name for d in cur.description], rows, args.format,
-                                      truncate=not args.no_truncate))
+                results.append(
+                    render([d.name for d in cur.description], rows, args.format, truncate=not args.no_truncate)
+                )
             if not cur.nextset():
                 break
     print("\n\n".join(results) if args.format == "table" else "\n".join(results))

@@ -29,14 +29,21 @@ EPILOG = f"""exit codes:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="tweetlake users", description=__doc__, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog="tweetlake users", description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=["add", "remove", "list"], help="what to do with the tracked accounts")
-    parser.add_argument("usernames", nargs="*", help="for add and remove: X usernames, with or without @"
-                                                     " (separated by commas or spaces)")
+    parser.add_argument(
+        "usernames",
+        nargs="*",
+        help="for add and remove: X usernames, with or without @ (separated by commas or spaces)",
+    )
     add_lake(parser)
-    parser.add_argument("--offline", action="store_true",
-                        help="add: record the names unresolved, without asking the X API (default: resolve)")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="add: record the names unresolved, without asking the X API (default: resolve)",
+    )
     add_log_level(parser)
     return parser
 
@@ -80,13 +87,22 @@ def _add(registry: Registry, names: list[str], *, offline: bool) -> int:
     if new and not offline:
         settings = load()
         if not settings.has_token:
-            raise UsageError("resolving names needs the X API: set X_BEARER_TOKEN (or X_BEARER_TOKEN_SECRET_ARN),"
-                             " or pass --offline to record them unresolved")
+            raise UsageError(
+                "resolving names needs the X API: set X_BEARER_TOKEN (or X_BEARER_TOKEN_SECRET_ARN),"
+                " or pass --offline to record them unresolved"
+            )
         from ingestion.client import XClient
         from ingestion.errors import ConfigurationError, FatalAPIError, RetriableAPIError
 
-        client = XClient.from_settings(settings, timeout=(3.05, 10.0), max_retries=1, backoff_base=0.25,
-                                       backoff_max=1.0, max_rate_limit_wait=2.0, max_rate_limit_retries=0)
+        client = XClient.from_settings(
+            settings,
+            timeout=(3.05, 10.0),
+            max_retries=1,
+            backoff_base=0.25,
+            backoff_max=1.0,
+            max_rate_limit_wait=2.0,
+            max_rate_limit_retries=0,
+        )
         try:
             resolved = dict(look_up_usernames(client, new))
         except UnknownAccount as err:
@@ -105,8 +121,11 @@ def _add(registry: Registry, names: list[str], *, offline: bool) -> int:
         owners = {a.user_id: a.username for a in registry.list() if a.user_id}
         for name, (user_id, _) in resolved.items():
             if user_id in owners and owners[user_id].lower() != name.lower():
-                print(f"tweetlake users: @{name} is account {user_id}, already tracked as @{owners[user_id]};"
-                      " nothing was changed", file=sys.stderr)
+                print(
+                    f"tweetlake users: @{name} is account {user_id}, already tracked as @{owners[user_id]};"
+                    " nothing was changed",
+                    file=sys.stderr,
+                )
                 return ExitCode.FAILED
     for name in names:
         user_id, status = resolved.get(name, (None, None))

@@ -91,10 +91,14 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
     from ingestion.usage import Prices
     from xsim import SimulatorServer
 
-    limits = {"GET /2/users/:id/tweets": 100_000, "GET /2/tweets": 100_000, "GET /2/users/by": 100_000,
-              "GET /2/users": 100_000, "GET /2/users/:id": 100_000}
-    with SimulatorServer(seed=seed, accounts=accounts + 2, now=DEMO_START, token=DEMO_TOKEN,
-                         rate_limits=limits) as sim:
+    limits = {
+        "GET /2/users/:id/tweets": 100_000,
+        "GET /2/tweets": 100_000,
+        "GET /2/users/by": 100_000,
+        "GET /2/users": 100_000,
+        "GET /2/users/:id": 100_000,
+    }
+    with SimulatorServer(seed=seed, accounts=accounts + 2, now=DEMO_START, token=DEMO_TOKEN, rate_limits=limits) as sim:
         banner(f"X API simulator at {sim.base_url} (seed {seed}, simulated start {DEMO_START})")
         registry = Registry(lake)
         for account in sim.world.accounts[:accounts]:
@@ -115,10 +119,12 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
         # from the counts, not a sum of per-run roundings: the same cents as the simulator's exact bill
         usd = round(Prices().usd(reads[0], reads[1]), 6)
         banner("what it would have cost")
-        print(f"on the pay-per-use X API these runs would have cost ${usd:,.2f}: {reads[0]:,} post reads and "
-              f"{reads[1]:,} user reads (unique per UTC day; $0.005 and $0.010 each; the simulator billed "
-              f"${sim.billing.total_usd():,.2f}). `tweetlake plan` estimates a month, `tweetlake usage` "
-              "shows the month to date.")
+        print(
+            f"on the pay-per-use X API these runs would have cost ${usd:,.2f}: {reads[0]:,} post reads and "
+            f"{reads[1]:,} user reads (unique per UTC day; $0.005 and $0.010 each; the simulator billed "
+            f"${sim.billing.total_usd():,.2f}). `tweetlake plan` estimates a month, `tweetlake usage` "
+            "shows the month to date."
+        )
     banner("the lake")
     print(render(lake, summarise(lake)))
 
@@ -151,9 +157,14 @@ def report(url: str, schema: str) -> None:
 
     with DbTarget.from_url(url).connect(autocommit=True) as conn:
         conn.execute(f"SET search_path TO {check_identifier(schema)}, public")
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE' "
-            "ORDER BY table_name", (schema,)).fetchall()]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
+                (schema,),
+            ).fetchall()
+        ]
         rows: list[tuple[Any, ...]] = []
         for table in tables:
             count = conn.execute(f"SELECT count(*) FROM {check_identifier(table)}").fetchone()

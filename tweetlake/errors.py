@@ -94,15 +94,29 @@ def classify(err: BaseException) -> Failure | None:
         return Failure(ExitCode.DATABASE, f"the embedded PostgreSQL failed: {one_line(err)}")
     botocore = _module("botocore.exceptions")
     if botocore is not None:
-        no_credentials = (botocore.NoCredentialsError, botocore.PartialCredentialsError,  # type: ignore[attr-defined]
-                          botocore.CredentialRetrievalError, botocore.TokenRetrievalError)  # type: ignore[attr-defined]
+        no_credentials = (
+            botocore.NoCredentialsError,
+            botocore.PartialCredentialsError,  # type: ignore[attr-defined]
+            botocore.CredentialRetrievalError,
+            botocore.TokenRetrievalError,
+        )  # type: ignore[attr-defined]
         if isinstance(err, no_credentials):
-            return Failure(ExitCode.USAGE, f"no usable AWS credentials ({one_line(err)}): set AWS_PROFILE, or"
-                                           " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on a role")
+            return Failure(
+                ExitCode.USAGE,
+                f"no usable AWS credentials ({one_line(err)}): set AWS_PROFILE, or"
+                " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run on a role",
+            )
         if isinstance(err, botocore.ClientError):  # type: ignore[attr-defined]
             code = err.response.get("Error", {}).get("Code", "")  # type: ignore[attr-defined]
-            if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "ExpiredToken",
-                        "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch"):
+            if code in (
+                "AccessDenied",
+                "AccessDeniedException",
+                "UnauthorizedOperation",
+                "ExpiredToken",
+                "InvalidClientTokenId",
+                "UnrecognizedClientException",
+                "SignatureDoesNotMatch",
+            ):
                 return Failure(ExitCode.USAGE, f"AWS refused the credentials: {one_line(err)}")
     if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
         return Failure(ExitCode.USAGE, f"the port is already in use ({one_line(err)}): pass another --port")
@@ -130,8 +144,11 @@ def boundary(prog: str, run: Callable[[], int], *, debug: bool) -> int:
         failure = classify(err)
         if failure is None:
             traceback.print_exc()
-            print(f"{prog}: unexpected error (a bug, please report it with the traceback above): "
-                  f"{type(err).__name__}: {one_line(err)}", file=sys.stderr)
+            print(
+                f"{prog}: unexpected error (a bug, please report it with the traceback above): "
+                f"{type(err).__name__}: {one_line(err)}",
+                file=sys.stderr,
+            )
             return ExitCode.BUG
         if debug:
             traceback.print_exc()

@@ -277,8 +277,10 @@ def _stable_port(base: Path) -> int:
         return stored
     port = _any_free_port()
     if stored:
-        _say(f"port {stored} of the embedded PostgreSQL is taken by another program; it now listens on "
-             f"{port} (`tweetlake db url` prints the new URL)")
+        _say(
+            f"port {stored} of the embedded PostgreSQL is taken by another program; it now listens on "
+            f"{port} (`tweetlake db url` prints the new URL)"
+        )
     port_file.write_text(f"{port}\n")
     return port
 
@@ -335,8 +337,20 @@ def _initdb(base: Path, data: Path, log: Path) -> None:
     _write_private(pwfile, password + "\n")
     _give_to_server(pwfile)
     try:
-        _run([_bin("initdb"), "-D", str(data), "--auth=scram-sha-256", f"--pwfile={pwfile}",
-              "--encoding=UTF8", "--locale=C", "-U", SUPERUSER], log=log)
+        _run(
+            [
+                _bin("initdb"),
+                "-D",
+                str(data),
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "--encoding=UTF8",
+                "--locale=C",
+                "-U",
+                SUPERUSER,
+            ],
+            log=log,
+        )
     finally:
         pwfile.unlink(missing_ok=True)
     _write_hba(data)
@@ -353,8 +367,10 @@ def _make_private(base: Path, data: Path) -> None:
             raise LocalDbError(f"could not set the password of the embedded PostgreSQL in {data}")
         _write_private(base / "password", password + "\n")
     _write_hba(data)
-    _say(f"the embedded PostgreSQL in {base} now takes password authentication only "
-         f"(the password is in {base / 'password'})")
+    _say(
+        f"the embedded PostgreSQL in {base} now takes password authentication only "
+        f"(the password is in {base / 'password'})"
+    )
 
 
 def _pg_ctl_stop(base: Path, data: Path) -> None:
@@ -399,8 +415,10 @@ def start(home: Path | None = None, *, durable: bool = True) -> str:
             _make_private(base, data)
         port = _stable_port(base)
         durability = "on" if durable else "off"
-        options = (f"-h 127.0.0.1 -p {port} -k '' -c max_connections=50 "
-                   f"-c fsync={durability} -c synchronous_commit={durability}")
+        options = (
+            f"-h 127.0.0.1 -p {port} -k '' -c max_connections=50 "
+            f"-c fsync={durability} -c synchronous_commit={durability}"
+        )
         _run([_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options, "start"], log=log)
         for _ in range(100):
             if _running_port(data):

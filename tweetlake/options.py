@@ -38,17 +38,27 @@ def plain(text: str) -> str:
     """Docstring text for ``--help``: ````code```` → ``code``, ``:class:`X``` → ``X``."""
     text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
     return text.replace("``", "")
-LAKE_HELP = ("the lake: file:///absolute/path or s3://bucket/prefix"
-             " (default: $TWEETLAKE_LAKE, else $TWEETLAKE_HOME/lake)")
-DATABASE_HELP = ("the warehouse, postgresql://user@host:port/db (default: $TWEETLAKE_DATABASE_URL, else the embedded"
-                 " PostgreSQL under $TWEETLAKE_HOME; prefer the variable for a URL with a password: argv is visible"
-                 " in ps)")
+
+
+LAKE_HELP = (
+    "the lake: file:///absolute/path or s3://bucket/prefix (default: $TWEETLAKE_LAKE, else $TWEETLAKE_HOME/lake)"
+)
+DATABASE_HELP = (
+    "the warehouse, postgresql://user@host:port/db (default: $TWEETLAKE_DATABASE_URL, else the embedded"
+    " PostgreSQL under $TWEETLAKE_HOME; prefer the variable for a URL with a password: argv is visible"
+    " in ps)"
+)
 
 
 def add_log_level(parser: argparse.ArgumentParser, default: str = "WARNING") -> None:
-    parser.add_argument("--log-level", default=default, type=str.upper, choices=LOG_LEVELS,
-                        help=f"how much to log on stderr; DEBUG also shows Spark's log and the traceback of an "
-                             f"error (default: {default})")
+    parser.add_argument(
+        "--log-level",
+        default=default,
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help=f"how much to log on stderr; DEBUG also shows Spark's log and the traceback of an "
+        f"error (default: {default})",
+    )
 
 
 def add_lake(parser: argparse.ArgumentParser) -> None:
@@ -59,8 +69,11 @@ def add_database(parser: argparse.ArgumentParser, *, schema: bool = True) -> Non
     parser.add_argument("--database-url", default=None, metavar="URL", help=DATABASE_HELP)
     if schema:
         default = load().db_schema
-        parser.add_argument("--schema", default=default,
-                            help=f"the warehouse schema (default: $TWEETLAKE_DB_SCHEMA, else twitter; now {default})")
+        parser.add_argument(
+            "--schema",
+            default=default,
+            help=f"the warehouse schema (default: $TWEETLAKE_DB_SCHEMA, else twitter; now {default})",
+        )
 
 
 def open_lake(option: str | None, *, must_exist: bool = False) -> Lake:
@@ -71,8 +84,10 @@ def open_lake(option: str | None, *, must_exist: bool = False) -> Lake:
     uri = option or settings.lake_uri
     lake = Lake.from_user_uri(uri) if (option or settings.lake_configured) else Lake.from_uri(uri)
     if must_exist and isinstance(lake, LocalLake) and not lake.root.is_dir():
-        raise UsageError(f"no lake at {lake.uri} (the folder does not exist): pass --lake, set TWEETLAKE_LAKE, "
-                         "or collect first with tweetlake ingest")
+        raise UsageError(
+            f"no lake at {lake.uri} (the folder does not exist): pass --lake, set TWEETLAKE_LAKE, "
+            "or collect first with tweetlake ingest"
+        )
     return lake
 
 

@@ -236,8 +236,10 @@ def merge_tweets(cur: Any, stg: StagingTables) -> None:
         f" FROM {t} s LEFT JOIN fact_tweet f ON f.tweet_id = s.tweet_id"
         " ORDER BY s.tweet_id, s.collected_at DESC, s.record_key DESC"
     )
-    is_newer = ("(EXCLUDED.last_collected_at, coalesce(EXCLUDED.last_record_key, ''))"
-                " >= (fact_tweet.last_collected_at, coalesce(fact_tweet.last_record_key, ''))")
+    is_newer = (
+        "(EXCLUDED.last_collected_at, coalesce(EXCLUDED.last_record_key, ''))"
+        " >= (fact_tweet.last_collected_at, coalesce(fact_tweet.last_record_key, ''))"
+    )
     attributes = (*TWEET_ATTRIBUTES, "last_record_key")
     cur.execute(
         f"INSERT INTO fact_tweet (tweet_id, {', '.join(attributes)}, edit_of_tweet_id,"
@@ -302,8 +304,18 @@ def record_files(cur: Any, dataset: str, run_id: str, entries: Sequence[LedgerEn
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
         + ", loaded_at = now()",
         [
-            (dataset, e.path, e.dt, e.size_bytes, e.rows_loaded, e.rows_api_errors, e.rows_quarantined, e.status,
-             e.reason, run_id)
+            (
+                dataset,
+                e.path,
+                e.dt,
+                e.size_bytes,
+                e.rows_loaded,
+                e.rows_api_errors,
+                e.rows_quarantined,
+                e.status,
+                e.reason,
+                run_id,
+            )
             for e in entries
         ],
     )

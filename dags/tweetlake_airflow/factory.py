@@ -67,31 +67,54 @@ def build_dag(spec: DagSpec, target: str, poll_seconds: int = 30) -> DAG:
         tags=["tweetlake", target, spec.dataset],
         doc_md=__doc__,
     ) as dag:
-        ingest = PythonOperator(task_id="ingest", python_callable=tasks.ingest,
-                                op_kwargs={"dataset": spec.dataset}, execution_timeout=spec.ingest_timeout)
+        ingest = PythonOperator(
+            task_id="ingest",
+            python_callable=tasks.ingest,
+            op_kwargs={"dataset": spec.dataset},
+            execution_timeout=spec.ingest_timeout,
+        )
         crawl: Any
         load: Any
         if target == "local":
-            crawl = PythonOperator(task_id="crawl", python_callable=tasks.crawl_local,
-                                   op_kwargs={"dataset": spec.dataset}, execution_timeout=spec.crawl_timeout)
-            load = PythonOperator(task_id="load", python_callable=tasks.load_local,
-                                  op_kwargs={"dataset": spec.dataset},
-                                  execution_timeout=spec.load_timeout)
+            crawl = PythonOperator(
+                task_id="crawl",
+                python_callable=tasks.crawl_local,
+                op_kwargs={"dataset": spec.dataset},
+                execution_timeout=spec.crawl_timeout,
+            )
+            load = PythonOperator(
+                task_id="load",
+                python_callable=tasks.load_local,
+                op_kwargs={"dataset": spec.dataset},
+                execution_timeout=spec.load_timeout,
+            )
         else:
             from tweetlake_airflow.glue import GlueCrawlerRunOperator, StackGlueJobOperator
 
             crawl = GlueCrawlerRunOperator(
-                task_id="crawl", crawler_name=spec.crawler_name(STACK), aws_conn_id=AWS_CONNECTION,
-                deferrable=True, poll_interval=poll_seconds, execution_timeout=spec.crawl_timeout,
+                task_id="crawl",
+                crawler_name=spec.crawler_name(STACK),
+                aws_conn_id=AWS_CONNECTION,
+                deferrable=True,
+                poll_interval=poll_seconds,
+                execution_timeout=spec.crawl_timeout,
                 # a crawl already under way (the stack's own workflow, an earlier try) is waited for
-                fail_on_already_running=False)
+                fail_on_already_running=False,
+            )
             script_args = glue_script_args(spec)
             load = StackGlueJobOperator(
-                task_id="load", dataset=spec.dataset, job_name=spec.job_name(STACK), aws_conn_id=AWS_CONNECTION,
-                script_args=script_args, wait_for_completion=True, deferrable=True, verbose=False,
+                task_id="load",
+                dataset=spec.dataset,
+                job_name=spec.job_name(STACK),
+                aws_conn_id=AWS_CONNECTION,
+                script_args=script_args,
+                wait_for_completion=True,
+                deferrable=True,
+                verbose=False,
                 waiter_delay=poll_seconds,
                 waiter_max_attempts=max(1, int(spec.load_timeout.total_seconds() // max(poll_seconds, 1))),
-                execution_timeout=spec.load_timeout)
+                execution_timeout=spec.load_timeout,
+            )
         ingest >> crawl >> load
     return dag
 

@@ -41,7 +41,8 @@ class StackGlueJobOperator(GlueJobOperator):
         if not self.hook.has_job(self.job_name):
             raise AirflowFailException(
                 f"Glue job {self.job_name} does not exist: deploy the stack (scripts/deploy.sh) or set the "
-                f"Variable tweetlake_stack; the DAGs start the stack's jobs, they never create one")
+                f"Variable tweetlake_stack; the DAGs start the stack's jobs, they never create one"
+            )
         return super().submit_job(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
@@ -57,17 +58,22 @@ class StackGlueJobOperator(GlueJobOperator):
         logs = self.hook.logs_hook.get_conn()
         found: dict[str, Any] | None = None
         try:
-            for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group,
-                                                                          logStreamNames=[run_id]):
+            for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group, logStreamNames=[run_id]):
                 for event in page.get("events", []):
                     match = SUMMARY_LINE.search(event.get("message", ""))
                     if match and match["dataset"] == self.dataset:
-                        found = {k: (int(v.replace(",", "")) if v.replace(",", "").isdigit() else v)
-                                 for k, v in match.groupdict().items()}
+                        found = {
+                            k: (int(v.replace(",", "")) if v.replace(",", "").isdigit() else v)
+                            for k, v in match.groupdict().items()
+                        }
                         self.log.info("job summary: %s", match.group(0))
         except ClientError as err:
-            self.log.warning("no job summary: the log %s of run %s cannot be read (%s)", group, run_id,
-                             err.response.get("Error", {}).get("Code"))
+            self.log.warning(
+                "no job summary: the log %s of run %s cannot be read (%s)",
+                group,
+                run_id,
+                err.response.get("Error", {}).get("Code"),
+            )
         if found is None:
             self.log.warning("no job summary line in %s, stream %s", group, run_id)
         return {"glue_job_run_id": run_id, "job_name": self.job_name, "summary": found}

@@ -46,19 +46,34 @@ class DagSpec:
 
 
 SPECS: tuple[DagSpec, ...] = (
-    DagSpec("users", "0 1 * * *", "users",
-            # ⌈N/100⌉ lookups; a spent window waits at most 15½ minutes, renewed in slices
-            ingest_timeout=timedelta(minutes=45), crawl_timeout=timedelta(minutes=30),
-            load_timeout=timedelta(minutes=60),
-            description="profiles of the tracked accounts (daily): raw/users -> dim_user, fact_user_daily"),
-    DagSpec("tweets", "10 */4 * * *", "tweets",
-            # a first backfill pages 3,200 tweets an account; later runs only what is new
-            ingest_timeout=timedelta(hours=3), crawl_timeout=timedelta(minutes=30),
-            load_timeout=timedelta(minutes=90),
-            description="tweets of the tracked accounts (every 4 h): raw/tweets -> fact_tweet and its entities"),
-    DagSpec("tweet_metrics", "20 1-23/2 * * *", "tweet-metrics",
-            # must end before the next run, two hours later
-            ingest_timeout=timedelta(minutes=75), crawl_timeout=timedelta(minutes=20),
-            load_timeout=timedelta(minutes=40),
-            description="public metrics of the collected tweets (every 2 h): raw/tweet_metrics -> fact_tweet_metrics"),
+    DagSpec(
+        "users",
+        "0 1 * * *",
+        "users",
+        # ⌈N/100⌉ lookups; a spent window waits at most 15½ minutes, renewed in slices
+        ingest_timeout=timedelta(minutes=45),
+        crawl_timeout=timedelta(minutes=30),
+        load_timeout=timedelta(minutes=60),
+        description="profiles of the tracked accounts (daily): raw/users -> dim_user, fact_user_daily",
+    ),
+    DagSpec(
+        "tweets",
+        "10 */4 * * *",
+        "tweets",
+        # a first backfill pages 3,200 tweets an account; later runs only what is new
+        ingest_timeout=timedelta(hours=3),
+        crawl_timeout=timedelta(minutes=30),
+        load_timeout=timedelta(minutes=90),
+        description="tweets of the tracked accounts (every 4 h): raw/tweets -> fact_tweet and its entities",
+    ),
+    DagSpec(
+        "tweet_metrics",
+        "20 1-23/2 * * *",
+        "tweet-metrics",
+        # must end before the next run, two hours later
+        ingest_timeout=timedelta(minutes=75),
+        crawl_timeout=timedelta(minutes=20),
+        load_timeout=timedelta(minutes=40),
+        description="public metrics of the collected tweets (every 2 h): raw/tweet_metrics -> fact_tweet_metrics",
+    ),
 )

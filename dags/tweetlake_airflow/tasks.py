@@ -68,8 +68,10 @@ def x_client() -> Any:
     try:
         conn = BaseHook.get_connection(X_API_CONNECTION)
     except AirflowNotFoundException:
-        log.info("no Airflow connection %r: the token comes from X_BEARER_TOKEN or X_BEARER_TOKEN_SECRET_ARN",
-                 X_API_CONNECTION)
+        log.info(
+            "no Airflow connection %r: the token comes from X_BEARER_TOKEN or X_BEARER_TOKEN_SECRET_ARN",
+            X_API_CONNECTION,
+        )
         return XClient.from_env()
     if not conn.password:
         raise ConfigurationError(f"the Airflow connection {X_API_CONNECTION!r} has no password (the bearer token)")
@@ -124,8 +126,14 @@ def ingest(dataset: str, max_age_days: str | None = None) -> dict[str, Any]:
     lake = Lake.from_uri(lake_uri())
     client = x_client()
     try:
-        summary = run(dataset, lake, client, max_age_days=float(metrics_age) if metrics_age else None,
-                      policy=policy, budget_usd=float(budget) if budget else None)
+        summary = run(
+            dataset,
+            lake,
+            client,
+            max_age_days=float(metrics_age) if metrics_age else None,
+            policy=policy,
+            budget_usd=float(budget) if budget else None,
+        )
     except Exception as err:
         failed = outcome(err)
         if failed is None:
@@ -141,8 +149,9 @@ def ingest(dataset: str, max_age_days: str | None = None) -> dict[str, Any]:
     verdict = outcome(summary)
     if verdict.code != ExitCode.OK:
         get_current_context()["ti"].xcom_push(key="summary", value=result)
-        raise AirflowException(f"tweetlake ingest {dataset}: exit {int(verdict.code)} ({verdict.code.name}): "
-                               f"{verdict.message}")
+        raise AirflowException(
+            f"tweetlake ingest {dataset}: exit {int(verdict.code)} ({verdict.code.name}): {verdict.message}"
+        )
     return result
 
 
@@ -155,8 +164,13 @@ def crawl_local(dataset: str) -> dict[str, Any]:
     lake_address = lake_uri()
     partitions = list_partitions(Lake.from_uri(lake_address), dataset)
     newest = max(partitions).isoformat() if partitions else None
-    log.info("local catalog: %s%s holds %d dt= partition(s), newest %s", lake_address.rstrip("/") + "/",
-             raw_prefix(dataset), len(partitions), newest or "none")
+    log.info(
+        "local catalog: %s%s holds %d dt= partition(s), newest %s",
+        lake_address.rstrip("/") + "/",
+        raw_prefix(dataset),
+        len(partitions),
+        newest or "none",
+    )
     return {"dataset": dataset, "partitions": len(partitions), "newest": newest}
 
 
@@ -184,9 +198,13 @@ def load_local(dataset: str) -> dict[str, Any]:
 
     ingest_summary = get_current_context()["ti"].xcom_pull(task_ids="ingest")
     if ingest_summary:
-        log.info("after ingest run %s: %d record(s) in %d file(s), %d request(s)", ingest_summary.get("run_id"),
-                 ingest_summary.get("records", 0), len(ingest_summary.get("files", ())),
-                 ingest_summary.get("requests", 0))
+        log.info(
+            "after ingest run %s: %d record(s) in %d file(s), %d request(s)",
+            ingest_summary.get("run_id"),
+            ingest_summary.get("records", 0),
+            len(ingest_summary.get("files", ())),
+            ingest_summary.get("requests", 0),
+        )
     spark = build_local_spark(f"tweetlake-airflow-{dataset}")
     try:
         summary = run_job(dataset, lake_uri(), localdb.database_url(), spark, schema=db_schema())
@@ -205,11 +223,19 @@ def on_failure(context: Any) -> None:
     if ti.task_id == "ingest":
         summary = ti.xcom_pull(task_ids="ingest", key="summary")
         if summary and summary.get("failed_accounts"):
-            details.append("accounts: " + ", ".join(f"@{name} ({why})" for name, why in
-                                                      summary["failed_accounts"].items()))
+            details.append(
+                "accounts: " + ", ".join(f"@{name} ({why})" for name, why in summary["failed_accounts"].items())
+            )
     else:
         summary = ti.xcom_pull(task_ids="ingest")
         if summary and summary.get("files"):
             details.append("lake files of this run's ingest: " + ", ".join(summary["files"]))
-    log.error("tweetlake %s.%s failed (run %s, try %s): %s%s", ti.dag_id, ti.task_id, ti.run_id,
-              getattr(ti, "try_number", "?"), what, ("; " + "; ".join(details)) if details else "")
+    log.error(
+        "tweetlake %s.%s failed (run %s, try %s): %s%s",
+        ti.dag_id,
+        ti.task_id,
+        ti.run_id,
+        getattr(ti, "try_number", "?"),
+        what,
+        ("; " + "; ".join(details)) if details else "",
+    )

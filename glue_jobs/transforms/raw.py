@@ -133,8 +133,9 @@ def with_parsed_record(data_schema: T.StructType) -> Callable[[DataFrame], DataF
     return transform
 
 
-def with_quarantine_reason(optional_ids: tuple[str, ...] = (),
-                           counts: dict[str, tuple[str, ...]] | None = None) -> Callable[[DataFrame], DataFrame]:
+def with_quarantine_reason(
+    optional_ids: tuple[str, ...] = (), counts: dict[str, tuple[str, ...]] | None = None
+) -> Callable[[DataFrame], DataFrame]:
     """Why a parsed line cannot be used (``NULL`` when it can). An id must convert, not only look
     like digits: a NULL key would fail the merge's NOT NULL and with it every later run. A line that
     is not UTF-8 (Spark would read U+FFFD in its place) or escapes half a surrogate pair (it would

@@ -41,8 +41,9 @@ def compound_scores(texts: pd.Series) -> pd.Series:
     """VADER compound scores (−1…1) of a batch of texts; a missing text scores NULL."""
     analyzer = _analyzer()
     distinct = {text: analyzer.polarity_scores(text)["compound"] for text in set(texts.dropna())}
-    return pd.Series([distinct.get(text) if isinstance(text, str) else None for text in texts],
-                     index=texts.index, dtype="float64")
+    return pd.Series(
+        [distinct.get(text) if isinstance(text, str) else None for text in texts], index=texts.index, dtype="float64"
+    )
 
 
 @F.pandas_udf(T.DoubleType())  # type: ignore[call-overload,misc]

@@ -138,9 +138,7 @@ def tweet_rows(tweets_df: DataFrame) -> DataFrame:
 def with_sentiment(rows_df: DataFrame) -> DataFrame:
     """``sentiment_compound`` and ``sentiment_label`` of the full ``text`` (English, not retweets)."""
     is_retweet = F.col("tweet_type") == F.lit("retweet")
-    scored_df = rows_df.withColumn(
-        "sentiment_compound", sentiment_compound(F.col("text"), F.col("lang"), is_retweet)
-    )
+    scored_df = rows_df.withColumn("sentiment_compound", sentiment_compound(F.col("text"), F.col("lang"), is_retweet))
     return scored_df.withColumn("sentiment_label", sentiment_label(F.col("sentiment_compound")))
 
 

@@ -40,6 +40,7 @@ USER_SCHEMA = T.StructType(
     ]
 )
 
+
 def user_snapshots(parsed_df: DataFrame) -> DataFrame:
     """Parsed users records → ``USER_SNAPSHOT_COLUMNS`` (``common/warehouse/columns.py``)."""
     user = F.col("data")

@@ -53,8 +53,10 @@ class RunSummary:
         if self.unavailable:
             lines.append("  unavailable: " + ", ".join(f"{k} ({v})" for k, v in sorted(self.unavailable.items())))
         if self.failed:
-            lines.append("  failed (cursor kept; the next run retries): "
-                         + ", ".join(f"{k} ({v})" for k, v in sorted(self.failed.items())))
+            lines.append(
+                "  failed (cursor kept; the next run retries): "
+                + ", ".join(f"{k} ({v})" for k, v in sorted(self.failed.items()))
+            )
         lines.extend(f"  note: {note}" for note in self.notes)
         lines.extend(f"  warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
@@ -76,8 +78,15 @@ class CollectorRun:
 
     dataset = ""
 
-    def __init__(self, lake: Lake, client: XClient, *, max_records_per_file: int = 100_000,
-                 max_seconds_per_file: float = 300.0, on_progress: OnProgress | None = None) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        client: XClient,
+        *,
+        max_records_per_file: int = 100_000,
+        max_seconds_per_file: float = 300.0,
+        on_progress: OnProgress | None = None,
+    ) -> None:
         self.lake = lake
         self.client = client
         self.started_at = client.now()
@@ -93,9 +102,16 @@ class CollectorRun:
         self._requests_before = Counter(client.stats.requests)
         self._wait_before = client.stats.rate_limit_wait_seconds
         self._retries_before = client.stats.retries
-        self.writer = RawPartWriter(lake, self.dataset, self.run_id, self.started_at,
-                                    max_records=max_records_per_file, max_seconds=max_seconds_per_file,
-                                    on_publish=self._published, before_publish=self._about_to_publish)
+        self.writer = RawPartWriter(
+            lake,
+            self.dataset,
+            self.run_id,
+            self.started_at,
+            max_records=max_records_per_file,
+            max_seconds=max_seconds_per_file,
+            on_publish=self._published,
+            before_publish=self._about_to_publish,
+        )
 
     def _about_to_publish(self, key: str, count: int) -> None:
         self.fence()  # a run whose lease another run took over publishes nothing more

@@ -41,8 +41,9 @@ BATCH = 100
 class MetricsCollector(CollectorRun):
     dataset = "tweet_metrics"
 
-    def run(self, author_ids: set[str] | None, max_age_days: float | None = None,
-            policy: Policy = EVERY_RUN) -> RunSummary:
+    def run(
+        self, author_ids: set[str] | None, max_age_days: float | None = None, policy: Policy = EVERY_RUN
+    ) -> RunSummary:
         index = TweetIndex.load(self.lake)
         read = index.refresh_from_lake(self.lake)
         policy = policy.ending_at(max_age_days)
@@ -63,10 +64,12 @@ class MetricsCollector(CollectorRun):
         if choice.waited:
             assert meter is not None
             self.summary.extra["waited (over the budget; the youngest went first)"] = f"{choice.waited:,}"
-            self.summary.notes.append(f"{choice.waited:,} due tweet(s) waited: the monthly budget "
-                                      f"({meter.budget.describe()}, paced: {share:.0%} of it by the end of today) "
-                                      f"leaves room for {choice.post_reads:,} more post reads this run; "
-                                      "the next run asks again")
+            self.summary.notes.append(
+                f"{choice.waited:,} due tweet(s) waited: the monthly budget "
+                f"({meter.budget.describe()}, paced: {share:.0%} of it by the end of today) "
+                f"leaves room for {choice.post_reads:,} more post reads this run; "
+                "the next run asks again"
+            )
         self._refreshed = self._doubted = self._deleted = 0
         missing: list[str] = []
         try:
@@ -86,8 +89,10 @@ class MetricsCollector(CollectorRun):
         summary.extra["newly deleted"] = self._deleted
         if missing:
             summary.extra["unanswered (asked twice, asked again next run)"] = len(missing)
-            summary.notes.append(f"the API answered for neither the data nor an error of {len(missing):,} "
-                                 f"tweet id(s), e.g. {', '.join(missing[:5])}")
+            summary.notes.append(
+                f"the API answered for neither the data nor an error of {len(missing):,} "
+                f"tweet id(s), e.g. {', '.join(missing[:5])}"
+            )
         return summary
 
     def _ask(self, ids: list[str], index: TweetIndex) -> Page:

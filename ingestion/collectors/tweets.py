@@ -129,12 +129,23 @@ class _Pass:
 
     @classmethod
     def resume(cls, pending: Pending, count_at_lower: int | None) -> _Pass:
-        return cls(lower=pending.lower, until_id=pending.until_id, top_id=pending.top_id, fetched=pending.fetched,
-                   scanned=pending.scanned, count_at_lower=count_at_lower)
+        return cls(
+            lower=pending.lower,
+            until_id=pending.until_id,
+            top_id=pending.top_id,
+            fetched=pending.fetched,
+            scanned=pending.scanned,
+            count_at_lower=count_at_lower,
+        )
 
     def pending(self) -> Pending:
-        return Pending(lower=self.lower, until_id=self.oldest_id or self.until_id, top_id=self.top_id,
-                       fetched=self.fetched, scanned=self.scanned)
+        return Pending(
+            lower=self.lower,
+            until_id=self.oldest_id or self.until_id,
+            top_id=self.top_id,
+            fetched=self.fetched,
+            scanned=self.scanned,
+        )
 
     def read(self, page: Page, user_id: str) -> None:
         ids = [int(tweet["id"]) for tweet in page.data]
@@ -167,8 +178,14 @@ class _Capped:
 class TweetsCollector(CollectorRun):
     dataset = "tweets"
 
-    def __init__(self, *args: Any, since: datetime = DEFAULT_SINCE, exclude: tuple[str, ...] = (),
-                 backfill: str = "auto", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        since: datetime = DEFAULT_SINCE,
+        exclude: tuple[str, ...] = (),
+        backfill: str = "auto",
+        **kwargs: Any,
+    ) -> None:
         if backfill not in BACKFILL_MODES:
             raise ValueError(f"--backfill takes {', '.join(BACKFILL_MODES)}, not {backfill!r}")
         super().__init__(*args, **kwargs)
@@ -228,13 +245,20 @@ class TweetsCollector(CollectorRun):
         log.warning("an earlier run was interrupted: %s part %s", what, part)
         self.summary.notes.append(f"an earlier run was interrupted: {what} part {part}")
 
-    def _stage(self, account: Account, newest_id: str | None, pending: Pending | None,
-               tweet_count: int | None = None) -> None:
+    def _stage(
+        self, account: Account, newest_id: str | None, pending: Pending | None, tweet_count: int | None = None
+    ) -> None:
         assert account.user_id is not None
         self._staged[account.user_id] = self._current[account.user_id] = AccountCursor(
-            newest_id=newest_id, pending=pending, gaps=tuple(self._gaps.get(account.user_id, ())),
-            username=account.username, exclude=self.exclude, exclude_from=self._exclude_from.get(account.user_id),
-            updated_at=isoformat_z(self.client.now().replace(microsecond=0)), tweet_count=tweet_count)
+            newest_id=newest_id,
+            pending=pending,
+            gaps=tuple(self._gaps.get(account.user_id, ())),
+            username=account.username,
+            exclude=self.exclude,
+            exclude_from=self._exclude_from.get(account.user_id),
+            updated_at=isoformat_z(self.client.now().replace(microsecond=0)),
+            tweet_count=tweet_count,
+        )
 
     def _restage(self, account: Account) -> None:
         """Stage the account's cursor as last staged, with its gaps as they are now."""
@@ -251,8 +275,12 @@ class TweetsCollector(CollectorRun):
             for number, account in enumerate(accounts, start=1):
                 assert account.user_id is not None
                 self._collect_account(account, cursors.get(account.user_id) or AccountCursor())
-                self.on_progress(number, len(accounts), tweets=self.summary.records,
-                                 requests=sum(self.client.stats.requests.values()))
+                self.on_progress(
+                    number,
+                    len(accounts),
+                    tweets=self.summary.records,
+                    requests=sum(self.client.stats.requests.values()),
+                )
             self._report_caps()
         finally:
             # Whatever happened, publish what was fetched: its cursors are committed with it.
@@ -270,8 +298,10 @@ class TweetsCollector(CollectorRun):
             # to where the exclusion began brings them (the jobs de-duplicate what comes twice).
             where = f"tweet {exclude_from}" if exclude_from else "--since"
             kinds = ",".join(sorted(skipped_kinds))
-            self.summary.notes.append(f"@{account.username}: earlier runs excluded {kinds}; "
-                                      f"fetching its timeline down to {where} again to get them")
+            self.summary.notes.append(
+                f"@{account.username}: earlier runs excluded {kinds}; "
+                f"fetching its timeline down to {where} again to get them"
+            )
             # Down to --since: the new pass meets the cap again and finds its gaps anew. Down to a tweet:
             # what lies below it is as it was, gaps included.
             cursor = AccountCursor(newest_id=exclude_from, gaps=cursor.gaps if exclude_from else ())
@@ -316,12 +346,15 @@ class TweetsCollector(CollectorRun):
         assert account.user_id is not None
         reached = [int(p.oldest_id) for p in walked if p.oldest_id] + [int(p.until_id) for p in walked if p.until_id]
         if not reached:  # every position the timeline served was filtered out: nothing to stand on
-            self.summary.notes.append(f"@{account.username}: the timeline met its cap without a tweet to search "
-                                      "below; nothing recorded for full-archive search")
+            self.summary.notes.append(
+                f"@{account.username}: the timeline met its cap without a tweet to search "
+                "below; nothing recorded for full-archive search"
+            )
             return
         first = walked[0]
-        self._gaps[account.user_id].append(Gap(lower=first.lower, until_id=str(min(reached)),
-                                               unreached=first.unreachable(self.cap, tweet_count)))
+        self._gaps[account.user_id].append(
+            Gap(lower=first.lower, until_id=str(min(reached)), unreached=first.unreachable(self.cap, tweet_count))
+        )
         self._restage(account)
 
     def _fill_gaps(self, account: Account) -> bool:
@@ -381,8 +414,10 @@ class TweetsCollector(CollectorRun):
 
     def _refuse_search(self, err: ForbiddenError) -> None:
         self._search_refused = str(err)
-        line = (f"full-archive search is not available to this app ({err}); backfill off for the rest of this run: "
-                "what the timeline could not reach stays recorded for a run with access")
+        line = (
+            f"full-archive search is not available to this app ({err}); backfill off for the rest of this run: "
+            "what the timeline could not reach stays recorded for a run with access"
+        )
         log.info("%s", line)  # the face prints it once, from the summary (ingestion.run.outcome)
         self.summary.warnings.append(line)
 
@@ -415,8 +450,9 @@ class TweetsCollector(CollectorRun):
             self._account_failed(account, err)
             return False
         self._failing_in_a_row = 0
-        self._stage(account, _max_id(newest_id, walk.top_id), None,
-                    walk.tweet_count if walk.tweet_count is not None else count)
+        self._stage(
+            account, _max_id(newest_id, walk.top_id), None, walk.tweet_count if walk.tweet_count is not None else count
+        )
         return True
 
     def _account_failed(self, account: Account, err: APIError) -> None:
@@ -445,7 +481,8 @@ class TweetsCollector(CollectorRun):
             if name in searched_out:
                 self.summary.notes.append(
                     f"@{name}: reached the timeline's {self.cap:,}-tweet cap ({capped.fetched:,} fetched from it); "
-                    f"full-archive search fetched the {self._searched[name]:,} tweets it could not reach")
+                    f"full-archive search fetched the {self._searched[name]:,} tweets it could not reach"
+                )
                 continue
             count = capped.tweet_count
             knows_before = "since_id" not in first.lower or first.count_at_lower is not None
@@ -456,8 +493,10 @@ class TweetsCollector(CollectorRun):
                 continue
             head = f"@{name}: reached the timeline's {self.cap:,}-tweet cap ({capped.fetched:,} fetched this run)"
             if lost is None:
-                self.summary.notes.append(f"{head}; older tweets are beyond what the endpoint serves, how many is "
-                                          "unknown (no tweet_count to compare)")
+                self.summary.notes.append(
+                    f"{head}; older tweets are beyond what the endpoint serves, how many is "
+                    "unknown (no tweet_count to compare)"
+                )
             elif "since_id" in first.lower:
                 assert count is not None and first.count_at_lower is not None
                 self.summary.notes.append(
@@ -473,13 +512,20 @@ class TweetsCollector(CollectorRun):
         for name, fetched in sorted(self._searched.items()):
             if fetched:
                 self.summary.extra.setdefault("backfilled_by_search", {})[name] = fetched
-        why = ("--backfill off" if self.backfill == "off" else "search refused (403)" if self._search_refused
-               else "the account failed")
+        why = (
+            "--backfill off"
+            if self.backfill == "off"
+            else "search refused (403)"
+            if self._search_refused
+            else "the account failed"
+        )
         for name in sorted(self._open_gaps_by_name()):
             gaps = self._open_gaps(name)
-            self.summary.notes.append(f"@{name}: {len(gaps)} part(s) of its history beyond the timeline's reach wait "
-                                      f"for full-archive search ({why}), the oldest below tweet "
-                                      f"{min((g.until_id for g in gaps if g.until_id), key=int, default='-')}")
+            self.summary.notes.append(
+                f"@{name}: {len(gaps)} part(s) of its history beyond the timeline's reach wait "
+                f"for full-archive search ({why}), the oldest below tweet "
+                f"{min((g.until_id for g in gaps if g.until_id), key=int, default='-')}"
+            )
 
     def _open_gaps(self, username: str) -> list[Gap]:
         return list(self._gaps.get(self._ids.get(username, ""), ()))
@@ -496,4 +542,3 @@ class TweetsCollector(CollectorRun):
             return None
         count = ((page.data[0] if page.data else {}).get("public_metrics") or {}).get("tweet_count")
         return int(count) if count is not None else None
-

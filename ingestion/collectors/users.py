@@ -39,8 +39,11 @@ class UsersCollector(CollectorRun):
             looked_up += len(batch)
             self.on_progress(looked_up, len(names), records=self.summary.records)
         if unanswered_names:
-            self.summary.notes.append("the API answered for neither the profile nor an error of "
-                                      + ", ".join("@" + n for n in unanswered_names) + "; the next run asks again")
+            self.summary.notes.append(
+                "the API answered for neither the profile nor an error of "
+                + ", ".join("@" + n for n in unanswered_names)
+                + "; the next run asks again"
+            )
         renamed = self._find_renamed(missing, resolved, statuses)
         remember_user_ids(self.lake, resolved, forget=[n for n, why in statuses.items() if why in GONE])
         self.summary.extra["accounts"] = f"{len(resolved)} found of {len(names)}"
@@ -51,8 +54,14 @@ class UsersCollector(CollectorRun):
             registry.record_lookups(resolved, statuses, renamed, snapshot_day=day)
         return summary
 
-    def _read_profiles(self, page: Page, by_name: dict[str, Account], resolved: dict[str, str],
-                       statuses: dict[str, AccountStatus | None], missing: list[Account]) -> None:
+    def _read_profiles(
+        self,
+        page: Page,
+        by_name: dict[str, Account],
+        resolved: dict[str, str],
+        statuses: dict[str, AccountStatus | None],
+        missing: list[Account],
+    ) -> None:
         self.write_page(page)
         for user in page.data:
             resolved[user["username"]] = user["id"]
@@ -69,8 +78,9 @@ class UsersCollector(CollectorRun):
                 statuses[name] = status
                 self.summary.unavailable[name] = status
 
-    def _find_renamed(self, missing: list[Account], resolved: dict[str, str],
-                      statuses: dict[str, AccountStatus | None]) -> dict[str, str]:
+    def _find_renamed(
+        self, missing: list[Account], resolved: dict[str, str], statuses: dict[str, AccountStatus | None]
+    ) -> dict[str, str]:
         renamed: dict[str, str] = {}
         by_id = {a.user_id: a for a in missing if a.user_id}
         for batch in batches(sorted(by_id)):
@@ -97,4 +107,3 @@ class UsersCollector(CollectorRun):
                     statuses[account.username] = status
                     self.summary.unavailable[account.username] = status
         return renamed
-

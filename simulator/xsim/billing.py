@@ -147,8 +147,11 @@ class Billing:
                 day.counts_requests += 1
                 spent["counts_requests"] += 1
             spent = +spent  # only what was billed
-            micro = (spent["post_reads"] * _micro(cfg.post_read_usd) + spent["user_reads"] * _micro(cfg.user_read_usd)
-                     + spent["counts_requests"] * _micro(cfg.counts_request_usd))
+            micro = (
+                spent["post_reads"] * _micro(cfg.post_read_usd)
+                + spent["user_reads"] * _micro(cfg.user_read_usd)
+                + spent["counts_requests"] * _micro(cfg.counts_request_usd)
+            )
             day.micro_usd += micro
             self._micro_total += micro
             if spent:
@@ -176,8 +179,10 @@ class Billing:
         """Post reads of each of the last `days` UTC days up to `now_ms`'s, oldest first."""
         today = _day(now_ms)
         with self._lock:
-            return [(d, len(self._days[d].posts) if d in self._days else 0)
-                    for d in (today - timedelta(days=n) for n in range(days - 1, -1, -1))]
+            return [
+                (d, len(self._days[d].posts) if d in self._days else 0)
+                for d in (today - timedelta(days=n) for n in range(days - 1, -1, -1))
+            ]
 
     def total_usd(self) -> float:
         with self._lock:
@@ -193,21 +198,36 @@ class Billing:
             by_endpoint: dict[str, Counter[str]] = {}
             for day in sorted(self._days):
                 d = self._days[day]
-                days.append({"date": day.isoformat(), "post_reads": len(d.posts), "user_reads": len(d.users),
-                             "counts_requests": d.counts_requests, "usd": _usd(d.micro_usd),
-                             "by_endpoint": {k: dict(v) for k, v in sorted(d.by_endpoint.items())}})
-                totals.update({"post_reads": len(d.posts), "user_reads": len(d.users),
-                               "counts_requests": d.counts_requests})
+                days.append(
+                    {
+                        "date": day.isoformat(),
+                        "post_reads": len(d.posts),
+                        "user_reads": len(d.users),
+                        "counts_requests": d.counts_requests,
+                        "usd": _usd(d.micro_usd),
+                        "by_endpoint": {k: dict(v) for k, v in sorted(d.by_endpoint.items())},
+                    }
+                )
+                totals.update(
+                    {"post_reads": len(d.posts), "user_reads": len(d.users), "counts_requests": d.counts_requests}
+                )
                 for template, spent in d.by_endpoint.items():
                     by_endpoint.setdefault(template, Counter()).update(spent)
             remaining = None if cfg.credits_usd is None else _usd(_micro(cfg.credits_usd) - self._micro_total)
             return {
                 "config": asdict(cfg),
-                "totals": {"post_reads": totals["post_reads"], "user_reads": totals["user_reads"],
-                           "counts_requests": totals["counts_requests"], "usd": _usd(self._micro_total)},
+                "totals": {
+                    "post_reads": totals["post_reads"],
+                    "user_reads": totals["user_reads"],
+                    "counts_requests": totals["counts_requests"],
+                    "usd": _usd(self._micro_total),
+                },
                 "by_endpoint": {k: dict(v) for k, v in sorted(by_endpoint.items())},
-                "cycle": {"start": self.cycle_start(today).isoformat(), "post_reads": self._cycle_posts(today),
-                          "post_cap": cfg.post_cap},
+                "cycle": {
+                    "start": self.cycle_start(today).isoformat(),
+                    "post_reads": self._cycle_posts(today),
+                    "post_cap": cfg.post_cap,
+                },
                 "credits": {"usd": cfg.credits_usd, "remaining_usd": remaining},
                 "refused": dict(self.refused),
                 "days": days,

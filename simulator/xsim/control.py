@@ -25,8 +25,16 @@ from xsim.stats import Stats
 from xsim.timeutil import format_iso
 from xsim.world import World
 
-_QUEUED = {"fail_next", "fail_status", "drop_next", "usage_cap_next", "rate_limit_next", "rate_limit_headers",
-           "retry_after", "clear"}
+_QUEUED = {
+    "fail_next",
+    "fail_status",
+    "drop_next",
+    "usage_cap_next",
+    "rate_limit_next",
+    "rate_limit_headers",
+    "retry_after",
+    "clear",
+}
 """`POST /_sim/faults` keys that queue one-shot faults; every other key is a `FaultConfig` field."""
 
 
@@ -111,8 +119,11 @@ class Control:
                 self.faults.usage_cap_next(int(value))
             elif key == "rate_limit_next" and value:
                 retry_after = body.get("retry_after")
-                self.faults.rate_limit_next(int(value), headers=str(body.get("rate_limit_headers", "window")),
-                                            retry_after=None if retry_after is None else int(retry_after))
+                self.faults.rate_limit_next(
+                    int(value),
+                    headers=str(body.get("rate_limit_headers", "window")),
+                    retry_after=None if retry_after is None else int(retry_after),
+                )
 
     def _world_json(self) -> dict[str, Any]:
         t_ms = self.clock.now_ms()

@@ -71,15 +71,26 @@ class Endpoint:
 
 ENDPOINTS = [
     Endpoint("GET /2/users/by", re.compile(r"^/2/users/by$"), "users_by", ("usernames", *_FIELDS)),
-    Endpoint("GET /2/users/:id/tweets", re.compile(r"^/2/users/([^/]+)/tweets$"), "timeline",
-             (*_TIMELINE, *_TWEET_FIELDS)),
+    Endpoint(
+        "GET /2/users/:id/tweets", re.compile(r"^/2/users/([^/]+)/tweets$"), "timeline", (*_TIMELINE, *_TWEET_FIELDS)
+    ),
     Endpoint("GET /2/users/:id", re.compile(r"^/2/users/([^/]+)$"), "user", ("id", *_FIELDS)),
     Endpoint("GET /2/users", re.compile(r"^/2/users$"), "users", ("ids", *_FIELDS)),
     Endpoint("GET /2/tweets", re.compile(r"^/2/tweets$"), "tweets", ("ids", *_TWEET_FIELDS)),
-    Endpoint("GET /2/tweets/search/all", re.compile(r"^/2/tweets/search/all$"), "search_all",
-             (*_ARCHIVE, "max_results", "sort_order", *_TWEET_FIELDS), full_archive=True),
-    Endpoint("GET /2/tweets/counts/all", re.compile(r"^/2/tweets/counts/all$"), "counts_all",
-             (*_ARCHIVE, "granularity", "search_count.fields"), full_archive=True),
+    Endpoint(
+        "GET /2/tweets/search/all",
+        re.compile(r"^/2/tweets/search/all$"),
+        "search_all",
+        (*_ARCHIVE, "max_results", "sort_order", *_TWEET_FIELDS),
+        full_archive=True,
+    ),
+    Endpoint(
+        "GET /2/tweets/counts/all",
+        re.compile(r"^/2/tweets/counts/all$"),
+        "counts_all",
+        (*_ARCHIVE, "granularity", "search_count.fields"),
+        full_archive=True,
+    ),
     Endpoint("GET /2/usage/tweets", re.compile(r"^/2/usage/tweets$"), "usage_tweets", ("days", "usage.fields")),
 ]
 TEMPLATES = [e.template for e in ENDPOINTS]
@@ -123,8 +134,9 @@ class Endpoints:
         end_s = params.time_value("end_time")
         if start_s is not None and end_s is not None and start_s > end_s:
             end_text = params.values["end_time"]
-            params.error("end_time", end_text, f"Invalid 'end_time':'{end_text}'. 'end_time' must be on or after "
-                         "'start_time'")
+            params.error(
+                "end_time", end_text, f"Invalid 'end_time':'{end_text}'. 'end_time' must be on or after 'start_time'"
+            )
         acc = self.world.account(user_id) if ID_RE.match(user_id) else None
         token = params.values.get("pagination_token")
         cursor: tuple[bool, int] | None = None
@@ -257,15 +269,23 @@ class Endpoints:
         now_s = self.clock.now_ms() // 1000
         if end_s is not None and end_s > now_s - 10:
             end_text = params.values["end_time"]
-            params.error("end_time", end_text, f"Invalid 'end_time':'{end_text}'. 'end_time' must be a minimum of 10 "
-                         "seconds prior to the request time.")
+            params.error(
+                "end_time",
+                end_text,
+                f"Invalid 'end_time':'{end_text}'. 'end_time' must be a minimum of 10 "
+                "seconds prior to the request time.",
+            )
         if start_s is not None and end_s is not None and start_s >= end_s:
             end_text = params.values["end_time"]
-            params.error("end_time", end_text, f"Invalid 'end_time':'{end_text}'. 'end_time' must be after "
-                         "'start_time'")
+            params.error(
+                "end_time", end_text, f"Invalid 'end_time':'{end_text}'. 'end_time' must be after 'start_time'"
+            )
         if "next_token" in params.values and "pagination_token" in params.values:
-            params.error("next_token", params.values["next_token"],
-                         "At most one of `pagination_token`, `next_token` may be provided.")
+            params.error(
+                "next_token",
+                params.values["next_token"],
+                "At most one of `pagination_token`, `next_token` may be provided.",
+            )
         token = params.values.get("next_token") or params.values.get("pagination_token")
         given = search.Bounds(since_id, until_id, start_s, end_s)
         if end_s is None:
@@ -279,8 +299,11 @@ class Endpoints:
         max_results = params.max_results(10, 10, 500)
         sort_order = params.values.get("sort_order")
         if sort_order is not None and sort_order not in SORT_ORDERS:
-            params.error("sort_order", sort_order, f"The `sort_order` query parameter value [{sort_order}] is not one "
-                         f"of [{','.join(SORT_ORDERS)}]")
+            params.error(
+                "sort_order",
+                sort_order,
+                f"The `sort_order` query parameter value [{sort_order}] is not one of [{','.join(SORT_ORDERS)}]",
+            )
         query, given, bounds, token = self._archive_request(params)
         fingerprint = QueryTokens.fingerprint(query.key() if query else None, given)
         cursor: int | None = None
@@ -314,8 +337,11 @@ class Endpoints:
     def counts_all(self, params: Params, _: str | None) -> dict[str, Any]:
         granularity = params.values.get("granularity", "hour")
         if granularity not in GRANULARITIES:
-            params.error("granularity", granularity, f"The `granularity` query parameter value [{granularity}] is not "
-                         f"one of [{','.join(GRANULARITIES)}]")
+            params.error(
+                "granularity",
+                granularity,
+                f"The `granularity` query parameter value [{granularity}] is not one of [{','.join(GRANULARITIES)}]",
+            )
             granularity = "hour"
         count_fields = params.csv("search_count.fields", SEARCH_COUNT_FIELDS) or SEARCH_COUNT_FIELDS
         query, given, bounds, token = self._archive_request(params)
@@ -362,12 +388,15 @@ class Endpoints:
         asked = params.csv("usage.fields", USAGE_FIELDS) or list(_DEFAULT_USAGE_FIELDS)
         params.check()
         t_ms = self.clock.now_ms()
-        daily = [{"date": f"{day.isoformat()}T00:00:00.000Z", "usage": str(count)}
-                 for day, count in self.billing.daily_post_reads(t_ms, days)]
+        daily = [
+            {"date": f"{day.isoformat()}T00:00:00.000Z", "usage": str(count)}
+            for day, count in self.billing.daily_post_reads(t_ms, days)
+        ]
         data: dict[str, Any] = {
             "cap_reset_day": self.billing.config.cap_reset_day,
-            "daily_client_app_usage": [{"client_app_id": CLIENT_APP_ID, "usage": daily,
-                                        "usage_result_count": len(daily)}],
+            "daily_client_app_usage": [
+                {"client_app_id": CLIENT_APP_ID, "usage": daily, "usage_result_count": len(daily)}
+            ],
             "daily_project_usage": {"project_id": PROJECT_ID, "usage": daily},
             "project_cap": str(self.billing.config.post_cap),
             "project_id": PROJECT_ID,

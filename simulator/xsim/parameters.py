@@ -53,9 +53,7 @@ EXCLUDE = ["replies", "retweets"]
 SORT_ORDERS = ["recency", "relevancy"]
 GRANULARITIES = ["minute", "hour", "day"]
 SEARCH_COUNT_FIELDS = _names("end start tweet_count")
-USAGE_FIELDS = _names(
-    "cap_reset_day daily_client_app_usage daily_project_usage project_cap project_id project_usage"
-)
+USAGE_FIELDS = _names("cap_reset_day daily_client_app_usage daily_project_usage project_cap project_id project_usage")
 _FIELD_PARAMS: dict[str, list[str]] = {
     "tweet.fields": TWEET_FIELDS,
     "user.fields": USER_FIELDS,
@@ -124,8 +122,9 @@ class Params:
         if raw is None:
             return default
         if not raw.isdigit() or not low <= int(raw) <= high:
-            self.error("max_results", raw, f"The `max_results` query parameter value [{raw}] is not between {low} "
-                       f"and {high}")
+            self.error(
+                "max_results", raw, f"The `max_results` query parameter value [{raw}] is not between {low} and {high}"
+            )
             return default
         return int(raw)
 

@@ -45,8 +45,9 @@ class Query:
 def parse_query(text: str) -> Query:
     """The query's terms, or a QueryError with the API's wording."""
     if len(text) > MAX_QUERY_LENGTH:
-        raise QueryError(f"{_PROCESSING}Rules must be {MAX_QUERY_LENGTH} characters or less "
-                         f"(the query has {len(text)})")
+        raise QueryError(
+            f"{_PROCESSING}Rules must be {MAX_QUERY_LENGTH} characters or less (the query has {len(text)})"
+        )
     authors: list[str] = []
     dropped: set[int] = set()
     position = 0
@@ -66,12 +67,16 @@ def parse_query(text: str) -> Query:
             authors.append(value)
         elif ":" in term.lstrip("-"):
             operator = term.lstrip("-").split(":", 1)[0]
-            raise QueryError(f"{_PROCESSING}Reference to invalid operator '{operator}'. Operator is not available "
-                             f"in current product or product packaging; the simulator serves from:, -is:retweet "
-                             f"and -is:reply only (at position {at})")
+            raise QueryError(
+                f"{_PROCESSING}Reference to invalid operator '{operator}'. Operator is not available "
+                f"in current product or product packaging; the simulator serves from:, -is:retweet "
+                f"and -is:reply only (at position {at})"
+            )
         else:
-            raise QueryError(f"{_PROCESSING}the simulator serves the operators from:, -is:retweet and -is:reply "
-                             f"only, not '{term}' (at position {at})")
+            raise QueryError(
+                f"{_PROCESSING}the simulator serves the operators from:, -is:retweet and -is:reply "
+                f"only, not '{term}' (at position {at})"
+            )
     if not authors:
         raise QueryError(f"{_PROCESSING}Rules must contain a non-negation term (at position 1)")
     return Query(tuple(authors), frozenset(dropped))

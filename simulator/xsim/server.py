@@ -127,8 +127,9 @@ class SimulatorServer:
         self.faults = Faults(faults, seed=seed)
         self.rate_limiter = RateLimiter(rate_limits, rate_clock)
         self.billing = Billing(billing)
-        self.api = Api(self.world, self.clock, self.stats, self.faults, self.rate_limiter, token=token,
-                       billing=self.billing)
+        self.api = Api(
+            self.world, self.clock, self.stats, self.faults, self.rate_limiter, token=token, billing=self.billing
+        )
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -17,16 +17,21 @@ AIRFLOW_VENV = Path(os.environ.get("TWEETLAKE_AIRFLOW_VENV") or ROOT / ".venv-ai
 
 def airflow_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of an Airflow process: this suite's, less any Airflow, X or tweetlake setting."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AIRFLOW", "X_", "TWEETLAKE_", "PYTEST", "VIRTUAL_ENV"))}
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-        "PATH": f"{AIRFLOW_VENV / 'bin'}:{env.get('PATH', '')}",
-        "TWEETLAKE_HOME": str(home / "tweetlake"),
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW", "X_", "TWEETLAKE_", "PYTEST", "VIRTUAL_ENV"))
+    }
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "PATH": f"{AIRFLOW_VENV / 'bin'}:{env.get('PATH', '')}",
+            "TWEETLAKE_HOME": str(home / "tweetlake"),
+        }
+    )
     env.update(extra)
     return env
 
@@ -34,9 +39,11 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
 def run(args: list[str], env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """``args`` to the end; one that outlives ``timeout`` is killed and reported with what it printed."""
     try:
-        return subprocess.run(args, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        return subprocess.run(
+            args, env=env, cwd=str(ROOT), capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired as err:
+
         def text(out: str | bytes | None) -> str:
             return out.decode(errors="replace") if isinstance(out, bytes) else out or ""
 

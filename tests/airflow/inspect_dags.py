@@ -17,10 +17,30 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SECRET_NAMES = {"X_BEARER_TOKEN", "X_BEARER_TOKEN_SECRET_ARN", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_API_KEY",
-                "AIRFLOW_CONN_X_API", "AIRFLOW_CONN_AWS_DEFAULT", "AWS_SECRET_ACCESS_KEY"}
-WATCHED = {"open", "socket.connect", "socket.getaddrinfo", "subprocess.Popen", "os.system", "os.mkdir",
-           "os.remove", "os.rename", "os.unlink", "shutil.rmtree", "sqlite3.connect", "os.exec", "os.posix_spawn"}
+SECRET_NAMES = {
+    "X_BEARER_TOKEN",
+    "X_BEARER_TOKEN_SECRET_ARN",
+    "TWEETLAKE_DATABASE_URL",
+    "TWEETLAKE_API_KEY",
+    "AIRFLOW_CONN_X_API",
+    "AIRFLOW_CONN_AWS_DEFAULT",
+    "AWS_SECRET_ACCESS_KEY",
+}
+WATCHED = {
+    "open",
+    "socket.connect",
+    "socket.getaddrinfo",
+    "subprocess.Popen",
+    "os.system",
+    "os.mkdir",
+    "os.remove",
+    "os.rename",
+    "os.unlink",
+    "shutil.rmtree",
+    "sqlite3.connect",
+    "os.exec",
+    "os.posix_spawn",
+}
 CODE_SUFFIXES = (".py", ".pyc", ".so", ".pth")
 HEAVY = ("pyspark", "psycopg", "ingestion.client", "glue_jobs.runner", "tweetlake.localdb", "requests")
 
@@ -95,8 +115,9 @@ def guarded_import(folder: str) -> dict[str, Any]:
     def audit(event: str, args: tuple[Any, ...]) -> None:
         if event not in WATCHED:
             return
-        if event == "open" and (not isinstance(args[0], str) or args[0].endswith(CODE_SUFFIXES)
-                                or os.path.isdir(args[0])):
+        if event == "open" and (
+            not isinstance(args[0], str) or args[0].endswith(CODE_SUFFIXES) or os.path.isdir(args[0])
+        ):
             return
         if from_dags():
             events.append(f"{event} {args[0]!r}")
@@ -112,6 +133,7 @@ def guarded_import(folder: str) -> dict[str, Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
             calls.append(name)
             raise RuntimeError(f"{name} called while the DAG file is parsed")
+
         return call
 
     os._Environ.__getitem__ = watched_getitem  # type: ignore[attr-defined]

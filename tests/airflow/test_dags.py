@@ -16,14 +16,20 @@ HERE = Path(__file__).resolve().parent
 EXPECTED = {
     "tweetlake_users": ("0 1 * * *", {"ingest": 45 * 60, "crawl": 30 * 60, "load": 60 * 60}, "users"),
     "tweetlake_tweets": ("10 */4 * * *", {"ingest": 3 * 3600, "crawl": 30 * 60, "load": 90 * 60}, "tweets"),
-    "tweetlake_tweet_metrics": ("20 1-23/2 * * *", {"ingest": 75 * 60, "crawl": 20 * 60, "load": 40 * 60},
-                                "tweet-metrics"),
+    "tweetlake_tweet_metrics": (
+        "20 1-23/2 * * *",
+        {"ingest": 75 * 60, "crawl": 20 * 60, "load": 40 * 60},
+        "tweet-metrics",
+    ),
 }
 
 
 def inspect(home: Path, mode: str, *targets: str, **env: str) -> dict[str, Any]:
-    result = run([str(AIRFLOW_VENV / "bin" / "python"), str(HERE / "inspect_dags.py"), str(DAGS), mode, *targets],
-                 airflow_env(home, **env), timeout=300)
+    result = run(
+        [str(AIRFLOW_VENV / "bin" / "python"), str(HERE / "inspect_dags.py"), str(DAGS), mode, *targets],
+        airflow_env(home, **env),
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     line = next(x for x in result.stdout.splitlines() if x.startswith("INSPECT-JSON "))
     return dict(json.loads(line.removeprefix("INSPECT-JSON ")))
@@ -59,10 +65,11 @@ def test_every_dag_imports_with_the_expected_shape(bags: dict[str, Any], target:
         if target == "glue":
             crawl, load = tasks["crawl"], tasks["load"]
             assert crawl["class"] == "GlueCrawlerRunOperator" and crawl["deferrable"] is True
-            assert crawl["crawler_name"] == "{{ var.value.get('tweetlake_stack', 'tweetlake') }}-" \
-                                           f"{stack_base}-crawler"
+            assert (
+                crawl["crawler_name"] == f"{{{{ var.value.get('tweetlake_stack', 'tweetlake') }}}}-{stack_base}-crawler"
+            )
             assert load["class"] == "StackGlueJobOperator" and load["deferrable"] is True
-            assert load["job_name"] == "{{ var.value.get('tweetlake_stack', 'tweetlake') }}-" f"{stack_base}-job"
+            assert load["job_name"] == f"{{{{ var.value.get('tweetlake_stack', 'tweetlake') }}}}-{stack_base}-job"
             assert load["update_config"] is False
             assert crawl["aws_conn_id"] == load["aws_conn_id"] == "aws_default"
             assert "ti.xcom_pull(task_ids='ingest')" in load["script_args"]["--tweetlake_ingest_run_id"]
@@ -73,8 +80,11 @@ def test_every_dag_imports_with_the_expected_shape(bags: dict[str, Any], target:
 
 @pytest.mark.parametrize("target", ["glue", "local"])
 def test_parsing_does_no_io_and_reads_no_secret(parse_home: Path, target: str) -> None:
-    secrets = {"X_BEARER_TOKEN": "parse-time-secret-0123456789", "TWEETLAKE_DATABASE_URL": "postgresql://u:p@h/db",
-               "AIRFLOW_CONN_X_API": '{"conn_type": "http", "password": "parse-time-secret-0123456789"}'}
+    secrets = {
+        "X_BEARER_TOKEN": "parse-time-secret-0123456789",
+        "TWEETLAKE_DATABASE_URL": "postgresql://u:p@h/db",
+        "AIRFLOW_CONN_X_API": '{"conn_type": "http", "password": "parse-time-secret-0123456789"}',
+    }
     guard = inspect(parse_home, "guard", TWEETLAKE_AIRFLOW_TARGET=target, **secrets)
     assert guard["dags"] == sorted(EXPECTED)  # the guard saw the real DAG file build its DAGs
     assert guard["events"] == []

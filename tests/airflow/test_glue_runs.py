@@ -42,18 +42,36 @@ def stack(moto_endpoint: str, simulator: tuple[str, list[str]]) -> Iterator[dict
     boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
     lake_uri = f"s3://{bucket}/lake"
     for base in ("users", "tweets"):
-        glue.create_crawler(Name=f"{name}-{base}-crawler", Role="arn:aws:iam::123456789012:role/crawler",
-                            DatabaseName=f"{name}_raw", Targets={"S3Targets": [{"Path": f"{lake_uri}/raw/{base}/"}]})
-    glue.create_job(Name=f"{name}-users-job", Role="arn:aws:iam::123456789012:role/job",
-                    Command={"Name": "glueetl", "ScriptLocation": f"s3://{name}-artifacts/users_job.py"},
-                    GlueVersion="5.1", ExecutionProperty={"MaxConcurrentRuns": 1},
-                    DefaultArguments={"--lake_uri": lake_uri, "--db_schema": "twitter"})
-    env_cli = {**airflow_env(Path("/nonexistent")), "AWS_ENDPOINT_URL": moto_endpoint,
-               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        glue.create_crawler(
+            Name=f"{name}-{base}-crawler",
+            Role="arn:aws:iam::123456789012:role/crawler",
+            DatabaseName=f"{name}_raw",
+            Targets={"S3Targets": [{"Path": f"{lake_uri}/raw/{base}/"}]},
+        )
+    glue.create_job(
+        Name=f"{name}-users-job",
+        Role="arn:aws:iam::123456789012:role/job",
+        Command={"Name": "glueetl", "ScriptLocation": f"s3://{name}-artifacts/users_job.py"},
+        GlueVersion="5.1",
+        ExecutionProperty={"MaxConcurrentRuns": 1},
+        DefaultArguments={"--lake_uri": lake_uri, "--db_schema": "twitter"},
+    )
+    env_cli = {
+        **airflow_env(Path("/nonexistent")),
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     # --offline: recorded unresolved; the DAG's users run resolves them against the simulator
-    added = subprocess.run([sys.executable, "-m", "tweetlake.cli", "users", "add", *names, "--offline",
-                            "--lake", lake_uri],
-                           env=env_cli, capture_output=True, text=True, timeout=60, check=False)
+    added = subprocess.run(
+        [sys.executable, "-m", "tweetlake.cli", "users", "add", *names, "--offline", "--lake", lake_uri],
+        env=env_cli,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert added.returncode == 0, added.stderr
     # a job run is RUNNING for a few polls, so the operator must wait for it; moto's crawl moves on
     # only when its crawls are listed, which the crawler's trigger never does: it finishes at once
@@ -70,12 +88,15 @@ def glue_env(home: Path, moto_endpoint: str, stack: dict[str, Any]) -> dict[str,
         TWEETLAKE_AIRFLOW_TARGET="glue",
         TWEETLAKE_AIRFLOW_POLL_SECONDS="1",
         AIRFLOW_CONN_X_API=json.dumps({"conn_type": "http", "password": TOKEN, "host": stack["base_url"]}),
-        AIRFLOW_CONN_AWS_DEFAULT=json.dumps({"conn_type": "aws", "extra": {
-            "endpoint_url": moto_endpoint, "region_name": "us-east-1"}}),
+        AIRFLOW_CONN_AWS_DEFAULT=json.dumps(
+            {"conn_type": "aws", "extra": {"endpoint_url": moto_endpoint, "region_name": "us-east-1"}}
+        ),
         AIRFLOW_VAR_TWEETLAKE_LAKE=stack["lake_uri"],
         AIRFLOW_VAR_TWEETLAKE_STACK=stack["name"],
         AWS_ENDPOINT_URL=moto_endpoint,  # the ingest's S3 lake (tweetlake's own boto3 client)
-        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
     )
 
 
@@ -88,25 +109,37 @@ def print_summary_when_the_run_starts(glue: Any, logs: Any, job: str, stop: thre
             run_id, group = runs[0]["Id"], runs[0]["LogGroupName"] + "/output"
             logs.create_log_group(logGroupName=group)
             logs.create_log_stream(logGroupName=group, logStreamName=run_id)
-            logs.put_log_events(logGroupName=group, logStreamName=run_id, logEvents=[{
-                "timestamp": int(time.time() * 1000),
-                "message": "users run glue-1: 1 new file in 1 partition; 2 rows loaded, "
-                           "0 API error records, 0 lines quarantined"}])
+            logs.put_log_events(
+                logGroupName=group,
+                logStreamName=run_id,
+                logEvents=[
+                    {
+                        "timestamp": int(time.time() * 1000),
+                        "message": "users run glue-1: 1 new file in 1 partition; 2 rows loaded, "
+                        "0 API error records, 0 lines quarantined",
+                    }
+                ],
+            )
             return
         time.sleep(0.05)
 
 
-def test_glue_users_dag_starts_the_stacks_crawler_and_job(airflow_home: Path, moto_endpoint: str,
-                                                          stack: dict[str, Any]) -> None:
+def test_glue_users_dag_starts_the_stacks_crawler_and_job(
+    airflow_home: Path, moto_endpoint: str, stack: dict[str, Any]
+) -> None:
     glue, name = stack["glue"], stack["name"]
     logs = boto3.client("logs", endpoint_url=moto_endpoint, region_name="us-east-1")
     stop = threading.Event()
-    watcher = threading.Thread(target=print_summary_when_the_run_starts,
-                               args=(glue, logs, f"{name}-users-job", stop), daemon=True)
+    watcher = threading.Thread(
+        target=print_summary_when_the_run_starts, args=(glue, logs, f"{name}-users-job", stop), daemon=True
+    )
     watcher.start()
     try:
-        result = run([str(AIRFLOW_VENV / "bin" / "airflow"), "dags", "test", "tweetlake_users"],
-                     glue_env(airflow_home, moto_endpoint, stack), timeout=240)
+        result = run(
+            [str(AIRFLOW_VENV / "bin" / "airflow"), "dags", "test", "tweetlake_users"],
+            glue_env(airflow_home, moto_endpoint, stack),
+            timeout=240,
+        )
     finally:
         stop.set()
     out = result.stdout + result.stderr
@@ -135,11 +168,15 @@ def test_glue_users_dag_starts_the_stacks_crawler_and_job(airflow_home: Path, mo
     assert "job summary: users run glue-1: 1 new file in 1 partition; 2 rows loaded" in out
 
 
-def test_glue_tweets_dag_fails_when_the_stack_has_no_such_job(airflow_home: Path, moto_endpoint: str,
-                                                              stack: dict[str, Any]) -> None:
+def test_glue_tweets_dag_fails_when_the_stack_has_no_such_job(
+    airflow_home: Path, moto_endpoint: str, stack: dict[str, Any]
+) -> None:
     glue, name = stack["glue"], stack["name"]
-    result = run([str(AIRFLOW_VENV / "bin" / "airflow"), "dags", "test", "tweetlake_tweets"],
-                 glue_env(airflow_home, moto_endpoint, stack), timeout=240)
+    result = run(
+        [str(AIRFLOW_VENV / "bin" / "airflow"), "dags", "test", "tweetlake_tweets"],
+        glue_env(airflow_home, moto_endpoint, stack),
+        timeout=240,
+    )
     out = result.stdout + result.stderr
     assert f"Glue job {name}-tweets-job does not exist" in out, out[-6000:]
     # the callback's one line: which task, and the lake files this run's ingest published

@@ -22,8 +22,18 @@ from tests.airflow.conftest import AIRFLOW_VENV, airflow_env, run
 
 pytestmark = pytest.mark.slow
 TOKEN = "airflow-test-token-0123456789"
-TABLES = ("dim_user", "fact_user_daily", "fact_tweet", "tweet_hashtag", "tweet_mention", "tweet_url",
-          "tweet_cashtag", "tweet_reference", "fact_tweet_metrics", "etl_file_ledger")
+TABLES = (
+    "dim_user",
+    "fact_user_daily",
+    "fact_tweet",
+    "tweet_hashtag",
+    "tweet_mention",
+    "tweet_url",
+    "tweet_cashtag",
+    "tweet_reference",
+    "fact_tweet_metrics",
+    "etl_file_ledger",
+)
 
 
 def free_port() -> int:
@@ -38,9 +48,28 @@ def free_port() -> int:
 def simulator() -> Iterator[tuple[str, list[str]]]:
     """`tweetlake simulator` as a user starts it: frozen world clock, a fixed token."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tweetlake.cli", "simulator", "--port", str(port), "--seed", "11",
-                             "--accounts", "12", "--now", "2026-11-22T12:00:00Z", "--frozen", "--token", TOKEN],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tweetlake.cli",
+            "simulator",
+            "--port",
+            str(port),
+            "--seed",
+            "11",
+            "--accounts",
+            "12",
+            "--now",
+            "2026-11-22T12:00:00Z",
+            "--frozen",
+            "--token",
+            TOKEN,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -69,14 +98,19 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def world(simulator: tuple[str, list[str]], warehouse: str, airflow_home: Path,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(
+    simulator: tuple[str, list[str]], warehouse: str, airflow_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
     base_url, names = simulator
     lake_uri = (tmp_path_factory.mktemp("airflow-lake") / "lake").as_uri()
     # --offline: recorded unresolved; the DAG's users run resolves them against the simulator
-    added = subprocess.run([sys.executable, "-m", "tweetlake.cli", "users", "add", *names, "--offline",
-                            "--lake", lake_uri],
-                           capture_output=True, text=True, timeout=60, check=False)
+    added = subprocess.run(
+        [sys.executable, "-m", "tweetlake.cli", "users", "add", *names, "--offline", "--lake", lake_uri],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert added.returncode == 0, added.stderr
     schema = f"af_{uuid.uuid4().hex[:8]}"
     env = airflow_env(
@@ -108,16 +142,23 @@ def snapshot(url: str, schema: str, ignore: dict[str, tuple[str, ...]] | None = 
     with psycopg.connect(url) as conn:
         for table in TABLES:
             skip = (ignore or {}).get(table, ())
-            cols = [r[0] for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
-                " ORDER BY ordinal_position", (schema, table)) if r[0] not in skip]
+            cols = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s"
+                    " ORDER BY ordinal_position",
+                    (schema, table),
+                )
+                if r[0] not in skip
+            ]
             rows = conn.execute(f"SELECT {', '.join(cols)} FROM {schema}.{table}").fetchall()
             out[table] = sorted(repr(r) for r in rows)
     return out
 
 
 def test_local_users_then_tweets_dags_load_the_warehouse_and_a_second_run_changes_nothing(
-        world: dict[str, Any]) -> None:
+    world: dict[str, Any],
+) -> None:
     env, schema, url, names = world["env"], world["schema"], world["url"], world["names"]
     out = dags_test("tweetlake_users", env)
     assert "job summary: users run" in out
@@ -134,8 +175,9 @@ def test_local_users_then_tweets_dags_load_the_warehouse_and_a_second_run_change
     # same counts; only the snapshot time of the day's row and the ledger's new file differ
     dags_test("tweetlake_users", env)
     again = snapshot(url, schema, ignore)
-    assert {t: rows for t, rows in again.items() if t != "etl_file_ledger"} == \
-        {t: rows for t, rows in first.items() if t != "etl_file_ledger"}
+    assert {t: rows for t, rows in again.items() if t != "etl_file_ledger"} == {
+        t: rows for t, rows in first.items() if t != "etl_file_ledger"
+    }
     assert len(again["etl_file_ledger"]) == len(first["etl_file_ledger"]) + 1
 
     out = dags_test("tweetlake_tweets", env)
@@ -143,13 +185,16 @@ def test_local_users_then_tweets_dags_load_the_warehouse_and_a_second_run_change
     loaded = snapshot(url, schema)
     assert loaded["fact_tweet"], "the tweets DAG loaded no tweet"
     with psycopg.connect(url) as conn:
-        authors = {r[0] for r in conn.execute(
-            f"SELECT DISTINCT u.username FROM {schema}.fact_tweet t JOIN {schema}.dim_user u"
-            f" ON u.user_id = t.author_id AND u.is_current")}
+        authors = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT DISTINCT u.username FROM {schema}.fact_tweet t JOIN {schema}.dim_user u"
+                f" ON u.user_id = t.author_id AND u.is_current"
+            )
+        }
     assert authors == set(names)
 
     # the frozen world has nothing new: the second tweets run collects nothing and loads nothing
     out = dags_test("tweetlake_tweets", env)
     assert "0 new files" in out
     assert snapshot(url, schema) == loaded
-

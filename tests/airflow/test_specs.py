@@ -44,9 +44,14 @@ def template() -> dict[str, Any]:
     return cfn.load()
 
 
-@pytest.mark.parametrize(("dataset", "parameter"), [("users", "UsersIngestOnCalendar"),
-                                                    ("tweets", "TweetsIngestOnCalendar"),
-                                                    ("tweet_metrics", "MetricsIngestOnCalendar")])
+@pytest.mark.parametrize(
+    ("dataset", "parameter"),
+    [
+        ("users", "UsersIngestOnCalendar"),
+        ("tweets", "TweetsIngestOnCalendar"),
+        ("tweet_metrics", "MetricsIngestOnCalendar"),
+    ],
+)
 def test_each_dag_runs_when_the_stacks_timer_would(template: dict[str, Any], dataset: str, parameter: str) -> None:
     spec = next(s for s in specs_module().SPECS if s.dataset == dataset)
     assert spec.schedule == on_calendar_to_cron(template["Parameters"][parameter]["Default"])
@@ -54,10 +59,15 @@ def test_each_dag_runs_when_the_stacks_timer_would(template: dict[str, Any], dat
 
 def test_the_dags_name_the_crawlers_and_jobs_the_stack_creates(template: dict[str, Any]) -> None:
     resolver = cfn.Resolver(template, {})
-    names = {(r["Type"], resolver.resolve(r["Properties"]["Name"])) for r in template["Resources"].values()
-             if r["Type"] in ("AWS::Glue::Crawler", "AWS::Glue::Job")}
+    names = {
+        (r["Type"], resolver.resolve(r["Properties"]["Name"]))
+        for r in template["Resources"].values()
+        if r["Type"] in ("AWS::Glue::Crawler", "AWS::Glue::Job")
+    }
     wanted = set()
     for spec in specs_module().SPECS:
-        wanted |= {("AWS::Glue::Crawler", spec.crawler_name(cfn.STACK_NAME)),
-                   ("AWS::Glue::Job", spec.job_name(cfn.STACK_NAME))}
+        wanted |= {
+            ("AWS::Glue::Crawler", spec.crawler_name(cfn.STACK_NAME)),
+            ("AWS::Glue::Job", spec.job_name(cfn.STACK_NAME)),
+        }
     assert wanted == names

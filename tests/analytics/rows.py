@@ -27,25 +27,60 @@ def daily(conn: Any, user_id: int, day: date, followers: int, **counts: int) -> 
     conn.execute(
         "INSERT INTO fact_user_daily (user_id, date_key, followers_count, following_count, tweet_count,"
         " collected_at) VALUES (%s, %s, %s, %s, %s, %s)",
-        (user_id, key(day), followers, counts.get("following", 10), counts.get("tweets", 100),
-         datetime(day.year, day.month, day.day, 1, tzinfo=UTC)),
+        (
+            user_id,
+            key(day),
+            followers,
+            counts.get("following", 10),
+            counts.get("tweets", 100),
+            datetime(day.year, day.month, day.day, 1, tzinfo=UTC),
+        ),
     )
 
 
-def tweet(conn: Any, tweet_id: int, author_id: int, created_at: datetime, *, tweet_type: str = "original",
-          text: str = "hello", lang: str = "en", compound: float | None = None, label: str | None = None) -> None:
+def tweet(
+    conn: Any,
+    tweet_id: int,
+    author_id: int,
+    created_at: datetime,
+    *,
+    tweet_type: str = "original",
+    text: str = "hello",
+    lang: str = "en",
+    compound: float | None = None,
+    label: str | None = None,
+) -> None:
     conn.execute(
         "INSERT INTO fact_tweet (tweet_id, author_id, created_at, date_key, lang, text, tweet_type,"
         " sentiment_compound, sentiment_label, first_collected_at, last_collected_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (tweet_id, author_id, created_at, key(created_at.astimezone(UTC)), lang, text, tweet_type, compound, label,
-         created_at + timedelta(minutes=5), created_at + timedelta(minutes=5)),
+        (
+            tweet_id,
+            author_id,
+            created_at,
+            key(created_at.astimezone(UTC)),
+            lang,
+            text,
+            tweet_type,
+            compound,
+            label,
+            created_at + timedelta(minutes=5),
+            created_at + timedelta(minutes=5),
+        ),
     )
 
 
-def metrics(conn: Any, tweet_id: int, collected_at: datetime, *, likes: int | None = None,
-            retweets: int | None = None, replies: int | None = None, quotes: int | None = None,
-            impressions: int | None = None) -> None:
+def metrics(
+    conn: Any,
+    tweet_id: int,
+    collected_at: datetime,
+    *,
+    likes: int | None = None,
+    retweets: int | None = None,
+    replies: int | None = None,
+    quotes: int | None = None,
+    impressions: int | None = None,
+) -> None:
     conn.execute(
         "INSERT INTO fact_tweet_metrics (tweet_id, collected_at, date_key, like_count, retweet_count, reply_count,"
         " quote_count, impression_count) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -93,15 +128,27 @@ def small_warehouse(conn: Any) -> dict[str, Any]:
         201: ((2, 5, 100), (20, 10, 300)),
     }.items():
         for hours, likes, impressions in curve:
-            metrics(conn, tweet_id, posted[tweet_id] + timedelta(hours=hours), likes=likes, retweets=likes // 10,
-                    replies=1, quotes=0, impressions=impressions)
+            metrics(
+                conn,
+                tweet_id,
+                posted[tweet_id] + timedelta(hours=hours),
+                likes=likes,
+                retweets=likes // 10,
+                replies=1,
+                quotes=0,
+                impressions=impressions,
+            )
     for tweet_id, tag in ((101, "Space"), (102, "space"), (201, "News")):
         conn.execute("INSERT INTO tweet_hashtag VALUES (%s, %s)", (tweet_id, tag))
     conn.execute("INSERT INTO tweet_cashtag VALUES (101, 'TSLA')")
     conn.execute("INSERT INTO tweet_mention VALUES (103, 11, 'nasa'), (104, 11, 'NASA')")
-    conn.execute("INSERT INTO tweet_url (tweet_id, url, expanded_url) VALUES (101, 'https://t.co/x',"
-                 " 'https://www.example.org/launch'), (201, 'https://t.co/y', 'https://news.example.net/a')")
-    conn.execute("INSERT INTO etl_file_ledger (dataset, path, dt, size_bytes, rows_loaded, rows_quarantined, run_id,"
-                 " rows_api_errors) VALUES ('tweets', 'raw/tweets/dt=2026-11-09/a.jsonl.gz', '2026-11-09', 100,"
-                 " 6, 2, 'r1', 1), ('users', 'raw/users/dt=2026-11-10/b.jsonl.gz', '2026-11-10', 50, 12, 0, 'r2', 0)")
+    conn.execute(
+        "INSERT INTO tweet_url (tweet_id, url, expanded_url) VALUES (101, 'https://t.co/x',"
+        " 'https://www.example.org/launch'), (201, 'https://t.co/y', 'https://news.example.net/a')"
+    )
+    conn.execute(
+        "INSERT INTO etl_file_ledger (dataset, path, dt, size_bytes, rows_loaded, rows_quarantined, run_id,"
+        " rows_api_errors) VALUES ('tweets', 'raw/tweets/dt=2026-11-09/a.jsonl.gz', '2026-11-09', 100,"
+        " 6, 2, 'r1', 1), ('users', 'raw/users/dt=2026-11-10/b.jsonl.gz', '2026-11-10', 50, 12, 0, 'r2', 0)"
+    )
     return {"posted": posted}

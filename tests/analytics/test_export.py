@@ -19,15 +19,15 @@ from tweetlake.cli import main
 pytestmark = pytest.mark.slow  # the embedded PostgreSQL
 
 
-def test_parquet_round_trip_types_and_manifest(wh: Any, pg_url: str, schema: str, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_parquet_round_trip_types_and_manifest(
+    wh: Any, pg_url: str, schema: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     small_warehouse(wh)
     out = tmp_path / "export"
-    assert main(["export", "--format", "parquet", "--out", str(out), "--database-url", pg_url,
-                 "--schema", schema]) == 0
+    assert main(["export", "--format", "parquet", "--out", str(out), "--database-url", pg_url, "--schema", schema]) == 0
     assert "manifest:" in capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
     tables = {t["table"]: t for t in manifest["tables"]}
@@ -55,21 +55,48 @@ def test_parquet_round_trip_types_and_manifest(wh: Any, pg_url: str, schema: str
     engagement = pq.read_table(out / "v_tweet_engagement.parquet")
     assert engagement.schema.field("engagement_per_follower").type == pa.float64()
     view = query(wh, "SELECT tweet_id, author_followers, engagement_per_follower::float8 FROM v_tweet_engagement")
-    assert sorted(zip(engagement.column("tweet_id").to_pylist(), engagement.column("author_followers").to_pylist(),
-                      engagement.column("engagement_per_follower").to_pylist(), strict=True)) == sorted(view)
+    assert sorted(
+        zip(
+            engagement.column("tweet_id").to_pylist(),
+            engagement.column("author_followers").to_pylist(),
+            engagement.column("engagement_per_follower").to_pylist(),
+            strict=True,
+        )
+    ) == sorted(view)
 
 
 def test_csv_since_and_tables(wh: Any, pg_url: str, schema: str, tmp_path: Path) -> None:
     small_warehouse(wh)
     tweet(wh, 203, 2, datetime(2026, 11, 9, 14, tzinfo=UTC), text='two\nlines, "quoted"')  # one record, two lines
     out = tmp_path / "csv"
-    assert main(["export", "--format", "csv", "--out", str(out), "--database-url", pg_url, "--schema", schema,
-                 "--tables", "fact_tweet,tweet_hashtag,dim_user", "--since", "2026-11-09"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--format",
+                "csv",
+                "--out",
+                str(out),
+                "--database-url",
+                pg_url,
+                "--schema",
+                schema,
+                "--tables",
+                "fact_tweet,tweet_hashtag,dim_user",
+                "--since",
+                "2026-11-09",
+            ]
+        )
+        == 0
+    )
     with (out / "fact_tweet.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert sorted(int(r["tweet_id"]) for r in rows) == [201, 202, 203]  # posted on 11-09
-    assert {r["created_at"] for r in rows} == {"2026-11-09 12:00:00+00", "2026-11-09 13:00:00+00",
-                                               "2026-11-09 14:00:00+00"}  # UTC
+    assert {r["created_at"] for r in rows} == {
+        "2026-11-09 12:00:00+00",
+        "2026-11-09 13:00:00+00",
+        "2026-11-09 14:00:00+00",
+    }  # UTC
     assert {r["text"] for r in rows if r["tweet_id"] == "203"} == {'two\nlines, "quoted"'}
     with (out / "tweet_hashtag.csv").open(newline="") as f:
         assert [(r["tweet_id"], r["tag"]) for r in csv.DictReader(f)] == [("201", "News")]  # by the tweet's day
@@ -77,14 +104,30 @@ def test_csv_since_and_tables(wh: Any, pg_url: str, schema: str, tmp_path: Path)
     assert [manifest[t]["rows"] for t in ("fact_tweet", "tweet_hashtag", "dim_user")] == [3, 1, 2]
     assert manifest["dim_user"]["filter"] == "none (no day column)"
     assert manifest["fact_tweet"]["filter"] == "date_key >= 20261109"
-    assert sorted(p.name for p in out.iterdir()) == ["dim_user.csv", "fact_tweet.csv", "manifest.json",
-                                                     "tweet_hashtag.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "dim_user.csv",
+        "fact_tweet.csv",
+        "manifest.json",
+        "tweet_hashtag.csv",
+    ]
 
 
-def test_unknown_table_is_one_line_and_exit_2(wh: Any, pg_url: str, schema: str, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["export", "--out", str(tmp_path / "x"), "--database-url", pg_url, "--schema", schema,
-                 "--tables", "fact_tweet,no_such_table"])
+def test_unknown_table_is_one_line_and_exit_2(
+    wh: Any, pg_url: str, schema: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "export",
+            "--out",
+            str(tmp_path / "x"),
+            "--database-url",
+            pg_url,
+            "--schema",
+            schema,
+            "--tables",
+            "fact_tweet,no_such_table",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.strip() == f"tweetlake export: no such table or view in schema {schema}: no_such_table"
 
@@ -104,7 +147,8 @@ def test_export_to_s3(wh: Any, pg_url: str, schema: str, s3_lake: Any) -> None:
     body = s3.get_object(Bucket="tweetlake-test", Key="exports/run1/fact_user_daily.parquet")["Body"].read()
     table = pq.read_table(io.BytesIO(body))
     assert sorted(table.column("followers_count").to_pylist()) == sorted(
-        [1000 + 50 * i for i in range(10)] + [500, 520])
+        [1000 + 50 * i for i in range(10)] + [500, 520]
+    )
 
 
 def test_parquet_streams_in_row_groups_with_bounded_memory(wh: Any, schema: str, tmp_path: Path) -> None:
@@ -116,7 +160,9 @@ def test_parquet_streams_in_row_groups_with_bounded_memory(wh: Any, schema: str,
         "INSERT INTO fact_tweet_metrics (tweet_id, collected_at, date_key, like_count, retweet_count, reply_count,"
         " quote_count, impression_count, record_key) SELECT g, '2026-11-01 00:00+00'::timestamptz + g * interval '1 s',"
         " 20261101, g, g %% 7, g %% 3, 0, g * 10, 'raw/tweet_metrics/dt=2026-11-01/part.jsonl.gz:' || g"
-        " FROM generate_series(1, %s) AS g", (rows,))
+        " FROM generate_series(1, %s) AS g",
+        (rows,),
+    )
     batch = 10_000
     tracemalloc.start()
     try:

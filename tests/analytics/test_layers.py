@@ -18,6 +18,9 @@ def test_analytics_imports_only_common_and_libraries() -> None:
                 tops = [(node.module or "").split(".")[0]]
             else:
                 continue
-            found += [f"{path.name}: {top}" for top in tops
-                      if top in ("ingestion", "glue_jobs", "pyspark", "tweetlake", "xsim")]
+            found += [
+                f"{path.name}: {top}"
+                for top in tops
+                if top in ("ingestion", "glue_jobs", "pyspark", "tweetlake", "xsim")
+            ]
     assert found == []

@@ -46,8 +46,13 @@ def chromium() -> str:
 def write_quarantine(lake_dir: Path) -> None:
     part = lake_dir / "quarantine" / "tweets" / "dt=2026-11-09" / "source_hash=0123456789abcdef" / "part-00000.json"
     part.parent.mkdir(parents=True)
-    part.write_text("\n".join(json.dumps({"reason": r, "line": "x", "run_id": "r1"})
-                              for r in ("malformed JSON", "malformed JSON", "id is not a 64-bit integer")) + "\n")
+    part.write_text(
+        "\n".join(
+            json.dumps({"reason": r, "line": "x", "run_id": "r1"})
+            for r in ("malformed JSON", "malformed JSON", "id is not a 64-bit integer")
+        )
+        + "\n"
+    )
 
 
 def open_in_browser(page_path: Path, screenshot: Path) -> dict[str, Any]:
@@ -83,8 +88,10 @@ def test_report_opens_offline_in_chromium_with_every_chart_drawn(
     lake_dir = tmp_path / "lake"
     write_quarantine(lake_dir)
     out = tmp_path / "report.html"
-    assert main(["report", "--database-url", pg_url, "--schema", schema, "--out", str(out),
-                 "--lake", lake_dir.as_uri()]) == 0
+    assert (
+        main(["report", "--database-url", pg_url, "--schema", schema, "--out", str(out), "--lake", lake_dir.as_uri()])
+        == 0
+    )
     assert str(out) in capsys.readouterr().out
     page = out.read_text(encoding="utf-8")
     assert not re.search(r"""<script[^>]+src=|<link[^>]+href=["']https?:""", page)  # nothing fetched
@@ -118,15 +125,33 @@ def test_report_opens_offline_in_chromium_with_every_chart_drawn(
 def test_report_scope_accounts_and_since(wh: Any, pg_url: str, schema: str, tmp_path: Path) -> None:
     small_warehouse(wh)
     out = tmp_path / "bob.html"
-    assert main(["report", "--database-url", pg_url, "--schema", schema, "--out", str(out),
-                 "--accounts", "BOB", "--since", "2026-11-05", "--lake", (tmp_path / "none").as_uri()]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--database-url",
+                pg_url,
+                "--schema",
+                schema,
+                "--out",
+                str(out),
+                "--accounts",
+                "BOB",
+                "--since",
+                "2026-11-05",
+                "--lake",
+                (tmp_path / "none").as_uri(),
+            ]
+        )
+        == 0
+    )
     sections = dict(re.findall(r'<section id="([a-z]+)">(.*?)</section>', out.read_text(), flags=re.S))
-    assert "alice" not in sections["followers"] and "<td>bob</td><td>2026-11-08</td><td>520</td>" in sections[
-        "followers"]
+    assert (
+        "alice" not in sections["followers"] and "<td>bob</td><td>2026-11-08</td><td>520</td>" in sections["followers"]
+    )
     assert "<td>2026-11-01</td>" not in sections["followers"]  # before --since
     # bob's one scored tweet (the French one is not scored)
-    assert re.search(r"<td>2026-11-09</td><td>1</td><td>0.6</td><td>1</td><td>0</td><td>0</td>",
-                     sections["sentiment"])
+    assert re.search(r"<td>2026-11-09</td><td>1</td><td>0.6</td><td>1</td><td>0</td><td>0</td>", sections["sentiment"])
     # bob has no tweet observed for 7 days: that chart says so instead of drawing nothing
     assert 'data-empty="share"' in sections["share"] and "Table (0 rows)" in sections["share"]
 
@@ -135,15 +160,27 @@ def test_report_names_an_unknown_account_in_one_line(
     wh: Any, pg_url: str, schema: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     small_warehouse(wh)
-    code = main(["report", "--database-url", pg_url, "--schema", schema, "--accounts", "alice,nobody",
-                 "--out", str(tmp_path / "r.html")])
+    code = main(
+        [
+            "report",
+            "--database-url",
+            pg_url,
+            "--schema",
+            schema,
+            "--accounts",
+            "alice,nobody",
+            "--out",
+            str(tmp_path / "r.html"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.strip() == "tweetlake report: no such account in the warehouse: nobody"
     assert not (tmp_path / "r.html").exists()
 
 
-def test_report_on_a_schema_that_is_not_a_warehouse(pg_url: str, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_on_a_schema_that_is_not_a_warehouse(
+    pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["report", "--database-url", pg_url, "--schema", "no_such_schema", "--out", str(tmp_path / "r.html")])
     err = capsys.readouterr().err
     assert code == 2 and "tweetlake db migrate --schema no_such_schema" in err and len(err.strip().splitlines()) == 1

@@ -23,8 +23,9 @@ API_KEY = "test-api-key-0123456789abcdef"
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
     """Run ``app`` on uvicorn in a thread (as ``tweetlake api`` does); yields its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                           log_config=None, access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", log_config=None, access_log=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -85,7 +86,6 @@ def start_api() -> Iterator[Callable[..., Api]]:
 @pytest.fixture
 def api(start_api: Callable[..., Api], local_lake: Lake) -> Api:
     return start_api(local_lake)
-
 
 
 @pytest.fixture

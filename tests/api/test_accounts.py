@@ -61,8 +61,12 @@ def test_list_get_and_delete(api: Api, local_lake: Lake) -> None:
     one = api.get("/accounts/ALPHA")
     assert one.status_code == 200
     assert one.json() == listed["accounts"][0]
-    assert one.json()["tweets"] == {"newest_id": None, "cursor_updated_at": None, "backfill_pending": False,
-                                    "collected": None}
+    assert one.json()["tweets"] == {
+        "newest_id": None,
+        "cursor_updated_at": None,
+        "backfill_pending": False,
+        "collected": None,
+    }
     local_lake.put_bytes("raw/users/dt=2026-11-01/run-00000.jsonl.gz", b"kept")  # "already collected"
     removed = api.delete("/accounts/alpha")
     assert removed.status_code == 204 and removed.content == b""
@@ -85,8 +89,13 @@ def test_openapi_document_is_served(api: Api) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status", "problem"),
     [
-        ("POST", "/accounts", {"data": b'{"username": ', "headers": {"content-type": "application/json"}},
-         400, "malformed-json"),
+        (
+            "POST",
+            "/accounts",
+            {"data": b'{"username": ', "headers": {"content-type": "application/json"}},
+            400,
+            "malformed-json",
+        ),
         ("POST", "/accounts", {"json": {"username": "has-dash"}}, 422, "invalid-request"),
         ("POST", "/accounts", {"json": {"username": "sixteen_chars_xx"}}, 422, "invalid-request"),
         ("POST", "/accounts", {"json": {"username": ""}}, 422, "invalid-request"),
@@ -103,8 +112,9 @@ def test_openapi_document_is_served(api: Api) -> None:
         ("PUT", "/accounts", {}, 405, None),
     ],
 )
-def test_errors_are_problem_details(api: Api, method: str, path: str, kwargs: dict, status: int,
-                                    problem: str | None) -> None:
+def test_errors_are_problem_details(
+    api: Api, method: str, path: str, kwargs: dict, status: int, problem: str | None
+) -> None:
     body = assert_problem(api.request(method, path, **kwargs), status, problem)
     if status == 422:
         assert body["errors"] and all({"location", "message", "type"} <= set(e) for e in body["errors"])
@@ -124,14 +134,29 @@ def test_registry_giving_up_under_contention_is_a_409(api: Api, monkeypatch: pyt
 
 
 # -- auth -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("headers", [{}, {"X-API-Key": ""}, {"X-API-Key": "wrong-key-0123456789abcdef"},
-                                     {"X-API-Key": API_KEY + "x"}, {"X-API-Key": API_KEY[:-1]},
-                                     {"Authorization": f"Bearer {API_KEY}"}])
-@pytest.mark.parametrize(("method", "path", "body"), [("GET", "/accounts", None),
-                                                      ("POST", "/accounts", {"username": "a"}),
-                                                      ("GET", "/accounts/a", None), ("DELETE", "/accounts/a", None)])
-def test_every_endpoint_needs_the_key(start_api: Callable[..., Api], local_lake: Lake, headers: dict,
-                                      method: str, path: str, body: dict | None) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-API-Key": ""},
+        {"X-API-Key": "wrong-key-0123456789abcdef"},
+        {"X-API-Key": API_KEY + "x"},
+        {"X-API-Key": API_KEY[:-1]},
+        {"Authorization": f"Bearer {API_KEY}"},
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/accounts", None),
+        ("POST", "/accounts", {"username": "a"}),
+        ("GET", "/accounts/a", None),
+        ("DELETE", "/accounts/a", None),
+    ],
+)
+def test_every_endpoint_needs_the_key(
+    start_api: Callable[..., Api], local_lake: Lake, headers: dict, method: str, path: str, body: dict | None
+) -> None:
     Registry(local_lake).add("a")
     anonymous = Api(start_api(local_lake).base_url, key=None)
     response = anonymous.request(method, path, json=body, headers=headers)
@@ -140,8 +165,9 @@ def test_every_endpoint_needs_the_key(start_api: Callable[..., Api], local_lake:
     assert [a.username for a in Registry(local_lake).list()] == ["a"]  # nothing changed
 
 
-def test_the_key_is_compared_in_constant_time_and_never_logged(api: Api, monkeypatch: pytest.MonkeyPatch,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_the_key_is_compared_in_constant_time_and_never_logged(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     calls: list[tuple[bytes, bytes]] = []
     real = hmac.compare_digest
 
@@ -168,8 +194,9 @@ def test_auth_off_needs_no_key(start_api: Callable[..., Api], local_lake: Lake) 
     assert "securitySchemes" not in api.get("/openapi.json").json().get("components", {})
 
 
-def test_cli_refuses_to_start_without_a_key(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
-                                            tmp_path) -> None:
+def test_cli_refuses_to_start_without_a_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path
+) -> None:
     monkeypatch.delenv("TWEETLAKE_API_KEY", raising=False)
     assert tweetlake(["api", "--lake", tmp_path.as_uri(), "--port", "0"]) == 2
     assert "TWEETLAKE_API_KEY" in capsys.readouterr().err
@@ -215,8 +242,9 @@ def test_post_resolves_the_account_on_x(x_api: Api, sim: SimulatorServer, local_
 def test_post_unknown_or_suspended_account_is_a_404(x_api: Api, sim: SimulatorServer, local_lake: Lake) -> None:
     body = assert_problem(x_api.post("/accounts", json={"username": "nobody_at_all_1"}), 404, "x-account-not-found")
     assert "nobody_at_all_1" in body["detail"]
-    body = assert_problem(x_api.post("/accounts", json={"username": sim.world.suspended.username}), 404,
-                          "x-account-suspended")
+    body = assert_problem(
+        x_api.post("/accounts", json={"username": sim.world.suspended.username}), 404, "x-account-suspended"
+    )
     assert "suspended" in body["detail"]
     assert Registry(local_lake).list() == []
 
@@ -227,23 +255,27 @@ def test_post_protected_account_is_tracked_with_its_status(x_api: Api, sim: Simu
     assert response.json()["status"] == "protected"
 
 
-def test_post_of_an_account_tracked_under_its_old_name_is_a_409(x_api: Api, sim: SimulatorServer,
-                                                               local_lake: Lake) -> None:
+def test_post_of_an_account_tracked_under_its_old_name_is_a_409(
+    x_api: Api, sim: SimulatorServer, local_lake: Lake
+) -> None:
     account = sim.world.accounts[6]
     Registry(local_lake).add("its_old_name", user_id=account.user_id)
-    body = assert_problem(x_api.post("/accounts", json={"username": account.username}), 409,
-                          "already-tracked-under-another-name")
+    body = assert_problem(
+        x_api.post("/accounts", json={"username": account.username}), 409, "already-tracked-under-another-name"
+    )
     assert "its_old_name" in body["detail"]
     assert [a.username for a in Registry(local_lake).list()] == ["its_old_name"]
 
 
-def test_x_api_failures_are_502_and_503(x_api: Api, sim: SimulatorServer, start_api: Callable[..., Api],
-                                       local_lake: Lake) -> None:
+def test_x_api_failures_are_502_and_503(
+    x_api: Api, sim: SimulatorServer, start_api: Callable[..., Api], local_lake: Lake
+) -> None:
     sim.faults.fail_next(n=5, status=503)
     response = x_api.post("/accounts", json={"username": sim.world.accounts[5].username})
     assert_problem(response, 503, "x-api-unavailable")
     assert response.headers["retry-after"]
-    bad_token = start_api(local_lake, client_factory=lambda: XClient("wrong-token-0123456789", sim.base_url,
-                                                                     max_retries=0))
+    bad_token = start_api(
+        local_lake, client_factory=lambda: XClient("wrong-token-0123456789", sim.base_url, max_retries=0)
+    )
     assert_problem(bad_token.post("/accounts", json={"username": sim.world.accounts[5].username}), 502, "x-api-error")
     assert Registry(local_lake).list() == []

@@ -38,7 +38,7 @@ def problem_type(response: Any) -> str:
 def chunks(body: bytes, size: int = 8192) -> Iterator[bytes]:
     """A generator: ``requests`` sends it chunked (no Content-Length)."""
     for start in range(0, len(body), size):
-        yield body[start:start + size]
+        yield body[start : start + size]
 
 
 @pytest.fixture
@@ -98,10 +98,20 @@ def test_every_path_but_the_document_needs_the_key(api: Api, anonymous: Api) -> 
 # -- the ASGI level: what the app read --------------------------------------------------------
 def call(app: Any, *, headers: dict[str, str], messages: list[bytes]) -> tuple[int, dict[str, Any], int]:
     """POST /accounts with ``messages`` as the body's parts; (status, body, parts the app read)."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/accounts", "raw_path": b"/accounts", "query_string": b"",
-             "root_path": "", "client": ("127.0.0.1", 40000), "server": ("testserver", 80),
-             "headers": [(k.lower().encode(), v.encode()) for k, v in {"host": "testserver", **headers}.items()]}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/accounts",
+        "raw_path": b"/accounts",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in {"host": "testserver", **headers}.items()],
+    }
     read = 0
     sent: list[dict[str, Any]] = []
 
@@ -128,24 +138,32 @@ def app(local_lake: Lake) -> Any:
 
 def test_authentication_reads_no_byte_of_the_body(app: Any, local_lake: Lake) -> None:
     body = padded("nasa", 40_000)
-    parts = [body[i:i + 10_000] for i in range(0, len(body), 10_000)]
-    status, problem, read = call(app, headers={"content-type": "application/json",
-                                               "content-length": str(len(body))}, messages=parts)
+    parts = [body[i : i + 10_000] for i in range(0, len(body), 10_000)]
+    status, problem, read = call(
+        app, headers={"content-type": "application/json", "content-length": str(len(body))}, messages=parts
+    )
     assert (status, problem["type"], read) == (401, UNAUTHENTICATED, 0)
-    status, _, read = call(app, headers={"content-type": "application/json", "content-length": str(len(body)),
-                                         "x-api-key": API_KEY}, messages=parts)
+    status, _, read = call(
+        app,
+        headers={"content-type": "application/json", "content-length": str(len(body)), "x-api-key": API_KEY},
+        messages=parts,
+    )
     assert (status, read) == (201, 4)
     assert [a.username for a in Registry(local_lake).list()] == ["nasa"]
 
 
 def test_a_content_length_that_lies_does_not_lift_the_limit(app: Any, local_lake: Lake) -> None:
     parts = [b" " * 16_384] * 6 + [b'{"username": "nasa"}']  # 98 KiB, announced as 20 bytes
-    status, problem, read = call(app, headers={"content-type": "application/json", "content-length": "20",
-                                               "x-api-key": API_KEY}, messages=parts)
+    status, problem, read = call(
+        app, headers={"content-type": "application/json", "content-length": "20", "x-api-key": API_KEY}, messages=parts
+    )
     assert (status, problem["type"]) == (413, TOO_LARGE)
     assert read == 5  # stopped at the part that crossed 64 KiB, the rest never read
-    status, problem, read = call(app, headers={"content-type": "application/json", "content-length": "many",
-                                               "x-api-key": API_KEY}, messages=[b"{}"])
+    status, problem, read = call(
+        app,
+        headers={"content-type": "application/json", "content-length": "many", "x-api-key": API_KEY},
+        messages=[b"{}"],
+    )
     assert (status, problem["type"], read) == (400, "urn:tweetlake:problem:bad-content-length", 0)
     assert Registry(local_lake).list() == []
 
@@ -174,7 +192,9 @@ def test_the_lambda_handler_checks_first(tmp_path: Any) -> None:
 
 def test_a_smaller_limit_is_a_setting(start_api: Callable[..., Api], local_lake: Lake) -> None:
     api = start_api(local_lake, max_body_bytes=64)
-    assert api.post("/accounts", data=padded("nasa", 65), headers={"content-type": "application/json"}).status_code \
-        == 413
-    assert api.post("/accounts", data=padded("nasa", 64), headers={"content-type": "application/json"}).status_code \
-        == 201
+    assert (
+        api.post("/accounts", data=padded("nasa", 65), headers={"content-type": "application/json"}).status_code == 413
+    )
+    assert (
+        api.post("/accounts", data=padded("nasa", 64), headers={"content-type": "application/json"}).status_code == 201
+    )

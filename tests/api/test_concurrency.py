@@ -16,8 +16,9 @@ from tests.api.conftest import API_KEY, Api
 
 
 @pytest.mark.parametrize("lake_kind", ["local_lake", "s3_server_lake"])
-def test_fifty_concurrent_posts_are_all_tracked(lake_kind: str, request: pytest.FixtureRequest,
-                                                start_api: Callable[..., Api]) -> None:
+def test_fifty_concurrent_posts_are_all_tracked(
+    lake_kind: str, request: pytest.FixtureRequest, start_api: Callable[..., Api]
+) -> None:
     lake = request.getfixturevalue(lake_kind)
     base_url = start_api(lake).base_url
     names = [f"user_{i:02d}" for i in range(50)]

@@ -33,8 +33,11 @@ def profile(user_id: str, username: str) -> dict[str, Any]:
 def lake(any_lake: Lake) -> Lake:
     put_raw(any_lake, "raw/users/dt=2026-11-18/a-00000.jsonl.gz", [profile("1", "Alice"), profile("2", "bob")])
     put_raw(any_lake, "raw/users/dt=2026-11-20/b-00000.jsonl.gz", [profile("1", "alice_renamed")])
-    put_raw(any_lake, "raw/users/dt=2026-11-20/b-00001.jsonl.gz",
-            [{"error": {"value": "bob", "title": "Forbidden", "detail": "User has been suspended: [bob]."}}])
+    put_raw(
+        any_lake,
+        "raw/users/dt=2026-11-20/b-00001.jsonl.gz",
+        [{"error": {"value": "bob", "title": "Forbidden", "detail": "User has been suspended: [bob]."}}],
+    )
     return any_lake
 
 
@@ -61,8 +64,9 @@ def test_the_day_the_registry_recorded_needs_no_raw_read(local_lake: Lake, monke
     assert read == []
 
 
-def test_snapshot_walk_stops_when_everyone_is_found_and_caches_files(lake: Lake,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snapshot_walk_stops_when_everyone_is_found_and_caches_files(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
     reads: list[str] = []
     real = insights_module.iter_raw_records
     monkeypatch.setattr(insights_module, "iter_raw_records", lambda lk, key: (reads.append(key), real(lk, key))[1])
@@ -82,13 +86,19 @@ def test_snapshot_lookback_is_bounded(local_lake: Lake, monkeypatch: pytest.Monk
 
 
 def test_tweets_come_from_the_cursors_and_the_index(any_lake: Lake) -> None:
-    cursors = {"version": 1, "accounts": {
-        "1": {"newest_id": "500", "pending": None, "updated_at": "2026-11-20T04:00:00Z"},
-        "2": {"newest_id": None, "pending": {"lower": {}, "until_id": "90", "top_id": "300", "fetched": 7},
-              "updated_at": "2026-11-20T05:00:00Z"},
-        "3": {"newest_id": None, "pending": None, "updated_at": "2026-11-20T04:00:00Z"},
-        "4": {"newest_id": "800", "pending": None, "updated_at": "2026-11-21T04:00:00Z"},
-    }}
+    cursors = {
+        "version": 1,
+        "accounts": {
+            "1": {"newest_id": "500", "pending": None, "updated_at": "2026-11-20T04:00:00Z"},
+            "2": {
+                "newest_id": None,
+                "pending": {"lower": {}, "until_id": "90", "top_id": "300", "fetched": 7},
+                "updated_at": "2026-11-20T05:00:00Z",
+            },
+            "3": {"newest_id": None, "pending": None, "updated_at": "2026-11-20T04:00:00Z"},
+            "4": {"newest_id": "800", "pending": None, "updated_at": "2026-11-21T04:00:00Z"},
+        },
+    }
     any_lake.put_bytes(CURSORS_KEY, json.dumps(cursors).encode())
     accounts = [Account(n, i) for n, i in (("one", "1"), ("two", "2"), ("quiet", "3"), ("late", "4"))]
     accounts.append(Account("unresolved"))
@@ -128,13 +138,25 @@ def test_a_role_limited_to_state_gets_nulls_not_errors() -> None:
         admin.create_bucket(Bucket="insights-lake")
         full = Lake.from_uri("s3://insights-lake/lake", s3_client=admin)
         put_raw(full, "raw/users/dt=2026-11-20/b-00000.jsonl.gz", [profile("1", "a")])
-        full.put_bytes(CURSORS_KEY, json.dumps({"version": 1, "accounts": {"1": {
-            "newest_id": "500", "pending": None, "updated_at": "2026-11-20T04:00:00Z"}}}).encode())
+        full.put_bytes(
+            CURSORS_KEY,
+            json.dumps(
+                {
+                    "version": 1,
+                    "accounts": {"1": {"newest_id": "500", "pending": None, "updated_at": "2026-11-20T04:00:00Z"}},
+                }
+            ).encode(),
+        )
         index = TweetIndex()
         index.add_tweet({"id": "500", "author_id": "1", "created_at": "2026-11-01T00:00:00Z"})
         index.save(full)
-        limited = limited_s3_client({"Effect": "Allow", "Action": "s3:GetObject",
-                                     "Resource": "arn:aws:s3:::insights-lake/lake/state/registry.json"})
+        limited = limited_s3_client(
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::insights-lake/lake/state/registry.json",
+            }
+        )
         account = Account("a", "1")
         with enable_iam_authentication():
             insights = LakeInsights(Lake.from_uri(full.uri, s3_client=limited))
@@ -143,4 +165,5 @@ def test_a_role_limited_to_state_gets_nulls_not_errors() -> None:
         # the same lake, read by a role that may: everything is there to report
         assert LakeInsights(full).last_snapshots([account]) == {"a": "2026-11-20"}
         assert LakeInsights(full).tweets([account])["a"] == insights_module.TweetsInfo(
-            "500", "2026-11-20T04:00:00Z", False, 1)
+            "500", "2026-11-20T04:00:00Z", False, 1
+        )

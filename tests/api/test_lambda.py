@@ -27,8 +27,13 @@ DOCUMENTED_EVENT: dict[str, Any] = {
     "rawPath": "/my/path",
     "rawQueryString": "parameter1=value1&parameter1=value2&parameter2=value",
     "cookies": ["cookie1", "cookie2"],
-    "headers": {"header1": "value1", "header2": "value1,value2", "host": "id.execute-api.us-east-1.amazonaws.com",
-                "x-forwarded-proto": "https", "x-forwarded-port": "443"},
+    "headers": {
+        "header1": "value1",
+        "header2": "value1,value2",
+        "host": "id.execute-api.us-east-1.amazonaws.com",
+        "x-forwarded-proto": "https",
+        "x-forwarded-port": "443",
+    },
     "queryStringParameters": {"parameter1": "value1,value2", "parameter2": "value"},
     "requestContext": {
         "accountId": "123456789012",
@@ -46,8 +51,13 @@ DOCUMENTED_EVENT: dict[str, Any] = {
         },
         "domainName": "id.execute-api.us-east-1.amazonaws.com",
         "domainPrefix": "id",
-        "http": {"method": "POST", "path": "/my/path", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1",
-                 "userAgent": "agent"},
+        "http": {
+            "method": "POST",
+            "path": "/my/path",
+            "protocol": "HTTP/1.1",
+            "sourceIp": "192.0.2.1",
+            "userAgent": "agent",
+        },
         "requestId": "id",
         "routeKey": "$default",
         "stage": "$default",
@@ -79,8 +89,9 @@ def http_api_event(method: str, path: str, body: Any = None, *, iam: bool = True
     return event
 
 
-CONTEXT = SimpleNamespace(function_name="tweetlake-api", aws_request_id="id",
-                          get_remaining_time_in_millis=lambda: 29000)
+CONTEXT = SimpleNamespace(
+    function_name="tweetlake-api", aws_request_id="id", get_remaining_time_in_millis=lambda: 29000
+)
 
 SCRIPT: list[tuple[str, str, Any]] = [
     ("GET", "/accounts", None),
@@ -118,8 +129,9 @@ def test_lambda_answers_like_the_local_server(start_api: Callable[..., Api], tmp
     local = start_api(Lake.from_uri((tmp_path / "local").as_uri()))
     handler = lambda_handler.build_handler({"TWEETLAKE_LAKE": (tmp_path / "lambda").as_uri()})
     for number, (method, path, body) in enumerate(SCRIPT):
-        kwargs = {"data": body, "headers": {"content-type": "application/json"}} if isinstance(body, str) else \
-            {"json": body}
+        kwargs = (
+            {"data": body, "headers": {"content-type": "application/json"}} if isinstance(body, str) else {"json": body}
+        )
         served = local.request(method, path, **kwargs)
         invoked = handler(http_api_event(method, path, body, b64=number % 2 == 1), CONTEXT)
         assert set(invoked) >= {"statusCode", "headers", "body", "isBase64Encoded"}
@@ -132,8 +144,11 @@ def test_lambda_answers_like_the_local_server(start_api: Callable[..., Api], tmp
 
 def test_lambda_refuses_events_without_iam_auth(tmp_path: Path) -> None:
     handler = lambda_handler.build_handler({"TWEETLAKE_LAKE": tmp_path.as_uri()})
-    for method, path, body in [("GET", "/accounts", None), ("POST", "/accounts", {"username": "nasa"}),
-                               ("DELETE", "/accounts/nasa", None)]:
+    for method, path, body in [
+        ("GET", "/accounts", None),
+        ("POST", "/accounts", {"username": "nasa"}),
+        ("DELETE", "/accounts/nasa", None),
+    ]:
         response = handler(http_api_event(method, path, body, iam=False), CONTEXT)
         assert response["statusCode"] == 401
         assert response["headers"]["content-type"] == "application/problem+json"
@@ -158,14 +173,16 @@ def test_module_handler_reads_its_environment(monkeypatch: pytest.MonkeyPatch, t
 
 
 def test_the_handler_resolves_accounts_with_the_token_of_its_environment(
-        tmp_path: Path, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The settings come from the mapping it is built with (the function's environment), not from
     whatever else the process holds."""
     monkeypatch.delenv("X_BEARER_TOKEN", raising=False)
     monkeypatch.setenv("X_API_BASE_URL", "http://127.0.0.1:9/2")  # nothing there: must not be used
     account = sim.world.accounts[5]
-    handler = lambda_handler.build_handler({"TWEETLAKE_LAKE": tmp_path.as_uri(), "X_BEARER_TOKEN": TOKEN,
-                                            "X_API_BASE_URL": sim.base_url})
+    handler = lambda_handler.build_handler(
+        {"TWEETLAKE_LAKE": tmp_path.as_uri(), "X_BEARER_TOKEN": TOKEN, "X_API_BASE_URL": sim.base_url}
+    )
     response = handler(http_api_event("POST", "/accounts", {"username": account.username}), CONTEXT)
     assert response["statusCode"] == 201, response["body"]
     assert json.loads(response["body"])["user_id"] == account.user_id

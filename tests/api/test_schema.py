@@ -17,8 +17,12 @@ from common.lake import Lake
 from tests.api.conftest import API_KEY, serve
 from tweetlake.api import ApiConfig, create_app
 
-OPERATIONS = [("GET", "/accounts"), ("POST", "/accounts"), ("GET", "/accounts/{username}"),
-              ("DELETE", "/accounts/{username}")]
+OPERATIONS = [
+    ("GET", "/accounts"),
+    ("POST", "/accounts"),
+    ("GET", "/accounts/{username}"),
+    ("DELETE", "/accounts/{username}"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +39,9 @@ def test_the_document_lists_every_operation(api_schema: schemathesis.BaseSchema)
 
 @pytest.mark.parametrize("mode", list(schemathesis.GenerationMode), ids=lambda m: m.value)
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
-def test_the_api_keeps_its_openapi_contract(api_schema: schemathesis.BaseSchema, method: str, path: str,
-                                            mode: schemathesis.GenerationMode) -> None:
+def test_the_api_keeps_its_openapi_contract(
+    api_schema: schemathesis.BaseSchema, method: str, path: str, mode: schemathesis.GenerationMode
+) -> None:
     """Positive cases: valid requests answered as documented; negative cases (schema-violating
     bodies and paths): rejected with a documented 4xx, never a 5xx."""
     operation = api_schema[path][method]

@@ -41,8 +41,13 @@ class Resolver:
         self.template = template
         self.names = names  # logical id -> the physical name Ref gives
         self.params = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
-        self.pseudo = {"AWS::StackName": STACK_NAME, "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
-                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        self.pseudo = {
+            "AWS::StackName": STACK_NAME,
+            "AWS::Region": "us-east-1",
+            "AWS::AccountId": "123456789012",
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         self.conditions = template.get("Conditions", {})
 
     def ref(self, name: str) -> Any:

@@ -29,17 +29,19 @@ def _post(endpoint: str, path: str, payload: dict[str, object] | None = None) ->
 def aws_env(moto_endpoint: str, tmp_path: Path) -> dict[str, str]:
     """What a user's shell would hold, pointed at moto: the scripts call the real AWS CLI with it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWEETLAKE_"))}
-    env.update({
-        "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
-        "TWEETLAKE_POLL_SECONDS": "0.2",
-        "TWEETLAKE_STACK": f"tl{uuid.uuid4().hex[:8]}",
-    })
+    env.update(
+        {
+            "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto_endpoint,
+            "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+            "TWEETLAKE_POLL_SECONDS": "0.2",
+            "TWEETLAKE_STACK": f"tl{uuid.uuid4().hex[:8]}",
+        }
+    )
     return env
 
 
@@ -55,7 +57,10 @@ def checkov_run() -> Iterator[subprocess.Popen[str] | None]:
         return
     process = subprocess.Popen(
         [str(checkov), "--config-file", ".checkov.yaml", "-d", "cloudformation", "-o", "json"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     yield process
     if process.poll() is None:
@@ -73,7 +78,11 @@ def run_script(aws_env: dict[str, str]) -> ScriptRunner:
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["bash", str(SCRIPTS / name), *args],
-            env=env or aws_env, capture_output=True, text=True, timeout=timeout, check=False,
+            env=env or aws_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     return run

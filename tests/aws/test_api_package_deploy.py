@@ -48,7 +48,7 @@ def fake_wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] 
     files = {
         f"{dist.lower()}/__init__.py": f'__version__ = "{version}"\n',
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-                            + "".join(f"Requires-Dist: {r}\n" for r in requires),
+        + "".join(f"Requires-Dist: {r}\n" for r in requires),
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tweetlake-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{info}/RECORD"])
@@ -73,16 +73,28 @@ def wheelhouse(folder: Path, extra: dict[str, tuple[str, tuple[str, ...]]] | Non
 
 def _env(moto_endpoint: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWEETLAKE_"))}
-    env.update({"PATH": f"{VENV_BIN}{os.pathsep}{env['PATH']}", "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_endpoint,
-                **extra})
+    env.update(
+        {
+            "PATH": f"{VENV_BIN}{os.pathsep}{env['PATH']}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto_endpoint,
+            **extra,
+        }
+    )
     return env
 
 
 def _package(moto_endpoint: str, bucket: str, house: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(ROOT / "scripts" / "package.sh"), "--bucket", bucket, "--api"],
-                          env=_env(moto_endpoint, TWEETLAKE_WHEELHOUSE=str(house), TWEETLAKE_PACKAGE_DIR=str(out)),
-                          capture_output=True, text=True, timeout=180, check=False)
+    return subprocess.run(
+        ["bash", str(ROOT / "scripts" / "package.sh"), "--bucket", bucket, "--api"],
+        env=_env(moto_endpoint, TWEETLAKE_WHEELHOUSE=str(house), TWEETLAKE_PACKAGE_DIR=str(out)),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +134,12 @@ def test_the_lambda_zip_holds_the_app_and_boto3_at_the_pinned_versions(packaged_
         assert f"{name}-{pins[name]}.dist-info/METADATA" in names, name
         assert archive.read(f"{name}/__init__.py").decode() == f'__version__ = "{pins[name]}"\n'
     assert not [n for n in names if "99.0.0" in n]
-    for module in ("tweetlake/api/lambda_handler.py", "tweetlake/api/app.py", "common/lake.py",
-                   "ingestion/registry.py"):
+    for module in (
+        "tweetlake/api/lambda_handler.py",
+        "tweetlake/api/app.py",
+        "common/lake.py",
+        "ingestion/registry.py",
+    ):
         assert module in names, module
     assert not [n for n in names if "__pycache__" in n or n.startswith("bin/") or n.endswith(".pyc")]
     handler = archive.getinfo("tweetlake/api/lambda_handler.py")
@@ -164,8 +180,10 @@ def _main_stack(aws_env: dict[str, str], artifacts_bucket: str, omit: str = "") 
     import json
 
     outputs = {k: v for k, v in {**MAIN_OUTPUTS, "ArtifactsBucketName": artifacts_bucket}.items() if k != omit}
-    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-                "Outputs": {k: {"Value": v} for k, v in outputs.items()}}
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {k: {"Value": v} for k, v in outputs.items()},
+    }
     cloudformation = boto3.client("cloudformation", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
     cloudformation.create_stack(StackName=aws_env["TWEETLAKE_STACK"], TemplateBody=json.dumps(template))
     return cloudformation
@@ -197,11 +215,17 @@ def test_deploy_api_fills_the_parameters_from_the_main_stack_and_updates_the_cod
     result = run_script("deploy.sh", "--api", "ThrottlingRateLimit=5", "ProfileSnapshotDates=true", timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     parameters = _parameters(cloudformation, api_stack)
-    assert parameters == {**parameters, "LakeBucketName": "tl-lake-bucket", "LakePrefix": "lake",
-                          "LakeKmsKeyArn": MAIN_OUTPUTS["LakeKmsKeyArn"],
-                          "XBearerTokenSecretArn": MAIN_OUTPUTS["XBearerTokenSecretArn"],
-                          "CodeBucket": packaged_api["bucket"], "CodeKey": key, "ThrottlingRateLimit": "5",
-                          "ProfileSnapshotDates": "true"}
+    assert parameters == {
+        **parameters,
+        "LakeBucketName": "tl-lake-bucket",
+        "LakePrefix": "lake",
+        "LakeKmsKeyArn": MAIN_OUTPUTS["LakeKmsKeyArn"],
+        "XBearerTokenSecretArn": MAIN_OUTPUTS["XBearerTokenSecretArn"],
+        "CodeBucket": packaged_api["bucket"],
+        "CodeKey": key,
+        "ThrottlingRateLimit": "5",
+        "ProfileSnapshotDates": "true",
+    }
     zip_body = packaged_api["s3"].get_object(Bucket=packaged_api["bucket"], Key=key)["Body"].read()
     assert _function_code_sha(aws_env, api_stack) == base64.b64encode(hashlib.sha256(zip_body).digest()).decode()
 
@@ -211,12 +235,14 @@ def test_deploy_api_fills_the_parameters_from_the_main_stack_and_updates_the_cod
         archive.writestr("tweetlake/api/lambda_handler.py", "def handler(event, context):\n    return {}\n")
     new_key = f"lambda/tweetlake-api-{hashlib.sha256(new_zip.getvalue()).hexdigest()[:16]}.zip"
     packaged_api["s3"].put_object(Bucket=packaged_api["bucket"], Key=new_key, Body=new_zip.getvalue())
-    result = run_script("deploy.sh", "--api", "ThrottlingRateLimit=5", "ProfileSnapshotDates=true",
-                        f"CodeKey={new_key}", timeout=180)
+    result = run_script(
+        "deploy.sh", "--api", "ThrottlingRateLimit=5", "ProfileSnapshotDates=true", f"CodeKey={new_key}", timeout=180
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert _parameters(cloudformation, api_stack)["CodeKey"] == new_key
-    assert _function_code_sha(aws_env, api_stack) == base64.b64encode(
-        hashlib.sha256(new_zip.getvalue()).digest()).decode()
+    assert (
+        _function_code_sha(aws_env, api_stack) == base64.b64encode(hashlib.sha256(new_zip.getvalue()).digest()).decode()
+    )
 
 
 def test_deploy_api_dry_run_prints_the_command_with_the_callers_values_winning(
@@ -234,8 +260,9 @@ def test_deploy_api_dry_run_prints_the_command_with_the_callers_values_winning(
         f"XBearerTokenSecretArn={MAIN_OUTPUTS['XBearerTokenSecretArn']} CodeBucket={packaged_api['bucket']} "
         f"CodeKey={_zip_key(packaged_api['keys'])} LakePrefix=other ProfileSnapshotDates=true"
     )
-    assert [s["StackName"] for s in cloudformation.describe_stacks()["Stacks"]
-            if s["StackName"] == f"{stack}-api"] == []  # nothing deployed
+    assert [
+        s["StackName"] for s in cloudformation.describe_stacks()["Stacks"] if s["StackName"] == f"{stack}-api"
+    ] == []  # nothing deployed
 
 
 def test_deploy_api_asks_for_package_first_when_there_is_no_zip(

@@ -20,9 +20,12 @@ import yaml
 
 from tests.aws import cfn
 
-NAMES = {"LakeBucket": "lake", "ArtifactsBucket": "artifacts",
-         "AlertTopic": "arn:aws:sns:us-east-1:123456789012:alerts",
-         "XBearerTokenSecret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-token"}
+NAMES = {
+    "LakeBucket": "lake",
+    "ArtifactsBucket": "artifacts",
+    "AlertTopic": "arn:aws:sns:us-east-1:123456789012:alerts",
+    "XBearerTokenSecret": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x-token",
+}
 TIMERS = ["tweetlake-ingest-users.timer", "tweetlake-ingest-tweets.timer", "tweetlake-ingest-metrics.timer"]
 
 
@@ -51,8 +54,11 @@ def test_user_data_runs_the_script_on_every_boot() -> None:
 
 def test_the_role_may_publish_alerts_to_the_stack_topic_only() -> None:
     template = cfn.load()
-    statements = [s for p in template["Resources"]["IngestionRole"]["Properties"]["Policies"]
-                  for s in p["PolicyDocument"]["Statement"]]
+    statements = [
+        s
+        for p in template["Resources"]["IngestionRole"]["Properties"]["Policies"]
+        for s in p["PolicyDocument"]["Statement"]
+    ]
     sns = [s for s in statements if "sns:" in str(s["Action"])]
     assert [(s["Action"], s["Resource"]) for s in sns] == [("sns:Publish", {"Ref": "AlertTopic"})]
     script = cfn.user_data_parts(_user_data())["text/x-shellscript"]
@@ -92,8 +98,14 @@ def host(tmp_path: Path) -> dict[str, Any]:
         for path in ("/etc/", "/usr/local/bin/", "/opt/tweetlake"):
             script = script.replace(path, f"{root}{path}")
         (state / "calls").write_text("")
-        return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, check=False,
-                              env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "STATE": str(state)})
+        return subprocess.run(
+            ["bash", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "STATE": str(state)},
+        )
 
     def calls() -> list[str]:
         return (state / "calls").read_text().splitlines()
@@ -112,8 +124,11 @@ def test_rerunning_the_user_data_is_safe_and_applies_new_parameters(host: dict[s
     assert f"systemctl restart {' '.join(TIMERS)}" in calls
     installed = host["files"]()
     assert set(installed) == {
-        "etc/tweetlake.env", "usr/local/bin/tweetlake-run", "usr/local/bin/tweetlake-alert",
-        "etc/systemd/system/tweetlake-ingest@.service", "etc/systemd/system/tweetlake-alert@.service",
+        "etc/tweetlake.env",
+        "usr/local/bin/tweetlake-run",
+        "usr/local/bin/tweetlake-alert",
+        "etc/systemd/system/tweetlake-ingest@.service",
+        "etc/systemd/system/tweetlake-alert@.service",
         *(f"etc/systemd/system/{t}" for t in TIMERS),
     }
     assert (host["root"] / "usr/local/bin/tweetlake-run").stat().st_mode & 0o777 == 0o755
@@ -127,8 +142,9 @@ def test_rerunning_the_user_data_is_safe_and_applies_new_parameters(host: dict[s
     assert host["files"]() == installed
 
     # changed parameters (CloudFormation stops and starts the host with the new user data)
-    changed = host["boot"](_user_data(TweetlakeVersion="0.9.1", TrackedAccounts="nasa,esa",
-                                      TweetsIngestOnCalendar="*-*-* 00/6:15:00"))
+    changed = host["boot"](
+        _user_data(TweetlakeVersion="0.9.1", TrackedAccounts="nasa,esa", TweetsIngestOnCalendar="*-*-* 00/6:15:00")
+    )
     assert changed.returncode == 0, changed.stdout + changed.stderr
     env = (host["root"] / "etc/tweetlake.env").read_text()
     assert "TWEETLAKE_WHEEL=s3://artifacts/wheels/tweetlake-0.9.1-py3-none-any.whl" in env

@@ -31,14 +31,27 @@ from tests.aws.glue_args import resolved_options
 JOB_SCRIPTS = {"UsersJob": "users_job.py", "TweetsJob": "tweets_job.py", "TweetMetricsJob": "tweet_metrics_job.py"}
 # Arguments Glue itself defines (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html)
 GLUE_SPECIAL = {
-    "--additional-python-modules", "--python-modules-installer-option", "--extra-py-files", "--job-language",
-    "--TempDir", "--job-bookmark-option", "--conf", "--datalake-formats", "--extra-jars", "--user-jars-first",
+    "--additional-python-modules",
+    "--python-modules-installer-option",
+    "--extra-py-files",
+    "--job-language",
+    "--TempDir",
+    "--job-bookmark-option",
+    "--conf",
+    "--datalake-formats",
+    "--extra-jars",
+    "--user-jars-first",
 }
 
 
 def glue(aws_env: dict[str, str], service: str = "glue") -> Any:
-    return boto3.client(service, endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service,
+        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 # --------------------------------------------------------------------------- package.sh
@@ -57,12 +70,25 @@ def packaged(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> di
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     s3.create_bucket(Bucket=bucket)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWEETLAKE_"))}
-    env.update({"PATH": f"{VENV_BIN}{os.pathsep}{env['PATH']}", "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_endpoint,
-                "TWEETLAKE_WHEELHOUSE": str(wheelhouse),
-                "TWEETLAKE_PACKAGE_DIR": str(tmp_path_factory.mktemp("package"))})
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "package.sh"), "--bucket", bucket], env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
+    env.update(
+        {
+            "PATH": f"{VENV_BIN}{os.pathsep}{env['PATH']}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto_endpoint,
+            "TWEETLAKE_WHEELHOUSE": str(wheelhouse),
+            "TWEETLAKE_PACKAGE_DIR": str(tmp_path_factory.mktemp("package")),
+        }
+    )
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "package.sh"), "--bucket", bucket],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
     return {"bucket": bucket, "keys": {o["Key"] for o in listed}, "stdout": result.stdout, "s3": s3}
@@ -177,9 +203,20 @@ def test_template_locations_are_what_package_uploads(packaged: dict[str, Any]) -
 
 # What Glue 5.1 brings that our wheels' dependencies can use ("Python modules already provided in
 # AWS Glue", AWS Glue developer guide): the job subnets have no route to PyPI.
-GLUE_51_PROVIDED = {"boto3": "1.40.61", "botocore": "1.40.61", "requests": "2.32.5", "typing-extensions": "4.15.0",
-                    "urllib3": "2.5.0", "idna": "3.11", "charset-normalizer": "3.4.4", "certifi": "2025.10.5",
-                    "jmespath": "1.0.1", "s3transfer": "0.14.0", "python-dateutil": "2.9.0.post0", "six": "1.17.0"}
+GLUE_51_PROVIDED = {
+    "boto3": "1.40.61",
+    "botocore": "1.40.61",
+    "requests": "2.32.5",
+    "typing-extensions": "4.15.0",
+    "urllib3": "2.5.0",
+    "idna": "3.11",
+    "charset-normalizer": "3.4.4",
+    "certifi": "2025.10.5",
+    "jmespath": "1.0.1",
+    "s3transfer": "0.14.0",
+    "python-dateutil": "2.9.0.post0",
+    "six": "1.17.0",
+}
 
 
 def test_glue_installs_the_wheels_offline(packaged: dict[str, Any]) -> None:
@@ -192,11 +229,16 @@ def test_glue_installs_the_wheels_offline(packaged: dict[str, Any]) -> None:
 
     template = cfn.load()
     for job_id in JOB_SCRIPTS:
-        assert template["Resources"][job_id]["Properties"]["DefaultArguments"][
-            "--python-modules-installer-option"] == "--no-index"
+        assert (
+            template["Resources"][job_id]["Properties"]["DefaultArguments"]["--python-modules-installer-option"]
+            == "--no-index"
+        )
     version = common.__version__
-    wheel = packaged["s3"].get_object(Bucket=packaged["bucket"],
-                                      Key=f"wheels/tweetlake-{version}-py3-none-any.whl")["Body"].read()
+    wheel = (
+        packaged["s3"]
+        .get_object(Bucket=packaged["bucket"], Key=f"wheels/tweetlake-{version}-py3-none-any.whl")["Body"]
+        .read()
+    )
     metadata = zipfile.ZipFile(io.BytesIO(wheel)).read(f"tweetlake-{version}.dist-info/METADATA").decode()
     requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     psycopg = distribution("psycopg")  # the venv's, the version the template ships as a wheel
@@ -204,10 +246,17 @@ def test_glue_installs_the_wheels_offline(packaged: dict[str, Any]) -> None:
     requires += psycopg.requires or []
     vader = distribution("vaderSentiment")  # the tweets job's sentiment model, shipped as a wheel too
     assert template["Mappings"]["Artifacts"]["Keys"]["VaderSentimentWheel"] == (
-        f"vaderSentiment-{vader.version}-py2.py3-none-any.whl")
+        f"vaderSentiment-{vader.version}-py2.py3-none-any.whl"
+    )
     requires += vader.requires or []
-    glue = {"python_version": "3.11", "python_full_version": "3.11.6", "sys_platform": "linux",
-            "platform_system": "Linux", "implementation_name": "cpython", "extra": ""}
+    glue = {
+        "python_version": "3.11",
+        "python_full_version": "3.11.6",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "implementation_name": "cpython",
+        "extra": "",
+    }
     for text in requires:
         requirement = Requirement(text)
         if requirement.marker and not requirement.marker.evaluate(glue):
@@ -220,9 +269,13 @@ def test_glue_installs_the_wheels_offline(packaged: dict[str, Any]) -> None:
 def test_ingestion_host_runs_the_three_collectors_on_the_seed_schedules() -> None:
     template = cfn.load()
     user_data = cfn.Resolver(template, {"LakeBucket": "lake"}).resolve(
-        template["Resources"]["IngestionHost"]["Properties"]["UserData"])
-    for dataset, calendar in (("users", "*-*-* 01:00:00"), ("tweets", "*-*-* 00/4:10:00"),
-                              ("metrics", "*-*-* 01/2:20:00")):
+        template["Resources"]["IngestionHost"]["Properties"]["UserData"]
+    )
+    for dataset, calendar in (
+        ("users", "*-*-* 01:00:00"),
+        ("tweets", "*-*-* 00/4:10:00"),
+        ("metrics", "*-*-* 01/2:20:00"),
+    ):
         assert f"OnCalendar={calendar}" in user_data
         assert f"Unit=tweetlake-ingest@{dataset}.service" in user_data
     assert "tweetlake-run ingest %i --lake $TWEETLAKE_LAKE" in user_data
@@ -231,8 +284,11 @@ def test_ingestion_host_runs_the_three_collectors_on_the_seed_schedules() -> Non
     assert host["MetadataOptions"]["HttpTokens"] == "required"
     ingestion_sg = template["Resources"]["IngestionSecurityGroup"]["Properties"]
     assert "SecurityGroupIngress" not in ingestion_sg  # no SSH, no inbound at all
-    assert not [r for r in cfn.resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()
-                if r["Properties"]["GroupId"] == {"Ref": "IngestionSecurityGroup"}]
+    assert not [
+        r
+        for r in cfn.resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == {"Ref": "IngestionSecurityGroup"}
+    ]
 
 
 def test_each_workflow_crawls_then_loads_after_its_ingestion() -> None:
@@ -240,11 +296,17 @@ def test_each_workflow_crawls_then_loads_after_its_ingestion() -> None:
     params = cfn.Resolver(template, {}).params
     # ingestion (systemd, UTC) -> workflow (Glue cron, UTC): same cadence, the workflow after
     assert (params["UsersIngestOnCalendar"], params["UsersWorkflowSchedule"]) == (
-        "*-*-* 01:00:00", "cron(30 2 * * ? *)")
+        "*-*-* 01:00:00",
+        "cron(30 2 * * ? *)",
+    )
     assert (params["TweetsIngestOnCalendar"], params["TweetsWorkflowSchedule"]) == (
-        "*-*-* 00/4:10:00", "cron(50 0/4 * * ? *)")
+        "*-*-* 00/4:10:00",
+        "cron(50 0/4 * * ? *)",
+    )
     assert (params["MetricsIngestOnCalendar"], params["MetricsWorkflowSchedule"]) == (
-        "*-*-* 01/2:20:00", "cron(0 0/2 * * ? *)")
+        "*-*-* 01/2:20:00",
+        "cron(0 0/2 * * ? *)",
+    )
     triggers = cfn.resources_of_type(template, "AWS::Glue::Trigger")
     for dataset in ("Users", "Tweets", "TweetMetrics"):
         scheduled = triggers[f"{dataset}ScheduleTrigger"]["Properties"]
@@ -252,7 +314,8 @@ def test_each_workflow_crawls_then_loads_after_its_ingestion() -> None:
         assert scheduled["Type"] == "SCHEDULED"
         assert scheduled["Actions"] == [{"CrawlerName": {"Ref": f"{dataset}Crawler"}}]
         assert conditional["Predicate"]["Conditions"] == [
-            {"LogicalOperator": "EQUALS", "CrawlerName": {"Ref": f"{dataset}Crawler"}, "CrawlState": "SUCCEEDED"}]
+            {"LogicalOperator": "EQUALS", "CrawlerName": {"Ref": f"{dataset}Crawler"}, "CrawlState": "SUCCEEDED"}
+        ]
         assert conditional["Actions"] == [{"JobName": {"Ref": f"{dataset}Job"}}]
         assert scheduled["WorkflowName"] == conditional["WorkflowName"] == {"Ref": f"{dataset}Workflow"}
 
@@ -269,14 +332,18 @@ def test_secrets_have_no_value_in_the_template() -> None:
 
 # --------------------------------------------------------------------------- job runs, crawls, workflows
 def _make_job(aws_env: dict[str, str], name: str) -> None:
-    glue(aws_env).create_job(Name=name, Role="arn:aws:iam::123456789012:role/tweetlake-job",
-                             Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/glue/scripts/users_job.py"},
-                             DefaultArguments={"--lake_uri": "s3://lake/lake", "--full_refresh": "false"},
-                             GlueVersion="5.1")
+    glue(aws_env).create_job(
+        Name=name,
+        Role="arn:aws:iam::123456789012:role/tweetlake-job",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/glue/scripts/users_job.py"},
+        DefaultArguments={"--lake_uri": "s3://lake/lake", "--full_refresh": "false"},
+        GlueVersion="5.1",
+    )
 
 
-def test_start_job_run_waits_for_success(aws_env: dict[str, str], run_script: ScriptRunner,
-                                         moto_transitions: Any) -> None:
+def test_start_job_run_waits_for_success(
+    aws_env: dict[str, str], run_script: ScriptRunner, moto_transitions: Any
+) -> None:
     job = f"{aws_env['TWEETLAKE_STACK']}-users-job"
     _make_job(aws_env, job)
     moto_transitions("glue::job_run", {"progression": "time", "seconds": 1})
@@ -354,15 +421,23 @@ def test_start_job_run_reports_a_missing_job(run_script: ScriptRunner) -> None:
     assert "EntityNotFoundException" in result.stderr
 
 
-def test_start_crawler_waits_until_ready(aws_env: dict[str, str], run_script: ScriptRunner,
-                                        moto_transitions: Any, tmp_path: Path) -> None:
+def test_start_crawler_waits_until_ready(
+    aws_env: dict[str, str], run_script: ScriptRunner, moto_transitions: Any, tmp_path: Path
+) -> None:
     crawler = f"{aws_env['TWEETLAKE_STACK']}-tweet-metrics-crawler"
-    glue(aws_env).create_crawler(Name=crawler, Role="arn:aws:iam::123456789012:role/tweetlake-crawler",
-                                 DatabaseName="tweetlake_raw",
-                                 Targets={"S3Targets": [{"Path": "s3://lake/lake/raw/tweet_metrics/"}]})
+    glue(aws_env).create_crawler(
+        Name=crawler,
+        Role="arn:aws:iam::123456789012:role/tweetlake-crawler",
+        DatabaseName="tweetlake_raw",
+        Targets={"S3Targets": [{"Path": "s3://lake/lake/raw/tweet_metrics/"}]},
+    )
     moto_transitions("glue::crawl", {"progression": "time", "seconds": 3})
-    env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
-           "HOOK_COUNTER": str(tmp_path / "reads"), "STALE_READS": "1", "RUNNING_READS": "2"}
+    env = {
+        **_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
+        "HOOK_COUNTER": str(tmp_path / "reads"),
+        "STALE_READS": "1",
+        "RUNNING_READS": "2",
+    }
     result = run_script("start_crawler.sh", "tweet_metrics", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "RUNNING" in result.stderr and "READY" in result.stderr
@@ -403,8 +478,12 @@ def hook(parsed, **kwargs):
 
 def _crawler(aws_env: dict[str, str]) -> str:
     name = f"crawler-{uuid.uuid4().hex[:8]}"
-    glue(aws_env).create_crawler(Name=name, Role="arn:aws:iam::123456789012:role/tweetlake-crawler",
-                                 DatabaseName="tweetlake_raw", Targets={"S3Targets": [{"Path": "s3://lake/lake/raw/users/"}]})
+    glue(aws_env).create_crawler(
+        Name=name,
+        Role="arn:aws:iam::123456789012:role/tweetlake-crawler",
+        DatabaseName="tweetlake_raw",
+        Targets={"S3Targets": [{"Path": "s3://lake/lake/raw/users/"}]},
+    )
     return name
 
 
@@ -413,9 +492,12 @@ def test_start_crawler_does_not_take_a_stale_ready_for_the_end_of_its_crawl(
 ) -> None:
     crawler = _crawler(aws_env)
     moto_transitions("glue::crawl", {"progression": "time", "seconds": 2})
-    env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
-           "HOOK_COUNTER": str(tmp_path / "reads"), "STALE_READS": "3",  # the read before the start, then 2 polls
-           "RUNNING_READS": "1"}
+    env = {
+        **_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
+        "HOOK_COUNTER": str(tmp_path / "reads"),
+        "STALE_READS": "3",  # the read before the start, then 2 polls
+        "RUNNING_READS": "1",
+    }
     result = run_script("start_crawler.sh", crawler, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"crawler {crawler}: READY after" in result.stdout and "last crawl SUCCEEDED" in result.stdout
@@ -423,19 +505,34 @@ def test_start_crawler_does_not_take_a_stale_ready_for_the_end_of_its_crawl(
     assert "an old failure" not in result.stderr
 
 
-@pytest.mark.parametrize(("final", "message", "expected"), [
-    ("FAILED", "Insufficient Lake Formation permission(s) on s3://lake/lake/raw/users/",
-     "error: last crawl FAILED: Insufficient Lake Formation permission(s) on s3://lake/lake/raw/users/"),
-    ("CANCELLED", "", "error: last crawl CANCELLED\n"),
-])
+@pytest.mark.parametrize(
+    ("final", "message", "expected"),
+    [
+        (
+            "FAILED",
+            "Insufficient Lake Formation permission(s) on s3://lake/lake/raw/users/",
+            "error: last crawl FAILED: Insufficient Lake Formation permission(s) on s3://lake/lake/raw/users/",
+        ),
+        ("CANCELLED", "", "error: last crawl CANCELLED\n"),
+    ],
+)
 def test_start_crawler_exits_non_zero_with_the_message_when_the_crawl_did_not_succeed(
-    aws_env: dict[str, str], run_script: ScriptRunner, moto_transitions: Any, tmp_path: Path,
-    final: str, message: str, expected: str,
+    aws_env: dict[str, str],
+    run_script: ScriptRunner,
+    moto_transitions: Any,
+    tmp_path: Path,
+    final: str,
+    message: str,
+    expected: str,
 ) -> None:
     crawler = _crawler(aws_env)
     moto_transitions("glue::crawl", {"progression": "time", "seconds": 1})
-    env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
-           "HOOK_COUNTER": str(tmp_path / "reads"), "FINAL_STATUS": final, "FINAL_MESSAGE": message}
+    env = {
+        **_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
+        "HOOK_COUNTER": str(tmp_path / "reads"),
+        "FINAL_STATUS": final,
+        "FINAL_MESSAGE": message,
+    }
     result = run_script("start_crawler.sh", crawler, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"crawler {crawler}: READY after" in result.stdout and f"last crawl {final}" in result.stdout
@@ -448,8 +545,12 @@ def test_start_crawler_gives_up_on_a_crawler_that_never_starts(
     aws_env: dict[str, str], run_script: ScriptRunner, tmp_path: Path
 ) -> None:
     crawler = _crawler(aws_env)
-    env = {**_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
-           "HOOK_COUNTER": str(tmp_path / "reads"), "STALE_READS": "1000", "TWEETLAKE_CRAWLER_START_SECONDS": "1"}
+    env = {
+        **_stand_in_aws(tmp_path, "GetCrawler", CRAWLER_HOOK, aws_env),
+        "HOOK_COUNTER": str(tmp_path / "reads"),
+        "STALE_READS": "1000",
+        "TWEETLAKE_CRAWLER_START_SECONDS": "1",
+    }
     result = run_script("start_crawler.sh", crawler, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"error: crawler {crawler} still READY with its previous crawl 1s after the start" in result.stderr
@@ -467,8 +568,7 @@ def hook(parsed, **kwargs):
 """
 
 
-def _finish_workflow_run(workflow: str, status: str, polls: Path | None = None,
-                         delay: float = 2.5) -> threading.Thread:
+def _finish_workflow_run(workflow: str, status: str, polls: Path | None = None, delay: float = 2.5) -> threading.Thread:
     """moto keeps workflow runs RUNNING for ever (its stop_workflow_run changes nothing): once the run
     exists — and, given ``polls`` (a :data:`POLL_COUNTER_HOOK` file), once the script has polled it —
     move it on in moto's backend (this process hosts the server) as Glue would."""
@@ -519,15 +619,23 @@ def hook(parsed, **kwargs):
 """
 
 
-@pytest.mark.parametrize(("counts", "exit_code", "complaint"), [
-    ({"SucceededActions": 2}, 0, None),
-    ({"SucceededActions": 1, "ErroredActions": 1}, 1, "1 errored"),
-    ({"SucceededActions": 1, "FailedActions": 1}, 1, "1 failed"),
-    ({"SucceededActions": 1, "TimeoutActions": 1}, 1, "1 timed out"),
-    ({"SucceededActions": 1, "StoppedActions": 1}, 1, "1 stopped"),
-], ids=["all-succeeded", "errored", "failed", "timeout", "stopped"])
+@pytest.mark.parametrize(
+    ("counts", "exit_code", "complaint"),
+    [
+        ({"SucceededActions": 2}, 0, None),
+        ({"SucceededActions": 1, "ErroredActions": 1}, 1, "1 errored"),
+        ({"SucceededActions": 1, "FailedActions": 1}, 1, "1 failed"),
+        ({"SucceededActions": 1, "TimeoutActions": 1}, 1, "1 timed out"),
+        ({"SucceededActions": 1, "StoppedActions": 1}, 1, "1 stopped"),
+    ],
+    ids=["all-succeeded", "errored", "failed", "timeout", "stopped"],
+)
 def test_run_workflow_fails_when_an_action_of_a_completed_run_did_not_succeed(
-    aws_env: dict[str, str], run_script: ScriptRunner, tmp_path: Path, counts: dict[str, int], exit_code: int,
+    aws_env: dict[str, str],
+    run_script: ScriptRunner,
+    tmp_path: Path,
+    counts: dict[str, int],
+    exit_code: int,
     complaint: str | None,
 ) -> None:
     """Glue calls a workflow run COMPLETED even when a job run in it ended in ERROR or FAILED."""
@@ -535,12 +643,22 @@ def test_run_workflow_fails_when_an_action_of_a_completed_run_did_not_succeed(
 
     workflow = f"wf-{uuid.uuid4().hex[:8]}"
     glue(aws_env).create_workflow(Name=workflow)
-    statistics = {"TotalActions": 2, "SucceededActions": 0, "FailedActions": 0, "StoppedActions": 0,
-                  "TimeoutActions": 0, "RunningActions": 0, "WaitingActions": 0, **counts}
+    statistics = {
+        "TotalActions": 2,
+        "SucceededActions": 0,
+        "FailedActions": 0,
+        "StoppedActions": 0,
+        "TimeoutActions": 0,
+        "RunningActions": 0,
+        "WaitingActions": 0,
+        **counts,
+    }
     if "ErroredActions" not in counts:
         statistics.pop("ErroredActions", None)  # older answers leave it out: None, not a failure
-    env = {**_stand_in_aws(tmp_path, "GetWorkflowRun", WORKFLOW_STATISTICS_HOOK, aws_env),
-           "WORKFLOW_STATISTICS": json.dumps(statistics)}
+    env = {
+        **_stand_in_aws(tmp_path, "GetWorkflowRun", WORKFLOW_STATISTICS_HOOK, aws_env),
+        "WORKFLOW_STATISTICS": json.dumps(statistics),
+    }
     finisher = _finish_workflow_run(workflow, "COMPLETED", delay=0.5)
     result = run_script("run_workflow.sh", workflow, env=env)
     finisher.join()
@@ -575,8 +693,9 @@ def test_deploy_creates_the_deployment_bucket_then_the_stack(
     calls = tmp_path / "calls.txt"
     env = {**aws_env, "PATH": f"{stand_in.parent}:{aws_env['PATH']}", "CALLS": str(calls), "TWEETLAKE_STACK": "tl"}
     env.pop("AWS_ENDPOINT_URL")
-    result = run_script("deploy.sh", "--email", "ops@example.org", "--accounts", "nasa,esa",
-                        "GlueExecutionClass=FLEX", env=env)
+    result = run_script(
+        "deploy.sh", "--email", "ops@example.org", "--accounts", "nasa,esa", "GlueExecutionClass=FLEX", env=env
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     deploy_bucket_stack, output, stack, _outputs = calls.read_text().splitlines()
     root = ROOT / "cloudformation"
@@ -597,17 +716,29 @@ def test_deploy_creates_the_deployment_bucket_then_the_stack(
 def test_the_scripts_honour_aws_profile(aws_env: dict[str, str], run_script: ScriptRunner, tmp_path: Path) -> None:
     """Credentials and region from a named profile only (no AWS_ACCESS_KEY_ID, no AWS_REGION)."""
     job = f"job-{uuid.uuid4().hex[:8]}"
-    boto3.client("glue", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="eu-west-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing").create_job(
-        Name=job, Role="arn:aws:iam::123456789012:role/tweetlake-job", GlueVersion="5.1",
-        Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/glue/scripts/users_job.py"})
+    boto3.client(
+        "glue",
+        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_job(
+        Name=job,
+        Role="arn:aws:iam::123456789012:role/tweetlake-job",
+        GlueVersion="5.1",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/glue/scripts/users_job.py"},
+    )
     config, credentials = tmp_path / "aws-config", tmp_path / "aws-credentials"
     config.write_text("[profile tweetlake-test]\nregion = eu-west-1\noutput = json\n")
-    credentials.write_text("[tweetlake-test]\naws_access_key_id = AKIAPROFILEONLY0000\n"
-                           "aws_secret_access_key = profile-secret\n")
-    env = {k: v for k, v in aws_env.items()
-           if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
-                        "AWS_DEFAULT_REGION")}
+    credentials.write_text(
+        "[tweetlake-test]\naws_access_key_id = AKIAPROFILEONLY0000\naws_secret_access_key = profile-secret\n"
+    )
+    env = {
+        k: v
+        for k, v in aws_env.items()
+        if k
+        not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION")
+    }
     env.update({"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(credentials)})
 
     without = run_script("start_job_run.sh", job, env=env)
@@ -616,6 +747,11 @@ def test_the_scripts_honour_aws_profile(aws_env: dict[str, str], run_script: Scr
     result = run_script("start_job_run.sh", job, env={**env, "AWS_PROFILE": "tweetlake-test"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"job {job} run jr_" in result.stdout and ": SUCCEEDED after" in result.stdout
-    eu_runs = boto3.client("glue", endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="eu-west-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing").get_job_runs(JobName=job)
+    eu_runs = boto3.client(
+        "glue",
+        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).get_job_runs(JobName=job)
     assert len(eu_runs["JobRuns"]) == 1  # in the profile's region

@@ -13,25 +13,43 @@ import pytest
 
 from tests.aws.conftest import SCRIPTS
 
-PROTECTED_DB = {"Type": "AWS::RDS::DBInstance", "DeletionPolicy": "Snapshot",
-                "Properties": {"Engine": "postgres", "DBInstanceClass": "db.t4g.micro", "AllocatedStorage": "20",
-                               "MasterUsername": "tweetlake", "MasterUserPassword": "not-a-real-one-1"}}
-MAIN = {"Resources": {
-    "LakeBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
-    "ArtifactsBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
-    "AccessLogsBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
-    "DataKey": {"Type": "AWS::KMS::Key", "DeletionPolicy": "Retain",
-                # a string: moto's KMS reads an object policy from CloudFormation as a dict and fails on it
-                "Properties": {"KeyPolicy": json.dumps({"Version": "2012-10-17", "Statement": []})}},
-    "Db": PROTECTED_DB,
-}}
+PROTECTED_DB = {
+    "Type": "AWS::RDS::DBInstance",
+    "DeletionPolicy": "Snapshot",
+    "Properties": {
+        "Engine": "postgres",
+        "DBInstanceClass": "db.t4g.micro",
+        "AllocatedStorage": "20",
+        "MasterUsername": "tweetlake",
+        "MasterUserPassword": "not-a-real-one-1",
+    },
+}
+MAIN = {
+    "Resources": {
+        "LakeBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+        "ArtifactsBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+        "AccessLogsBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+        "DataKey": {
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": "Retain",
+            # a string: moto's KMS reads an object policy from CloudFormation as a dict and fails on it
+            "Properties": {"KeyPolicy": json.dumps({"Version": "2012-10-17", "Statement": []})},
+        },
+        "Db": PROTECTED_DB,
+    }
+}
 API = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
 DEPLOY = {"Resources": {"DeployBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"}}}
 
 
 def client(aws_env: dict[str, str], service: str) -> Any:
-    return boto3.client(service, endpoint_url=aws_env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        service,
+        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 @pytest.fixture
@@ -41,18 +59,29 @@ def deployed(aws_env: dict[str, str]) -> dict[str, str]:
     stack = aws_env["TWEETLAKE_STACK"]
     for name, template in ((stack, MAIN), (f"{stack}-api", API), (f"{stack}-deploy", DEPLOY)):
         cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
-                 for r in cfn.describe_stack_resources(StackName=stack)["StackResources"]}
+    resources = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName=stack)["StackResources"]
+    }
     resources["DeployBucket"] = cfn.describe_stack_resources(StackName=f"{stack}-deploy")["StackResources"][0][
-        "PhysicalResourceId"]
-    client(aws_env, "rds").modify_db_instance(DBInstanceIdentifier=resources["Db"], DeletionProtection=True,
-                                              ApplyImmediately=True)
+        "PhysicalResourceId"
+    ]
+    client(aws_env, "rds").modify_db_instance(
+        DBInstanceIdentifier=resources["Db"], DeletionProtection=True, ApplyImmediately=True
+    )
     return resources
 
 
 def teardown(aws_env: dict[str, str], *args: str, answer: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(SCRIPTS / "teardown.sh"), *args], env=aws_env, input=answer,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        ["bash", str(SCRIPTS / "teardown.sh"), *args],
+        env=aws_env,
+        input=answer,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def stacks(aws_env: dict[str, str]) -> set[str]:
@@ -92,5 +121,7 @@ def test_teardown_deletes_the_stacks_in_order_and_keeps_the_data(
 def test_without_a_stack_it_says_so(aws_env: dict[str, str]) -> None:
     result = teardown(aws_env, "--yes")
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: no stack {aws_env['TWEETLAKE_STACK']} in this account and region" \
-                                    " (TWEETLAKE_STACK, AWS_PROFILE, AWS_REGION?)"
+    assert (
+        result.stderr.strip() == f"error: no stack {aws_env['TWEETLAKE_STACK']} in this account and region"
+        " (TWEETLAKE_STACK, AWS_PROFILE, AWS_REGION?)"
+    )

@@ -17,8 +17,15 @@ from tests.aws import cfn
 from tests.aws.conftest import ROOT, TOOLS_BIN, VENV_BIN
 
 HOW_TO_INSTALL = "create it with: bash -c 'source scripts/aws_lib.sh && ensure_tools_venv' (scripts/test.sh does)"
-OUR_SCRIPTS = ["aws_lib.sh", "airflow.sh", "package.sh", "deploy.sh", "start_job_run.sh", "start_crawler.sh",
-               "run_workflow.sh"]
+OUR_SCRIPTS = [
+    "aws_lib.sh",
+    "airflow.sh",
+    "package.sh",
+    "deploy.sh",
+    "start_job_run.sh",
+    "start_crawler.sh",
+    "run_workflow.sh",
+]
 
 
 def _tool(name: str) -> Path:
@@ -34,8 +41,9 @@ def test_there_is_a_template_to_check() -> None:
 
 def test_cfn_lint_finds_nothing() -> None:
     templates = [str(p) for p in cfn.templates()]
-    result = subprocess.run([str(VENV_BIN / "cfn-lint"), *templates], cwd=ROOT, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [str(VENV_BIN / "cfn-lint"), *templates], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -70,7 +78,8 @@ def checkov_reports(checkov_run: subprocess.Popen[str] | None) -> dict[str, dict
     "template",
     [
         pytest.param(p.name, marks=pytest.mark.xfail(reason=KNOWN_FINDINGS[p.name], strict=False))
-        if p.name in KNOWN_FINDINGS else p.name
+        if p.name in KNOWN_FINDINGS
+        else p.name
         for p in cfn.templates()
     ],
 )
@@ -89,16 +98,20 @@ def test_checkov_passes_with_only_the_documented_skips(
 
 
 def test_shell_scripts_are_shellcheck_clean() -> None:
-    result = subprocess.run([str(_tool("shellcheck")), "-x", *(f"scripts/{s}" for s in OUR_SCRIPTS)], cwd=ROOT,
-                            capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [str(_tool("shellcheck")), "-x", *(f"scripts/{s}" for s in OUR_SCRIPTS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_checkov_config_gives_a_reason_for_every_skip() -> None:
     lines = (ROOT / ".checkov.yaml").read_text().splitlines()
     start = lines.index("skip-check:")
-    for i, line in enumerate(lines[start + 1:], start + 1):
+    for i, line in enumerate(lines[start + 1 :], start + 1):
         if line.strip().startswith("- "):
             assert lines[i - 1].strip().startswith("#"), f"skip {line.strip()} has no comment above it"
 
@@ -117,6 +130,7 @@ def test_ingestion_user_data_is_shellcheck_clean(tmp_path: Path) -> None:
         path.write_text(shell.split(f"<<'{marker}'\n", 1)[1].split(f"\n{marker}\n", 1)[0] + "\n")
         paths.append(path)
     for path in paths:
-        result = subprocess.run([str(_tool("shellcheck")), "-s", "bash", str(path)], capture_output=True, text=True,
-                                check=False)
+        result = subprocess.run(
+            [str(_tool("shellcheck")), "-s", "bash", str(path)], capture_output=True, text=True, check=False
+        )
         assert result.returncode == 0, result.stdout + result.stderr

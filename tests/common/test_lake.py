@@ -70,8 +70,9 @@ def test_local_writes_leave_no_partial_object(local_lake: Lake, tmp_path) -> Non
 def test_raw_writer_rolls_parts_and_round_trips(any_lake: Lake) -> None:
     started = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     published: list[tuple[str, int]] = []
-    writer = RawPartWriter(any_lake, "tweets", "run1", started, max_records=3,
-                           on_publish=lambda k, n: published.append((k, n)))
+    writer = RawPartWriter(
+        any_lake, "tweets", "run1", started, max_records=3, on_publish=lambda k, n: published.append((k, n))
+    )
     for i in range(7):
         writer.write(started, "GET /2/users/:id/tweets", data={"id": str(i), "text": "ü 🎉"})
         if writer.should_roll():
@@ -80,13 +81,20 @@ def test_raw_writer_rolls_parts_and_round_trips(any_lake: Lake) -> None:
     writer.close()
     assert [n for _, n in published] == [3, 3, 2]
     assert published[0][0] == raw_key("tweets", started.date(), "run1", 0)
-    assert parse_raw_key(published[2][0]) == {"dataset": "tweets", "dt": "2026-11-22", "run_id": "run1",
-                                              "part": "00002"}
+    assert parse_raw_key(published[2][0]) == {
+        "dataset": "tweets",
+        "dt": "2026-11-22",
+        "run_id": "run1",
+        "part": "00002",
+    }
     records = [r for key, _ in published for r in iter_raw_records(any_lake, key)]
     assert [r["data"]["id"] for r in records if "data" in r] == [str(i) for i in range(7)]
-    assert records[-1] == {"collected_at": "2026-11-22T10:00:00Z", "run_id": "run1",
-                           "source": "GET /2/users/:id/tweets", "error": {"title": "Not Found Error",
-                                                                          "resource_id": "9"}}
+    assert records[-1] == {
+        "collected_at": "2026-11-22T10:00:00Z",
+        "run_id": "run1",
+        "source": "GET /2/users/:id/tweets",
+        "error": {"title": "Not Found Error", "resource_id": "9"},
+    }
     assert records[0]["data"]["text"] == "ü 🎉"
 
 
@@ -182,8 +190,12 @@ def test_an_endpoint_where_nothing_listens_is_unavailable(tmp_path: Path) -> Non
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = boto3.client("s3", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}",
-                          config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1))
+    client = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=1),
+    )
     lake = Lake.from_uri("s3://lake-bucket/lake", s3_client=client)
     for name, call in every_call(lake, tmp_path).items():
         with pytest.raises(LakeUnavailable, match="Could not connect") as caught:
@@ -192,8 +204,14 @@ def test_an_endpoint_where_nothing_listens_is_unavailable(tmp_path: Path) -> Non
 
 
 def test_no_credentials_is_unavailable(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
@@ -211,8 +229,13 @@ def test_access_denied_by_iam_is_its_own_error(tmp_path: Path) -> None:
         admin = boto3.client("s3", region_name="us-east-1")
         admin.create_bucket(Bucket="lake-bucket")
         admin.put_object(Bucket="lake-bucket", Key="lake/raw/users/dt=2026-11-22/r-00000.jsonl.gz", Body=b"x")
-        limited = limited_s3_client({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-                                     "Resource": "arn:aws:s3:::lake-bucket/lake/state/*"})
+        limited = limited_s3_client(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": "arn:aws:s3:::lake-bucket/lake/state/*",
+            }
+        )
         lake = Lake.from_uri("s3://lake-bucket/lake", s3_client=limited)
         with enable_iam_authentication():
             lake.put_bytes("state/registry.json", b"{}")  # allowed
@@ -254,8 +277,9 @@ class ScriptedS3(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{self.code}</Code>'
-                f"<Message>scripted</Message></Error>").encode()
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{self.code}</Code><Message>scripted</Message></Error>'
+        ).encode()
         self.send_response(self.status)
         self.send_header("Content-Type", "application/xml")
         self.send_header("Content-Length", str(len(body)))
@@ -278,8 +302,12 @@ def scripted_s3() -> Iterator[Callable[[int, str], Lake]]:
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        client = boto3.client("s3", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{server.server_port}",
-                              config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+        client = boto3.client(
+            "s3",
+            region_name="us-east-1",
+            endpoint_url=f"http://127.0.0.1:{server.server_port}",
+            config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
+        )
         return Lake.from_uri("s3://lake-bucket/lake", s3_client=client)
 
     yield start
@@ -288,22 +316,29 @@ def scripted_s3() -> Iterator[Callable[[int, str], Lake]]:
         server.server_close()
 
 
-@pytest.mark.parametrize(("status", "code", "error"), [
-    (503, "SlowDown", LakeUnavailable),
-    (500, "InternalError", LakeUnavailable),
-    (400, "RequestTimeout", LakeUnavailable),
-    (403, "AccessDenied", LakeAccessDenied),
-    (403, "InvalidAccessKeyId", LakeAccessDenied),
-    (409, "OperationAborted", ConflictError),
-    (412, "PreconditionFailed", ConflictError),
-    (404, "NoSuchKey", ObjectNotFound),
-    (400, "InvalidArgument", LakeError),
-])
-def test_s3_error_responses_become_lake_errors(scripted_s3: Callable[[int, str], Lake], status: int, code: str,
-                                               error: type[LakeError]) -> None:
+@pytest.mark.parametrize(
+    ("status", "code", "error"),
+    [
+        (503, "SlowDown", LakeUnavailable),
+        (500, "InternalError", LakeUnavailable),
+        (400, "RequestTimeout", LakeUnavailable),
+        (403, "AccessDenied", LakeAccessDenied),
+        (403, "InvalidAccessKeyId", LakeAccessDenied),
+        (409, "OperationAborted", ConflictError),
+        (412, "PreconditionFailed", ConflictError),
+        (404, "NoSuchKey", ObjectNotFound),
+        (400, "InvalidArgument", LakeError),
+    ],
+)
+def test_s3_error_responses_become_lake_errors(
+    scripted_s3: Callable[[int, str], Lake], status: int, code: str, error: type[LakeError]
+) -> None:
     lake = scripted_s3(status, code)
-    for call in (lambda: lake.get_bytes("state/x.json"), lambda: list(lake.list("raw/")),
-                 lambda: lake.put_bytes("state/x.json", b"{}")):
+    for call in (
+        lambda: lake.get_bytes("state/x.json"),
+        lambda: list(lake.list("raw/")),
+        lambda: lake.put_bytes("state/x.json", b"{}"),
+    ):
         with pytest.raises(error) as caught:
             call()
         if error is LakeError:

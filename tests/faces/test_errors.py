@@ -22,15 +22,31 @@ from tweetlake.errors import ExitCode, boundary
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(args: list[str], home: Path, *, env: dict[str, str] | None = None, prelude: str = "",
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], home: Path, *, env: dict[str, str] | None = None, prelude: str = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "TWEETLAKE_", "AWS_"))}
-    base.update({"TWEETLAKE_HOME": str(home), "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-                 "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                 "PYTHONPATH": str(ROOT), **(env or {})})
+    base.update(
+        {
+            "TWEETLAKE_HOME": str(home),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
+        }
+    )
     code = f"import sys; {prelude or 'pass'}; from tweetlake.cli import main; sys.exit(main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", code, *args], env=base, capture_output=True, text=True,
-                          timeout=120, check=False, cwd=cwd or home)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd or home,
+    )
 
 
 def dead_port() -> int:
@@ -97,37 +113,70 @@ CASES: dict[str, tuple[list[str], ExitCode, str]] = {
     "lake file://tmp": (["lake", "--lake", "file://tmp/x"], ExitCode.USAGE, "did you mean file:///tmp/x?"),
     "ingest s3:/": (["ingest", "users", "--lake", "s3:/bucket"], ExitCode.USAGE, "s3://bucket[/prefix]"),
     "api fle:///": (["api", "--no-auth", "--lake", "fle:///x"], ExitCode.USAGE, "unsupported lake URI scheme"),
-    "job relative": (["job", "tweets", "--lake", "relative/lake"], ExitCode.USAGE,
-                     "a lake is a URI, not a path: use file://{home}/relative/lake"),
-    "job missing lake": (["job", "tweets", "--lake", ABSENT], ExitCode.USAGE,
-                         f"no lake at {ABSENT} (the folder does not exist)"),
+    "job relative": (
+        ["job", "tweets", "--lake", "relative/lake"],
+        ExitCode.USAGE,
+        "a lake is a URI, not a path: use file://{home}/relative/lake",
+    ),
+    "job missing lake": (
+        ["job", "tweets", "--lake", ABSENT],
+        ExitCode.USAGE,
+        f"no lake at {ABSENT} (the folder does not exist)",
+    ),
     "lake missing lake": (["lake", "--lake", ABSENT], ExitCode.USAGE, f"no lake at {ABSENT}"),
     # bad database URLs and names
-    "job mysql://": (["job", "tweets", "--lake", "{lake}", "--database-url", "mysql://root@h/db"], ExitCode.USAGE,
-                     "a database URL starts with postgresql:// (got mysql://…)"),
+    "job mysql://": (
+        ["job", "tweets", "--lake", "{lake}", "--database-url", "mysql://root@h/db"],
+        ExitCode.USAGE,
+        "a database URL starts with postgresql:// (got mysql://…)",
+    ),
     "sql mysql://": (["sql", "SELECT 1", "--database-url", "mysql://root@h/db"], ExitCode.USAGE, "postgresql://"),
-    "job bad schema": (["job", "tweets", "--lake", "{lake}", "--schema", "Drop Table"], ExitCode.USAGE,
-                       "invalid SQL identifier 'Drop Table'"),
+    "job bad schema": (
+        ["job", "tweets", "--lake", "{lake}", "--schema", "Drop Table"],
+        ExitCode.USAGE,
+        "invalid SQL identifier 'Drop Table'",
+    ),
     # a database where nothing listens
-    "job refused": (["job", "tweets", "--lake", "{lake}", "--database-url", "postgresql://u@127.0.0.1:{dead}/d"],
-                    ExitCode.DATABASE, "cannot reach the database: connection failed"),
-    "sql refused": (["sql", "SELECT 1", "--database-url", "postgresql://u@127.0.0.1:{dead}/d"], ExitCode.DATABASE,
-                    "cannot reach the database"),
-    "db migrate refused": (["db", "migrate", "--database-url", "postgresql://u@127.0.0.1:{dead}/d"], ExitCode.DATABASE,
-                           "cannot reach the database"),
+    "job refused": (
+        ["job", "tweets", "--lake", "{lake}", "--database-url", "postgresql://u@127.0.0.1:{dead}/d"],
+        ExitCode.DATABASE,
+        "cannot reach the database: connection failed",
+    ),
+    "sql refused": (
+        ["sql", "SELECT 1", "--database-url", "postgresql://u@127.0.0.1:{dead}/d"],
+        ExitCode.DATABASE,
+        "cannot reach the database",
+    ),
+    "db migrate refused": (
+        ["db", "migrate", "--database-url", "postgresql://u@127.0.0.1:{dead}/d"],
+        ExitCode.DATABASE,
+        "cannot reach the database",
+    ),
     # times and other arguments
-    "ingest --since": (["ingest", "tweets", "--since", "yesterday"], ExitCode.USAGE,
-                       "argument --since: not an RFC 3339 time: 'yesterday'"),
-    "users bad name": (["users", "add", "alice", "bad name!", "--offline"], ExitCode.USAGE,
-                       "invalid X username 'bad name!': 1-15 letters, digits or underscores; nothing was changed"),
-    "users add without a token": (["users", "add", "alice"], ExitCode.USAGE,
-                                  "resolving names needs the X API: set X_BEARER_TOKEN"),
+    "ingest --since": (
+        ["ingest", "tweets", "--since", "yesterday"],
+        ExitCode.USAGE,
+        "argument --since: not an RFC 3339 time: 'yesterday'",
+    ),
+    "users bad name": (
+        ["users", "add", "alice", "bad name!", "--offline"],
+        ExitCode.USAGE,
+        "invalid X username 'bad name!': 1-15 letters, digits or underscores; nothing was changed",
+    ),
+    "users add without a token": (
+        ["users", "add", "alice"],
+        ExitCode.USAGE,
+        "resolving names needs the X API: set X_BEARER_TOKEN",
+    ),
     # busy ports
     "simulator busy port": (["simulator", "--port", "{busy}"], ExitCode.USAGE, "the port is already in use"),
     "api busy port": (["api", "--no-auth", "--port", "{busy}"], ExitCode.USAGE, "the port is already in use"),
     # AWS: no credentials at all, and credentials the endpoint refuses
-    "users no AWS credentials": (["users", "list", "--lake", "s3://some-bucket/lake"], ExitCode.LAKE,
-                                 "the lake failed: s3://some-bucket/lake/state/registry.json: NoCredentialsError"),
+    "users no AWS credentials": (
+        ["users", "list", "--lake", "s3://some-bucket/lake"],
+        ExitCode.LAKE,
+        "the lake failed: s3://some-bucket/lake/state/registry.json: NoCredentialsError",
+    ),
     "lake AWS denied": (["lake", "--lake", "s3://some-bucket/lake"], ExitCode.LAKE, "AccessDenied"),
 }
 NEEDS_DENYING_S3 = {"lake AWS denied"}
@@ -140,8 +189,11 @@ def test_an_expected_failure_is_one_line_and_its_exit_code(
     argv, code, message = CASES[case]
     fill = {"lake": lake_uri(home), "dead": str(dead_port()), "busy": str(busy_port), "home": str(home)}
     args = [a.format(**fill) for a in argv]
-    env = {"AWS_ENDPOINT_URL": denying_s3, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x" * 20} \
-        if case in NEEDS_DENYING_S3 else {}
+    env = (
+        {"AWS_ENDPOINT_URL": denying_s3, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x" * 20}
+        if case in NEEDS_DENYING_S3
+        else {}
+    )
     result = run_cli(args, home, env=env)
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -155,7 +207,9 @@ def test_a_missing_extra_names_the_pip_command(home: Path) -> None:
     hidden = "sys.modules['pyspark'] = None"  # as if the local extra were not installed
     result = run_cli(["job", "tweets", "--lake", lake_uri(home)], home, prelude=hidden)
     assert (result.returncode, result.stderr.strip()) == (
-        ExitCode.USAGE, "tweetlake job: tweetlake job needs pyspark: pip install 'tweetlake[local]'")
+        ExitCode.USAGE,
+        "tweetlake job: tweetlake job needs pyspark: pip install 'tweetlake[local]'",
+    )
     assert not (home / "pg").exists()
 
 
@@ -180,4 +234,5 @@ def test_a_bug_prints_its_traceback_and_exits_70(capsys: pytest.CaptureFixture[s
     assert boundary("tweetlake x", buggy, debug=False) == ExitCode.BUG
     err = capsys.readouterr().err
     assert "Traceback" in err and err.strip().splitlines()[-1] == (
-        "tweetlake x: unexpected error (a bug, please report it with the traceback above): KeyError: 'missing'")
+        "tweetlake x: unexpected error (a bug, please report it with the traceback above): KeyError: 'missing'"
+    )

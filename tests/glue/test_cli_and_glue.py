@@ -44,9 +44,18 @@ def test_db_migrate_is_versioned_and_idempotent(pg_url: str, schema: str, capsys
         pg_url, "SELECT table_name FROM information_schema.views WHERE table_schema = %s ORDER BY 1", (schema,)
     )
     assert [v[0] for v in views] == [  # the views the README documents, for the analysts
-        "v_engagement_by_type", "v_entity_daily", "v_metric_growth_share", "v_posting_activity", "v_sentiment_daily",
-        "v_tweet_deletion_evidence", "v_tweet_engagement", "v_tweet_latest_metrics", "v_tweet_metric_curve",
-        "v_tweet_metric_milestones", "v_user_current", "v_user_growth",
+        "v_engagement_by_type",
+        "v_entity_daily",
+        "v_metric_growth_share",
+        "v_posting_activity",
+        "v_sentiment_daily",
+        "v_tweet_deletion_evidence",
+        "v_tweet_engagement",
+        "v_tweet_latest_metrics",
+        "v_tweet_metric_curve",
+        "v_tweet_metric_milestones",
+        "v_user_current",
+        "v_user_growth",
     ]
 
 
@@ -58,7 +67,8 @@ def test_sql_prints_a_table(pg_url: str, schema: str, capsys: pytest.CaptureFixt
     assert tweetlake(["sql", sql, "--database-url", pg_url, "--schema", schema]) == 0
     assert (
         tweetlake(
-            ["sql",
+            [
+                "sql",
                 "SELECT date_key, day_name, is_weekend FROM dim_date ORDER BY 1",
                 "--database-url",
                 pg_url,

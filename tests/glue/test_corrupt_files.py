@@ -39,10 +39,14 @@ BAD_FILES = {
     "not gzip": (lambda: lines("901"), r"^not a gzip file$"),
     "empty file": (lambda: b"", r"^empty file \(0 bytes\)$"),
     "zero-line gzip": (lambda: gzip.compress(b""), r"^no lines"),
-    "invalid UTF-8": (lambda: gzip.compress(lines("901") + b'{"text": "caf\xe9"}\n' + lines("902")),
-                      r"^not valid UTF-8 \(line 2\)$"),
-    "a 10 MB line": (lambda: gzip.compress(lines("901") + b"{" + b" " * 10_000_000 + b"}\n"),
-                     r"^line 2 is longer than 1,048,576 bytes$"),
+    "invalid UTF-8": (
+        lambda: gzip.compress(lines("901") + b'{"text": "caf\xe9"}\n' + lines("902")),
+        r"^not valid UTF-8 \(line 2\)$",
+    ),
+    "a 10 MB line": (
+        lambda: gzip.compress(lines("901") + b"{" + b" " * 10_000_000 + b"}\n"),
+        r"^line 2 is longer than 1,048,576 bytes$",
+    ),
 }
 
 
@@ -70,7 +74,7 @@ def test_a_bad_file_is_quarantined_whole_and_the_others_load(
     first = run_job("tweets", lake.uri, pg_url, spark, schema=schema)
     assert (first.files, first.files_read, first.rows_loaded) == (2, 1, 1)
     assert tweet_ids(pg_url, schema) == [800]  # none of the bad file's lines, not even those before a cut
-    (path, status, reason, loaded), = [e for e in ledger(pg_url, schema) if e[0] == key]
+    ((path, status, reason, loaded),) = [e for e in ledger(pg_url, schema) if e[0] == key]
     assert (path, status, loaded) == (key, "quarantined", 0)
     assert re.search(reason_pattern, reason), reason
     assert [e[:2] for e in ledger(pg_url, schema) if e[0] == good_key] == [(good_key, "loaded")]

@@ -54,9 +54,7 @@ def test_the_copy_statement_names_only_checked_identifiers() -> None:
 
 def test_the_spec_table_and_job_help_load_without_pyspark() -> None:
     code = NO_PYSPARK + (
-        "from glue_jobs.datasets import DATASETS\n"
-        "from tweetlake.cli import main\n"
-        "assert main(['job', '--help']) == 0\n"
+        "from glue_jobs.datasets import DATASETS\nfrom tweetlake.cli import main\nassert main(['job', '--help']) == 0\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]  # argparse exits 0 after --help

@@ -27,9 +27,24 @@ def lake_records(lake: Lake, dataset: str) -> list[dict[str, Any]]:
 def test_the_demo_runs_the_whole_pipeline_and_answers_its_questions(pg_url: str, schema: str, tmp_path: Path) -> None:
     # its own process, as ./scripts/demo.sh runs it (the demo starts and stops its own Spark)
     result = subprocess.run(
-        [sys.executable, "-m", "tweetlake.cli", "demo", "--home", str(tmp_path), "--accounts", "4",
-         "--database-url", pg_url, "--schema", schema],
-        capture_output=True, text=True, timeout=1500, check=False,  # a loaded CI machine
+        [
+            sys.executable,
+            "-m",
+            "tweetlake.cli",
+            "demo",
+            "--home",
+            str(tmp_path),
+            "--accounts",
+            "4",
+            "--database-url",
+            pg_url,
+            "--schema",
+            schema,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,  # a loaded CI machine
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -51,7 +66,7 @@ def test_the_demo_runs_the_whole_pipeline_and_answers_its_questions(pg_url: str,
     assert query(pg_url, f"SELECT count(*) FROM {schema}.fact_tweet") == [(len(tweets),)]
     assert query(pg_url, f"SELECT count(DISTINCT user_id) FROM {schema}.dim_user") == [(len(profiles),)]
     # the metrics collector's snapshots, plus one per tweet collection (never fewer)
-    (metric_rows,), = query(pg_url, f"SELECT count(*) FROM {schema}.fact_tweet_metrics")
+    ((metric_rows,),) = query(pg_url, f"SELECT count(*) FROM {schema}.fact_tweet_metrics")
     assert metric_rows >= len(snapshots)
     # every lake file is in the ledger, none twice
     files = [o.key for ds in ("users", "tweets", "tweet_metrics") for o in lake.list(raw_prefix(ds))]
@@ -59,7 +74,9 @@ def test_the_demo_runs_the_whole_pipeline_and_answers_its_questions(pg_url: str,
         (len(files), len(files))
     ]
     # the author's followers as of each tweet's day: filled wherever the author has a snapshot
-    assert query(pg_url, f"SELECT count(*) FILTER (WHERE e.author_followers IS NULL), count(*)"
-                         f" FROM {schema}.v_tweet_engagement e WHERE EXISTS"
-                         f" (SELECT 1 FROM {schema}.fact_user_daily d WHERE d.user_id = e.author_id)") == [
-        (0, len(tweets))]
+    assert query(
+        pg_url,
+        f"SELECT count(*) FILTER (WHERE e.author_followers IS NULL), count(*)"
+        f" FROM {schema}.v_tweet_engagement e WHERE EXISTS"
+        f" (SELECT 1 FROM {schema}.fact_user_daily d WHERE d.user_id = e.author_id)",
+    ) == [(0, len(tweets))]

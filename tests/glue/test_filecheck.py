@@ -36,8 +36,11 @@ CASES = [
     ("garbage after the stream", gzip.compress(GOOD) + b"garbage!", r"^corrupt gzip data \(.*incorrect header check"),
     ("zero lines", gzip.compress(b""), r"^no lines"),
     ("only blank lines", gzip.compress(b"\n \n\t\n"), r"^no lines"),
-    ("latin-1 on line 3", gzip.compress(GOOD[:124] + "café\n".encode("latin-1") + GOOD),
-     r"^not valid UTF-8 \(line 3\)$"),
+    (
+        "latin-1 on line 3",
+        gzip.compress(GOOD[:124] + "café\n".encode("latin-1") + GOOD),
+        r"^not valid UTF-8 \(line 3\)$",
+    ),
     ("a character cut at the end", gzip.compress(GOOD + "é".encode()[:1]), r"^not valid UTF-8 \(line 51\)$"),
     ("a 10 MB line", gzip.compress(GOOD + b"x" * 10_000_000 + b"\n"), r"^line 51 is longer than 1,048,576 bytes$"),
 ]

@@ -307,22 +307,33 @@ def test_a_tweet_is_deleted_after_not_found_answers_a_day_apart_and_undeleted_wh
     """One flaky "Not Found" never deletes a tweet; answers at least a day apart after the tweet's
     last collection do; data collected after them undeletes it. The same whatever the job order."""
     write_raw(lake, "tweets", at(20), [{"collected_at": at(20), "data": tweet(str(i))} for i in range(601, 608)])
-    write_raw(lake, "tweet_metrics", at(21), [
-        not_found(at(21), "601"),  # one answer only
-        not_found(at(21), "602"), not_found(at(21, 22), "602"),  # twelve hours apart
-        not_found(at(21), "603"),
-        not_found(at(21), "604"),
-        looked_up(at(21), "605"),
-        not_found(at(21), "606"),
-        not_found(at(21), "607"),
-    ])
-    write_raw(lake, "tweet_metrics", at(22), [
-        not_found(at(22), "603"),  # exactly a day after the first: deleted
-        not_found(at(22, 11), "604"),
-        not_found(at(22), "605"),
-        looked_up(at(22), "606"),  # seen again between two answers: only the later one counts
-        not_found(at(22, 12), "607"),
-    ])
+    write_raw(
+        lake,
+        "tweet_metrics",
+        at(21),
+        [
+            not_found(at(21), "601"),  # one answer only
+            not_found(at(21), "602"),
+            not_found(at(21, 22), "602"),  # twelve hours apart
+            not_found(at(21), "603"),
+            not_found(at(21), "604"),
+            looked_up(at(21), "605"),
+            not_found(at(21), "606"),
+            not_found(at(21), "607"),
+        ],
+    )
+    write_raw(
+        lake,
+        "tweet_metrics",
+        at(22),
+        [
+            not_found(at(22), "603"),  # exactly a day after the first: deleted
+            not_found(at(22, 11), "604"),
+            not_found(at(22), "605"),
+            looked_up(at(22), "606"),  # seen again between two answers: only the later one counts
+            not_found(at(22, 12), "607"),
+        ],
+    )
     order = ("tweets", "tweet_metrics") if tweets_first else ("tweet_metrics", "tweets")
 
     def deleted() -> list[int]:
@@ -332,11 +343,16 @@ def test_a_tweet_is_deleted_after_not_found_answers_a_day_apart_and_undeleted_wh
         run(dataset, lake, pg_url, spark, schema)
     assert deleted() == [603, 604, 607]
 
-    write_raw(lake, "tweet_metrics", at(23), [
-        looked_up(at(23), "604"),  # back: a suspended author returned, or the answers were flaky
-        not_found(at(23, 12), "605"),  # 605: two answers a day apart after it was last seen
-        not_found(at(23), "606"),
-    ])
+    write_raw(
+        lake,
+        "tweet_metrics",
+        at(23),
+        [
+            looked_up(at(23), "604"),  # back: a suspended author returned, or the answers were flaky
+            not_found(at(23, 12), "605"),  # 605: two answers a day apart after it was last seen
+            not_found(at(23), "606"),
+        ],
+    )
     write_raw(lake, "tweets", at(23), [{"collected_at": at(23), "data": tweet("607")}])  # the timeline has it
     for dataset in order:
         run(dataset, lake, pg_url, spark, schema)
@@ -757,8 +773,11 @@ def test_the_tweets_and_tweet_metrics_merges_never_interleave(spark: Any, pg_url
         lake,
         "tweet_metrics",
         at(20, 14),
-        [not_found(at(20, 14), "1301"), not_found(at(21, 14), "1301"),  # answers a day apart: deleted
-         looked_up(at(20, 14), "1303", history=["1302", "1303"])],
+        [
+            not_found(at(20, 14), "1301"),
+            not_found(at(21, 14), "1301"),  # answers a day apart: deleted
+            looked_up(at(20, 14), "1303", history=["1302", "1303"]),
+        ],
     )
     errors: list[BaseException] = []
 
@@ -830,15 +849,22 @@ def test_a_run_with_nothing_to_read_never_starts_spark(pg_url: str, schema: str,
 
 
 def test_records_of_one_tweet_with_one_collected_at_resolve_by_file_then_line(
-        spark: Any, pg_url: str, schema: str, lake: Lake) -> None:
+    spark: Any, pg_url: str, schema: str, lake: Lake
+) -> None:
     """The documented total order: collected_at, then the file's key, then the line; the latest wins,
     and fact_tweet's row and its metrics come from the same record."""
     moment = "2026-11-20T10:00:00Z"
 
     def record(text: str, likes: int) -> str:
-        return envelope(moment, data=tweet("700", text=text, entities={"hashtags": [{"tag": text}]},
-                                           public_metrics={"like_count": likes, "retweet_count": 0,
-                                                           "reply_count": 0, "quote_count": 0}))
+        return envelope(
+            moment,
+            data=tweet(
+                "700",
+                text=text,
+                entities={"hashtags": [{"tag": text}]},
+                public_metrics={"like_count": likes, "retweet_count": 0, "reply_count": 0, "quote_count": 0},
+            ),
+        )
 
     def hashtags() -> list[tuple[Any, ...]]:  # the entities come from the winning record alone
         return rows(pg_url, f"SELECT tag FROM {schema}.tweet_hashtag WHERE tweet_id = 700")

@@ -19,15 +19,23 @@ from tests.glue.test_jobs import at, looked_up, not_found, rows, run, snap, twee
 
 RECORDS = {
     "tweets": lambda d: [
-        {"collected_at": at(d), "data": tweet(str(800 + d), text=f"day {d} #k{d}",
-                                               entities={"hashtags": [{"tag": f"k{d}"}]})}
+        {
+            "collected_at": at(d),
+            "data": tweet(str(800 + d), text=f"day {d} #k{d}", entities={"hashtags": [{"tag": f"k{d}"}]}),
+        }
     ],
     "users": lambda d: [snap(at(d), f"profile {d}", 100 + d)],
     "tweet_metrics": lambda d: [looked_up(at(d), "800", likes=d), not_found(at(d), str(900 + d))],
 }
 # a step of each kind: before the merge, inside it (one per dataset), and just before COMMIT
-KILL_AT = [("tweets", "staged"), ("tweets", "tweet_hashtag"), ("tweets", "commit"),
-           ("users", "dim_user_close"), ("tweet_metrics", "tweet_deletion"), ("tweet_metrics", "commit")]
+KILL_AT = [
+    ("tweets", "staged"),
+    ("tweets", "tweet_hashtag"),
+    ("tweets", "commit"),
+    ("users", "dim_user_close"),
+    ("tweet_metrics", "tweet_deletion"),
+    ("tweet_metrics", "commit"),
+]
 
 
 @pytest.mark.slow
@@ -40,10 +48,19 @@ def test_a_job_killed_at_any_step_leaves_the_warehouse_as_it_was_and_the_rerun_c
     before = table_fingerprint(pg_url, schema)
     write_raw(lake, dataset, at(21), RECORDS[dataset](21))
 
-    env = {**os.environ, "TWEETLAKE_DATABASE_URL": pg_url, "TWEETLAKE_FAIL_MERGE_AT": f"{step}:kill",
-           "TWEETLAKE_HOME": str(tmp_path / "home")}
-    killed = subprocess.run([sys.executable, "-m", "tweetlake.cli", "job", dataset, "--lake", lake.uri,
-                             "--schema", schema], env=env, capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "TWEETLAKE_DATABASE_URL": pg_url,
+        "TWEETLAKE_FAIL_MERGE_AT": f"{step}:kill",
+        "TWEETLAKE_HOME": str(tmp_path / "home"),
+    }
+    killed = subprocess.run(
+        [sys.executable, "-m", "tweetlake.cli", "job", dataset, "--lake", lake.uri, "--schema", schema],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert table_fingerprint(pg_url, schema) == before, "a killed run changes nothing"
 
@@ -96,10 +113,16 @@ def test_the_database_stopped_mid_merge_changes_nothing_and_the_rerun_completes(
         blocker = psycopg.connect(url)
         blocker.execute(f"LOCK TABLE {schema}.tweet_hashtag IN ACCESS EXCLUSIVE MODE")
         env = {**os.environ, "TWEETLAKE_DATABASE_URL": url, "TWEETLAKE_HOME": str(tmp_path / "home")}
-        job = subprocess.Popen([sys.executable, "-m", "tweetlake.cli", "job", "tweets", "--lake", lake.uri,
-                                "--schema", schema], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        waiting = ("SELECT count(*) FROM pg_stat_activity"
-                   " WHERE wait_event_type = 'Lock' AND query ILIKE '%tweet_hashtag%'")
+        job = subprocess.Popen(
+            [sys.executable, "-m", "tweetlake.cli", "job", "tweets", "--lake", lake.uri, "--schema", schema],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%tweet_hashtag%'"
+        )
         with psycopg.connect(url, autocommit=True) as watcher:
             for _ in range(1200):
                 if watcher.execute(waiting).fetchone()[0] or job.poll() is not None:

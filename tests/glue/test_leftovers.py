@@ -39,8 +39,11 @@ def test_the_next_run_of_any_job_drops_tables_of_runs_that_are_gone(pg_url: str,
         live.execute("SELECT pg_advisory_lock(%s)", (lock_key("job", schema, "tweet_metrics"),))
         with WarehouseJob("users", lake, DbTarget.from_url(pg_url), schema=schema):
             pass
-        left = query(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'stg%%'"
-                     " ORDER BY 1", (schema,))
+        left = query(
+            pg_url,
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE 'stg%%' ORDER BY 1",
+            (schema,),
+        )
         assert left == [("stg_notes",), ("stg_tweet_metrics_metric_x",)]
 
 
@@ -57,8 +60,9 @@ def test_staging_folders_of_dead_processes_go_and_live_ones_stay(tmp_path: Path)
     assert alive.exists() and new_unnamed.exists() and not dead.exists()
 
 
-def test_a_run_stages_in_a_folder_named_after_its_process(spark: Any, pg_url: str, schema: str, lake: Lake,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_stages_in_a_folder_named_after_its_process(
+    spark: Any, pg_url: str, schema: str, lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from datetime import UTC, datetime
 
     from glue_jobs import runner

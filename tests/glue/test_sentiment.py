@@ -28,9 +28,17 @@ EXAMPLES: list[tuple[dict[str, Any], str | None]] = [
     (tweet("5", text="The new rover is good"), "positive"),
     (tweet("6", text="The new rover is not good"), "negative"),  # negation flips it
     # a long post: the cut text says nothing, the note_tweet's full text is glowing
-    (tweet("7", text="Thread on the mission, read on…",
-           note_tweet={"text": "Thread on the mission, read on. What a wonderful, amazing, brilliant success "
-                               "for the whole team. We are so proud and happy!"}), "positive"),
+    (
+        tweet(
+            "7",
+            text="Thread on the mission, read on…",
+            note_tweet={
+                "text": "Thread on the mission, read on. What a wonderful, amazing, brilliant success "
+                "for the whole team. We are so proud and happy!"
+            },
+        ),
+        "positive",
+    ),
     (tweet("8", text="C'est une journée magnifique et merveilleuse", lang="fr"), None),  # not English
     (tweet("9", text="RT @bob: I love this so much, wonderful!", referenced_tweets=RETWEET), None),  # a retweet
     (tweet("10", text="I love it", lang=None), None),  # no language: not scored
@@ -40,8 +48,10 @@ EXAMPLES: list[tuple[dict[str, Any], str | None]] = [
 def test_known_examples(spark: Any) -> None:
     records = [{"data": data} for data, _ in EXAMPLES]
     rows_df = parsed(spark, records).transform(tw.with_tweet_keys).transform(tw.tweet_rows)
-    got = {r["tweet_id"]: (r["sentiment_compound"], r["sentiment_label"])
-           for r in rows_df.select("tweet_id", "sentiment_compound", "sentiment_label").collect()}
+    got = {
+        r["tweet_id"]: (r["sentiment_compound"], r["sentiment_label"])
+        for r in rows_df.select("tweet_id", "sentiment_compound", "sentiment_label").collect()
+    }
     for data, label in EXAMPLES:
         compound, got_label = got[int(data["id"])]
         assert got_label == label, (data["text"], compound)

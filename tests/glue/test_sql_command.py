@@ -22,16 +22,23 @@ def sql(pg_url: str, schema: str, capsys: pytest.CaptureFixture[str], *args: str
 
 @pytest.fixture
 def notes(pg_url: str, schema: str, capsys: pytest.CaptureFixture[str]) -> str:
-    script = (f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.notes (id int, body text, at date);"
-              f" INSERT INTO {schema}.notes VALUES (1, 'a, \"quoted\" one', '2026-11-20'), (2, '{LONG}', NULL)")
+    script = (
+        f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.notes (id int, body text, at date);"
+        f" INSERT INTO {schema}.notes VALUES (1, 'a, \"quoted\" one', '2026-11-20'), (2, '{LONG}', NULL)"
+    )
     assert sql(pg_url, schema, capsys, script)[0] == 0
     return schema
 
 
-def test_a_script_runs_in_order_and_prints_each_result(pg_url: str, notes: str,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = sql(pg_url, notes, capsys, "SELECT count(*) AS n FROM notes; UPDATE notes SET id = id + 10;"
-                                              " SELECT id FROM notes ORDER BY id")
+def test_a_script_runs_in_order_and_prints_each_result(
+    pg_url: str, notes: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = sql(
+        pg_url,
+        notes,
+        capsys,
+        "SELECT count(*) AS n FROM notes; UPDATE notes SET id = id + 10; SELECT id FROM notes ORDER BY id",
+    )
     assert code == 0
     first, second, third = out.strip().split("\n\n")
     assert first.splitlines()[2].strip() == "2" and "(1 row)" in first
@@ -46,18 +53,25 @@ def test_csv_json_and_whole_values(pg_url: str, notes: str, capsys: pytest.Captu
     _, whole, _ = sql(pg_url, notes, capsys, query, "--no-truncate")
     assert LONG in whole
     _, as_csv, _ = sql(pg_url, notes, capsys, query, "--format", "csv")
-    assert list(csv.reader(io.StringIO(as_csv))) == [["id", "body", "at"], ["1", 'a, "quoted" one', "2026-11-20"],
-                                                     ["2", LONG, ""]]
+    assert list(csv.reader(io.StringIO(as_csv))) == [
+        ["id", "body", "at"],
+        ["1", 'a, "quoted" one', "2026-11-20"],
+        ["2", LONG, ""],
+    ]
     _, as_json, _ = sql(pg_url, notes, capsys, query, "--format", "json")
-    assert json.loads(as_json) == [{"id": 1, "body": 'a, "quoted" one', "at": "2026-11-20"},
-                                   {"id": 2, "body": LONG, "at": None}]
+    assert json.loads(as_json) == [
+        {"id": 1, "body": 'a, "quoted" one', "at": "2026-11-20"},
+        {"id": 2, "body": LONG, "at": None},
+    ]
 
 
-def test_a_failing_statement_is_one_line_and_exit_1(pg_url: str, notes: str,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_statement_is_one_line_and_exit_1(
+    pg_url: str, notes: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = sql(pg_url, notes, capsys, "UPDATE notes SET id = 0; SELECT nope")
     assert (code, out) == (1, "")
     assert err.strip().splitlines() == [
-        'tweetlake sql: column "nope" does not exist LINE 1: UPDATE notes SET id = 0; SELECT nope ^']
+        'tweetlake sql: column "nope" does not exist LINE 1: UPDATE notes SET id = 0; SELECT nope ^'
+    ]
     _, out, _ = sql(pg_url, notes, capsys, "SELECT min(id) FROM notes", "--format", "csv")
     assert out.splitlines()[1] == "1"  # the script was one implicit transaction: the UPDATE was undone

@@ -429,7 +429,7 @@ def test_lines_that_would_load_altered_are_quarantined_instead(spark: Any) -> No
 
     counts = {"retweet_count": 1, "reply_count": 2, "like_count": 3, "quote_count": 4}
     lines = [
-        envelope(T0, data=tweet("1", text="a pair is fine: \U0001F600")),  # json.dumps writes \ud83d\ude00
+        envelope(T0, data=tweet("1", text="a pair is fine: \U0001f600")),  # json.dumps writes \ud83d\ude00
         envelope(T0, data=tweet("2", text="half a pair: \ud800")),
         envelope(T0, data=tweet("3", text="the other half: \udc00")),
         with_metrics("4", "lots"),
@@ -456,7 +456,8 @@ def test_lines_that_would_load_altered_are_quarantined_instead(spark: Any) -> No
 
 
 def test_a_line_that_is_not_utf8_is_quarantined_not_loaded_with_replacement_characters(
-        spark: Any, tmp_path: Any) -> None:
+    spark: Any, tmp_path: Any
+) -> None:
     part = tmp_path / "raw" / "tweets" / "dt=2026-11-20" / "20261120T100000Z-abcdef-00000.jsonl"
     part.parent.mkdir(parents=True)
     good = envelope(T0, data=tweet("1", text="caf\u00e9 \ufffd is a real character")).encode()
@@ -483,6 +484,9 @@ def test_line_order_is_the_place_in_the_file_whatever_else_the_run_reads(spark: 
         return {(r["source_file"].rsplit("/", 1)[1].removesuffix(".jsonl.gz"), r["line_order"]) for r in out.collect()}
 
     both = orders(files)
-    assert both == {(n, i) for n, c in (("20261120T100000Z-aaaaaa-00000", 3), ("20261120T110000Z-bbbbbb-00000", 2))
-                    for i in range(c)}, "blank lines do not count"
+    assert both == {
+        (n, i)
+        for n, c in (("20261120T100000Z-aaaaaa-00000", 3), ("20261120T110000Z-bbbbbb-00000", 2))
+        for i in range(c)
+    }, "blank lines do not count"
     assert orders(files[1:]) == {x for x in both if x[0].endswith("bbbbbb-00000")}, "the same places in another run"

@@ -35,8 +35,14 @@ class KillAfterPart:
 def main(argv: list[str]) -> None:
     lake_uri, users, nth, *backfill = argv
     lake = KillAfterPart(Lake.from_uri(lake_uri), int(nth))
-    run("tweets", lake, XClient.from_env(), users=users, part_records=200,  # type: ignore[arg-type]
-        backfill=backfill[0] if backfill else None)
+    run(
+        "tweets",
+        lake,
+        XClient.from_env(),
+        users=users,
+        part_records=200,  # type: ignore[arg-type]
+        backfill=backfill[0] if backfill else None,
+    )
 
 
 if __name__ == "__main__":

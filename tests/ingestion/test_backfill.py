@@ -74,9 +74,9 @@ def statuses(sim: SimulatorServer) -> Counter[int]:
     return out
 
 
-def test_ten_thousand_tweets_with_32_timeline_and_14_search_requests(local_lake: Lake, sim: SimulatorServer,
-                                                                      client: XClient, fake_clock: FakeClock,
-                                                                      ten_k: str) -> None:
+def test_ten_thousand_tweets_with_32_timeline_and_14_search_requests(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, fake_clock: FakeClock, ten_k: str
+) -> None:
     heavy = sim.world.heavy
     truth = since_2022(sim.world.archive_ids(ten_k))
     assert len(truth) == 10_000
@@ -107,8 +107,9 @@ def test_ten_thousand_tweets_with_32_timeline_and_14_search_requests(local_lake:
     assert again.records == 0 and sim.stats.counts() == {TIMELINE: 1}
 
 
-def test_search_mode_backfills_a_new_account_by_search_alone(local_lake: Lake, sim: SimulatorServer,
-                                                             client: XClient, ten_k: str) -> None:
+def test_search_mode_backfills_a_new_account_by_search_alone(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, ten_k: str
+) -> None:
     summary = run("tweets", local_lake, client, users=sim.world.heavy.username, backfill="search")
     seen = Counter(tweet_ids(local_lake))
     truth = since_2022(sim.world.archive_ids(ten_k))
@@ -123,16 +124,23 @@ def test_search_mode_backfills_a_new_account_by_search_alone(local_lake: Lake, s
     assert statuses(sim)[429] == 0
 
 
-def test_off_names_the_gap_and_keeps_it_for_a_later_run(local_lake: Lake, sim: SimulatorServer, client: XClient,
-                                                        ten_k: str) -> None:
+def test_off_names_the_gap_and_keeps_it_for_a_later_run(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, ten_k: str
+) -> None:
     heavy = sim.world.heavy
     summary = run("tweets", local_lake, client, users=heavy.username, backfill="off")
     assert len(tweet_ids(local_lake)) == 3_200 and SEARCH not in sim.stats.counts()
     assert summary.extra["capped_accounts"] == {heavy.username: sim.world.tweet_count(ten_k) - 3_200}
     gaps = read_json(local_lake, CURSORS_KEY)["accounts"][ten_k]["gaps"]
     oldest = min(tweet_ids(local_lake), key=int)
-    assert gaps == [{"lower": {"start_time": "2022-01-01T00:00:00Z"}, "until_id": oldest, "fetched": 0,
-                     "unreached": sim.world.tweet_count(ten_k) - 3_200}]
+    assert gaps == [
+        {
+            "lower": {"start_time": "2022-01-01T00:00:00Z"},
+            "until_id": oldest,
+            "fetched": 0,
+            "unreached": sim.world.tweet_count(ten_k) - 3_200,
+        }
+    ]
     assert any("wait for full-archive search (--backfill off)" in note for note in summary.notes)
     sim.stats.reset()
     later = run("tweets", local_lake, client, users=heavy.username)  # auto: the gap, and nothing more
@@ -142,8 +150,9 @@ def test_off_names_the_gap_and_keeps_it_for_a_later_run(local_lake: Lake, sim: S
     assert later.extra["backfilled_by_search"] == {heavy.username: 6_800}
 
 
-def test_a_gap_outlives_a_narrower_run_and_the_walk_back_after_it(local_lake: Lake, sim: SimulatorServer,
-                                                                  client: XClient, ten_k: str) -> None:
+def test_a_gap_outlives_a_narrower_run_and_the_walk_back_after_it(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, ten_k: str
+) -> None:
     """off (a gap), then --exclude replies (continues above), then a broader run: the timeline is
     walked back down to where the exclusion began, and the gap below it is still searched."""
     heavy = sim.world.heavy.username
@@ -157,8 +166,9 @@ def test_a_gap_outlives_a_narrower_run_and_the_walk_back_after_it(local_lake: La
     assert read_json(local_lake, CURSORS_KEY)["accounts"][ten_k]["gaps"] == []
 
 
-def test_more_than_the_cap_since_the_last_run_is_searched_between_the_two(local_lake: Lake, sim: SimulatorServer,
-                                                                          client: XClient) -> None:
+def test_more_than_the_cap_since_the_last_run_is_searched_between_the_two(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     """An incremental pass that meets the cap leaves a gap bounded by ``since_id`` (the last run's
     newest tweet) and the oldest tweet the timeline reached this time."""
     heavy = sim.world.heavy
@@ -181,8 +191,9 @@ def test_more_than_the_cap_since_the_last_run_is_searched_between_the_two(local_
 
 
 def test_a_403_turns_search_off_for_the_run_names_the_gap_and_exits_0(tmp_path: Path) -> None:
-    with SimulatorServer(seed=7, accounts=8, now=SIM_START, token=CLI_TOKEN,
-                         billing=BillingConfig(full_archive=False)) as sim:
+    with SimulatorServer(
+        seed=7, accounts=8, now=SIM_START, token=CLI_TOKEN, billing=BillingConfig(full_archive=False)
+    ) as sim:
         sim.clock.set(ten_thousand_at())
         heavy, other = sim.world.heavy, sim.world.accounts[6]
         lake_uri = (tmp_path / "lake").as_uri()
@@ -207,13 +218,15 @@ def test_a_403_turns_search_off_for_the_run_names_the_gap_and_exits_0(tmp_path: 
         sim.billing.update(full_archive=True)
         again = tweetlake("ingest", "tweets", "--lake", lake_uri, "--users", users, env=cli_env(sim.base_url))
         assert again.returncode == 0 and again.stderr == "", again.stderr
-        seen = Counter(r["data"]["id"] for r in records(lake, "tweets")
-                       if "data" in r and r["data"]["author_id"] == heavy.user_id)
+        seen = Counter(
+            r["data"]["id"] for r in records(lake, "tweets") if "data" in r and r["data"]["author_id"] == heavy.user_id
+        )
         assert set(seen) == set(since_2022(sim.world.archive_ids(heavy.user_id))) and max(seen.values()) == 1
 
 
-def test_outcome_of_a_summary_with_a_warning_is_ok_with_its_line(local_lake: Lake, sim: SimulatorServer,
-                                                                 client: XClient, ten_k: str) -> None:
+def test_outcome_of_a_summary_with_a_warning_is_ok_with_its_line(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, ten_k: str
+) -> None:
     sim.billing.update(full_archive=False)
     summary = run("tweets", local_lake, client, users=sim.world.heavy.username, backfill="search")
     result = outcome(summary)
@@ -224,8 +237,9 @@ def test_outcome_of_a_summary_with_a_warning_is_ok_with_its_line(local_lake: Lak
     assert [g["until_id"] for g in gaps] == [min(tweet_ids(local_lake), key=int)]
 
 
-def test_a_per_second_429_waits_seconds_not_the_window(sim: SimulatorServer, fake_clock: FakeClock,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_a_per_second_429_waits_seconds_not_the_window(
+    sim: SimulatorServer, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     """Two clients of one app: the second's search comes within the second of the first's. The 429
     says the window still has room, so the client waits a couple of seconds, not 15 minutes."""
     first, second = make_client(sim, fake_clock), make_client(sim, fake_clock)
@@ -252,8 +266,18 @@ def test_search_is_paced_to_its_window_without_a_429(sim: SimulatorServer, fake_
 
 # -- kill -9 mid-backfill, then run again -------------------------------------------------------------
 def _rerun(lake_uri: str, username: str, sim: SimulatorServer) -> subprocess.CompletedProcess[str]:
-    return tweetlake("ingest", "tweets", "--lake", lake_uri, "--users", username, "--part-records", "200",
-                     env=cli_env(sim.base_url), timeout=300)
+    return tweetlake(
+        "ingest",
+        "tweets",
+        "--lake",
+        lake_uri,
+        "--users",
+        username,
+        "--part-records",
+        "200",
+        env=cli_env(sim.base_url),
+        timeout=300,
+    )
 
 
 def test_killed_between_publishing_a_search_part_and_committing_it(tmp_path: Path) -> None:
@@ -263,9 +287,15 @@ def test_killed_between_publishing_a_search_part_and_committing_it(tmp_path: Pat
         lake_uri = (tmp_path / "lake").as_uri()
         lake = Lake.from_uri(lake_uri)
         # parts of 200: the timeline's 3,200 make 16; each search page of 500 is one part: 19 = the 3rd
-        killed = subprocess.run([sys.executable, "-m", "tests.ingestion.kill_after_publish", lake_uri, heavy.username,
-                                 "19"], env=cli_env(sim.base_url), cwd=ROOT, capture_output=True, text=True,
-                                timeout=300, check=False)
+        killed = subprocess.run(
+            [sys.executable, "-m", "tests.ingestion.kill_after_publish", lake_uri, heavy.username, "19"],
+            env=cli_env(sim.base_url),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert len(tweet_ids(lake)) == 3_200 + 3 * 500
         state = json.loads(lake.get_bytes(CURSORS_KEY))
@@ -294,8 +324,19 @@ def test_killed_anywhere_mid_search_and_rerun(tmp_path: Path) -> None:
         heavy = sim.world.heavy
         lake_uri = (tmp_path / "lake").as_uri()
         lake = Lake.from_uri(lake_uri)
-        args = [sys.executable, "-m", "tweetlake.cli", "ingest", "tweets", "--lake", lake_uri, "--users",
-                heavy.username, "--part-records", "200"]
+        args = [
+            sys.executable,
+            "-m",
+            "tweetlake.cli",
+            "ingest",
+            "tweets",
+            "--lake",
+            lake_uri,
+            "--users",
+            heavy.username,
+            "--part-records",
+            "200",
+        ]
         proc = subprocess.Popen(args, env=cli_env(sim.base_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while sim.stats.counts().get(SEARCH, 0) < 6 and time.monotonic() < deadline:
@@ -315,8 +356,9 @@ def test_killed_anywhere_mid_search_and_rerun(tmp_path: Path) -> None:
         assert state["accounts"][heavy.user_id]["gaps"] == [] and "intent" not in state
 
 
-def test_a_cursor_from_before_gaps_continues_without_searching(local_lake: Lake, sim: SimulatorServer,
-                                                               client: XClient, ten_k: str) -> None:
+def test_a_cursor_from_before_gaps_continues_without_searching(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, ten_k: str
+) -> None:
     """Cursors written before gaps were recorded hold none: the run goes on above ``newest_id``,
     and asks search for nothing (README: such accounts are backfilled by deleting their entry)."""
     heavy = sim.world.heavy.username

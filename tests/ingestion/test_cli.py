@@ -25,8 +25,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def tweetlake(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tweetlake.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tweetlake.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def cli_env(base_url: str, **extra: str) -> dict[str, str]:
@@ -45,9 +51,28 @@ def free_port() -> int:
 def simulator_process() -> Any:
     """`tweetlake simulator` as a user starts it: its own process, frozen clock, a fixed token."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tweetlake.cli", "simulator", "--port", str(port), "--seed", "42",
-                             "--accounts", "20", "--now", "2026-11-22T12:00:00Z", "--frozen", "--token", TOKEN],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tweetlake.cli",
+            "simulator",
+            "--port",
+            str(port),
+            "--seed",
+            "42",
+            "--accounts",
+            "20",
+            "--now",
+            "2026-11-22T12:00:00Z",
+            "--frozen",
+            "--token",
+            TOKEN,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -103,8 +128,9 @@ def tweet_ids_of(lake: Lake, author_id: str) -> list[str]:
 def test_bad_token_exits_non_zero_with_one_clear_line(tmp_path: Path, simulator_process: Any) -> None:
     base_url, world = simulator_process
     env = cli_env(base_url, X_BEARER_TOKEN="definitely-not-the-token")
-    result = tweetlake("ingest", "users", "--lake", (tmp_path / "l").as_uri(), "--users",
-                       world["accounts"][5]["username"], env=env)
+    result = tweetlake(
+        "ingest", "users", "--lake", (tmp_path / "l").as_uri(), "--users", world["accounts"][5]["username"], env=env
+    )
     assert result.returncode == 3
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1
@@ -169,15 +195,33 @@ def test_users_add_resolves_names_like_the_rest_api_and_validates_the_whole_list
 def test_killed_run_leaves_no_gap_and_no_duplicate(tmp_path: Path) -> None:
     """kill -9 in the middle of a backfill, then run again: everything reachable is in the lake,
     once. Only records that never reached the lake are fetched again."""
-    with SimulatorServer(seed=42, accounts=8, now="2026-11-22T12:00:00Z", token=TOKEN,
-                         faults=FaultConfig(slow_rate=1.0, slow_seconds=0.03)) as sim:
+    with SimulatorServer(
+        seed=42,
+        accounts=8,
+        now="2026-11-22T12:00:00Z",
+        token=TOKEN,
+        faults=FaultConfig(slow_rate=1.0, slow_seconds=0.03),
+    ) as sim:
         heavy = sim.world.heavy
         lake_uri = (tmp_path / "lake").as_uri()
         lake = Lake.from_uri(lake_uri)
-        args = ["-m", "tweetlake.cli", "ingest", "tweets", "--lake", lake_uri, "--users", heavy.username,
-                "--part-records", "200", "--backfill", "off"]  # the timeline's part (search: test_backfill.py)
-        proc = subprocess.Popen([sys.executable, *args], env=cli_env(sim.base_url), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        args = [
+            "-m",
+            "tweetlake.cli",
+            "ingest",
+            "tweets",
+            "--lake",
+            lake_uri,
+            "--users",
+            heavy.username,
+            "--part-records",
+            "200",
+            "--backfill",
+            "off",
+        ]  # the timeline's part (search: test_backfill.py)
+        proc = subprocess.Popen(
+            [sys.executable, *args], env=cli_env(sim.base_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 60
         while not list(lake.list("raw/tweets/")) and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -187,8 +231,9 @@ def test_killed_run_leaves_no_gap_and_no_duplicate(tmp_path: Path) -> None:
         first = tweet_ids(lake)
         truth = [i for i in sim.world.timeline_ids(heavy.user_id) if int(i) >= T2022_ID]
         assert 0 < len(first) < len(truth), "killed mid-backfill"
-        result = subprocess.run([sys.executable, *args], env=cli_env(sim.base_url), capture_output=True, text=True,
-                                timeout=120, check=False)
+        result = subprocess.run(
+            [sys.executable, *args], env=cli_env(sim.base_url), capture_output=True, text=True, timeout=120, check=False
+        )
         assert result.returncode == 0, result.stderr
         ids = tweet_ids(lake)
         assert set(ids) == set(truth), "no gap"
@@ -205,9 +250,15 @@ def test_kill_between_publishing_a_part_and_committing_its_cursor(tmp_path: Path
         heavy = sim.world.heavy
         lake_uri = (tmp_path / "lake").as_uri()
         lake = Lake.from_uri(lake_uri)
-        killed = subprocess.run([sys.executable, "-m", "tests.ingestion.kill_after_publish", lake_uri, heavy.username,
-                                 "2", "off"], env=cli_env(sim.base_url), cwd=ROOT, capture_output=True, text=True,
-                                timeout=120, check=False)
+        killed = subprocess.run(
+            [sys.executable, "-m", "tests.ingestion.kill_after_publish", lake_uri, heavy.username, "2", "off"],
+            env=cli_env(sim.base_url),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         first = tweet_ids(lake)
         assert len(first) == 400, "two parts of 200 published"
@@ -215,8 +266,19 @@ def test_kill_between_publishing_a_part_and_committing_its_cursor(tmp_path: Path
         part_one = [o.key for o in lake.list("raw/tweets/")][1]
         assert state["intent"]["part"] == part_one, "the second part's cursors were not committed"
         sim.stats.reset()
-        result = tweetlake("ingest", "tweets", "--lake", lake_uri, "--users", heavy.username, "--part-records", "200",
-                           "--backfill", "off", env=cli_env(sim.base_url))
+        result = tweetlake(
+            "ingest",
+            "tweets",
+            "--lake",
+            lake_uri,
+            "--users",
+            heavy.username,
+            "--part-records",
+            "200",
+            "--backfill",
+            "off",
+            env=cli_env(sim.base_url),
+        )
         assert result.returncode == 0, result.stderr
         assert "applied the cursors of part" in result.stdout
         ids = tweet_ids(lake)

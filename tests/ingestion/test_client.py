@@ -51,8 +51,9 @@ def test_pagination_with_since_and_start_time(sim: SimulatorServer, client: XCli
     since_id = truth[10]
     newer = [t["id"] for p in client.user_tweets(account.user_id, since_id=since_id) for t in p.data]
     assert newer == truth[:10]
-    since_2022 = [t["id"] for p in client.user_tweets(account.user_id, start_time="2022-01-01T00:00:00Z")
-                  for t in p.data]
+    since_2022 = [
+        t["id"] for p in client.user_tweets(account.user_id, start_time="2022-01-01T00:00:00Z") for t in p.data
+    ]
     assert since_2022 == [i for i in truth if int(i) >= T2022_ID]
 
 
@@ -73,8 +74,17 @@ def test_page_with_only_errors_is_yielded_not_dropped(sim: SimulatorServer, clie
 
 def test_paces_before_the_window_is_spent(fake_clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
     """With x-rate-limit-remaining at 0 the client waits for the reset instead of collecting a 429."""
-    with SimulatorServer(seed=7, accounts=8, now="2026-11-22T12:00:00Z", token=TOKEN, rate_clock=fake_clock,
-                         rate_limits={"GET /2/users/by": 3}) as sim, caplog.at_level(logging.WARNING):
+    with (
+        SimulatorServer(
+            seed=7,
+            accounts=8,
+            now="2026-11-22T12:00:00Z",
+            token=TOKEN,
+            rate_clock=fake_clock,
+            rate_limits={"GET /2/users/by": 3},
+        ) as sim,
+        caplog.at_level(logging.WARNING),
+    ):
         client = make_client(sim, fake_clock)
         for _ in range(7):
             client.users_by_usernames([sim.world.accounts[5].username])
@@ -88,8 +98,9 @@ def test_paces_before_the_window_is_spent(fake_clock: FakeClock, caplog: pytest.
         assert client.stats.rate_limit_wait_seconds == pytest.approx(sum(fake_clock.sleeps))
 
 
-def test_429_waits_until_reset_then_retries(sim: SimulatorServer, client: XClient, fake_clock: FakeClock,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_429_waits_until_reset_then_retries(
+    sim: SimulatorServer, client: XClient, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     sim.faults.rate_limit_next(1)
     with caplog.at_level(logging.WARNING):
         page = client.users_by_usernames([sim.world.accounts[5].username])
@@ -103,7 +114,8 @@ def test_429_waits_until_reset_then_retries(sim: SimulatorServer, client: XClien
 
 
 def test_429_without_headers_ignores_an_old_windows_reset_and_backs_off(
-        sim: SimulatorServer, client: XClient, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
+    sim: SimulatorServer, client: XClient, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     """A 429 with no x-rate-limit-* headers (a proxy's) must not reuse the reset an earlier response
     gave: by now it is past, and waiting "until" it means one second, then the next 429."""
     name = sim.world.accounts[5].username
@@ -122,16 +134,18 @@ def test_429_without_headers_ignores_an_old_windows_reset_and_backs_off(
     assert sim.stats.counts()["GET /2/users/by"] == 5
 
 
-def test_429_whose_reset_is_past_backs_off(sim: SimulatorServer, client: XClient,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_429_whose_reset_is_past_backs_off(
+    sim: SimulatorServer, client: XClient, caplog: pytest.LogCaptureFixture
+) -> None:
     sim.faults.rate_limit_next(1, headers="past")
     with caplog.at_level(logging.WARNING):
         assert client.users_by_usernames([sim.world.accounts[5].username]).data
     assert 60 <= logged_waits(caplog.records)[0] <= 76
 
 
-def test_429_blind_backoff_is_capped(sim: SimulatorServer, fake_clock: FakeClock,
-                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_429_blind_backoff_is_capped(
+    sim: SimulatorServer, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     client = make_client(sim, fake_clock, max_rate_limit_retries=8)
     sim.faults.rate_limit_next(8, headers="none")
     with caplog.at_level(logging.WARNING):
@@ -142,8 +156,9 @@ def test_429_blind_backoff_is_capped(sim: SimulatorServer, fake_clock: FakeClock
 
 
 @pytest.mark.parametrize("headers", ["none", "window"])
-def test_429_honours_retry_after(sim: SimulatorServer, client: XClient, fake_clock: FakeClock,
-                                 caplog: pytest.LogCaptureFixture, headers: str) -> None:
+def test_429_honours_retry_after(
+    sim: SimulatorServer, client: XClient, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture, headers: str
+) -> None:
     """Retry-After says how long, even when the headers name a later reset: one wait of that length."""
     sim.faults.rate_limit_next(1, headers=headers, retry_after=42)
     with caplog.at_level(logging.WARNING):
@@ -153,8 +168,9 @@ def test_429_honours_retry_after(sim: SimulatorServer, client: XClient, fake_clo
     assert "(Retry-After)" in caplog.text
 
 
-def test_a_wait_of_hours_stops_at_once_with_when_it_ends(sim: SimulatorServer, client: XClient,
-                                                         fake_clock: FakeClock) -> None:
+def test_a_wait_of_hours_stops_at_once_with_when_it_ends(
+    sim: SimulatorServer, client: XClient, fake_clock: FakeClock
+) -> None:
     """A daily limit (here a Retry-After of two hours) is not slept out in 15-minute steps."""
     sim.faults.rate_limit_next(1, headers="none", retry_after=7200)
     with pytest.raises(RateLimitError, match=r"rate limit spent until \d{4}-\d\d-\d\dT.*run again after it"):
@@ -163,17 +179,34 @@ def test_a_wait_of_hours_stops_at_once_with_when_it_ends(sim: SimulatorServer, c
     assert sim.stats.counts()["GET /2/users/by"] == 1
 
 
-@pytest.mark.parametrize(("headers", "reset"), [
-    ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1000"}, 1000.0),
-    # a 24-hour app limit spent while the 15-minute window still has room: its reset is the one
-    ({"x-rate-limit-remaining": "7", "x-rate-limit-reset": "1000", "x-app-limit-24hour-remaining": "0",
-      "x-app-limit-24hour-reset": "50000"}, 50000.0),
-    # both spent: nothing passes before the later reset
-    ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1000", "x-user-limit-24hour-remaining": "0",
-      "x-user-limit-24hour-reset": "50000"}, 50000.0),
-    ({"x-rate-limit-remaining": "7", "x-rate-limit-reset": "1000"}, 1000.0),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    ("headers", "reset"),
+    [
+        ({"x-rate-limit-remaining": "0", "x-rate-limit-reset": "1000"}, 1000.0),
+        # a 24-hour app limit spent while the 15-minute window still has room: its reset is the one
+        (
+            {
+                "x-rate-limit-remaining": "7",
+                "x-rate-limit-reset": "1000",
+                "x-app-limit-24hour-remaining": "0",
+                "x-app-limit-24hour-reset": "50000",
+            },
+            50000.0,
+        ),
+        # both spent: nothing passes before the later reset
+        (
+            {
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": "1000",
+                "x-user-limit-24hour-remaining": "0",
+                "x-user-limit-24hour-reset": "50000",
+            },
+            50000.0,
+        ),
+        ({"x-rate-limit-remaining": "7", "x-rate-limit-reset": "1000"}, 1000.0),
+        ({}, None),
+    ],
+)
 def test_a_429_names_the_reset_of_the_window_it_spent(headers: dict[str, str], reset: float | None) -> None:
     assert spent_window_reset(headers) == reset
 
@@ -186,8 +219,9 @@ def test_rate_limit_retries_are_bounded(sim: SimulatorServer, fake_clock: FakeCl
     assert sim.stats.counts()["GET /2/users/by"] == 3
 
 
-def test_waits_renew_the_run_lock_lease(local_lake: Lake, sim: SimulatorServer, client: XClient,
-                                        fake_clock: FakeClock) -> None:
+def test_waits_renew_the_run_lock_lease(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, fake_clock: FakeClock
+) -> None:
     """A 15-minute rate-limit wait outlasts the 10-minute lease: the client renews it between slices,
     so no other run can take the lock while this one sleeps."""
     lock = RunLock(local_lake, "tweets", "run-1", clock=fake_clock)
@@ -259,22 +293,32 @@ def test_dropped_connection_is_retried(sim: SimulatorServer, client: XClient) ->
 def test_timeout_is_retriable(fake_clock: FakeClock) -> None:
     from xsim import FaultConfig
 
-    with SimulatorServer(seed=7, accounts=8, now="2026-11-22T12:00:00Z", token=TOKEN, rate_clock=fake_clock,
-                         faults=FaultConfig(slow_rate=1.0, slow_seconds=1.0)) as sim:
+    with SimulatorServer(
+        seed=7,
+        accounts=8,
+        now="2026-11-22T12:00:00Z",
+        token=TOKEN,
+        rate_clock=fake_clock,
+        faults=FaultConfig(slow_rate=1.0, slow_seconds=1.0),
+    ) as sim:
         client = make_client(sim, fake_clock, timeout=(1.0, 0.2), max_retries=1)
         with pytest.raises(RetriableAPIError, match="timed out"):
             client.users_by_usernames([sim.world.accounts[5].username])
         assert client.stats.requests["GET /2/users/by"] == 2
 
 
-@pytest.mark.parametrize(("status", "error", "message"), [
-    (401, UnauthorizedError, "Unauthorized.*X_BEARER_TOKEN"),
-    (403, ForbiddenError, "Client Forbidden.*client-not-enrolled.*access level"),
-    (404, NotFoundError, "Not Found Error"),
-    (402, FatalAPIError, "HTTP 402.*no credits left"),
-])
-def test_401_402_403_404_are_fatal_at_once(sim: SimulatorServer, client: XClient, status: int,
-                                       error: type[Exception], message: str) -> None:
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [
+        (401, UnauthorizedError, "Unauthorized.*X_BEARER_TOKEN"),
+        (403, ForbiddenError, "Client Forbidden.*client-not-enrolled.*access level"),
+        (404, NotFoundError, "Not Found Error"),
+        (402, FatalAPIError, "HTTP 402.*no credits left"),
+    ],
+)
+def test_401_402_403_404_are_fatal_at_once(
+    sim: SimulatorServer, client: XClient, status: int, error: type[Exception], message: str
+) -> None:
     sim.faults.fail_next(n=1, status=status)
     with pytest.raises(error, match=message):
         client.users_by_usernames([sim.world.accounts[5].username])
@@ -325,19 +369,24 @@ def test_bad_token_is_fatal_and_never_echoed(sim: SimulatorServer, fake_clock: F
     assert wrong not in repr(info.value.body)
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"max_results": 1000}, "max_results"),
-    ({"max_results": 2}, "max_results"),
-    ({"since_id": "not-a-number"}, "since_id"),
-])
-def test_invalid_requests_are_fatal_with_the_api_message(sim: SimulatorServer, client: XClient, params: dict,
-                                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"max_results": 1000}, "max_results"),
+        ({"max_results": 2}, "max_results"),
+        ({"since_id": "not-a-number"}, "since_id"),
+    ],
+)
+def test_invalid_requests_are_fatal_with_the_api_message(
+    sim: SimulatorServer, client: XClient, params: dict, message: str
+) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         list(client.user_tweets(sim.world.accounts[5].user_id, **params))
 
 
-def test_no_token_in_any_log_line(sim: SimulatorServer, fake_clock: FakeClock,
-                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_no_token_in_any_log_line(
+    sim: SimulatorServer, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.DEBUG):
         client = make_client(sim, fake_clock)
         sim.faults.fail_next(n=1, status=503)

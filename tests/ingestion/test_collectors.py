@@ -45,8 +45,9 @@ def track_all(lake: Lake, sim: SimulatorServer) -> list[str]:
 
 
 # -- users ----------------------------------------------------------------------------------------
-def test_users_collects_profiles_and_names_unavailable_accounts(any_lake: Lake, sim: SimulatorServer,
-                                                                client: XClient) -> None:
+def test_users_collects_profiles_and_names_unavailable_accounts(
+    any_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     track_all(any_lake, sim)
     Registry(any_lake).add("nobody_at_all_1")
     summary = run("users", any_lake, client)
@@ -56,8 +57,11 @@ def test_users_collects_profiles_and_names_unavailable_accounts(any_lake: Lake, 
     errors = [r["error"] for r in records(any_lake, "users") if "error" in r]
     expected_errors = sorted(["nobody_at_all_1", sim.world.suspended.username.lower()])
     assert sorted(e["value"].lower() for e in errors) == expected_errors
-    assert summary.unavailable == {sim.world.suspended.username: "suspended", "nobody_at_all_1": "not_found",
-                                   sim.world.protected.username: "protected"}
+    assert summary.unavailable == {
+        sim.world.suspended.username: "suspended",
+        "nobody_at_all_1": "not_found",
+        sim.world.protected.username: "protected",
+    }
     assert sim.stats.counts() == {"GET /2/users/by": math.ceil((len(sim.world.accounts) + 1) / 100)}
     # the registry learned the ids and the statuses
     accounts = {a.username: a for a in Registry(any_lake).list()}
@@ -93,8 +97,9 @@ def test_users_finds_a_renamed_account_by_id(local_lake: Lake, sim: SimulatorSer
 
 
 # -- tweets ---------------------------------------------------------------------------------------
-def test_tweets_backfill_gets_every_reachable_tweet_with_minimal_requests(any_lake: Lake, sim: SimulatorServer,
-                                                                          client: XClient) -> None:
+def test_tweets_backfill_gets_every_reachable_tweet_with_minimal_requests(
+    any_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     track_all(any_lake, sim)
     run("users", any_lake, client)  # resolves ids once
     sim.stats.reset()
@@ -106,8 +111,11 @@ def test_tweets_backfill_gets_every_reachable_tweet_with_minimal_requests(any_la
         if account.status != "active":
             continue
         truth = truth_since_2022(sim, account.user_id)
-        got = [r["data"]["id"] for r in records(any_lake, "tweets")
-               if "data" in r and r["data"]["author_id"] == account.user_id]
+        got = [
+            r["data"]["id"]
+            for r in records(any_lake, "tweets")
+            if "data" in r and r["data"]["author_id"] == account.user_id
+        ]
         assert sorted(got, key=int) == sorted(truth, key=int), account.username
         pages_expected += max(1, math.ceil(len(truth) / 100))
     active = sum(1 for a in sim.world.accounts if a.status == "active")
@@ -115,15 +123,19 @@ def test_tweets_backfill_gets_every_reachable_tweet_with_minimal_requests(any_la
     # at most one empty last page per account when the API sends a next_token before it,
     # plus one request each for the suspended and the protected account
     assert pages_expected + 2 <= timeline_requests <= pages_expected + 2 + active
-    assert summary.unavailable == {sim.world.suspended.username: "suspended",
-                                   sim.world.protected.username: "protected"}
+    assert summary.unavailable == {sim.world.suspended.username: "suspended", sim.world.protected.username: "protected"}
+
     # accounts with more tweets since 2022 than the timeline's 3,200 reach are named, with how many
     # tweets are out of reach (the profile's tweet_count − 3,200)
     def since_2022(ids: list[str]) -> list[str]:
         return [i for i in ids if int(i) >= T2022_ID]
 
-    capped_truth = {a.username for a in sim.world.accounts if a.status == "active"
-                    and len(since_2022(sim.world.visible_ids(a.user_id))) > len(truth_since_2022(sim, a.user_id))}
+    capped_truth = {
+        a.username
+        for a in sim.world.accounts
+        if a.status == "active"
+        and len(since_2022(sim.world.visible_ids(a.user_id))) > len(truth_since_2022(sim, a.user_id))
+    }
     capped = summary.extra["capped_accounts"]
     assert sim.world.heavy.username in capped_truth
     assert set(capped) == capped_truth
@@ -135,8 +147,9 @@ def test_tweets_backfill_gets_every_reachable_tweet_with_minimal_requests(any_la
 
 
 @pytest.mark.parametrize(("exclude", "cap"), [("retweets", 3200), ("replies", 800), ("retweets,replies", 800)])
-def test_cap_is_found_from_positions_also_with_exclude(local_lake: Lake, sim: SimulatorServer, client: XClient,
-                                                        exclude: str, cap: int) -> None:
+def test_cap_is_found_from_positions_also_with_exclude(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, exclude: str, cap: int
+) -> None:
     """The API windows before it filters: an account whose filtered timeline holds fewer tweets than
     the cap has still met it, and is reported."""
     heavy = sim.world.heavy
@@ -147,16 +160,18 @@ def test_cap_is_found_from_positions_also_with_exclude(local_lake: Lake, sim: Si
     assert "GET /2/users/:id" not in sim.stats.counts()
 
 
-def test_an_incremental_pass_over_the_cap_reports_the_new_tweets_it_lost(local_lake: Lake, sim: SimulatorServer,
-                                                                          client: XClient) -> None:
+def test_an_incremental_pass_over_the_cap_reports_the_new_tweets_it_lost(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     """More than 3,200 posts since the cursor: the API serves the newest 3,200, and what is lost is
     the new posts beyond them, not the profile's whole tweet_count beyond them."""
     heavy = sim.world.heavy
     then = "2024-01-01T00:00:00Z"
     sim.clock.set(then)
     run("tweets", local_lake, client, users=heavy.username, backfill="off")
-    assert read_json(local_lake, CURSORS_KEY)["accounts"][heavy.user_id]["tweet_count"] == \
-        sim.world.tweet_count(heavy.user_id, then)
+    assert read_json(local_lake, CURSORS_KEY)["accounts"][heavy.user_id]["tweet_count"] == sim.world.tweet_count(
+        heavy.user_id, then
+    )
     sim.clock.set(SIM_START)
     summary = run("tweets", local_lake, client, users=heavy.username, backfill="off")
     new = sim.world.tweet_count(heavy.user_id) - sim.world.tweet_count(heavy.user_id, then)
@@ -165,8 +180,9 @@ def test_an_incremental_pass_over_the_cap_reports_the_new_tweets_it_lost(local_l
     assert any(f"{new:,} posts since the last run" in note for note in summary.notes)
 
 
-def test_cap_report_looks_the_profile_up_when_pages_carry_no_includes(local_lake: Lake, sim: SimulatorServer,
-                                                                      client: XClient) -> None:
+def test_cap_report_looks_the_profile_up_when_pages_carry_no_includes(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     from ingestion.collectors.tweets import TweetsCollector
 
     heavy = sim.world.heavy
@@ -207,14 +223,19 @@ def test_exclude_retweets_and_replies(local_lake: Lake, sim: SimulatorServer, cl
     truth = [i for i in sim.world.archive_ids(account.user_id, exclude=("retweets", "replies")) if int(i) >= T2022_ID]
     assert len(truth) > len(sim.world.timeline_ids(account.user_id, exclude=("retweets", "replies")))
     assert sorted(got) == sorted(truth)
-    kinds = Counter(ref["type"] for r in records(local_lake, "tweets") if "data" in r
-                    for ref in r["data"].get("referenced_tweets", []))
+    kinds = Counter(
+        ref["type"]
+        for r in records(local_lake, "tweets")
+        if "data" in r
+        for ref in r["data"].get("referenced_tweets", [])
+    )
     assert kinds["retweeted"] == 0
     assert kinds["replied_to"] == 0
 
 
-def test_a_run_that_wants_what_earlier_runs_excluded_fetches_it(local_lake: Lake, sim: SimulatorServer,
-                                                                 client: XClient) -> None:
+def test_a_run_that_wants_what_earlier_runs_excluded_fetches_it(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     account = sim.world.accounts[5]
     run("tweets", local_lake, client, users=account.username, exclude="replies")
     without_replies = set(tweet_ids(local_lake))
@@ -224,16 +245,21 @@ def test_a_run_that_wants_what_earlier_runs_excluded_fetches_it(local_lake: Lake
     truth = {i for i in sim.world.archive_ids(account.user_id) if int(i) >= T2022_ID}  # timeline, then search
     assert without_replies < truth, "the account has replies"
     assert set(tweet_ids(local_lake)) == truth
-    assert any("excluded replies,retweets; fetching its timeline down to --since again" in note
-               for note in summary.notes), summary.notes
+    assert any(
+        "excluded replies,retweets; fetching its timeline down to --since again" in note for note in summary.notes
+    ), summary.notes
     summary = run("tweets", local_lake, client, users=account.username)  # the cursor now covers everything
     assert summary.records == 0 and not any("excluded" in note for note in summary.notes)
 
 
-def test_an_exclusion_begun_later_is_made_up_from_where_it_began(local_lake: Lake, sim: SimulatorServer,
-                                                                 client: XClient) -> None:
-    account = next(a for a in sim.world.accounts  # a busy one whose timeline stays under the 3,200 cap
-                   if a.status == "active" and 200 < len(truth_since_2022(sim, a.user_id)) < 2000)
+def test_an_exclusion_begun_later_is_made_up_from_where_it_began(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
+    account = next(
+        a
+        for a in sim.world.accounts  # a busy one whose timeline stays under the 3,200 cap
+        if a.status == "active" and 200 < len(truth_since_2022(sim, a.user_id)) < 2000
+    )
     run("tweets", local_lake, client, users=account.username)  # the backfill: everything
     began = read_json(local_lake, CURSORS_KEY)["accounts"][account.user_id]["newest_id"]
     sim.clock.advance(seconds=60 * 86400)
@@ -268,8 +294,9 @@ class FailingLake:
         return getattr(self._lake, name)
 
 
-def test_crash_between_pages_leaves_no_gap_and_no_duplicate(local_lake: Lake, sim: SimulatorServer,
-                                                            client: XClient) -> None:
+def test_crash_between_pages_leaves_no_gap_and_no_duplicate(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     from ingestion.collectors.tweets import TweetsCollector
 
     heavy = sim.world.heavy
@@ -277,8 +304,12 @@ def test_crash_between_pages_leaves_no_gap_and_no_duplicate(local_lake: Lake, si
     accounts.add(heavy.username)
     run("users", local_lake, client)
     # parts of 200 records (two pages): the third part (pages 5-6) fails to upload mid-backfill
-    crashing = TweetsCollector(FailingLake(local_lake, 3), client, max_records_per_file=200,  # type: ignore[arg-type]
-                               backfill="off")
+    crashing = TweetsCollector(
+        FailingLake(local_lake, 3),
+        client,
+        max_records_per_file=200,  # type: ignore[arg-type]
+        backfill="off",
+    )
     with pytest.raises(OSError, match="injected"):
         crashing.run(accounts.list())
     written = tweet_ids(local_lake)
@@ -299,8 +330,9 @@ def test_crash_between_pages_leaves_no_gap_and_no_duplicate(local_lake: Lake, si
     assert cursor["newest_id"] == max(ids, key=int)
 
 
-def test_fatal_error_mid_run_keeps_what_was_fetched(local_lake: Lake, sim: SimulatorServer,
-                                                    fake_clock: FakeClock) -> None:
+def test_fatal_error_mid_run_keeps_what_was_fetched(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock
+) -> None:
     client = make_client(sim, fake_clock)
     track_all(local_lake, sim)
     run("users", local_lake, client)
@@ -318,8 +350,9 @@ def test_fatal_error_mid_run_keeps_what_was_fetched(local_lake: Lake, sim: Simul
 
 
 # -- metrics --------------------------------------------------------------------------------------
-def test_metrics_refreshes_every_known_tweet_in_batches_of_100(any_lake: Lake, sim: SimulatorServer,
-                                                              client: XClient) -> None:
+def test_metrics_refreshes_every_known_tweet_in_batches_of_100(
+    any_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     track_all(any_lake, sim)
     run("users", any_lake, client)
     run("tweets", any_lake, client)
@@ -346,8 +379,9 @@ def test_metrics_refreshes_every_known_tweet_in_batches_of_100(any_lake: Lake, s
     assert sim.stats.counts()["GET /2/tweets"] == math.ceil(len(known) / 100)
 
 
-def test_metrics_skip_accounts_the_users_run_saw_protected(local_lake: Lake, sim: SimulatorServer,
-                                                           client: XClient) -> None:
+def test_metrics_skip_accounts_the_users_run_saw_protected(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     public, turned = sim.world.accounts[5], sim.world.accounts[6]
     for account in (public, turned):
         Registry(local_lake).add(account.username)
@@ -378,8 +412,7 @@ def test_metrics_max_age_limits_the_refresh(local_lake: Lake, sim: SimulatorServ
     assert 0 < len(expected) < len(recent)
 
 
-def test_metrics_follow_an_edit_to_the_newest_version(local_lake: Lake, sim: SimulatorServer,
-                                                      client: XClient) -> None:
+def test_metrics_follow_an_edit_to_the_newest_version(local_lake: Lake, sim: SimulatorServer, client: XClient) -> None:
     """A tweet collected before its edit: metrics ask for the old id once, learn the newer version
     from its edit history, and from then on ask for the newest version only."""
     now_ms = sim.clock.now().timestamp() * 1000
@@ -409,7 +442,7 @@ def test_metrics_follow_an_edit_to_the_newest_version(local_lake: Lake, sim: Sim
     sim.clock.advance(seconds=7200)
     run("metrics", local_lake, client, users=account.username)
     later = [r["data"]["id"] for r in records(local_lake, "tweet_metrics") if "data" in r]
-    asked_second = later[len(first):]
+    asked_second = later[len(first) :]
     assert chain[-1] in asked_second
     assert chain[0] not in asked_second
 
@@ -423,8 +456,9 @@ def test_users_batches_of_100(local_lake: Lake, sim: SimulatorServer, client: XC
 
 
 # -- --users runs: the minimum of requests, ids learned once ------------------------------------
-def test_shell_flow_with_users_costs_exactly_the_minimum(local_lake: Lake, sim: SimulatorServer,
-                                                         client: XClient) -> None:
+def test_shell_flow_with_users_costs_exactly_the_minimum(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     """`ingest users` → `ingest tweets` → `ingest metrics`, all with --users: users ⌈N/100⌉;
     tweets Σ max(1, ⌈tᵢ/100⌉) plus the one empty page a full last page's next_token leads to, and
     ⌈unreachedᵢ/500⌉ search pages for an account over the timeline's cap; metrics ⌈T/100⌉. The ids
@@ -442,8 +476,9 @@ def test_shell_flow_with_users_costs_exactly_the_minimum(local_lake: Lake, sim: 
     pages = sum(max(1, math.ceil(t / 100)) + (1 if t and t % 100 == 0 else 0) for t in reachable)
     # what the timeline's 3,200 cannot reach comes from full-archive search, 500 a page
     everything = [[i for i in sim.world.archive_ids(a.user_id) if int(i) >= T2022_ID] for a in chosen]
-    searches = sum(max(1, math.ceil((len(e) - t) / 500)) for e, t in zip(everything, reachable, strict=True)
-                   if t == 3200)
+    searches = sum(
+        max(1, math.ceil((len(e) - t) / 500)) for e, t in zip(everything, reachable, strict=True) if t == 3200
+    )
     assert searches >= 15, "the heavy account alone needs that many"
     assert sim.stats.counts() == {TIMELINE: pages, "GET /2/tweets/search/all": searches}
     assert sorted(tweet_ids(local_lake), key=int) == sorted((i for e in everything for i in e), key=int)
@@ -453,16 +488,18 @@ def test_shell_flow_with_users_costs_exactly_the_minimum(local_lake: Lake, sim: 
     assert sim.stats.counts() == {"GET /2/tweets": math.ceil(sum(len(e) for e in everything) / 100)}
 
 
-def test_users_names_are_deduplicated_case_insensitively(local_lake: Lake, sim: SimulatorServer,
-                                                         client: XClient) -> None:
+def test_users_names_are_deduplicated_case_insensitively(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     name = sim.world.accounts[5].username
     summary = run("users", local_lake, client, users=f"{name.upper()},{name.lower()},{name}")
     assert summary.records == 1
     assert summary.extra["accounts"] == "1 found of 1"
 
 
-def test_tweets_run_resolves_only_unknown_names_and_keeps_lookup_errors(local_lake: Lake, sim: SimulatorServer,
-                                                                        client: XClient) -> None:
+def test_tweets_run_resolves_only_unknown_names_and_keeps_lookup_errors(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     known, ghost = sim.world.accounts[5], "nobody_here_x1"
     run("tweets", local_lake, client, users=f"{known.username},{ghost}")
     assert sim.stats.counts()["GET /2/users/by"] == 1
@@ -477,8 +514,9 @@ def test_tweets_run_resolves_only_unknown_names_and_keeps_lookup_errors(local_la
     assert {r["data"]["author_id"] for r in records(local_lake, "tweets") if "data" in r} == {known.user_id}
 
 
-def test_a_rate_limit_wait_inside_a_run_renews_its_lock(local_lake: Lake, sim: SimulatorServer, client: XClient,
-                                                        fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rate_limit_wait_inside_a_run_renews_its_lock(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The command hands its lock's heartbeat to the client for the run, and takes it back after."""
     beats: list[float] = []
     monkeypatch.setattr(RunLock, "heartbeat", lambda self: beats.append(fake_clock()))

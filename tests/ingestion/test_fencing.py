@@ -72,7 +72,8 @@ def test_a_check_renews_a_lease_close_to_its_end(local_lake: Lake, clock: FakeCl
 
 
 def test_a_run_that_stalled_past_its_lease_publishes_nothing_after_another_run_collected(
-        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock) -> None:
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock
+) -> None:
     """The campaign's interleaving: run A stalls past its lease; run B takes the lock, collects and
     releases it; A resumes. A must stop (exit 4) without publishing or moving a cursor."""
     registry = Registry(local_lake)
@@ -83,8 +84,9 @@ def test_a_run_that_stalled_past_its_lease_publishes_nothing_after_another_run_c
 
     def stall_then_let_another_run_collect(done: int, total: int, **_: int) -> None:
         if done == 1 and not other:
-            update_json(local_lake, "state/locks/tweets.json",
-                        lambda doc: ({**doc, "expires_at": "2000-01-01T00:00:00Z"}, None))  # A's lease lapses
+            update_json(
+                local_lake, "state/locks/tweets.json", lambda doc: ({**doc, "expires_at": "2000-01-01T00:00:00Z"}, None)
+            )  # A's lease lapses
             other.append(run("tweets", local_lake, make_client(sim, fake_clock)))
 
     with pytest.raises(LockLost) as raised:

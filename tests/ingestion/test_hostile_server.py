@@ -46,8 +46,15 @@ def proxy(sim: SimulatorServer) -> Iterator[HostileProxy]:
 
 
 def hostile_client(proxy: HostileProxy, sim: SimulatorServer, clock: FakeClock, **kwargs: Any) -> XClient:
-    options: dict[str, Any] = {"clock": clock, "sleep": clock.sleep, "now": sim.clock.now, "rng": random.Random(1),
-                               "backoff_base": 0.5, "timeout": (2.0, 5.0), "max_retries": 2}
+    options: dict[str, Any] = {
+        "clock": clock,
+        "sleep": clock.sleep,
+        "now": sim.clock.now,
+        "rng": random.Random(1),
+        "backoff_base": 0.5,
+        "timeout": (2.0, 5.0),
+        "max_retries": 2,
+    }
     options.update(kwargs)
     return XClient(TOKEN, proxy.base_url, **options)
 
@@ -73,8 +80,14 @@ def assert_exactly_once(lake: Lake, sim: SimulatorServer, account: Account) -> N
 
 @pytest.mark.parametrize(("nth", "where"), [(2, "mid-walk"), (1, "first page")])
 def test_a_200_empty_object_that_persists_fails_the_account_and_a_clean_run_loses_nothing(
-        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account,
-        nth: int, where: str) -> None:
+    local_lake: Lake,
+    sim: SimulatorServer,
+    fake_clock: FakeClock,
+    proxy: HostileProxy,
+    paged: Account,
+    nth: int,
+    where: str,
+) -> None:
     proxy.rules.append(Rule(TIMELINE, empty_object, nth=nth, times=100))
     summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
     assert outcome(summary).code == ExitCode.ACCOUNTS_FAILED, where
@@ -92,9 +105,9 @@ def test_a_200_empty_object_that_persists_fails_the_account_and_a_clean_run_lose
 
 
 @pytest.mark.parametrize("spoil", [empty_object, html_502, cut_body], ids=["empty-object", "html-502", "cut-body"])
-def test_a_passing_bad_answer_is_retried_and_costs_nothing(local_lake: Lake, sim: SimulatorServer,
-                                                            fake_clock: FakeClock, proxy: HostileProxy,
-                                                            paged: Account, spoil: Any) -> None:
+def test_a_passing_bad_answer_is_retried_and_costs_nothing(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account, spoil: Any
+) -> None:
     proxy.rules.append(Rule(TIMELINE, spoil, nth=2))
     summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
     assert outcome(summary).code == ExitCode.OK
@@ -103,7 +116,8 @@ def test_a_passing_bad_answer_is_retried_and_costs_nothing(local_lake: Lake, sim
 
 
 def test_a_repeated_next_token_fails_the_account_and_a_clean_run_loses_nothing(
-        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
     proxy.rules.append(Rule(TIMELINE, repeat_token, nth=2, times=100))
     summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
     assert outcome(summary).code == ExitCode.ACCOUNTS_FAILED
@@ -112,9 +126,14 @@ def test_a_repeated_next_token_fails_the_account_and_a_clean_run_loses_nothing(
     assert_exactly_once(local_lake, sim, paged)
 
 
-def test_a_dripped_body_meets_the_deadline_and_is_retried(local_lake: Lake, sim: SimulatorServer,
-                                                          fake_clock: FakeClock, proxy: HostileProxy,
-                                                          paged: Account, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_dripped_body_meets_the_deadline_and_is_retried(
+    local_lake: Lake,
+    sim: SimulatorServer,
+    fake_clock: FakeClock,
+    proxy: HostileProxy,
+    paged: Account,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     proxy.rules.append(Rule(TIMELINE, drip(0.05), nth=1))  # a 100-tweet page a byte every 50 ms: ~an hour
     client = hostile_client(proxy, sim, fake_clock, request_deadline=1.5)
     with caplog.at_level(logging.WARNING):
@@ -125,8 +144,9 @@ def test_a_dripped_body_meets_the_deadline_and_is_retried(local_lake: Lake, sim:
     assert_exactly_once(local_lake, sim, paged)
 
 
-def test_the_lease_is_renewed_while_a_body_arrives(sim: SimulatorServer, fake_clock: FakeClock,
-                                                   proxy: HostileProxy, paged: Account) -> None:
+def test_the_lease_is_renewed_while_a_body_arrives(
+    sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
     proxy.rules.append(Rule(TIMELINE, drip(0.001), nth=1))
     client = hostile_client(proxy, sim, fake_clock)
     beats: list[float] = []
@@ -137,7 +157,8 @@ def test_the_lease_is_renewed_while_a_body_arrives(sim: SimulatorServer, fake_cl
 
 
 def test_a_partial_lookup_is_asked_again_and_the_summary_counts_what_was_written(
-        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
     client = hostile_client(proxy, sim, fake_clock)
     run("tweets", local_lake, client, users=paged.username)
     known = len(tweets_in_lake(local_lake))
@@ -150,7 +171,8 @@ def test_a_partial_lookup_is_asked_again_and_the_summary_counts_what_was_written
 
 
 def test_a_lookup_that_keeps_leaving_ids_out_names_them_and_counts_only_what_it_wrote(
-        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
     client = hostile_client(proxy, sim, fake_clock)
     run("tweets", local_lake, client, users=paged.username)
     known = len(tweets_in_lake(local_lake))
@@ -162,8 +184,9 @@ def test_a_lookup_that_keeps_leaving_ids_out_names_them_and_counts_only_what_it_
     assert summary.extra["newly deleted"] == 0, "a missing answer is not a deletion"
 
 
-def test_an_empty_lookup_answer_is_retried(local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock,
-                                           proxy: HostileProxy, paged: Account) -> None:
+def test_an_empty_lookup_answer_is_retried(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
     client = hostile_client(proxy, sim, fake_clock)
     run("tweets", local_lake, client, users=paged.username)
     known = len(tweets_in_lake(local_lake))
@@ -173,8 +196,9 @@ def test_an_empty_lookup_answer_is_retried(local_lake: Lake, sim: SimulatorServe
     assert summary.extra["refreshed"] == f"{known:,} of {known:,} asked"
 
 
-def test_a_redirect_to_another_origin_is_refused(local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock,
-                                                 proxy: HostileProxy, paged: Account) -> None:
+def test_a_redirect_to_another_origin_is_refused(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
     proxy.rules.append(Rule(r"^/2/users/by$", redirect_to("http://198.51.100.7/2/users/by?usernames=x"), times=10))
     with pytest.raises(FatalAPIError) as raised:
         run("users", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
@@ -184,8 +208,9 @@ def test_a_redirect_to_another_origin_is_refused(local_lake: Lake, sim: Simulato
     assert records(local_lake, "users") == []
 
 
-def test_a_redirect_within_the_api_is_followed(local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock,
-                                               proxy: HostileProxy, paged: Account) -> None:
+def test_a_redirect_within_the_api_is_followed(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
     target = f"{proxy.base_url}/users/by?usernames={paged.username}&user.fields=public_metrics"
     proxy.rules.append(Rule(r"^/2/users/by$", redirect_to(target), nth=1))
     summary = run("users", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
@@ -194,7 +219,8 @@ def test_a_redirect_within_the_api_is_followed(local_lake: Lake, sim: SimulatorS
 
 
 def test_a_tweet_is_deleted_only_after_not_found_answers_a_day_apart(
-        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
     client = hostile_client(proxy, sim, fake_clock)
     run("tweets", local_lake, client, users=paged.username)
     victim = sorted(tweets_in_lake(local_lake))[0]
@@ -206,8 +232,11 @@ def test_a_tweet_is_deleted_only_after_not_found_answers_a_day_apart(
         before = len(proxy.asked_ids)
         summary = run("metrics", local_lake, client, users=paged.username)
         asked = victim in {i for ids in proxy.asked_ids[before:] for i in ids}
-        return {"asked": asked, "deleted": summary.extra["newly deleted"],
-                "doubted": summary.extra.get("not found (asked again after a day before counting as deleted)", 0)}
+        return {
+            "asked": asked,
+            "deleted": summary.extra["newly deleted"],
+            "doubted": summary.extra.get("not found (asked again after a day before counting as deleted)", 0),
+        }
 
     start = sim.clock.now()
     assert metrics_at(2, spoiled=True) == {"asked": True, "deleted": 0, "doubted": 1}  # recorded, not acted on
@@ -221,7 +250,8 @@ def test_a_tweet_is_deleted_only_after_not_found_answers_a_day_apart(
 
 
 def test_an_account_suspended_for_a_while_has_its_tweets_refreshed_when_it_returns(
-        local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account) -> None:
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
     """Suspended between the users run and the metrics run, its tweets answer Not Found: recorded, not
     acted on. The next users run sees the suspension and metrics runs skip the account; when it
     returns, its tweets are refreshed again and none was ever counted deleted."""

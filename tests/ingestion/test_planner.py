@@ -36,19 +36,38 @@ def test_a_young_tweet_is_billed_once_a_day_an_old_one_once_a_week() -> None:
     end = start + 30 * D
     # collected at 04:10 on day 0, read by every metrics run: days 0, 1, 2 (0-2d), then 2-7d at 12 h
     # (once a day, billed once), then daily to 30 days: every day of the month
-    young = billed_days(policy, schedule, created=start + 3 * H, refreshed=0, known_at=start + 4 * H + 600,
-                        start=start, end=end, collected=start + 4 * H + 600)
+    young = billed_days(
+        policy,
+        schedule,
+        created=start + 3 * H,
+        refreshed=0,
+        known_at=start + 4 * H + 600,
+        start=start,
+        end=end,
+        collected=start + 4 * H + 600,
+    )
     assert young == set(range(start // D, end // D))
     # two years old, refreshed 3 days ago: due after 7 d less the grace (8.4 h: 6 d 15.6 h), at the
     # next metrics run: days 3, 10, 16 or 17, 23 — four reads in the month
-    old = billed_days(policy, schedule, created=start - 730 * D, refreshed=start - 3 * D, known_at=start,
-                      start=start, end=end)
+    old = billed_days(
+        policy, schedule, created=start - 730 * D, refreshed=start - 3 * D, known_at=start, start=start, end=end
+    )
     assert len(old) == 4 and min(old) == start // D + 3
     gaps = sorted(b - a for a, b in zip(sorted(old), sorted(old)[1:], strict=False))
     assert set(gaps) <= {6, 7}
     # a policy that ends at 30 days never reads it
-    assert billed_days(Policy.parse("0-2d:2h,2d-30d:1d"), schedule, created=start - 730 * D, refreshed=0,
-                       known_at=start, start=start, end=end) == set()
+    assert (
+        billed_days(
+            Policy.parse("0-2d:2h,2d-30d:1d"),
+            schedule,
+            created=start - 730 * D,
+            refreshed=0,
+            known_at=start,
+            start=start,
+            end=end,
+        )
+        == set()
+    )
 
 
 # -- 30 days of the real schedules ---------------------------------------------------------------------
@@ -90,10 +109,12 @@ def live(month: Month, start: datetime, end: datetime) -> None:
             month.sim.clock.set(when)
             month.clock.t = when.timestamp()  # the rate-limit windows follow the world's time
             try:
-                summary = run(dataset, month.lake, client, since=SINCE, policy=DEFAULT_POLICY,
-                              budget_usd=month.budget_usd)
-                month.waited += int(str(summary.extra.get("waited (over the budget; the youngest went first)",
-                                                          "0")).replace(",", ""))
+                summary = run(
+                    dataset, month.lake, client, since=SINCE, policy=DEFAULT_POLICY, budget_usd=month.budget_usd
+                )
+                month.waited += int(
+                    str(summary.extra.get("waited (over the budget; the youngest went first)", "0")).replace(",", "")
+                )
             except BudgetReached:
                 month.stopped.append(f"{when:%m-%d %H:%M} {dataset}")
             if month.budget_usd is not None and month.december_usd() > month.budget_usd + 1e-9:
@@ -130,8 +151,10 @@ def test_thirty_days_cost_what_the_plan_said_on_day_0(month: Month) -> None:
     posts = sum(d["post_reads"] for d in billed_days_)
     users = sum(d["user_reads"] for d in billed_days_)
     assert billed == pytest.approx(sum(d["usd"] for d in billed_days_))
-    print(f"plan on day 0: {estimate.post_reads_per_month:,.0f} post + {estimate.user_reads_per_month:,.0f} "
-          f"user reads = ${estimate.usd_per_month:,.2f}; billed: {posts:,} post + {users:,} user = ${billed:,.2f}")
+    print(
+        f"plan on day 0: {estimate.post_reads_per_month:,.0f} post + {estimate.user_reads_per_month:,.0f} "
+        f"user reads = ${estimate.usd_per_month:,.2f}; billed: {posts:,} post + {users:,} user = ${billed:,.2f}"
+    )
     assert estimate.usd_per_month == pytest.approx(billed, rel=0.15)
     assert estimate.post_reads_per_month == pytest.approx(posts, rel=0.15)
     assert estimate.user_reads_per_month == users  # one a day per account, exactly
@@ -149,8 +172,10 @@ def test_thirty_days_under_a_budget_never_bill_more_than_it(month: Month) -> Non
     assert estimate.policy_for_budget is not None and estimate.policy_for_budget != DEFAULT_POLICY
     live(month, DAY0, DAY0 + timedelta(days=30))
     spent = month.december_usd()
-    print(f"budget $40.00: billed ${spent:,.2f} in 30 days; {month.waited:,} due tweets waited over the runs; "
-          f"the plan said ${estimate.usd_per_month:,.2f} for the policy, {estimate.policy_for_budget} fits")
+    print(
+        f"budget $40.00: billed ${spent:,.2f} in 30 days; {month.waited:,} due tweets waited over the runs; "
+        f"the plan said ${estimate.usd_per_month:,.2f} for the policy, {estimate.policy_for_budget} fits"
+    )
     assert month.over_budget == []
     assert 0.8 * 40.0 <= spent <= 40.0  # paced, the budget is used, never passed
     assert month.waited > 0
@@ -158,8 +183,13 @@ def test_thirty_days_under_a_budget_never_bill_more_than_it(month: Month) -> Non
 
 
 # -- the faces -------------------------------------------------------------------------------------------
-def test_plan_and_usage_commands(local_lake: Lake, sim: SimulatorServer, client: Any,
-                                 monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_and_usage_commands(
+    local_lake: Lake,
+    sim: SimulatorServer,
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     for index in (6, 7):
         Registry(local_lake).add(sim.world.accounts[index].username)
     run("users", local_lake, client)
@@ -171,8 +201,14 @@ def test_plan_and_usage_commands(local_lake: Lake, sim: SimulatorServer, client:
     run("tweets", local_lake, client, since=SINCE)
     assert tweetlake(["plan", "--lake", local_lake.uri, "--now", now, "--budget-usd", "5", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    for key in ("post_reads_per_month", "user_reads_per_month", "usd_per_month", "exceeds_monthly_cap",
-                "policy_for_budget", "backfill"):
+    for key in (
+        "post_reads_per_month",
+        "user_reads_per_month",
+        "usd_per_month",
+        "exceeds_monthly_cap",
+        "policy_for_budget",
+        "backfill",
+    ):
         assert key in doc
     assert doc["user_reads_per_month"] == 2 * 30
     assert doc["usd_per_month"] == pytest.approx(doc["post_reads_per_month"] * 0.005 + 60 * 0.010, abs=0.01)
@@ -198,24 +234,28 @@ def test_plan_and_usage_commands(local_lake: Lake, sim: SimulatorServer, client:
     assert "starts at 1d" in capsys.readouterr().err
 
 
-def test_the_plan_counts_the_backfill_exactly_with_counts_all(local_lake: Lake, sim: SimulatorServer,
-                                                             client: Any) -> None:
+def test_the_plan_counts_the_backfill_exactly_with_counts_all(
+    local_lake: Lake, sim: SimulatorServer, client: Any
+) -> None:
     account = sim.world.accounts[6]
     Registry(local_lake).add(account.username)
     run("users", local_lake, client)
     before = sim.billing.report(sim.clock.now_ms())["totals"]
-    exact = plan(local_lake, Registry(local_lake).list(), now=sim.clock.now(), since=parse_time(SINCE),
-                 exact_client=client)
-    truth = sum(1 for i in sim.world.archive_ids(account.user_id) if parse_time(SINCE).timestamp()
-                <= ((int(i) >> 22) + 1288834974657) // 1000)  # what search/all would return
+    exact = plan(
+        local_lake, Registry(local_lake).list(), now=sim.clock.now(), since=parse_time(SINCE), exact_client=client
+    )
+    truth = sum(
+        1
+        for i in sim.world.archive_ids(account.user_id)
+        if parse_time(SINCE).timestamp() <= ((int(i) >> 22) + 1288834974657) // 1000
+    )  # what search/all would return
     assert exact.accounts[0].backfill_tweets == truth
     after = sim.billing.report(sim.clock.now_ms())["totals"]
     assert exact.api_calls == after["counts_requests"] - before["counts_requests"] >= 1
     assert exact.api_calls_usd == pytest.approx(after["usd"] - before["usd"])
 
 
-def test_the_plan_leaves_out_what_the_api_would_not_serve(local_lake: Lake, sim: SimulatorServer,
-                                                           client: Any) -> None:
+def test_the_plan_leaves_out_what_the_api_would_not_serve(local_lake: Lake, sim: SimulatorServer, client: Any) -> None:
     """A suspended account is no user read; a protected one is (its profile is served), but its
     tweets are neither collected nor refreshed; the simulator bills a day the same way."""
     for account in (sim.world.accounts[6], sim.world.suspended, sim.world.protected):

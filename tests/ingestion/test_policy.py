@@ -32,29 +32,39 @@ def test_the_default_policy_reads_back_as_written() -> None:
     policy = Policy.parse(DEFAULT_POLICY)
     assert str(policy) == DEFAULT_POLICY
     assert [policy.interval(a) for a in (0, 2 * D - 1, 2 * D, 7 * D, 30 * D, 900 * D)] == [
-        2 * H, 2 * H, 12 * H, D, 7 * D, 7 * D]
+        2 * H,
+        2 * H,
+        12 * H,
+        D,
+        7 * D,
+        7 * D,
+    ]
     assert policy.max_age is None
     assert Policy.parse("all") == EVERY_RUN and str(EVERY_RUN) == "all"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "empty"),
-    ("0-2d", "AGE_RANGE:INTERVAL"),
-    ("0-2d:2x", "not a duration"),
-    ("1d-2d:2h", "starts at 1d, but the tiers before it end at 0"),
-    ("0-2d:2h,3d-7d:1d", "starts at 3d, but the tiers before it end at 2d"),
-    ("0-2d:2h,1d-7d:1d", "starts at 1d"),
-    ("0-2d:2h,2d+:1d,7d-9d:1d", "open tier"),
-    ("0-2d:2h,7d-2d:1d", "ends before it starts"),
-    ("0:2h", "FROM-TO"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("0-2d", "AGE_RANGE:INTERVAL"),
+        ("0-2d:2x", "not a duration"),
+        ("1d-2d:2h", "starts at 1d, but the tiers before it end at 0"),
+        ("0-2d:2h,3d-7d:1d", "starts at 3d, but the tiers before it end at 2d"),
+        ("0-2d:2h,1d-7d:1d", "starts at 1d"),
+        ("0-2d:2h,2d+:1d,7d-9d:1d", "open tier"),
+        ("0-2d:2h,7d-2d:1d", "ends before it starts"),
+        ("0:2h", "FROM-TO"),
+    ],
+)
 def test_a_bad_policy_says_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(PolicyError, match=message):
         Policy.parse(text)
 
 
-def test_a_bad_policy_on_the_command_line_is_one_line_and_exit_2(local_lake: Lake,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_policy_on_the_command_line_is_one_line_and_exit_2(
+    local_lake: Lake, capsys: pytest.CaptureFixture[str]
+) -> None:
     Registry(local_lake).add("someone")
     code = tweetlake(["ingest", "metrics", "--lake", local_lake.uri, "--policy", "0-2d:2h,3d+:1d", "--no-progress"])
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
@@ -116,12 +126,17 @@ def test_the_index_keeps_last_refresh_and_the_rare_fields_through_a_save(any_lak
 
 
 def test_an_old_index_is_migrated_on_read(local_lake: Lake) -> None:
-    buffer = gzip.compress(b"\n".join([
-        json.dumps({"version": 2, "complete_before": "2026-11-01", "covered": []}).encode(),
-        b"[100,1,1762000000,100,0]",  # five fields (before not_found_since)
-        b"[200,2,1762000100,300,0,1762000200]",
-        b"[300,2,1762000200,300,1,0]",
-    ]) + b"\n")
+    buffer = gzip.compress(
+        b"\n".join(
+            [
+                json.dumps({"version": 2, "complete_before": "2026-11-01", "covered": []}).encode(),
+                b"[100,1,1762000000,100,0]",  # five fields (before not_found_since)
+                b"[200,2,1762000100,300,0,1762000200]",
+                b"[300,2,1762000200,300,1,0]",
+            ]
+        )
+        + b"\n"
+    )
     local_lake.put_bytes(LEGACY_INDEX_KEY, buffer)
     assert TweetIndex.author_counts(local_lake) == {"1": 1, "2": 1}
     index = TweetIndex.load(local_lake)
@@ -147,8 +162,9 @@ def test_an_entry_takes_about_25_bytes_not_550() -> None:
 
 
 # -- the metrics run with a policy and a budget, against the simulator -----------------------------------
-def test_metrics_refresh_young_tweets_often_and_old_ones_rarely(local_lake: Lake, sim: SimulatorServer,
-                                                               client: XClient) -> None:
+def test_metrics_refresh_young_tweets_often_and_old_ones_rarely(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     names = small_accounts(sim)
     run("tweets", local_lake, client, users=",".join(names), since=SINCE)
     known = ids_in(local_lake, "tweets")
@@ -164,7 +180,8 @@ def test_metrics_refresh_young_tweets_often_and_old_ones_rarely(local_lake: Lake
         assert summary.extra["policy"] == DEFAULT_POLICY
         new = records(local_lake, "tweet_metrics")[before:]
         return {int(r["data"]["id"]) for r in new if "data" in r} | {
-            int(r["error"]["resource_id"]) for r in new if "error" in r}
+            int(r["error"]["resource_id"]) for r in new if "error" in r
+        }
 
     assert asked(0) == known  # nothing refreshed yet: everything is due
     assert asked(2) == young  # two hours later: only the 0-2d tier
@@ -174,8 +191,9 @@ def test_metrics_refresh_young_tweets_often_and_old_ones_rarely(local_lake: Lake
     assert not eleven & {i for i, c in created.items() if c < (now - timedelta(days=7)).isoformat()[:19]}
 
 
-def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(local_lake: Lake, sim: SimulatorServer,
-                                                                 client: XClient) -> None:
+def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     names = small_accounts(sim)
     run("tweets", local_lake, client, users=",".join(names), since=SINCE)
     spent_by_tweets = month_to_date(local_lake, date(2026, 11, 22)).total
@@ -184,8 +202,9 @@ def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(local_lake: La
     budget_reads = math.ceil((spent_by_tweets.post_reads + 120) / share)
     room = int(budget_reads * share + 1e-9) - spent_by_tweets.post_reads
     assert 120 <= room < 122
-    summary = run("metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY,
-                  budget_reads=budget_reads)
+    summary = run(
+        "metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY, budget_reads=budget_reads
+    )
     asked = [r["data"] for r in records(local_lake, "tweet_metrics") if "data" in r]
     known = [r["data"] for r in records(local_lake, "tweets") if "data" in r]
     assert len(asked) == room
@@ -197,9 +216,8 @@ def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(local_lake: La
     assert spent == spent_by_tweets.post_reads + room <= budget_reads
     # the next run that day finds no room: only tweets already billed today (free) are asked again
     sim.clock.advance(hours=2)
-    later = run("metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY,
-                budget_reads=budget_reads)
-    again = [r["data"]["id"] for r in records(local_lake, "tweet_metrics") if "data" in r][len(asked):]
+    later = run("metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY, budget_reads=budget_reads)
+    again = [r["data"]["id"] for r in records(local_lake, "tweet_metrics") if "data" in r][len(asked) :]
     assert 0 < later.records == len(again) and set(again) <= {t["id"] for t in asked}
     assert month_to_date(local_lake, date(2026, 11, 23)).total.post_reads == spent
     # the month's last day: the whole budget is there to spend, never more
@@ -225,8 +243,11 @@ def test_the_selection_is_the_policys_rule_for_every_tweet(sorted_by_time: bool)
         refreshed = 0 if rng.random() < 0.1 else created + rng.randrange(0, max(1, now - created))
         author = 1 + n % 3
         index._new[tweet_id] = [author, created, refreshed, int(rng.random() < 0.02)]
-        if not index._new[tweet_id][3] and author != 3 and policy.due(now - created, now - refreshed if refreshed
-                                                                     else None):
+        if (
+            not index._new[tweet_id][3]
+            and author != 3
+            and policy.due(now - created, now - refreshed if refreshed else None)
+        ):
             truth.append((created, tweet_id))
     index._merge()
     assert index.created_sorted is sorted_by_time

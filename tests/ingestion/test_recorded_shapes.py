@@ -22,8 +22,16 @@ from ingestion.client import RateLimitError, UnauthorizedError, UsageCapExceeded
 from tests.fixtures import Recorded, all_recorded, recorded
 from tests.support import TOKEN, FakeClock
 
-COVERED = {"users_by", "user_tweets_first_page", "user_tweets_last_page", "user_tweets_suspended", "tweets_lookup",
-           "rate_limited", "unauthorized", "usage_capped"}
+COVERED = {
+    "users_by",
+    "user_tweets_first_page",
+    "user_tweets_last_page",
+    "user_tweets_suspended",
+    "tweets_lookup",
+    "rate_limited",
+    "unauthorized",
+    "usage_capped",
+}
 FIRST = recorded("user_tweets_first_page")
 LAST = recorded("user_tweets_last_page")
 RATE_LIMITED = recorded("rate_limited")
@@ -87,8 +95,9 @@ def clock() -> FakeClock:
 
 
 def _client(replay: Replay, clock: FakeClock, **options: Any) -> XClient:
-    return XClient(TOKEN, replay.base_url, clock=clock, sleep=clock.sleep, rng=random.Random(1),
-                   timeout=(2.0, 5.0), **options)
+    return XClient(
+        TOKEN, replay.base_url, clock=clock, sleep=clock.sleep, rng=random.Random(1), timeout=(2.0, 5.0), **options
+    )
 
 
 def _user_id(fixture: Recorded) -> str:

@@ -23,19 +23,29 @@ from tweetlake.output import Progress
 from xsim import SimulatorServer
 
 
-@pytest.mark.parametrize(("error", "code", "words"), [
-    (ConfigurationError("no X API token: set X_BEARER_TOKEN"), ExitCode.CONFIGURATION, "no X API token"),
-    (InvalidUsername("invalid X username 'a-b'"), ExitCode.CONFIGURATION, "invalid X username"),
-    (ValueError("unknown dataset 'likes'"), ExitCode.CONFIGURATION, "unknown dataset"),
-    (UnauthorizedError("GET /2/users/by: HTTP 401: Unauthorized"), ExitCode.FATAL_API, "fatal X API error: GET"),
-    (RunLockedError("another run holds state/locks/tweets.json"), ExitCode.LOCKED, "another run"),
-    (RateLimitError("rate limit spent until 2026-11-23", reset_at=None), ExitCode.API_KEPT_FAILING,
-     "the X API kept failing: rate limit"),
-    (RetriableAPIError("giving up after 6 retries"), ExitCode.API_KEPT_FAILING, "the X API kept failing: giving up"),
-    (LakeUnavailable("s3://b/k: SlowDown"), ExitCode.LAKE_FAILED, "the lake failed: LakeUnavailable: s3://b/k"),
-    (LakeAccessDenied("s3://b/k: AccessDenied"), ExitCode.LAKE_FAILED, "the lake failed: LakeAccessDenied"),
-    (NotADirectoryError("not a folder"), ExitCode.LAKE_FAILED, "the lake failed: NotADirectoryError"),
-])
+@pytest.mark.parametrize(
+    ("error", "code", "words"),
+    [
+        (ConfigurationError("no X API token: set X_BEARER_TOKEN"), ExitCode.CONFIGURATION, "no X API token"),
+        (InvalidUsername("invalid X username 'a-b'"), ExitCode.CONFIGURATION, "invalid X username"),
+        (ValueError("unknown dataset 'likes'"), ExitCode.CONFIGURATION, "unknown dataset"),
+        (UnauthorizedError("GET /2/users/by: HTTP 401: Unauthorized"), ExitCode.FATAL_API, "fatal X API error: GET"),
+        (RunLockedError("another run holds state/locks/tweets.json"), ExitCode.LOCKED, "another run"),
+        (
+            RateLimitError("rate limit spent until 2026-11-23", reset_at=None),
+            ExitCode.API_KEPT_FAILING,
+            "the X API kept failing: rate limit",
+        ),
+        (
+            RetriableAPIError("giving up after 6 retries"),
+            ExitCode.API_KEPT_FAILING,
+            "the X API kept failing: giving up",
+        ),
+        (LakeUnavailable("s3://b/k: SlowDown"), ExitCode.LAKE_FAILED, "the lake failed: LakeUnavailable: s3://b/k"),
+        (LakeAccessDenied("s3://b/k: AccessDenied"), ExitCode.LAKE_FAILED, "the lake failed: LakeAccessDenied"),
+        (NotADirectoryError("not a folder"), ExitCode.LAKE_FAILED, "the lake failed: NotADirectoryError"),
+    ],
+)
 def test_every_expected_ending_has_its_code_and_one_line(error: Exception, code: ExitCode, words: str) -> None:
     result = outcome(error)
     assert result is not None and result.code == code
@@ -47,8 +57,9 @@ def test_a_bug_is_no_expected_ending() -> None:
     assert outcome(KeyError("entry")) is None
 
 
-def test_a_summary_ends_ok_or_names_the_accounts_that_failed(local_lake: Lake, sim: SimulatorServer,
-                                                             client: XClient) -> None:
+def test_a_summary_ends_ok_or_names_the_accounts_that_failed(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     summary = run("users", local_lake, client, users=sim.world.accounts[5].username)
     assert outcome(summary).code == ExitCode.OK and outcome(summary).message == ""
     summary.failed = {"bob": "HTTP 503", "alice": "HTTP 503"}
@@ -57,9 +68,13 @@ def test_a_summary_ends_ok_or_names_the_accounts_that_failed(local_lake: Lake, s
     assert ended.message == "2 account(s) kept failing, the rest were collected: alice, bob"
 
 
-def test_metrics_and_tweet_metrics_are_one_dataset(local_lake: Lake, sim: SimulatorServer, client: XClient,
-                                                   capsys: pytest.CaptureFixture[str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metrics_and_tweet_metrics_are_one_dataset(
+    local_lake: Lake,
+    sim: SimulatorServer,
+    client: XClient,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """One lock and one name in summaries, whichever spelling a face was given."""
     name = sim.world.accounts[5].username
     run("tweets", local_lake, client, users=name)
@@ -77,9 +92,13 @@ def test_metrics_and_tweet_metrics_are_one_dataset(local_lake: Lake, sim: Simula
         run("likes", local_lake, client, users=name)
 
 
-def test_an_s3_lake_that_fails_exits_7_with_one_line(sim: SimulatorServer, client: XClient, moto_endpoint: str,
-                                                     monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_s3_lake_that_fails_exits_7_with_one_line(
+    sim: SimulatorServer,
+    client: XClient,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """A bucket that is not there: the lake's own error, no botocore traceback."""
     monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: client))
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
@@ -87,19 +106,27 @@ def test_an_s3_lake_that_fails_exits_7_with_one_line(sim: SimulatorServer, clien
     code = tweetlake(["ingest", "users", "--lake", missing, "--users", sim.world.accounts[5].username])
     assert code == ExitCode.LAKE_FAILED
     err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert err_lines == [f"tweetlake ingest: the lake failed: LakeError: {missing}/state/registry.json: "
-                         "the bucket does not exist (NoSuchBucket)"]
+    assert err_lines == [
+        f"tweetlake ingest: the lake failed: LakeError: {missing}/state/registry.json: "
+        "the bucket does not exist (NoSuchBucket)"
+    ]
 
 
 @pytest.mark.parametrize("dataset", ["users", "tweets", "metrics"])
-def test_collectors_tell_their_progress_to_the_face(local_lake: Lake, sim: SimulatorServer, client: XClient,
-                                                    dataset: str) -> None:
+def test_collectors_tell_their_progress_to_the_face(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, dataset: str
+) -> None:
     names = [a.username for a in sim.world.accounts if a.status == "active"][:3]
     if dataset == "metrics":
         run("tweets", local_lake, client, users=",".join(names), backfill="off")  # the timeline's tweets
     told: list[tuple[int, int, dict[str, int]]] = []
-    summary = run(dataset, local_lake, client, users=",".join(names),
-                  on_progress=lambda done, total, **figures: told.append((done, total, figures)))
+    summary = run(
+        dataset,
+        local_lake,
+        client,
+        users=",".join(names),
+        on_progress=lambda done, total, **figures: told.append((done, total, figures)),
+    )
     assert told, "progress was told"
     done, total, figures = told[-1]
     assert done == total > 0
@@ -134,8 +161,11 @@ def test_cursor_store_reads_what_a_run_left(local_lake: Lake, sim: SimulatorServ
     cursor = CursorStore(local_lake).get(account.user_id)
     assert cursor is not None
     stored = read_json(local_lake, CURSORS_KEY)["accounts"][account.user_id]
-    assert cursor.newest_id == stored["newest_id"] == max(
-        sim.world.timeline_ids(account.user_id, exclude=("replies",)), key=int)
+    assert (
+        cursor.newest_id
+        == stored["newest_id"]
+        == max(sim.world.timeline_ids(account.user_id, exclude=("replies",)), key=int)
+    )
     assert (cursor.username, cursor.exclude, cursor.pending) == (account.username, ("replies",), None)
     assert cursor.tweet_count == sim.world.tweet_count(account.user_id)
     assert CursorStore(local_lake).get("no-such-account") is None
@@ -149,9 +179,20 @@ def test_a_change_without_a_tweet_count_keeps_the_stored_one(local_lake: Lake) -
 
 
 def test_cursors_from_before_scanned_was_recorded(local_lake: Lake) -> None:
-    old: dict[str, Any] = {"version": 1, "accounts": {"1": {
-        "newest_id": None, "pending": {"lower": {"start_time": "2022-01-01T00:00:00Z"}, "until_id": "90",
-                                       "top_id": "300", "fetched": 7}}}}
+    old: dict[str, Any] = {
+        "version": 1,
+        "accounts": {
+            "1": {
+                "newest_id": None,
+                "pending": {
+                    "lower": {"start_time": "2022-01-01T00:00:00Z"},
+                    "until_id": "90",
+                    "top_id": "300",
+                    "fetched": 7,
+                },
+            }
+        },
+    }
     local_lake.put_bytes(CURSORS_KEY, json.dumps(old).encode())
     cursor = CursorStore(local_lake).get("1")
     assert cursor is not None

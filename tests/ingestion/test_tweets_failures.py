@@ -60,8 +60,9 @@ def assert_collected(lake: Lake, sim: SimulatorServer, accounts: list[Account]) 
         assert cursors[account.user_id]["newest_id"] == (max(truth, key=int) if truth else None)
 
 
-def test_5xx_past_the_retries_fails_one_account_only(local_lake: Lake, sim: SimulatorServer,
-                                                     fake_clock: FakeClock) -> None:
+def test_5xx_past_the_retries_fails_one_account_only(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock
+) -> None:
     client = make_client(sim, fake_clock, max_retries=1)
     accounts = active_accounts(sim)
     failing = accounts[1]
@@ -76,8 +77,9 @@ def test_5xx_past_the_retries_fails_one_account_only(local_lake: Lake, sim: Simu
     assert "failed (cursor kept" in summary.render()
 
 
-def test_the_api_down_for_three_accounts_in_a_row_stops_the_run(local_lake: Lake, sim: SimulatorServer,
-                                                                 fake_clock: FakeClock) -> None:
+def test_the_api_down_for_three_accounts_in_a_row_stops_the_run(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock
+) -> None:
     client = make_client(sim, fake_clock, max_retries=1)
     sim.faults.fail_next(n=1000, status=503)
     with pytest.raises(RetriableAPIError, match="giving up"):
@@ -85,8 +87,9 @@ def test_the_api_down_for_three_accounts_in_a_row_stops_the_run(local_lake: Lake
     assert sim.stats.counts()[TIMELINE] == 3 * 2
 
 
-def test_a_400_about_one_accounts_cursor_fails_that_account(local_lake: Lake, sim: SimulatorServer,
-                                                            client: XClient) -> None:
+def test_a_400_about_one_accounts_cursor_fails_that_account(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     accounts = active_accounts(sim)
     broken = accounts[0]
     assert broken.user_id is not None
@@ -99,8 +102,7 @@ def test_a_400_about_one_accounts_cursor_fails_that_account(local_lake: Lake, si
     assert_collected(local_lake, sim, accounts[1:])
 
 
-def test_a_400_about_a_shared_parameter_stops_the_run(local_lake: Lake, sim: SimulatorServer,
-                                                      client: XClient) -> None:
+def test_a_400_about_a_shared_parameter_stops_the_run(local_lake: Lake, sim: SimulatorServer, client: XClient) -> None:
     collector = TweetsCollector(local_lake, client)
     collector.profile_params = {"user.fields": "no_such_field"}
     with pytest.raises(InvalidRequestError, match=r"user\.fields"):
@@ -108,14 +110,24 @@ def test_a_400_about_a_shared_parameter_stops_the_run(local_lake: Lake, sim: Sim
     assert sim.stats.counts()[TIMELINE] == 1
 
 
-@pytest.mark.parametrize(("status", "error", "line"), [
-    (401, UnauthorizedError, "Unauthorized"),
-    (403, ForbiddenError, "client-not-enrolled"),
-    (402, FatalAPIError, "no credits left"),
-])
+@pytest.mark.parametrize(
+    ("status", "error", "line"),
+    [
+        (401, UnauthorizedError, "Unauthorized"),
+        (403, ForbiddenError, "client-not-enrolled"),
+        (402, FatalAPIError, "no credits left"),
+    ],
+)
 def test_fatal_for_all_stops_at_once_and_keeps_the_accounts_before(
-        local_lake: Lake, sim: SimulatorServer, client: XClient, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str], status: int, error: type[Exception], line: str) -> None:
+    local_lake: Lake,
+    sim: SimulatorServer,
+    client: XClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    error: type[Exception],
+    line: str,
+) -> None:
     accounts = active_accounts(sim)
     for account in accounts:
         Registry(local_lake).add(account.username, account.user_id)
@@ -128,12 +140,15 @@ def test_fatal_for_all_stops_at_once_and_keeps_the_accounts_before(
     assert len(err_lines) == 1 and line in err_lines[0], err_lines
     assert_collected(local_lake, sim, ordered[:2])
     assert str(ordered[2].user_id) not in read_json(local_lake, CURSORS_KEY)["accounts"]
-    assert sim.stats.counts()[TIMELINE] == sum(len(truth_since_2022(sim, str(a.user_id))) // 100 + 1
-                                               for a in ordered[:2]) + 1
+    assert (
+        sim.stats.counts()[TIMELINE]
+        == sum(len(truth_since_2022(sim, str(a.user_id))) // 100 + 1 for a in ordered[:2]) + 1
+    )
 
 
-def test_a_404_on_one_timeline_names_it_and_the_run_goes_on(local_lake: Lake, sim: SimulatorServer,
-                                                            client: XClient) -> None:
+def test_a_404_on_one_timeline_names_it_and_the_run_goes_on(
+    local_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     accounts = active_accounts(sim)
     fail_on_account(client, sim, str(accounts[0].user_id), 404)
     summary = TweetsCollector(local_lake, client).run(accounts)
@@ -142,8 +157,13 @@ def test_a_404_on_one_timeline_names_it_and_the_run_goes_on(local_lake: Lake, si
     assert_collected(local_lake, sim, accounts[1:])
 
 
-def test_exit_6_names_the_failed_accounts(local_lake: Lake, sim: SimulatorServer, client: XClient,
-                                          monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_exit_6_names_the_failed_accounts(
+    local_lake: Lake,
+    sim: SimulatorServer,
+    client: XClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     accounts = active_accounts(sim)
     broken = accounts[0]
     assert broken.user_id is not None
@@ -157,9 +177,13 @@ def test_exit_6_names_the_failed_accounts(local_lake: Lake, sim: SimulatorServer
     assert broken.username in out.err and "kept failing" in out.err
 
 
-def test_a_lake_failure_has_its_own_exit_code(tmp_path: Any, sim: SimulatorServer, client: XClient,
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_lake_failure_has_its_own_exit_code(
+    tmp_path: Any,
+    sim: SimulatorServer,
+    client: XClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the lake should be")
     monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: client))

@@ -49,11 +49,15 @@ def page(endpoint: str, body: dict[str, Any]) -> Page:
 
 # -- what a page bills -----------------------------------------------------------------------------
 def test_a_page_bills_posts_users_and_their_includes() -> None:
-    timeline = page("GET /2/users/:id/tweets", {"data": [{"id": "11"}, {"id": "12"}],
-                                                 "includes": {"users": [{"id": "5"}], "tweets": [{"id": "9"}]}})
+    timeline = page(
+        "GET /2/users/:id/tweets",
+        {"data": [{"id": "11"}, {"id": "12"}], "includes": {"users": [{"id": "5"}], "tweets": [{"id": "9"}]}},
+    )
     assert billable(timeline) == ([9, 11, 12], [5], 0)
-    users = page("GET /2/users/by", {"data": [{"id": "5"}, {"id": "6"}], "errors": [{"value": "gone"}],
-                                     "includes": {"tweets": [{"id": "30"}]}})
+    users = page(
+        "GET /2/users/by",
+        {"data": [{"id": "5"}, {"id": "6"}], "errors": [{"value": "gone"}], "includes": {"tweets": [{"id": "30"}]}},
+    )
     assert billable(users) == ([30], [5, 6], 0)
     assert billable(page("GET /2/users/:id", {"data": {"id": "5"}})) == ([], [5], 0)
     assert billable(page("GET /2/tweets", {"errors": [{"resource_id": "1"}]})) == ([], [], 0)  # errors: free
@@ -62,8 +66,9 @@ def test_a_page_bills_posts_users_and_their_includes() -> None:
 
 
 # -- the ledger against the simulator --------------------------------------------------------------
-def test_every_run_records_what_it_read_unique_per_utc_day(any_lake: Lake, sim: SimulatorServer,
-                                                           client: XClient) -> None:
+def test_every_run_records_what_it_read_unique_per_utc_day(
+    any_lake: Lake, sim: SimulatorServer, client: XClient
+) -> None:
     names = small_accounts(sim)
     registry = Registry(any_lake)
     for name in names:
@@ -109,9 +114,11 @@ def test_every_run_records_what_it_read_unique_per_utc_day(any_lake: Lake, sim: 
     next_day = run("metrics", any_lake, client)
     assert next_day.usage is not None and next_day.usage.new.post_reads == next_day.usage.reads.post_reads > 0
     assert any_lake.exists(day_key(today + timedelta(days=1), "tweet_metrics"))
-    assert month_to_date(any_lake, today + timedelta(days=1)).total.post_reads == \
-        month.total.post_reads + next_day.usage.reads.post_reads == \
-        sim.billing.report(sim.clock.now_ms())["totals"]["post_reads"]
+    assert (
+        month_to_date(any_lake, today + timedelta(days=1)).total.post_reads
+        == month.total.post_reads + next_day.usage.reads.post_reads
+        == sim.billing.report(sim.clock.now_ms())["totals"]["post_reads"]
+    )
 
 
 @pytest.mark.parametrize("lake_kind", ["local_lake", "s3_server_lake"])  # moto's server: thread-safe
@@ -119,8 +126,7 @@ def test_concurrent_runs_merge_without_losing_a_read(lake_kind: str, request: py
     """Runs of other datasets (their own locks) and a run that lost its lease write the same day."""
     any_lake: Lake = request.getfixturevalue(lake_kind)
     day = date(2026, 11, 22)
-    chunks = [("tweets" if n % 2 else "tweet_metrics", f"run-{n}", set(range(n * 50, n * 50 + 80)))
-              for n in range(6)]
+    chunks = [("tweets" if n % 2 else "tweet_metrics", f"run-{n}", set(range(n * 50, n * 50 + 80))) for n in range(6)]
 
     def write(dataset: str, run_id: str, posts: set[int]) -> None:
         write_day(any_lake, day, dataset, run_id, DayUsage(posts, {1, 2}, 0))
@@ -149,12 +155,29 @@ def test_prices_are_overridable_and_the_month_starts_on_the_first(local_lake: La
 
 # -- the budget ceiling on any run, and the 402 line -----------------------------------------------
 def test_a_tweets_run_stops_before_its_budget_and_keeps_what_it_fetched(
-        local_lake: Lake, sim: SimulatorServer, client: XClient, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    local_lake: Lake,
+    sim: SimulatorServer,
+    client: XClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     names = small_accounts(sim)
     monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: client))
-    code = tweetlake(["ingest", "tweets", "--lake", local_lake.uri, "--users", ",".join(names), "--since", SINCE,
-                      "--budget-reads", "250", "--no-progress"])
+    code = tweetlake(
+        [
+            "ingest",
+            "tweets",
+            "--lake",
+            local_lake.uri,
+            "--users",
+            ",".join(names),
+            "--since",
+            SINCE,
+            "--budget-reads",
+            "250",
+            "--no-progress",
+        ]
+    )
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 8, err
     assert len(err) == 1 and "monthly budget (250 post reads a month) would be exceeded" in err[0]
@@ -164,12 +187,30 @@ def test_a_tweets_run_stops_before_its_budget_and_keeps_what_it_fetched(
 
 
 def test_402_stops_the_run_with_one_line_and_the_ledgers_month_to_date(
-        local_lake: Lake, sim: SimulatorServer, client: XClient, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    local_lake: Lake,
+    sim: SimulatorServer,
+    client: XClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     names = small_accounts(sim)
     monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: client))
-    assert tweetlake(["ingest", "tweets", "--lake", local_lake.uri, "--users", ",".join(names), "--since", SINCE,
-                      "--no-progress"]) == 0
+    assert (
+        tweetlake(
+            [
+                "ingest",
+                "tweets",
+                "--lake",
+                local_lake.uri,
+                "--users",
+                ",".join(names),
+                "--since",
+                SINCE,
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     sim.clock.advance(hours=2)
     sim.faults.fail_next(n=1, status=402)
@@ -194,10 +235,14 @@ def test_the_guard_counts_what_today_already_billed(local_lake: Lake) -> None:
     with pytest.raises(BudgetReached, match="150 post reads a month"):
         meter.guard("GET /2/tweets", {"ids": ",".join(str(i) for i in range(51, 152))})
     # a page's worst case: max_results posts and, with expansions=author_id, its one author
-    assert worst_case("GET /2/users/:id/tweets", {"max_results": 100, "expansions": "author_id"},
-                      meter.read_today) == Reads(100, 1)
-    assert worst_case("GET /2/tweets/search/all", {"max_results": 500, "query": "from:42 -is:retweet",
-                                                   "expansions": "author_id"}, meter.read_today) == Reads(500, 1)
+    assert worst_case(
+        "GET /2/users/:id/tweets", {"max_results": 100, "expansions": "author_id"}, meter.read_today
+    ) == Reads(100, 1)
+    assert worst_case(
+        "GET /2/tweets/search/all",
+        {"max_results": 500, "query": "from:42 -is:retweet", "expansions": "author_id"},
+        meter.read_today,
+    ) == Reads(500, 1)
     assert worst_case("GET /2/tweets/counts/all", {}, meter.read_today) == Reads(counts_requests=1)
     assert worst_case("GET /2/users/by", {"usernames": "a,b,c"}, meter.read_today) == Reads(0, 3)
 

@@ -36,8 +36,7 @@ def tweetlake(home: Path, *args: str, **options: object) -> subprocess.Completed
     """``tweetlake <args>`` in a child process whose only database is the embedded one in ``home``."""
     options.setdefault("env", child_env(home))
     argv = [sys.executable, "-c", "import sys; from tweetlake.cli import main; sys.exit(main())", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=180,
-                          **options)  # type: ignore[call-overload]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=180, **options)  # type: ignore[call-overload]
 
 
 def db_url(home: Path) -> str:
@@ -158,12 +157,19 @@ def test_another_os_user_cannot_connect_nor_read_the_password(server: Path) -> N
     denied = subprocess.run(query, env=clean, capture_output=True, text=True, timeout=30, **as_nobody)
     assert denied.returncode != 0 and "no password supplied" in denied.stderr
     password_file = server / "pg" / "password"
-    peek = subprocess.run(["cat", str(password_file)], env=clean, capture_output=True, text=True, timeout=30,
-                          **as_nobody)
+    peek = subprocess.run(
+        ["cat", str(password_file)], env=clean, capture_output=True, text=True, timeout=30, **as_nobody
+    )
     assert peek.returncode != 0 and "Permission denied" in peek.stderr
     # the same nobody, given the password, gets in: the refusals above are the password's doing
-    allowed = subprocess.run(query, env={**clean, "PGPASSWORD": unquote(urlparse(url).password or "")},
-                             capture_output=True, text=True, timeout=30, **as_nobody)
+    allowed = subprocess.run(
+        query,
+        env={**clean, "PGPASSWORD": unquote(urlparse(url).password or "")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        **as_nobody,
+    )
     assert (allowed.returncode, allowed.stdout.strip()) == (0, "1"), allowed.stderr
 
 
@@ -180,8 +186,18 @@ def test_the_password_is_on_no_command_line(server: Path) -> None:
     password = (server / "pg" / "password").read_text().strip()
     env = {**os.environ, "TWEETLAKE_HOME": str(server)}
     env.pop("TWEETLAKE_DATABASE_URL", None)
-    sql = subprocess.Popen([sys.executable, "-c", "import sys; from tweetlake.cli import main; sys.exit(main())",
-                            "sql", "SELECT pg_sleep(3)"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sql = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tweetlake.cli import main; sys.exit(main())",
+            "sql",
+            "SELECT pg_sleep(3)",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         with psycopg.connect(db_url(server), autocommit=True) as conn:
             deadline = time.monotonic() + 30
@@ -218,8 +234,9 @@ def test_the_port_survives_a_restart_and_url_never_starts_the_server(started: Pa
     for action in ("url", "status"):
         stopped = tweetlake(started, "db", action)
         assert stopped.returncode == 1 and stopped.stdout == ""
-        assert stopped.stderr.strip().splitlines() == ["tweetlake db: the embedded PostgreSQL is not running: "
-                                                       "run `tweetlake db start`"]
+        assert stopped.stderr.strip().splitlines() == [
+            "tweetlake db: the embedded PostgreSQL is not running: run `tweetlake db start`"
+        ]
     assert not listening(port_of(url)) and not (started / "pg" / "data" / "postmaster.pid").exists()
     again = tweetlake(started, "db", "start")
     assert again.returncode == 0 and again.stderr == ""
@@ -264,8 +281,7 @@ def test_status_reports_on_the_url_it_is_given(server: Path, tmp_path: Path) -> 
     assert not (nowhere / "pg" / "data").exists()
 
 
-def test_commands_without_a_database_still_start_the_embedded_one(home: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_commands_without_a_database_still_start_the_embedded_one(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWEETLAKE_HOME", str(home))
     monkeypatch.delenv("TWEETLAKE_DATABASE_URL", raising=False)
     url = localdb.database_url()
@@ -301,13 +317,23 @@ def make_legacy_server(home: Path, port: int) -> None:
     log = base / "server.log"
 
     def run(*args: str) -> None:
-        subprocess.run(list(args), check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=120,
-                       **run_as)  # type: ignore[call-overload]
+        subprocess.run(
+            list(args), check=True, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=120, **run_as
+        )  # type: ignore[call-overload]
 
     run(localdb._bin("initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres")
     (base / "port").write_text(str(port))
-    run(localdb._bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o",
-        f"-h 127.0.0.1 -p {port} -k '' -c fsync=off -c synchronous_commit=off", "start")
+    run(
+        localdb._bin("pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(log),
+        "-w",
+        "-o",
+        f"-h 127.0.0.1 -p {port} -k '' -c fsync=off -c synchronous_commit=off",
+        "start",
+    )
     with psycopg.connect(passwordless(port), autocommit=True) as conn:
         conn.execute("CREATE TABLE kept (note text)")
         conn.execute("INSERT INTO kept VALUES ('from the old version')")
@@ -337,7 +363,6 @@ def test_an_old_trust_data_folder_is_upgraded_in_place(home: Path, running: bool
     assert again.stderr == "" and db_url(home) == url  # upgraded once; the password stays
 
 
-
 # -- a fresh machine: the server user does not exist yet --------------------------------------
 @only_as_root
 def test_db_start_as_root_creates_a_missing_server_user(home: Path) -> None:
@@ -363,8 +388,16 @@ def test_db_start_as_root_creates_a_missing_server_user(home: Path) -> None:
         assert (stopped.returncode, stopped.stdout.strip()) == (0, "stopped"), stopped.stderr
     finally:
         with_env = {**os.environ, **env}
-        subprocess.run([sys.executable, "-c", "from tweetlake import localdb; localdb.stop(__import__('pathlib')"
-                        f".Path({str(home)!r}))"], env=with_env, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from tweetlake import localdb; localdb.stop(__import__('pathlib').Path({str(home)!r}))",
+            ],
+            env=with_env,
+            capture_output=True,
+            timeout=120,
+        )
         subprocess.run(["userdel", name], capture_output=True, timeout=60)
         subprocess.run(["groupdel", name], capture_output=True, timeout=60)
     with pytest.raises(KeyError):

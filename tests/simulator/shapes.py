@@ -125,7 +125,7 @@ class _Context:
     def child(self, label: str, key: str, value: Any) -> str:
         """The label of `label`'s child `key`: a kind's name where an API object starts."""
         name = f"{label}.{key}"
-        relative = name[len(self.root) + 1:] if name.startswith(self.root + ".") else None
+        relative = name[len(self.root) + 1 :] if name.startswith(self.root + ".") else None
         if (relative == "data" and isinstance(value, dict)) or relative == "data.[]":
             return self.data
         if relative in _KIND_STARTS:

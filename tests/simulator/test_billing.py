@@ -32,8 +32,9 @@ def unique(ids: list[str]) -> set[str]:
     return set(ids)
 
 
-def test_a_timeline_page_bills_its_posts_and_includes_once_a_day(billed: SimulatorServer,
-                                                                  http: requests.Session) -> None:
+def test_a_timeline_page_bills_its_posts_and_includes_once_a_day(
+    billed: SimulatorServer, http: requests.Session
+) -> None:
     heavy = billed.world.heavy
     url = f"{billed.base_url}/users/{heavy.user_id}/tweets"
     body = http.get(url, params=EXPANDED).json()
@@ -41,8 +42,12 @@ def test_a_timeline_page_bills_its_posts_and_includes_once_a_day(billed: Simulat
     users = unique([u["id"] for u in body["includes"]["users"]])
     assert len(body["includes"].get("tweets", [])) > 0, "the page references other posts"
     first = report(billed)
-    assert first["totals"] == {"post_reads": len(posts), "user_reads": len(users), "counts_requests": 0,
-                               "usd": round(len(posts) * 0.005 + len(users) * 0.010, 6)}
+    assert first["totals"] == {
+        "post_reads": len(posts),
+        "user_reads": len(users),
+        "counts_requests": 0,
+        "usd": round(len(posts) * 0.005 + len(users) * 0.010, 6),
+    }
     assert first["by_endpoint"] == {"GET /2/users/:id/tweets": {"post_reads": len(posts), "user_reads": len(users)}}
     # the same page again on the same UTC day: nothing more
     http.get(url, params=EXPANDED)
@@ -62,8 +67,10 @@ def test_a_timeline_page_bills_its_posts_and_includes_once_a_day(billed: Simulat
 
 def test_user_lookups_bill_users_and_their_expanded_posts(billed: SimulatorServer, http: requests.Session) -> None:
     names = [a.username for a in billed.world.accounts[5:15]]
-    body = http.get(f"{billed.base_url}/users/by", params={"usernames": ",".join(names),
-                                                           "expansions": "pinned_tweet_id,most_recent_tweet_id"}).json()
+    body = http.get(
+        f"{billed.base_url}/users/by",
+        params={"usernames": ",".join(names), "expansions": "pinned_tweet_id,most_recent_tweet_id"},
+    ).json()
     users = {u["id"] for u in body["data"]}
     posts = {t["id"] for t in body.get("includes", {}).get("tweets", [])}
     assert len(users) == 10 and posts
@@ -87,8 +94,10 @@ def test_failed_requests_are_not_billed(billed: SimulatorServer, http: requests.
 def test_counts_are_billed_per_request(billed: SimulatorServer, http: requests.Session) -> None:
     url = f"{billed.base_url}/tweets/counts/all"
     for _ in range(3):
-        assert http.get(url, params={"query": f"from:{billed.world.heavy.user_id}",
-                                     "granularity": "day"}).status_code == 200
+        assert (
+            http.get(url, params={"query": f"from:{billed.world.heavy.user_id}", "granularity": "day"}).status_code
+            == 200
+        )
     totals = report(billed)["totals"]
     assert totals == {"post_reads": 0, "user_reads": 0, "counts_requests": 3, "usd": 0.03}
 
@@ -129,11 +138,16 @@ def test_the_monthly_post_cap_answers_usage_capped_until_the_cycle_resets(http: 
         capped = http.get(url, params={"max_results": 100})
         assert capped.status_code == 429 and capped.json()["title"] == "UsageCapExceeded"
         assert http.get(f"{sim.base_url}/tweets", params={"ids": first["data"][0]["id"]}).status_code == 429
-        assert http.get(f"{sim.base_url}/users/by", params={"usernames": "abc"}).status_code == 200, \
+        assert http.get(f"{sim.base_url}/users/by", params={"usernames": "abc"}).status_code == 200, (
             "user reads are not capped"
+        )
         usage = http.get(f"{sim.base_url}/usage/tweets").json()["data"]
-        assert usage == {"cap_reset_day": 5, "project_cap": "150", "project_id": usage["project_id"],
-                         "project_usage": "200"}
+        assert usage == {
+            "cap_reset_day": 5,
+            "project_cap": "150",
+            "project_id": usage["project_id"],
+            "project_usage": "200",
+        }
         sim.clock.set("2026-12-04T23:59:00Z")
         assert http.get(url, params={"max_results": 10}).status_code == 429, "the cycle ends on the 5th"
         sim.clock.set("2026-12-05T00:00:00Z")
@@ -148,8 +162,9 @@ def test_usage_tweets_reports_daily_post_reads(billed: SimulatorServer, http: re
     http.get(url, params={"max_results": 100})
     billed.clock.set("2026-11-23T10:00:00Z")
     http.get(url, params={"max_results": 30})
-    response = http.get(f"{billed.base_url}/usage/tweets",
-                        params={"days": 3, "usage.fields": "daily_project_usage,project_usage"})
+    response = http.get(
+        f"{billed.base_url}/usage/tweets", params={"days": 3, "usage.fields": "daily_project_usage,project_usage"}
+    )
     assert response.status_code == 200 and response.headers["x-rate-limit-limit"] == "50"
     data = response.json()["data"]
     assert set(data) == {"daily_project_usage", "project_usage"}
@@ -164,12 +179,19 @@ def test_usage_tweets_reports_daily_post_reads(billed: SimulatorServer, http: re
     assert bad.status_code == 400
 
 
-def test_control_endpoint_resets_and_rejects_unknown_settings(billed: SimulatorServer,
-                                                              http: requests.Session) -> None:
+def test_control_endpoint_resets_and_rejects_unknown_settings(billed: SimulatorServer, http: requests.Session) -> None:
     http.get(f"{billed.base_url}/users/{billed.world.heavy.user_id}/tweets", params={"max_results": 10})
     state = report(billed)
-    assert state["days"] == [{"date": "2026-11-22", "post_reads": 10, "user_reads": 0, "counts_requests": 0,
-                              "usd": 0.05, "by_endpoint": {"GET /2/users/:id/tweets": {"post_reads": 10}}}]
+    assert state["days"] == [
+        {
+            "date": "2026-11-22",
+            "post_reads": 10,
+            "user_reads": 0,
+            "counts_requests": 0,
+            "usd": 0.05,
+            "by_endpoint": {"GET /2/users/:id/tweets": {"post_reads": 10}},
+        }
+    ]
     bad = requests.post(f"{billed.root_url}/_sim/billing", json={"price": 1}, timeout=5)
     assert bad.status_code == 400 and "unknown billing settings" in bad.json()["detail"]
     reset = requests.post(f"{billed.root_url}/_sim/billing/reset", timeout=5).json()

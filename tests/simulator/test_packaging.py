@@ -55,13 +55,26 @@ def packaged(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> It
     boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
     out = tmp_path_factory.mktemp("package")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TWEETLAKE_"))}
-    env.update({"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto_endpoint,
-                "TWEETLAKE_WHEELHOUSE": str(wheelhouse(tmp_path_factory.mktemp("wheelhouse"))),
-                "TWEETLAKE_PACKAGE_DIR": str(out)})
+    env.update(
+        {
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto_endpoint,
+            "TWEETLAKE_WHEELHOUSE": str(wheelhouse(tmp_path_factory.mktemp("wheelhouse"))),
+            "TWEETLAKE_PACKAGE_DIR": str(out),
+        }
+    )
     try:
-        result = subprocess.run(["bash", str(ROOT / "scripts" / "package.sh"), "--bucket", bucket, "--api"], env=env,
-                                capture_output=True, text=True, timeout=300, check=False)
+        result = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "package.sh"), "--bucket", bucket, "--api"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     finally:
         if stale.exists():  # package.sh did not clear it (the test then fails below)
             for path in stale.iterdir():
@@ -100,8 +113,9 @@ def test_the_simulator_imports_nothing_of_tweetlake() -> None:
 def test_tweetlake_simulator_without_the_simulator_says_so_in_one_line() -> None:
     """`tweetlake simulator` where only the product is installed: one line, exit 2, no traceback."""
     absent = "import sys; sys.modules['xsim'] = None; from tweetlake.cli import main; sys.exit(main(['simulator']))"
-    result = subprocess.run([sys.executable, "-c", absent], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", absent], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and "pip install ./simulator" in result.stderr

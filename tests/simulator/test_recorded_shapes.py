@@ -28,8 +28,9 @@ MISSING_USERNAME = "not_a_user_x1"
 Answers = Callable[[SimulatorServer, requests.Session], list[requests.Response]]
 
 
-def _ask(sim: SimulatorServer, http: requests.Session, like: Recorded, path: str | None = None,
-         **query: str) -> requests.Response:
+def _ask(
+    sim: SimulatorServer, http: requests.Session, like: Recorded, path: str | None = None, **query: str
+) -> requests.Response:
     return http.get(f"{sim.root_url}{path or like.path}", params={**like.query, **query}, timeout=30)
 
 
@@ -97,21 +98,29 @@ def _not_served_timelines(sim: SimulatorServer, http: requests.Session) -> list[
 
 
 def _deleted_before(world: World, now: datetime) -> list[str]:
-    return [tid for acc in _active(world) for tid, deleted_at in world.deleted_tweets(acc.user_id)
-            if deleted_at <= now and world.tweet_status(tid) == "not_found"]
+    return [
+        tid
+        for acc in _active(world)
+        for tid, deleted_at in world.deleted_tweets(acc.user_id)
+        if deleted_at <= now and world.tweet_status(tid) == "not_found"
+    ]
 
 
 def _tweets_lookup(sim: SimulatorServer, http: requests.Session) -> list[requests.Response]:
     """Posts of every kind (replies, retweets, quotes, long and edited ones), with deleted ids."""
     world = sim.world
     found = [tid for acc in _active(world) for tid in world.timeline_ids(acc.user_id)[:25]]
-    found += [version for acc in _active(world) for chain in world.edited_tweets(acc.user_id)[-3:] for version in chain
-              if world.tweet_status(version) == "ok"]
+    found += [
+        version
+        for acc in _active(world)
+        for chain in world.edited_tweets(acc.user_id)[-3:]
+        for version in chain
+        if world.tweet_status(version) == "ok"
+    ]
     deleted = _deleted_before(world, world.now())[:10]
     assert deleted, "the world has deleted posts to look up"
     like = FIXTURES["tweets_lookup"]
-    return [_ask(sim, http, like, ids=",".join(found[i:i + 95] + deleted[:5]))
-            for i in range(0, len(found), 95)]
+    return [_ask(sim, http, like, ids=",".join(found[i : i + 95] + deleted[:5])) for i in range(0, len(found), 95)]
 
 
 def _rate_limited(sim: SimulatorServer, http: requests.Session) -> list[requests.Response]:
@@ -124,9 +133,10 @@ def _rate_limited(sim: SimulatorServer, http: requests.Session) -> list[requests
 
 def _unauthorized(sim: SimulatorServer, http: requests.Session) -> list[requests.Response]:
     like = FIXTURES["unauthorized"]
-    return [requests.get(f"{sim.root_url}{like.path}", params=like.query, timeout=30),
-            requests.get(f"{sim.root_url}{like.path}", params=like.query, headers={"Authorization": "Basic x"},
-                         timeout=30)]
+    return [
+        requests.get(f"{sim.root_url}{like.path}", params=like.query, timeout=30),
+        requests.get(f"{sim.root_url}{like.path}", params=like.query, headers={"Authorization": "Basic x"}, timeout=30),
+    ]
 
 
 def _usage_capped(sim: SimulatorServer, http: requests.Session) -> list[requests.Response]:
@@ -170,20 +180,30 @@ def test_the_answers_cover_every_kind_of_recorded_post_and_user(
 ) -> None:
     """The simulator's side of the comparison is no weaker than the fixtures: its answers hold
     every optional field the fixtures show (except those the simulator never fills, named here)."""
-    never_filled = {"entities": {"annotations"}, "entities.urls.[]": {"status", "title", "description",
-                                                                            "unwound_url"}}
+    never_filled = {"entities": {"annotations"}, "entities.urls.[]": {"status", "title", "description", "unwound_url"}}
     seen: dict[str, set[str]] = {}
 
     def collect(label: str, value: Any) -> None:
         if isinstance(value, dict):
             seen.setdefault(label, set()).update(value)
 
-    for name, produce in (("user_tweets_first_page", _first_pages), ("tweets_lookup", _tweets_lookup),
-                          ("users_by", _users_by)):
+    for name, produce in (
+        ("user_tweets_first_page", _first_pages),
+        ("tweets_lookup", _tweets_lookup),
+        ("users_by", _users_by),
+    ):
         for response in produce(shared_sim, http):
             SHAPES.walk(response.json(), FIXTURES[name], collect)
-    for label in ("tweet", "tweet.public_metrics", "tweet.edit_controls", "entities", "entities.urls.[]", "user",
-                  "user.public_metrics", "user.entities"):
+    for label in (
+        "tweet",
+        "tweet.public_metrics",
+        "tweet.edit_controls",
+        "entities",
+        "entities.urls.[]",
+        "user",
+        "user.public_metrics",
+        "user.entities",
+    ):
         expected = SHAPES.allowed(label) - never_filled.get(label, set())
         assert expected <= seen.get(label, set()), (label, sorted(expected - seen.get(label, set())))
 

@@ -67,8 +67,15 @@ def test_search_reaches_every_post_since_2022_beyond_the_timeline_cap(
     archive: SimulatorServer, http: requests.Session, clock: StepClock
 ) -> None:
     heavy = archive.world.heavy
-    pages = walk(archive, http, clock, query=f"from:{heavy.user_id}", start_time=SINCE_2022, max_results=500,
-                 **{"tweet.fields": "created_at,author_id"})
+    pages = walk(
+        archive,
+        http,
+        clock,
+        query=f"from:{heavy.user_id}",
+        start_time=SINCE_2022,
+        max_results=500,
+        **{"tweet.fields": "created_at,author_id"},
+    )
     got = ids_of(pages)
     truth = [i for i in archive.world.archive_ids(heavy.user_id) if int(i) >= T2022_ID]
     assert got == truth, "every post since 2022, newest first, no gap, no duplicate"
@@ -87,9 +94,16 @@ def test_negations_username_and_bounds(archive: SimulatorServer, http: requests.
     heavy = archive.world.heavy
     truth = archive.world.archive_ids(heavy.user_id, exclude=("retweets", "replies"))
     upper, lower = truth[100], truth[700]
-    pages = walk(archive, http, clock, query=f"from:{heavy.username} -is:retweet -is:reply",
-                 since_id=lower, until_id=upper, max_results=250,
-                 **{"tweet.fields": "referenced_tweets"})
+    pages = walk(
+        archive,
+        http,
+        clock,
+        query=f"from:{heavy.username} -is:retweet -is:reply",
+        since_id=lower,
+        until_id=upper,
+        max_results=250,
+        **{"tweet.fields": "referenced_tweets"},
+    )
     got = ids_of(pages)
     assert got == truth[101:700], "since_id and until_id are exclusive"
     kinds = {ref["type"] for p in pages for t in p["data"] for ref in t.get("referenced_tweets", [])}
@@ -111,8 +125,9 @@ def _iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_without_bounds_search_ends_30_s_ago_and_reaches_back_30_days(archive: SimulatorServer,
-                                                                      http: requests.Session, clock: StepClock) -> None:
+def test_without_bounds_search_ends_30_s_ago_and_reaches_back_30_days(
+    archive: SimulatorServer, http: requests.Session, clock: StepClock
+) -> None:
     heavy = archive.world.heavy
     newest = archive.world.archive_ids(heavy.user_id)[0]
     archive.clock.set(from_ms(ms_from_id(int(newest)) + 10_000))  # its newest post is 10 s old
@@ -123,13 +138,13 @@ def test_without_bounds_search_ends_30_s_ago_and_reaches_back_30_days(archive: S
     assert got and newest not in got, "the last 30 seconds are not searchable yet"
 
 
-def test_pagination_token_is_accepted_and_bound_to_its_query(archive: SimulatorServer, http: requests.Session,
-                                                             clock: StepClock) -> None:
+def test_pagination_token_is_accepted_and_bound_to_its_query(
+    archive: SimulatorServer, http: requests.Session, clock: StepClock
+) -> None:
     heavy, other = archive.world.heavy, archive.world.accounts[7]
     first = search(archive, http, clock, query=f"from:{heavy.user_id}", start_time=SINCE_2022).json()
     token = first["meta"]["next_token"]
-    second = search(archive, http, clock, query=f"from:{heavy.user_id}", start_time=SINCE_2022,
-                    pagination_token=token)
+    second = search(archive, http, clock, query=f"from:{heavy.user_id}", start_time=SINCE_2022, pagination_token=token)
     assert second.status_code == 200
     assert int(second.json()["data"][0]["id"]) < int(first["data"][-1]["id"])
     foreign = search(archive, http, clock, query=f"from:{other.user_id}", start_time=SINCE_2022, next_token=token)
@@ -137,34 +152,44 @@ def test_pagination_token_is_accepted_and_bound_to_its_query(archive: SimulatorS
     assert foreign.json()["errors"][0]["message"] == f"The `next_token` query parameter value [{token}] is not valid"
 
 
-def test_unsearchable_accounts_find_nothing(archive: SimulatorServer, http: requests.Session,
-                                            clock: StepClock) -> None:
+def test_unsearchable_accounts_find_nothing(archive: SimulatorServer, http: requests.Session, clock: StepClock) -> None:
     for acc in (archive.world.protected, archive.world.suspended):
         body = search(archive, http, clock, query=f"from:{acc.user_id}", start_time=SINCE_2022).json()
         assert body == {"meta": {"result_count": 0}}
     assert search(archive, http, clock, query="from:nobody_here_1").json() == {"meta": {"result_count": 0}}
 
 
-@pytest.mark.parametrize(("params", "parameter", "message"), [
-    ({"query": "from:42", "max_results": "9"}, "max_results", "is not between 10 and 500"),
-    ({"query": "from:42", "max_results": "501"}, "max_results", "is not between 10 and 500"),
-    ({"query": ""}, "query", "can not be empty"),
-    ({"query": "from:42 " + "-is:reply " * 110}, "query", "1024 characters or less"),
-    ({"query": "from:42 has:media"}, "query", "Reference to invalid operator 'has'"),
-    ({"query": "from:42 hello"}, "query", "not 'hello' (at position 9)"),
-    ({"query": "-is:retweet"}, "query", "non-negation term"),
-    ({"query": "from:not-a-name!"}, "query", "Invalid value for operator 'from:'"),
-    ({"query": "from:42", "exclude": "replies"}, "exclude", "is not one of"),
-    ({"query": "from:42", "start_time": "2006-01-01T00:00:00Z"}, "start_time", "on or after 2006-03-21"),
-    ({"query": "from:42", "end_time": "2026-11-22T11:59:55Z"}, "end_time", "minimum of 10 seconds"),
-    ({"query": "from:42", "start_time": "2024-01-02T00:00:00Z", "end_time": "2024-01-01T00:00:00Z"},
-     "end_time", "must be after 'start_time'"),
-    ({"query": "from:42", "next_token": "a", "pagination_token": "a"}, "next_token", "At most one of"),
-    ({"query": "from:42", "sort_order": "oldest"}, "sort_order", "is not one of [recency,relevancy]"),
-])
-def test_invalid_requests_are_400_in_the_api_shape(archive: SimulatorServer, http: requests.Session,
-                                                   clock: StepClock, params: dict[str, str], parameter: str,
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "parameter", "message"),
+    [
+        ({"query": "from:42", "max_results": "9"}, "max_results", "is not between 10 and 500"),
+        ({"query": "from:42", "max_results": "501"}, "max_results", "is not between 10 and 500"),
+        ({"query": ""}, "query", "can not be empty"),
+        ({"query": "from:42 " + "-is:reply " * 110}, "query", "1024 characters or less"),
+        ({"query": "from:42 has:media"}, "query", "Reference to invalid operator 'has'"),
+        ({"query": "from:42 hello"}, "query", "not 'hello' (at position 9)"),
+        ({"query": "-is:retweet"}, "query", "non-negation term"),
+        ({"query": "from:not-a-name!"}, "query", "Invalid value for operator 'from:'"),
+        ({"query": "from:42", "exclude": "replies"}, "exclude", "is not one of"),
+        ({"query": "from:42", "start_time": "2006-01-01T00:00:00Z"}, "start_time", "on or after 2006-03-21"),
+        ({"query": "from:42", "end_time": "2026-11-22T11:59:55Z"}, "end_time", "minimum of 10 seconds"),
+        (
+            {"query": "from:42", "start_time": "2024-01-02T00:00:00Z", "end_time": "2024-01-01T00:00:00Z"},
+            "end_time",
+            "must be after 'start_time'",
+        ),
+        ({"query": "from:42", "next_token": "a", "pagination_token": "a"}, "next_token", "At most one of"),
+        ({"query": "from:42", "sort_order": "oldest"}, "sort_order", "is not one of [recency,relevancy]"),
+    ],
+)
+def test_invalid_requests_are_400_in_the_api_shape(
+    archive: SimulatorServer,
+    http: requests.Session,
+    clock: StepClock,
+    params: dict[str, str],
+    parameter: str,
+    message: str,
+) -> None:
     response = search(archive, http, clock, **params)
     assert response.status_code == 400, response.text
     body = response.json()
@@ -173,8 +198,9 @@ def test_invalid_requests_are_400_in_the_api_shape(archive: SimulatorServer, htt
     assert archive.billing.report(archive.clock.now_ms())["totals"]["usd"] == 0
 
 
-def test_one_request_per_second_even_with_the_window_open(archive: SimulatorServer, http: requests.Session,
-                                                          clock: StepClock) -> None:
+def test_one_request_per_second_even_with_the_window_open(
+    archive: SimulatorServer, http: requests.Session, clock: StepClock
+) -> None:
     url = f"{archive.base_url}/tweets/search/all"
     query = {"query": f"from:{archive.world.heavy.user_id}"}
     first = http.get(url, params=query)
@@ -203,8 +229,10 @@ def test_a_legacy_plan_answers_403_client_forbidden(http: requests.Session, swit
     config = BillingConfig(full_archive=False) if switch == "config" else None
     with SimulatorServer(seed=42, accounts=8, now=NOW, billing=config) as sim:
         if switch == "control":
-            assert requests.post(f"{sim.root_url}/_sim/billing", json={"full_archive": False},
-                                 timeout=5).status_code == 200
+            assert (
+                requests.post(f"{sim.root_url}/_sim/billing", json={"full_archive": False}, timeout=5).status_code
+                == 200
+            )
         for path in ("tweets/search/all", "tweets/counts/all"):
             response = http.get(f"{sim.base_url}/{path}", params={"query": f"from:{sim.world.heavy.user_id}"})
             assert response.status_code == 403
@@ -218,8 +246,12 @@ def test_a_legacy_plan_answers_403_client_forbidden(http: requests.Session, swit
 def test_counts_all_per_day_with_31_day_pages(archive: SimulatorServer, http: requests.Session) -> None:
     heavy = archive.world.heavy
     url = f"{archive.base_url}/tweets/counts/all"
-    params = {"query": f"from:{heavy.user_id} -is:retweet", "granularity": "day",
-              "start_time": "2026-09-01T00:00:00Z", "end_time": "2026-11-22T00:00:00Z"}
+    params = {
+        "query": f"from:{heavy.user_id} -is:retweet",
+        "granularity": "day",
+        "start_time": "2026-09-01T00:00:00Z",
+        "end_time": "2026-11-22T00:00:00Z",
+    }
     buckets: list[dict[str, Any]] = []
     pages = 0
     while True:
@@ -237,8 +269,11 @@ def test_counts_all_per_day_with_31_day_pages(archive: SimulatorServer, http: re
     start, end = (id_from_time(parse_when(t)) for t in ("2026-09-01T00:00:00Z", "2026-11-22T00:00:00Z"))
     truth = [i for i in archive.world.archive_ids(heavy.user_id, exclude=("retweets",)) if start <= int(i) < end]
     assert sum(b["tweet_count"] for b in buckets) == len(truth) > 0
-    one_day = [i for i in truth if id_from_time(parse_when("2026-10-05T00:00:00Z")) <= int(i)
-               < id_from_time(parse_when("2026-10-06T00:00:00Z"))]
+    one_day = [
+        i
+        for i in truth
+        if id_from_time(parse_when("2026-10-05T00:00:00Z")) <= int(i) < id_from_time(parse_when("2026-10-06T00:00:00Z"))
+    ]
     assert next(b for b in buckets if b["start"] == "2026-10-05T00:00:00.000Z")["tweet_count"] == len(one_day)
     bad = http.get(url, params={"query": f"from:{heavy.user_id}", "granularity": "week"})
     assert bad.status_code == 400 and "granularity" in bad.json()["errors"][0]["parameters"]

@@ -96,21 +96,30 @@ def test_injected_auth_and_access_errors_have_the_real_bodies(sim: SimulatorServ
     sim.faults.fail_next(status=404)
     unauthorized = http.get(url, params={"usernames": "abc"})
     assert unauthorized.status_code == 401
-    assert unauthorized.json() == {"title": "Unauthorized", "detail": "Unauthorized", "type": "about:blank",
-                                   "status": 401}
+    assert unauthorized.json() == {
+        "title": "Unauthorized",
+        "detail": "Unauthorized",
+        "type": "about:blank",
+        "status": 401,
+    }
     assert "x-rate-limit-reset" not in unauthorized.headers
     forbidden = http.get(url, params={"usernames": "abc"})
     assert forbidden.status_code == 403
     body = forbidden.json()
     assert (body["title"], body["reason"], body["type"]) == (
-        "Client Forbidden", "client-not-enrolled", "https://api.twitter.com/2/problems/client-forbidden")
+        "Client Forbidden",
+        "client-not-enrolled",
+        "https://api.twitter.com/2/problems/client-forbidden",
+    )
     assert "attached to a Project" in body["detail"] and body["required_enrollment"]
     assert "x-rate-limit-reset" not in forbidden.headers
     missing = http.get(url, params={"usernames": "abc"})
     assert missing.status_code == 404 and missing.json()["title"] == "Not Found Error"
     # the real answer to a wrong token, for comparison: the same 401 body
-    assert requests.get(url, params={"usernames": "abc"}, headers={"Authorization": "Bearer"},
-                        timeout=5).json() == unauthorized.json()
+    assert (
+        requests.get(url, params={"usernames": "abc"}, headers={"Authorization": "Bearer"}, timeout=5).json()
+        == unauthorized.json()
+    )
 
 
 def test_injected_429_header_variants(http: requests.Session) -> None:
@@ -129,8 +138,11 @@ def test_injected_429_header_variants(http: requests.Session) -> None:
         assert told.headers["retry-after"] == "30" and int(told.headers["x-rate-limit-reset"]) == int(clock.now) + 900
         with pytest.raises(ValueError, match="headers"):
             sim.faults.rate_limit_next(headers="sometimes")
-        requests.post(f"{sim.root_url}/_sim/faults",
-                      json={"rate_limit_next": 1, "rate_limit_headers": "none", "retry_after": 7}, timeout=5)
+        requests.post(
+            f"{sim.root_url}/_sim/faults",
+            json={"rate_limit_next": 1, "rate_limit_headers": "none", "retry_after": 7},
+            timeout=5,
+        )
         controlled = http.get(url, params={"ids": "1"})
         assert controlled.status_code == 429 and controlled.headers["retry-after"] == "7"
         assert "x-rate-limit-reset" not in controlled.headers

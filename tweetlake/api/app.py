@@ -68,8 +68,9 @@ class ApiConfig:
     def __post_init__(self) -> None:
         if self.auth == "api_key":
             if not self.api_key or len(self.api_key) < MIN_API_KEY_LENGTH:
-                raise ValueError(f"API key auth needs a key of at least {MIN_API_KEY_LENGTH} characters "
-                                 "(TWEETLAKE_API_KEY)")
+                raise ValueError(
+                    f"API key auth needs a key of at least {MIN_API_KEY_LENGTH} characters (TWEETLAKE_API_KEY)"
+                )
             register_secret(self.api_key)
 
 
@@ -105,11 +106,18 @@ class AccountOut(BaseModel):
     def of(cls, view: AccountView) -> AccountOut:
         a, t, snapshot = view.account, view.tweets, view.last_profile_snapshot
         return cls(
-            username=a.username, user_id=a.user_id, added_at=a.added_at or None, status=a.status,
+            username=a.username,
+            user_id=a.user_id,
+            added_at=a.added_at or None,
+            status=a.status,
             previous_usernames=a.previous_usernames,
             last_profile_snapshot=date.fromisoformat(snapshot) if snapshot else None,
-            tweets=TweetsOut(newest_id=t.newest_id, cursor_updated_at=t.cursor_updated_at,
-                             backfill_pending=t.backfill_pending, collected=t.collected),
+            tweets=TweetsOut(
+                newest_id=t.newest_id,
+                cursor_updated_at=t.cursor_updated_at,
+                backfill_pending=t.backfill_pending,
+                collected=t.collected,
+            ),
         )
 
 
@@ -122,17 +130,22 @@ UsernamePath = Annotated[str, Path(pattern=USERNAME_PATTERN, description="the X 
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {400: "malformed request body", 401: "missing or wrong credentials", 404: "not found",
-            409: "conflict", 413: f"request body over the limit ({MAX_BODY_BYTES // 1024} KiB by default)",
-            422: "invalid username or body", 502: "the X API refused the lookup",
-            503: "the X API or the lake is unavailable; retry"}
+    text = {
+        400: "malformed request body",
+        401: "missing or wrong credentials",
+        404: "not found",
+        409: "conflict",
+        413: f"request body over the limit ({MAX_BODY_BYTES // 1024} KiB by default)",
+        422: "invalid username or body",
+        502: "the X API refused the lookup",
+        503: "the X API or the lake is unavailable; retry",
+    }
     return {code: {"model": Problem, "description": text[code]} for code in codes}
 
 
 # -- the application -----------------------------------------------------------------------------
 def create_app(config: ApiConfig) -> FastAPI:
-    service = AccountsService(config.lake, client_factory=config.client_factory,
-                              snapshots=config.profile_snapshots)
+    service = AccountsService(config.lake, client_factory=config.client_factory, snapshots=config.profile_snapshots)
     app = FastAPI(
         title="tweetlake accounts API",
         version=__version__,
@@ -141,37 +154,59 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.service = service
     app.state.config = config
     auth_codes: tuple[int, ...] = (401,) if config.auth != "none" else ()
-    public = frozenset(p for p in (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-                       if p)
-    app.add_middleware(ChecksFirst, authenticate=_authenticator(config), public=public,
-                       limit=config.max_body_bytes)
+    public = frozenset(
+        p for p in (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p
+    )
+    app.add_middleware(ChecksFirst, authenticate=_authenticator(config), public=public, limit=config.max_body_bytes)
     router = APIRouter()
 
-    @router.get("/accounts", response_model=AccountList, responses=_problems(*auth_codes),
-                summary="the tracked accounts", operation_id="listAccounts")
+    @router.get(
+        "/accounts",
+        response_model=AccountList,
+        responses=_problems(*auth_codes),
+        summary="the tracked accounts",
+        operation_id="listAccounts",
+    )
     def list_accounts() -> AccountList:
         accounts = [AccountOut.of(v) for v in service.list()]
         return AccountList(accounts=accounts, count=len(accounts))
 
-    @router.post("/accounts", status_code=201, response_model=AccountOut, operation_id="addAccount",
-                 summary="track an account (idempotent: 200 when already tracked)",
-                 responses={200: {"model": AccountOut, "description": "already tracked; nothing changed"},
-                            201: {"description": "now tracked"},
-                            **_problems(400, *auth_codes, 404, 409, 413, 422, 502, 503)})
+    @router.post(
+        "/accounts",
+        status_code=201,
+        response_model=AccountOut,
+        operation_id="addAccount",
+        summary="track an account (idempotent: 200 when already tracked)",
+        responses={
+            200: {"model": AccountOut, "description": "already tracked; nothing changed"},
+            201: {"description": "now tracked"},
+            **_problems(400, *auth_codes, 404, 409, 413, 422, 502, 503),
+        },
+    )
     def add_account(new: Annotated[NewAccount, Body()], response: Response) -> AccountOut:
         view, created = service.add(new.username)
         response.status_code = 201 if created else 200
         response.headers["Location"] = f"/accounts/{view.account.username}"
         return AccountOut.of(view)
 
-    @router.get("/accounts/{username}", response_model=AccountOut, operation_id="getAccount",
-                summary="one tracked account", responses=_problems(*auth_codes, 404, 422))
+    @router.get(
+        "/accounts/{username}",
+        response_model=AccountOut,
+        operation_id="getAccount",
+        summary="one tracked account",
+        responses=_problems(*auth_codes, 404, 422),
+    )
     def get_account(username: UsernamePath) -> AccountOut:
         return AccountOut.of(service.get(username))
 
-    @router.delete("/accounts/{username}", status_code=204, response_class=Response, operation_id="removeAccount",
-                   summary="stop tracking an account (what was collected is kept)",
-                   responses={204: {"description": "no longer tracked"}, **_problems(*auth_codes, 404, 409, 422)})
+    @router.delete(
+        "/accounts/{username}",
+        status_code=204,
+        response_class=Response,
+        operation_id="removeAccount",
+        summary="stop tracking an account (what was collected is kept)",
+        responses={204: {"description": "no longer tracked"}, **_problems(*auth_codes, 404, 409, 422)},
+    )
     def remove_account(username: UsernamePath) -> Response:
         service.remove(username)
         return Response(status_code=204)
@@ -194,10 +229,14 @@ def _authenticator(config: ApiConfig) -> Callable[[Scope], None]:
             given = Headers(scope=scope).get(API_KEY_HEADER, "")
             assert config.api_key is not None
             if not hmac.compare_digest(given.encode("utf-8"), config.api_key.encode("utf-8")):
-                raise ProblemError(401, "unauthenticated",
-                                   f"missing or wrong {API_KEY_HEADER} header" if given else
-                                   f"send the API key in the {API_KEY_HEADER} header",
-                                   headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'})
+                raise ProblemError(
+                    401,
+                    "unauthenticated",
+                    f"missing or wrong {API_KEY_HEADER} header"
+                    if given
+                    else f"send the API key in the {API_KEY_HEADER} header",
+                    headers={"WWW-Authenticate": f'ApiKey header="{API_KEY_HEADER}"'},
+                )
             return
         event = scope.get("aws.event") or {}
         iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam")
@@ -214,8 +253,9 @@ class _ClientGone(Exception):
 class ChecksFirst:
     """ASGI middleware: the declared size, then the caller, then the body up to ``limit`` bytes."""
 
-    def __init__(self, app: ASGIApp, *, authenticate: Callable[[Scope], None], public: frozenset[str],
-                 limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, authenticate: Callable[[Scope], None], public: frozenset[str], limit: int
+    ) -> None:
         self.app, self.authenticate, self.public, self.limit = app, authenticate, public, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -282,14 +322,23 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, err: RequestValidationError) -> Response:
-        errors = [{"location": ".".join(str(p) for p in e.get("loc", ())), "message": str(e.get("msg", "")),
-                   "type": str(e.get("type", ""))} for e in err.errors()]
+        errors = [
+            {
+                "location": ".".join(str(p) for p in e.get("loc", ())),
+                "message": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in err.errors()
+        ]
         if any(e["type"] == "json_invalid" for e in errors):
             problem = ProblemError(400, "malformed-json", "the request body is not valid JSON", errors=errors)
         else:
-            problem = ProblemError(422, "invalid-request",
-                                   "usernames are 1-15 letters, digits or underscores; the body is "
-                                   '{"username": "…"}', errors=errors)
+            problem = ProblemError(
+                422,
+                "invalid-request",
+                'usernames are 1-15 letters, digits or underscores; the body is {"username": "…"}',
+                errors=errors,
+            )
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(InvalidUsername)
@@ -299,8 +348,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, err: StarletteHTTPException) -> Response:
         detail = err.detail if isinstance(err.detail, str) else None
-        return problem_response(ProblemError(err.status_code, None, detail or "", headers=dict(err.headers or {})),
-                                request.url.path)
+        return problem_response(
+            ProblemError(err.status_code, None, detail or "", headers=dict(err.headers or {})), request.url.path
+        )
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, err: Exception) -> Response:
@@ -328,11 +378,17 @@ def _install_openapi(app: FastAPI, auth: AuthMode) -> None:
         schemas.pop("ValidationError", None)
         if auth == "api_key":
             doc["components"]["securitySchemes"] = {
-                "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}}
+                "apiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
+            }
         elif auth == "iam":
             doc["components"]["securitySchemes"] = {
-                "sigv4": {"type": "apiKey", "in": "header", "name": "Authorization",
-                          "description": "AWS Signature Version 4 (API Gateway IAM auth, service execute-api)"}}
+                "sigv4": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "AWS Signature Version 4 (API Gateway IAM auth, service execute-api)",
+                }
+            }
         app.openapi_schema = doc
         return doc
 

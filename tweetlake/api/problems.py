@@ -33,8 +33,16 @@ class Problem(BaseModel):
 class ProblemError(Exception):
     """Raised by the service layer; rendered as problem+json by the application."""
 
-    def __init__(self, status: int, slug: str | None, detail: str, *, title: str | None = None,
-                 headers: dict[str, str] | None = None, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str | None,
+        detail: str,
+        *,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.type = f"urn:tweetlake:problem:{slug}" if slug else "about:blank"

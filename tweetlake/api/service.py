@@ -29,8 +29,15 @@ ClientFactory = Callable[[], XClient]
 def interactive_client(settings: Settings) -> XClient:
     """An X client for one interactive lookup: it fails fast instead of waiting out a rate-limit
     window (a request behind API Gateway has 30 s; a collector run has hours)."""
-    return XClient.from_settings(settings, timeout=(3.05, 10.0), max_retries=1, backoff_base=0.25,
-                                 backoff_max=1.0, max_rate_limit_wait=2.0, max_rate_limit_retries=0)
+    return XClient.from_settings(
+        settings,
+        timeout=(3.05, 10.0),
+        max_retries=1,
+        backoff_base=0.25,
+        backoff_max=1.0,
+        max_rate_limit_wait=2.0,
+        max_rate_limit_retries=0,
+    )
 
 
 def client_factory(settings: Settings) -> ClientFactory | None:
@@ -57,8 +64,7 @@ class AccountView:
 
 
 class AccountsService:
-    def __init__(self, lake: Lake, *, client_factory: ClientFactory | None = None,
-                 snapshots: bool = True) -> None:
+    def __init__(self, lake: Lake, *, client_factory: ClientFactory | None = None, snapshots: bool = True) -> None:
         self.lake = lake
         self.registry = Registry(lake)
         self.insights = LakeInsights(lake, snapshots=snapshots)
@@ -99,8 +105,11 @@ class AccountsService:
         if user_id:
             for other in self.registry.list():
                 if other.user_id == user_id and other.username.lower() != name.lower():
-                    raise ProblemError(409, "already-tracked-under-another-name",
-                                       f"@{name} is account {user_id}, already tracked as @{other.username}")
+                    raise ProblemError(
+                        409,
+                        "already-tracked-under-another-name",
+                        f"@{name} is account {user_id}, already tracked as @{other.username}",
+                    )
         return Addition(name, user_id, status)
 
     def track(self, addition: Addition) -> tuple[Account, bool]:
@@ -113,8 +122,12 @@ class AccountsService:
                 self.registry.record_lookups({}, {account.username: addition.status}, {})
                 account = self.registry.get(account.username) or account
         except ConflictError:
-            raise ProblemError(409, "concurrent-update", "the registry kept changing under this request; retry",
-                               headers={"Retry-After": "1"}) from None
+            raise ProblemError(
+                409,
+                "concurrent-update",
+                "the registry kept changing under this request; retry",
+                headers={"Retry-After": "1"},
+            ) from None
         if created:
             log.info("now tracking @%s (%s)", account.username, account.user_id or "unresolved")
         return account, created
@@ -123,8 +136,12 @@ class AccountsService:
         try:
             removed = self.registry.remove(username)
         except ConflictError:
-            raise ProblemError(409, "concurrent-update", "the registry kept changing under this request; retry",
-                               headers={"Retry-After": "1"}) from None
+            raise ProblemError(
+                409,
+                "concurrent-update",
+                "the registry kept changing under this request; retry",
+                headers={"Retry-After": "1"},
+            ) from None
         if not removed:
             raise ProblemError(404, "not-tracked", f"@{username} is not a tracked account")
         log.info("stopped tracking @%s (its collected data is kept)", username)
@@ -144,17 +161,23 @@ class AccountsService:
         except ConfigurationError as err:
             raise ProblemError(503, "x-api-not-configured", f"cannot reach the X API: {err}") from None
         except RateLimitError:
-            raise ProblemError(503, "x-api-rate-limited", "the X API rate limit for user lookups is spent; retry later",
-                               headers={"Retry-After": "60"}) from None
+            raise ProblemError(
+                503,
+                "x-api-rate-limited",
+                "the X API rate limit for user lookups is spent; retry later",
+                headers={"Retry-After": "60"},
+            ) from None
         except RetriableAPIError as err:
-            raise ProblemError(503, "x-api-unavailable", f"the X API did not answer: {err}",
-                               headers={"Retry-After": "30"}) from None
+            raise ProblemError(
+                503, "x-api-unavailable", f"the X API did not answer: {err}", headers={"Retry-After": "30"}
+            ) from None
         except FatalAPIError as err:
             raise ProblemError(502, "x-api-error", f"the X API refused the lookup: {err}") from None
         except UnknownAccount as err:
             if err.status == AccountStatus.SUSPENDED:
-                raise ProblemError(404, "x-account-suspended",
-                                   f"@{name} is suspended on X; it cannot be collected") from None
+                raise ProblemError(
+                    404, "x-account-suspended", f"@{name} is suspended on X; it cannot be collected"
+                ) from None
             raise ProblemError(404, "x-account-not-found", f"X has no account @{name}") from None
         except NoAnswer as err:
             raise ProblemError(502, "x-api-error", str(err)) from None
