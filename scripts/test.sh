@@ -11,8 +11,9 @@ ensure_tools_venv
 say "airflow venv (.venv-airflow) for tests/airflow"
 ensure_airflow_venv
 cd "$TWEETLAKE_ROOT"
-say "ruff"
+say "ruff (lint and format)"
 "$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 say "mypy (common, ingestion, glue_jobs, tweetlake/api)"
 "$VENV/bin/mypy" --no-error-summary
 say "pytest"
