@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import overload
 
+from common.exit_codes import ExitCode
 from common.lake import Lake, LakeError
 from common.layout import canonical_dataset, parse_time
 from ingestion.accounts import UNAVAILABLE_FOR_METRICS, known_user_ids, resolve_user_ids
@@ -31,19 +31,6 @@ from ingestion.usage import Budget, Meter, Prices, RunUsage
 EXCLUDABLE = ("retweets", "replies")
 NO_BUDGET = Budget()
 DOCUMENTED_PRICES = Prices()
-
-
-class ExitCode(IntEnum):
-    """How a run ended, as the ``tweetlake ingest`` exit status (and a DAG task's failure) says it."""
-
-    OK = 0  # collected what it could (unavailable accounts are named, not fatal)
-    CONFIGURATION = 2  # a configuration or usage error
-    FATAL_API = 3  # bad token, usage cap, no access: retrying cannot help
-    LOCKED = 4  # another run of the same collector holds the lock
-    API_KEPT_FAILING = 5  # past the retries, or a rate limit spent for longer than the longest wait
-    ACCOUNTS_FAILED = 6  # some accounts kept failing; every other account was collected
-    LAKE_FAILED = 7  # the lake (folder or S3) failed
-    BUDGET_REACHED = 8  # the next request would take the month past --budget-usd/--budget-reads
 
 
 @dataclass(frozen=True)
@@ -77,7 +64,7 @@ def outcome(result: RunSummary | BaseException) -> Outcome | None:
     if isinstance(result, BudgetReached):
         return Outcome(ExitCode.BUDGET_REACHED, str(result))
     if isinstance(result, (ConfigurationError, InvalidUsername, ValueError)):
-        return Outcome(ExitCode.CONFIGURATION, str(result))
+        return Outcome(ExitCode.USAGE, str(result))
     if isinstance(result, FatalAPIError):
         return Outcome(ExitCode.FATAL_API, f"fatal X API error: {result}")
     if isinstance(result, RunLockedError):
@@ -85,7 +72,7 @@ def outcome(result: RunSummary | BaseException) -> Outcome | None:
     if isinstance(result, RetriableAPIError):
         return Outcome(ExitCode.API_KEPT_FAILING, f"the X API kept failing: {result}")
     if isinstance(result, (LakeError, OSError)):  # OSError: a local lake's folder
-        return Outcome(ExitCode.LAKE_FAILED, f"the lake failed: {type(result).__name__}: {result}")
+        return Outcome(ExitCode.LAKE, f"the lake failed: {type(result).__name__}: {result}")
     return None
 
 

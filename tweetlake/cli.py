@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from common import __version__
+from common import __version__, exit_codes
 from tweetlake.errors import ExitCode, boundary, debug_requested
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -43,9 +43,8 @@ def usage() -> str:
     lines += [
         "",
         "options of every command: --help, --log-level DEBUG|INFO|WARNING|ERROR (DEBUG shows tracebacks)",
-        "exit codes: 0 done, 1 failed (the command says why), 2 bad arguments or setup, 7 the lake failed,",
-        "            8 the database is unreachable or went away, 70 a bug (with a traceback), 130 interrupted;",
-        "            ingest also 3-6 (tweetlake ingest --help)",
+        "exit codes (one table for every command):",
+        exit_codes.table(),
         "state: $TWEETLAKE_HOME (default ./.tweetlake) holds the default lake and the embedded PostgreSQL",
     ]
     return "\n".join(lines)

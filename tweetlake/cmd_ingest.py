@@ -9,7 +9,7 @@ redirect to another host); 4 when another run of the same collector holds the lo
 since this run's lease lapsed; 5 when the API kept failing past the retries
 (or a rate limit is spent for longer than the longest wait, e.g. a daily one);
 6 when some accounts kept failing (named in the summary; every other account was collected and its
-cursor committed, theirs stay for the next run); 7 when the lake (folder or S3) failed; 8 when the
+cursor committed, theirs stay for the next run); 7 when the lake (folder or S3) failed; 9 when the
 next request would take the month past --budget-usd/--budget-reads (the run stopped before it; what it
 collected is published). HTTP 402 (the X API credits are spent) is a fatal API error (3); its line
 says what the usage ledger counted this month.

@@ -6,7 +6,7 @@ in :func:`classify` — bad arguments and URIs, a missing extra, an unreachable 
 (or one that goes away mid-run), a lake (folder or S3) that fails, missing AWS credentials, a busy
 port, Ctrl-C. ``--log-level DEBUG`` adds the traceback of an expected failure too.
 
-The codes are :class:`ExitCode`; the README's table says which command uses which.
+The codes are :class:`common.exit_codes.ExitCode`, one table for the whole command.
 """
 
 from __future__ import annotations
@@ -15,22 +15,11 @@ import errno
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from enum import IntEnum
 from typing import NamedTuple
 
+from common.exit_codes import ExitCode
 
-class ExitCode(IntEnum):
-    OK = 0
-    FAILED = 1  # the command's own "no": a SQL error, a name not tracked, a server not running
-    USAGE = 2  # bad arguments or configuration: a URI, a time, a missing extra, a busy port
-    FATAL_API = 3  # ingest: the X API refused (bad token, no access)
-    LOCKED = 4  # ingest: another run holds the lock
-    API_KEPT_FAILING = 5  # ingest
-    ACCOUNTS_FAILED = 6  # ingest: some accounts kept failing
-    LAKE = 7  # the lake (folder or S3) failed: denied, unreachable, no credentials, no such bucket
-    DATABASE = 8  # the warehouse is unreachable, refused the login, or went away during the run
-    BUG = 70  # an unexpected error: a traceback follows (please report it)
-    INTERRUPTED = 130  # Ctrl-C
+__all__ = ["ExitCode", "Failure", "UsageError", "boundary", "classify", "debug_requested", "one_line"]
 
 
 class UsageError(Exception):

@@ -139,7 +139,7 @@ def ingest(dataset: str, max_age_days: str | None = None) -> dict[str, Any]:
         if failed is None:
             raise  # a bug: its traceback belongs in the log
         message = f"tweetlake ingest {dataset}: exit {int(failed.code)} ({failed.code.name}): {failed.message}"
-        if failed.code in (ExitCode.CONFIGURATION, ExitCode.FATAL_API):
+        if failed.code in (ExitCode.USAGE, ExitCode.FATAL_API):
             raise AirflowFailException(message) from None
         raise AirflowException(message) from None
     finally:

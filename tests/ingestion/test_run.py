@@ -26,9 +26,9 @@ from xsim import SimulatorServer
 @pytest.mark.parametrize(
     ("error", "code", "words"),
     [
-        (ConfigurationError("no X API token: set X_BEARER_TOKEN"), ExitCode.CONFIGURATION, "no X API token"),
-        (InvalidUsername("invalid X username 'a-b'"), ExitCode.CONFIGURATION, "invalid X username"),
-        (ValueError("unknown dataset 'likes'"), ExitCode.CONFIGURATION, "unknown dataset"),
+        (ConfigurationError("no X API token: set X_BEARER_TOKEN"), ExitCode.USAGE, "no X API token"),
+        (InvalidUsername("invalid X username 'a-b'"), ExitCode.USAGE, "invalid X username"),
+        (ValueError("unknown dataset 'likes'"), ExitCode.USAGE, "unknown dataset"),
         (UnauthorizedError("GET /2/users/by: HTTP 401: Unauthorized"), ExitCode.FATAL_API, "fatal X API error: GET"),
         (RunLockedError("another run holds state/locks/tweets.json"), ExitCode.LOCKED, "another run"),
         (
@@ -41,9 +41,9 @@ from xsim import SimulatorServer
             ExitCode.API_KEPT_FAILING,
             "the X API kept failing: giving up",
         ),
-        (LakeUnavailable("s3://b/k: SlowDown"), ExitCode.LAKE_FAILED, "the lake failed: LakeUnavailable: s3://b/k"),
-        (LakeAccessDenied("s3://b/k: AccessDenied"), ExitCode.LAKE_FAILED, "the lake failed: LakeAccessDenied"),
-        (NotADirectoryError("not a folder"), ExitCode.LAKE_FAILED, "the lake failed: NotADirectoryError"),
+        (LakeUnavailable("s3://b/k: SlowDown"), ExitCode.LAKE, "the lake failed: LakeUnavailable: s3://b/k"),
+        (LakeAccessDenied("s3://b/k: AccessDenied"), ExitCode.LAKE, "the lake failed: LakeAccessDenied"),
+        (NotADirectoryError("not a folder"), ExitCode.LAKE, "the lake failed: NotADirectoryError"),
     ],
 )
 def test_every_expected_ending_has_its_code_and_one_line(error: Exception, code: ExitCode, words: str) -> None:
@@ -104,7 +104,7 @@ def test_an_s3_lake_that_fails_exits_7_with_one_line(
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     missing = f"s3://missing-{uuid.uuid4().hex[:10]}/lake"
     code = tweetlake(["ingest", "users", "--lake", missing, "--users", sim.world.accounts[5].username])
-    assert code == ExitCode.LAKE_FAILED
+    assert code == ExitCode.LAKE
     err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert err_lines == [
         f"tweetlake ingest: the lake failed: LakeError: {missing}/state/registry.json: "
