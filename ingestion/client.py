@@ -60,13 +60,23 @@ from ingestion.errors import (
     InvalidRequestError,
     MalformedResponse,
     NotFoundError,
+    PaginationLoopError,
     RateLimitError,
     RetriableAPIError,
     UnauthorizedError,
     UsageCapExceeded,
     problem_text,
 )
-from ingestion.page import Expect, Page, expect_lookup, expect_page, paginate
+from ingestion.page import (
+    Expect,
+    Page,
+    expect_counts,
+    expect_lookup,
+    expect_page,
+    expect_usage,
+    expect_user,
+    paginate,
+)
 from ingestion.ratelimit import Window, header_int, longer_window_spent, retry_after, spent_window_reset
 from ingestion.transport import fetch
 
@@ -82,6 +92,7 @@ USER_FIELDS = (
 )
 USER_AGENT = f"tweetlake/{__version__}"
 SEARCH_ALL = "GET /2/tweets/search/all"
+COUNTS_ALL = "GET /2/tweets/counts/all"
 MIN_INTERVAL_SECONDS: dict[str, float] = {SEARCH_ALL: 1.0}
 """Per-second rules the documentation states (not in any header): full-archive search, 1 a second."""
 PACING_MARGIN_SECONDS = 0.1
@@ -466,6 +477,43 @@ class XClient:
         if not 1 <= len(ids) <= 100:
             raise ValueError("1 to 100 ids a request")
         return self.get("GET /2/tweets", "/tweets", {"ids": ",".join(ids), "tweet.fields": tweet_fields}, expect_lookup)
+
+    def user_by_id(self, user_id: str, user_fields: str = USER_FIELDS) -> Page:
+        """``GET /2/users/:id``: one profile (a user read)."""
+        return self.get("GET /2/users/:id", f"/users/{user_id}", {"user.fields": user_fields}, expect_user)
+
+    def tweet_counts_all(self, query: str, *, max_requests: int, **params: Any) -> Iterator[Page]:
+        """The pages of ``GET /2/tweets/counts/all`` (billed per request; at most 31 days a page),
+        at most ``max_requests`` of them: a server that keeps answering with new ``next_token``s
+        cannot make a plan spend without end (:class:`ingestion.errors.PaginationLoopError`)."""
+        if not 1 <= len(query) <= 1024:
+            raise ValueError("a counts query has 1 to 1,024 characters")
+        q: dict[str, Any] = {"query": query, "granularity": "day"}
+        q.update({k: v for k, v in params.items() if v is not None})
+        pages = paginate(
+            lambda e, p, qq: self.get(e, p, qq, expect_counts),
+            COUNTS_ALL,
+            "/tweets/counts/all",
+            q,
+            cursor_param="next_token",
+        )
+        for number, page in enumerate(pages, start=1):
+            yield page
+            if number >= max_requests and page.meta.get("next_token"):
+                raise PaginationLoopError(
+                    f"{COUNTS_ALL}: still a next_token after {max_requests} requests, more than the window "
+                    "asked can take; stopping",
+                    endpoint=COUNTS_ALL,
+                )
+
+    def usage_tweets(self, days: int) -> Page:
+        """``GET /2/usage/tweets`` (not billed): the project's daily post reads over ``days`` (1-90)."""
+        return self.get(
+            "GET /2/usage/tweets",
+            "/usage/tweets",
+            {"days": max(1, min(90, days)), "usage.fields": "daily_project_usage,project_usage,project_cap"},
+            expect_usage,
+        )
 
 
 def read_token_secret(secret_arn: str) -> str:

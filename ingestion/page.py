@@ -97,6 +97,49 @@ def expect_lookup(body: dict[str, Any]) -> str | None:
     return None
 
 
+def expect_user(body: dict[str, Any]) -> str | None:
+    """``GET /2/users/:id``: one user object in ``data``, or ``errors`` about it."""
+    data = body.get("data")
+    if data is None:
+        return None if body.get("errors") else "the lookup answers neither with the user nor with an error"
+    if not (isinstance(data, dict) and "id" in data):
+        return "its data is not a user object with an id"
+    return None
+
+
+def _count(value: Any) -> bool:
+    """A count the API may give: a non-negative integer (never a bool, a float, ``Infinity`` or text)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
+
+
+def expect_counts(body: dict[str, Any]) -> str | None:
+    """A ``counts/all`` page: ``data`` (buckets with a ``tweet_count``) and/or ``meta``; every count a
+    finite non-negative integer (a plan must never rest on ``Infinity`` or ``-5``)."""
+    data, meta = body.get("data"), body.get("meta")
+    if data is None and not isinstance(meta, dict):
+        return "the counts page holds neither data nor meta"
+    if data is not None and not (isinstance(data, list) and all(isinstance(b, dict) for b in data)):
+        return "its data is not a list of buckets"
+    if any(not _count(b.get("tweet_count")) for b in data or []):
+        return "a bucket's tweet_count is not a non-negative integer"
+    if meta is not None and not isinstance(meta, dict):
+        return "its meta is not an object"
+    if isinstance(meta, dict) and "total_tweet_count" in meta and not _count(meta["total_tweet_count"]):
+        return "meta.total_tweet_count is not a non-negative integer"
+    return None
+
+
+def expect_usage(body: dict[str, Any]) -> str | None:
+    """A ``GET /2/usage/tweets`` answer: ``data`` an object whose daily usage is a list."""
+    data = body.get("data")
+    if not isinstance(data, dict):
+        return "its data is not an object"
+    daily = data.get("daily_project_usage")
+    if daily is not None and not (isinstance(daily, dict) and isinstance(daily.get("usage", []), list)):
+        return "its daily_project_usage is not an object with a usage list"
+    return None
+
+
 def unanswered(page: Page, asked: list[str], field: str = "id") -> list[str]:
     """The asked ids (or usernames, ``field="username"``; compared without case) that the page holds
     neither in ``data`` nor in ``errors``."""

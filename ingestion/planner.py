@@ -40,7 +40,6 @@ from ingestion.accounts import GONE, UNAVAILABLE_FOR_METRICS
 from ingestion.client import XClient
 from ingestion.cursors import CursorStore
 from ingestion.errors import APIError
-from ingestion.page import paginate
 from ingestion.policy import DEFAULT_POLICY, GRACE_MIN_SECONDS, GRACE_SHARE, Policy, Tier
 from ingestion.registry import Account
 from ingestion.tweet_index import TweetIndex
@@ -317,18 +316,6 @@ def _backfill_estimate(profile: dict[str, Any] | None, since: int, now: int, kno
     return max(0, round(count * min(1.0, share)) - known)
 
 
-def _expect_counts(body: dict[str, Any]) -> str | None:
-    """A counts page: ``data`` (buckets with ``tweet_count``) and/or ``meta``."""
-    data = body.get("data")
-    if data is None and not isinstance(body.get("meta"), dict):
-        return "the counts page holds neither data nor meta"
-    if data is not None and not (
-        isinstance(data, list) and all(isinstance(b, dict) and "tweet_count" in b for b in data)
-    ):
-        return "its data is not a list of buckets with a tweet_count"
-    return None
-
-
 def _counts_since(client: XClient, user_id: str, since: int, now: int) -> tuple[int, int]:
     """(tweets since ``since``, requests) from ``GET /2/tweets/counts/all``."""
     total, requests = 0, 0
@@ -338,10 +325,9 @@ def _counts_since(client: XClient, user_id: str, since: int, now: int) -> tuple[
         "start_time": isoformat_z(datetime.fromtimestamp(since, UTC)),
         "end_time": isoformat_z(datetime.fromtimestamp(now - 30, UTC)),
     }
-    pages = paginate(
-        lambda e, p, q: client.get(e, p, q, _expect_counts), "GET /2/tweets/counts/all", "/tweets/counts/all", params
-    )
-    for page in pages:
+    months = max(1, -(-(now - since) // (31 * DAY)))  # one page covers at most 31 days
+    query = params.pop("query")
+    for page in client.tweet_counts_all(query, max_requests=months + 1, **params):
         requests += 1
         total += int(page.meta.get("total_tweet_count") or sum(int(d.get("tweet_count", 0)) for d in page.data))
     return total, requests

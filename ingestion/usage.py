@@ -472,11 +472,7 @@ def api_daily_post_reads(client: Any, days: int) -> tuple[dict[str, int], int | 
 
     ``client`` is an :class:`ingestion.client.XClient`; raises its API errors (a plan without the
     endpoint answers 403 or 404)."""
-    page = client.get(
-        "GET /2/usage/tweets",
-        "/usage/tweets",
-        {"days": max(1, min(90, days)), "usage.fields": "daily_project_usage,project_usage,project_cap"},
-    )
+    page = client.usage_tweets(days)
     data = page.body.get("data") if isinstance(page.body.get("data"), dict) else {}
     by_day: dict[str, int] = {}
     for item in (data.get("daily_project_usage") or {}).get("usage") or []:

@@ -536,7 +536,7 @@ class TweetsCollector(CollectorRun):
     def _lookup_tweet_count(self, account: Account) -> int | None:
         """The profile's tweet_count, for a server whose timeline pages carried no ``includes``."""
         try:
-            page = self.client.get("GET /2/users/:id", f"/users/{account.user_id}", {"user.fields": "public_metrics"})
+            page = self.client.user_by_id(str(account.user_id), user_fields="public_metrics")
         except APIError as err:  # the report is a courtesy: never fail a finished run over it
             self.summary.notes.append(f"@{account.username}: could not look up its tweet_count ({err})")
             return None
