@@ -95,6 +95,11 @@ class BudgetReached(Exception):
     request: the run stopped before sending it (not an API error: nothing failed, nothing was billed)."""
 
 
+class StateCorrupt(ValueError):
+    """A state document under ``<lake>/state/`` cannot be read; the message names it and says how to
+    recover (restore it, or the command that rebuilds it)."""
+
+
 class ConfigurationError(Exception):
     """The client cannot be built (no token configured, secret unreadable)."""
 

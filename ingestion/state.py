@@ -19,14 +19,36 @@ from typing import Any, TypeVar
 
 from common.lake import ConflictError, Lake
 from common.layout import isoformat_z, parse_time
+from ingestion.errors import StateCorrupt
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+RECOVERY: dict[str, str] = {
+    "state/registry": "restore it from a backup (or the bucket's versions), or delete it and `tweetlake users add` "
+    "the accounts again",
+    "state/tweets/cursors": "restore it, or delete it: the next tweets run then walks each timeline again (billed "
+    "again; the warehouse never duplicates)",
+    "state/user_ids": "delete it: the next run looks the ids up again (user reads, billed)",
+    "state/locks": "delete it: a lock is only a lease",
+    "state/usage": "restore it, or delete that day's file: the ledger then under-counts that day",
+}
+"""How to recover each kind of state document, by its key's prefix."""
+
+
+def decode_json(lake: Lake, key: str, raw: bytes) -> Any:
+    """A state document's JSON; :class:`StateCorrupt` naming the document when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        how = next((text for prefix, text in RECOVERY.items() if key.startswith(prefix)), "restore it from a backup")
+        raise StateCorrupt(f"the state document {lake.uri.rstrip('/')}/{key} cannot be read ({err}): {how}") from None
+
+
 def read_json(lake: Lake, key: str, default: Any = None) -> Any:
     found = lake.read_versioned(key)
-    return json.loads(found[0]) if found else default
+    return decode_json(lake, key, found[0]) if found else default
 
 
 def update_json(
@@ -44,7 +66,7 @@ def update_json(
     """
     for attempt in range(attempts):
         found = lake.read_versioned(key)
-        doc = json.loads(found[0]) if found else default
+        doc = decode_json(lake, key, found[0]) if found else default
         new_doc, result = change(doc)
         if new_doc is None:
             return result
@@ -194,7 +216,7 @@ class RunLock:
             self._renew()  # renewing reads the document too: it raises if another run held it since
             return
         found = self.lake.read_versioned(self.key)
-        doc = json.loads(found[0]) if found else None
+        doc = decode_json(self.lake, self.key, found[0]) if found else None
         if not self._is_mine(doc):
             raise self._lost(doc)
 

@@ -65,6 +65,9 @@ def classify(err: BaseException) -> Failure | None:
     if isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in EXTRAS:
         module = (err.name or "").split(".")[0]
         return Failure(ExitCode.USAGE, f"this command needs {module}: pip install 'tweetlake[{EXTRAS[module]}]'")
+    ingestion_errors = _module("ingestion.errors")
+    if ingestion_errors is not None and isinstance(err, ingestion_errors.StateCorrupt):  # type: ignore[attr-defined]
+        return Failure(ExitCode.USAGE, one_line(err))
     spark = _module("common.spark")
     if spark is not None and isinstance(err, spark.SparkSetupError):  # type: ignore[attr-defined]
         return Failure(ExitCode.USAGE, one_line(err))
