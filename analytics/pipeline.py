@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from analytics.table import Table
 from common.lake import Lake, LakeError
 from common.layout import DATASETS, quarantine_prefix
-
-if TYPE_CHECKING:
-    from analytics.report import Table
 
 _LAST_COLLECTION = {
     "users": "SELECT max(collected_at) FROM fact_user_daily",
@@ -21,8 +19,6 @@ _LAST_COLLECTION = {
 
 def pipeline_health(conn: Any) -> Table:
     """One row per dataset: last collection loaded, files, rows loaded, API errors, quarantined, last load."""
-    from analytics.report import Table
-
     ledger = {
         row[0]: row[1:]
         for row in conn.execute(
@@ -43,8 +39,6 @@ def pipeline_health(conn: Any) -> Table:
 
 def quarantine_reasons(lake: Lake) -> Table | None:
     """Quarantined lines by dataset and reason, from ``<lake>/quarantine/`` (None when unreadable)."""
-    from analytics.report import Table
-
     counts: Counter[tuple[str, str]] = Counter()
     try:
         for dataset in DATASETS:

@@ -3,18 +3,13 @@ that joins the two rooms, so neither imports the other."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from analytics.table import Table
 from common.lake import Lake, LakeError
-
-if TYPE_CHECKING:
-    from analytics.report import Table
 
 
 def billed_reads(lake: Lake) -> Table | None:
     """The latest month of the ledger by dataset: post and user reads, counts requests and USD at
     the documented prices (``None`` when the lake has no ledger or cannot be read)."""
-    from analytics.report import Table
     from ingestion.usage import Prices, last_day, month_to_date
 
     try:

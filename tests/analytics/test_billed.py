@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from analytics.report import _billed_block
+from analytics.report.page import _billed_block
 from common.lake import Lake
 from ingestion.usage import DayUsage, write_day
 from tweetlake.billing import billed_reads

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_analytics_imports_only_common_and_libraries() -> None:
     found = []
-    for path in sorted((ROOT / "analytics").glob("*.py")):
+    for path in sorted((ROOT / "analytics").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 tops = [alias.name.split(".")[0] for alias in node.names]

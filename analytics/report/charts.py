@@ -1,0 +1,106 @@
+"""The report's charts: each a query, a figure, a title and a caption saying what it shows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from analytics.report import figures, queries
+from analytics.scope import Scope
+from analytics.table import Table
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    caption: str
+    query: Callable[[Scope], tuple[str, dict[str, Any]]]
+    figure: Callable[[Table], Any]
+    empty: str = "no rows in this scope"
+
+
+CHARTS: tuple[Chart, ...] = (
+    Chart(
+        "followers",
+        "Follower growth per account",
+        "Followers of each account at each daily profile snapshot, on a log scale (v_user_growth). The "
+        "table adds the day-over-day change (only when the previous snapshot is the day before) and the "
+        "change against the latest snapshot at least 7 days earlier.",
+        queries.followers,
+        figures.followers,
+    ),
+    Chart(
+        "posts",
+        "Posts per day",
+        "Tweets per UTC day of posting, stacked by type (original, reply, quote, retweet), from fact_tweet.",
+        queries.posts,
+        figures.posts,
+    ),
+    Chart(
+        "engagement",
+        "Engagement by tweet type",
+        "Left: engagement (likes + retweets + replies + quotes, latest snapshot) as a share of impressions, "
+        "summed over the tweets with impressions. Right: average engagement per tweet with metrics "
+        "(v_tweet_engagement). Retweets show the counts X reports on the retweet itself.",
+        queries.engagement,
+        figures.engagement,
+    ),
+    Chart(
+        "curves",
+        "Metric growth curves: likes by hours since posting",
+        "Median likes of the tweets first seen within 6 hours of posting, at their snapshots' age in "
+        "2-hour bins (v_tweet_metric_curve): how fast a tweet gathers its likes, per account.",
+        queries.curves,
+        figures.curves,
+        empty="no tweet in this scope was first seen within 6 hours of posting",
+    ),
+    Chart(
+        "share",
+        "Share of the 7-day value reached after 1, 6, 24 and 48 hours",
+        "Per account and metric, the median over tweets of the value at 1 h, 6 h, 24 h and 48 h (interpolated "
+        "between snapshots) divided by the value at 7 days (v_metric_growth_share). Only tweets observed "
+        "past 7 days count.",
+        queries.share,
+        figures.share,
+        empty="no tweet in this scope has been observed for 7 days yet (the 7-day value is not known)",
+    ),
+    Chart(
+        "heatmap",
+        "Posting activity (hour of day × weekday, UTC)",
+        "Tweets posted in each hour of each weekday, UTC, over the report's period (v_posting_activity "
+        "gives the same grid per account over all days).",
+        queries.heatmap,
+        figures.heatmap,
+    ),
+    Chart(
+        "entities",
+        "Top entities",
+        "The 10 hashtags, mentions, cashtags and link domains used in the most tweets over the period "
+        "(v_entity_daily; hashtags in lower case, cashtags upper case, domains without www.).",
+        queries.entities,
+        figures.entities,
+    ),
+    Chart(
+        "sentiment",
+        "Sentiment over time",
+        "English tweets that are not retweets, per UTC day of posting (per ISO week when the period spans "
+        "more than 120 days): how many VADER scores positive "
+        "(compound ≥ 0.05), neutral or negative (≤ −0.05), and the day's average compound score "
+        "(v_sentiment_daily).",
+        queries.sentiment,
+        figures.sentiment,
+        empty="no scored tweet in this scope (no English tweets, or loaded before sentiment existed)",
+    ),
+)
+
+PIPELINE = Chart(
+    "pipeline",
+    "Pipeline health",
+    "Per dataset: the last collection time loaded, the files and rows the jobs loaded (etl_file_ledger), "
+    "API error records (deleted tweets, suspended accounts) and lines quarantined as malformed. Below: "
+    "the quarantined lines by reason, read from the lake's quarantine/ folder.",
+    lambda scope: ("", {}),
+    figures.pipeline,
+)

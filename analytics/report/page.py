@@ -1,0 +1,152 @@
+"""The report's HTML page: every chart's figure, caption and table, plotly.js inlined once."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from analytics.pipeline import pipeline_health, quarantine_reasons
+from analytics.report.charts import CHARTS, PIPELINE, Chart
+from analytics.scope import Scope
+from analytics.table import Table, run_query
+from common import __version__
+from common.lake import Lake
+from common.warehouse.db import check_identifier
+
+
+@dataclass(frozen=True)
+class Section:
+    chart: Chart
+    table: Table
+
+
+def collect(conn: Any, scope: Scope, lake: Lake | None = None) -> tuple[list[Section], Table, Table | None]:
+    """Every chart's rows, the pipeline-health table and the quarantine reasons (when the lake is
+    readable), inside one read-only snapshot."""
+    check_identifier(scope.schema)
+    sections: list[Section] = []
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        conn.execute(f"SET LOCAL search_path TO {scope.schema}, public")
+        for chart in CHARTS:
+            sql, params = chart.query(scope)
+            table = run_query(conn, sql, params)
+            sections.append(Section(chart, table))
+        health = pipeline_health(conn)
+    reasons = quarantine_reasons(lake) if lake is not None else None
+    return sections, health, reasons
+
+
+def build_report(
+    conn: Any, scope: Scope, *, lake: Lake | None = None, now: datetime | None = None, billed: Table | None = None
+) -> str:
+    """The whole HTML page; ``billed``: the usage ledger's month by dataset (the X API's bill), when there is one."""
+    import plotly.offline
+
+    sections, health, reasons = collect(conn, scope, lake)
+    generated = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    blocks = [_section(s.chart, s.table) for s in sections]
+    blocks.append(_section(PIPELINE, health, extra=_reasons_block(reasons) + _billed_block(billed)))
+    return _PAGE.format(
+        title=html.escape(f"tweetlake report · {scope.schema}"),
+        csp=CONTENT_SECURITY_POLICY,
+        scope=html.escape(scope.describe()),
+        generated=html.escape(generated),
+        version=html.escape(__version__),
+        plotlyjs=plotly.offline.get_plotlyjs(),
+        toc="".join(f'<li><a href="#{c.id}">{html.escape(c.title)}</a></li>' for c in (*CHARTS, PIPELINE)),
+        body="\n".join(blocks),
+    )
+
+
+def _section(chart: Chart, table: Table, extra: str = "") -> str:
+    if table.rows:
+        figure = chart.figure(table)
+        plot = figure.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=f"chart-{chart.id}",
+            config={"displaylogo": False, "responsive": True},
+        )
+        plot = f'<div class="chart" data-chart="{chart.id}">{plot}</div>'
+    else:
+        plot = f'<p class="empty" data-empty="{chart.id}">{html.escape(chart.empty)}.</p>'
+    return (
+        f'<section id="{chart.id}"><h2>{html.escape(chart.title)}</h2><figure>{plot}'
+        f"<figcaption>{html.escape(chart.caption)}</figcaption></figure>"
+        f"<details><summary>Table ({len(table.rows)} rows)</summary>{_table_html(table)}</details>"
+        f"{extra}</section>"
+    )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float | Decimal):
+        return f"{value:,.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _table_html(table: Table) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>" for row in table.rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _billed_block(billed: Table | None) -> str:
+    if billed is None:
+        return "<p>Billed X API reads: no usage ledger in the lake (<code>state/usage/</code>).</p>"
+    return (
+        f'<h3 id="billed">Billed X API reads, {html.escape(str(billed.rows[0][0]))} to date</h3>'
+        "<p>What the runs read by X's pay-per-use rules (a post or user read once per UTC day, across"
+        " datasets), at the documented prices; from the lake's usage ledger.</p>" + _table_html(billed)
+    )
+
+
+def _reasons_block(reasons: Table | None) -> str:
+    if reasons is None:
+        return "<p>Quarantine reasons: not read (no lake given with <code>--lake</code>, or it could not be read).</p>"
+    if not reasons.rows:
+        return "<p>Quarantine reasons: nothing quarantined in the lake.</p>"
+    return f"<h3>Quarantined lines by reason</h3>{_table_html(reasons)}"
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline';"
+    " img-src data: blob:; font-src data:"
+)
+"""The page may load nothing from anywhere: a chart that needed the network would fail, visibly."""
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1100px; padding: 1rem 2rem; color: #222; }}
+header p {{ color: #555; margin: .2rem 0; }}
+section {{ border-top: 1px solid #ddd; padding: .5rem 0 1rem; }}
+figure {{ margin: 0; }} figcaption {{ color: #444; font-size: .92rem; margin: .3rem 0 .5rem; }}
+table {{ border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }}
+th, td {{ border: 1px solid #ddd; padding: .15rem .5rem; text-align: left; }} th {{ background: #f4f4f4; }}
+.empty {{ background: #fafafa; border: 1px dashed #ccc; padding: 1rem; color: #666; }}
+nav ol {{ columns: 2; font-size: .9rem; }}
+</style>
+<script>{plotlyjs}</script>
+</head><body>
+<header><h1>{title}</h1><p>{scope}</p>
+<p>generated {generated} by tweetlake {version}; opens offline (plotly.js is inlined)</p>
+<nav><ol>{toc}</ol></nav></header>
+{body}
+</body></html>
+"""

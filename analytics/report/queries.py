@@ -1,0 +1,108 @@
+"""The report's queries: one per chart, over the warehouse's views, restricted to a :class:`Scope`.
+
+Each returns the SQL and its parameters; :mod:`analytics.report.page` runs them all in one
+read-only snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics.scope import Scope
+
+
+def followers(scope: Scope) -> tuple[str, dict[str, Any]]:
+    where, params = scope.where("user_id", "date_key")
+    return (
+        f"SELECT coalesce(username, user_id::text) AS account, full_date AS day, followers_count,"
+        f" followers_change_1d, followers_change_7d FROM v_user_growth WHERE {where}"
+        " ORDER BY account, day"
+    ), params
+
+
+def posts(scope: Scope) -> tuple[str, dict[str, Any]]:
+    where, params = scope.where("author_id", "date_key")
+    return (
+        f"SELECT to_date(date_key::text, 'YYYYMMDD') AS day, tweet_type, count(*) AS tweets FROM fact_tweet"
+        f" WHERE date_key IS NOT NULL AND {where} GROUP BY 1, 2 ORDER BY 1, 2"
+    ), params
+
+
+def engagement(scope: Scope) -> tuple[str, dict[str, Any]]:
+    # v_tweet_engagement's sums without its as-of followers lookups (two index probes a tweet)
+    where, params = scope.where("t.author_id", "t.date_key")
+    engagement = (
+        "coalesce(m.like_count, 0) + coalesce(m.retweet_count, 0) + coalesce(m.reply_count, 0)"
+        " + coalesce(m.quote_count, 0)"
+    )
+    return (
+        "SELECT t.tweet_type, count(*) AS tweets, count(m.tweet_id) AS with_metrics,"
+        f" round(avg({engagement}) FILTER (WHERE m.tweet_id IS NOT NULL), 2) AS avg_engagement,"
+        f" round(100 * sum({engagement}) FILTER (WHERE m.impression_count > 0)::numeric"
+        "   / nullif(sum(m.impression_count) FILTER (WHERE m.impression_count > 0), 0), 3) AS engagement_rate_pct"
+        " FROM fact_tweet t LEFT JOIN v_tweet_latest_metrics m ON m.tweet_id = t.tweet_id"
+        f" WHERE {where} GROUP BY t.tweet_type ORDER BY t.tweet_type"
+    ), params
+
+
+def curves(scope: Scope) -> tuple[str, dict[str, Any]]:
+    where, params = scope.where("t.author_id", "t.date_key")
+    return (
+        "WITH first_seen AS (SELECT tweet_id, min(collected_at) AS first_at FROM fact_tweet_metrics"
+        "   GROUP BY tweet_id),"
+        " young AS (SELECT t.tweet_id, t.author_id, t.created_at"
+        "   FROM fact_tweet t JOIN first_seen f USING (tweet_id) WHERE t.tweet_type <> 'retweet'"
+        f"   AND f.first_at - t.created_at BETWEEN interval '0' AND interval '6 hours' AND {where})"
+        " SELECT coalesce(u.username, y.author_id::text) AS account,"
+        "   (floor(extract(epoch FROM m.collected_at - y.created_at) / 7200) * 2)::int AS hours,"
+        "   count(DISTINCT m.tweet_id) AS tweets,"
+        "   percentile_cont(0.5) WITHIN GROUP (ORDER BY m.like_count) AS median_likes,"
+        "   percentile_cont(0.5) WITHIN GROUP (ORDER BY m.impression_count) AS median_impressions"
+        " FROM young y JOIN fact_tweet_metrics m ON m.tweet_id = y.tweet_id"
+        "   AND m.collected_at >= y.created_at AND m.collected_at < y.created_at + interval '72 hours'"
+        " LEFT JOIN dim_user u ON u.user_id = y.author_id AND u.is_current"
+        " GROUP BY 1, 2 ORDER BY 1, 2"
+    ), params
+
+
+def share(scope: Scope) -> tuple[str, dict[str, Any]]:
+    where, params = scope.users("author_id")
+    return (
+        "SELECT coalesce(username, author_id::text) AS account, metric, hours, tweets,"
+        " round(median_share_of_7d::numeric, 4) AS median_share_of_7d"
+        f" FROM v_metric_growth_share WHERE {where} ORDER BY account, metric, hours"
+    ), params
+
+
+def heatmap(scope: Scope) -> tuple[str, dict[str, Any]]:
+    where, params = scope.where("author_id", "date_key")
+    return (
+        "SELECT extract(isodow FROM created_at AT TIME ZONE 'UTC')::int AS weekday,"
+        " extract(hour FROM created_at AT TIME ZONE 'UTC')::int AS hour_utc, count(*) AS tweets"
+        f" FROM fact_tweet WHERE created_at IS NOT NULL AND {where} GROUP BY 1, 2 ORDER BY 1, 2"
+    ), params
+
+
+def entities(scope: Scope) -> tuple[str, dict[str, Any]]:
+    where, params = scope.where("author_id", "date_key")
+    return (
+        "SELECT entity_type, entity, tweets FROM ("
+        " SELECT entity_type, entity, sum(tweets) AS tweets,"
+        "   row_number() OVER (PARTITION BY entity_type ORDER BY sum(tweets) DESC, entity) AS rank"
+        f" FROM v_entity_daily WHERE {where} GROUP BY entity_type, entity) ranked"
+        " WHERE rank <= 10 ORDER BY entity_type, tweets DESC, entity"
+    ), params
+
+
+def sentiment(scope: Scope) -> tuple[str, dict[str, Any]]:
+    # per day, or per ISO week (its Monday) when the scope spans more than 120 days
+    where, params = scope.where("author_id", "date_key")
+    return (
+        "WITH daily AS (SELECT * FROM v_sentiment_daily WHERE " + where + "),"
+        " span AS (SELECT max(day) - min(day) > 120 AS weekly FROM daily)"
+        " SELECT CASE WHEN span.weekly THEN date_trunc('week', day)::date ELSE day END AS period,"
+        " sum(tweets_scored) AS tweets_scored,"
+        " round((sum(avg_compound * tweets_scored) / sum(tweets_scored))::numeric, 4) AS avg_compound,"
+        " sum(positive) AS positive, sum(neutral) AS neutral, sum(negative) AS negative"
+        " FROM daily CROSS JOIN span GROUP BY 1 ORDER BY 1"
+    ), params
