@@ -12,15 +12,20 @@ REPEATABLE READ snapshot, so the files agree with each other.
 the tweet's day (``fact_tweet.date_key``) where it has a ``tweet_id`` but no day (the entity
 bridges); dimensions and the ledger are exported whole. The manifest says which filter each got.
 
-An ``s3://bucket/prefix`` destination is written file by file through a local temporary file
-(boto3 uploads it in parts), then the manifest last: a reader that finds the manifest finds every file.
+The manifest is the commit (see :func:`export`): removed first, written last with each file's
+rows and SHA-256. An ``s3://bucket/prefix`` destination is written file by file through a local
+temporary file (boto3 uploads it in parts). CSV cells that would run as spreadsheet formulas are
+neutralised unless asked not to (:func:`_csv_select`; docs/analysts.md says why).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
 import json
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -29,7 +34,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from common.lake import Lake
+from common.lake import Lake, LakeError, LocalLake
 from common.warehouse.db import check_identifier
 
 BATCH_ROWS = 50_000
@@ -78,6 +83,7 @@ class ExportedFile:
     file: str
     rows: int
     bytes: int
+    sha256: str
     seconds: float
     filter: str
     schema: list[dict[str, str]] = field(default_factory=list)
@@ -227,6 +233,32 @@ def _write_parquet(
     return rows
 
 
+def _csv_select(sql: str, columns: list[tuple[str, str]], neutralise: bool) -> str:
+    """The relation's SELECT for CSV: with ``neutralise``, every text cell a spreadsheet would run
+    as a formula (OWASP's rule: it starts with ``=``, ``+``, ``-``, ``@``, a tab or a CR) gets a
+    leading ``'``, which spreadsheets show as text. Typed columns (numbers, days, times) are left
+    as they are: a negative number is a number, not a formula."""
+    if not neutralise or not any(_is_text(t) for _, t in columns):
+        return sql
+    exprs = []
+    for name, pg_type in columns:
+        quoted = f'"{name}"'
+        if _is_text(pg_type):
+            exprs.append(
+                f"CASE WHEN left({quoted}::text, 1) IN ('=', '+', '-', '@', chr(9), chr(13))"
+                f" THEN chr(39) || {quoted}::text ELSE {quoted}::text END AS {quoted}"
+            )
+        else:
+            exprs.append(quoted)
+    return f"SELECT {', '.join(exprs)} FROM ({sql}) AS r"
+
+
+def _is_text(pg_type: str) -> bool:
+    import pyarrow as pa
+
+    return bool(arrow_type(pg_type) == pa.string())
+
+
 def _write_csv(conn: Any, sql: str, params: dict[str, Any], path: Path) -> int:
     with path.open("wb") as out, conn.cursor() as cur:
         cur.execute("SET LOCAL TimeZone TO 'UTC'")  # timestamps in UTC, spelled +00
@@ -236,84 +268,118 @@ def _write_csv(conn: Any, sql: str, params: dict[str, Any], path: Path) -> int:
         return int(cur.rowcount)  # COPY's own count (its command tag), whatever newlines the values hold
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export and how (``tweetlake export``'s options)."""
+
+    fmt: str = "parquet"
+    relations: Sequence[str] = DEFAULT_RELATIONS
+    since: date | None = None
+    neutralise_formulas: bool = True
+    """CSV only: prefix cells that start like a formula with ``'`` (see :func:`_csv_select`)."""
+    batch_rows: int = BATCH_ROWS
+
+
 def export(
-    conn: Any,
-    schema: str,
-    destination: str,
-    *,
-    fmt: str = "parquet",
-    relations: Sequence[str] = DEFAULT_RELATIONS,
-    since: date | None = None,
-    batch_rows: int = BATCH_ROWS,
-    s3_client: Any = None,
+    conn: Any, schema: str, destination: str, options: ExportOptions | None = None, *, s3_client: Any = None
 ) -> ExportResult:
-    """Write each relation to ``<destination>/<relation>.<fmt>`` and a manifest; returns what was written."""
+    """Write each relation to ``<destination>/<relation>.<fmt>`` and then the manifest.
+
+    The manifest is the commit: the old one is removed before anything is written, each file
+    appears whole (written beside, then renamed or uploaded), and the new manifest, with each
+    file's rows and SHA-256, is written last. A reader that finds a manifest can trust every file
+    it lists; an export that fails half-way leaves no manifest. ``destination``: a folder,
+    ``file:///absolute/path`` or ``s3://bucket/prefix``; a folder that cannot be written raises
+    :class:`~common.lake.LakeError`."""
+    opts = options or ExportOptions()
     check_identifier(schema)
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r} (parquet or csv)")
-    for relation in relations:
+    if opts.fmt not in FORMATS:
+        raise ExportError(f"unknown format {opts.fmt!r} (parquet or csv)")
+    for relation in opts.relations:
         check_identifier(relation)
-    remote = destination.startswith("s3://")
-    lake = Lake.from_uri(destination, s3_client=s3_client) if remote else None
-    local_dir = Path(tempfile.mkdtemp(prefix="tweetlake-export-")) if remote else Path(destination)
-    local_dir.mkdir(parents=True, exist_ok=True)
+    lake = Lake.from_uri(destination, s3_client=s3_client)
+    try:
+        return _export(conn, schema, lake, opts)
+    except OSError as err:  # the local destination (or the temporary folder) failed
+        raise LakeError(f"cannot write the export to {lake.url('')}: {err.strerror or err}") from err
+
+
+def _export(conn: Any, schema: str, lake: Lake, opts: ExportOptions) -> ExportResult:
+    lake.delete(MANIFEST)  # from here until the new manifest, the folder holds no promise
+    if isinstance(lake, LocalLake):
+        lake.root.mkdir(parents=True, exist_ok=True)
+    staging = Path(
+        tempfile.mkdtemp(prefix=".tweetlake-export-", dir=lake.root if isinstance(lake, LocalLake) else None)
+    )
     files: list[ExportedFile] = []
     started = datetime.now(UTC)
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        known = {
-            r[0]
-            for r in conn.execute(
-                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p')",
-                (schema,),
-            ).fetchall()
-        }
-        missing = [r for r in relations if r not in known]
-        if missing:
-            raise ExportError(f"no such table or view in schema {schema}: {', '.join(missing)}")
-        for relation in relations:
-            columns = _columns(conn, schema, relation)
-            sql, applied, params = _select(schema, relation, [c for c, _ in columns], since)
-            name = f"{relation}.{fmt}"
-            path = local_dir / name
-            clock = time.perf_counter()
-            if fmt == "parquet":
-                rows = _write_parquet(conn, sql, params, columns, path, batch_rows)
-            else:
-                rows = _write_csv(conn, sql, params, path)
-            size = path.stat().st_size
-            if lake is not None:
-                lake.put_file(name, path)
-                path.unlink()
-            files.append(
-                ExportedFile(
-                    table=relation,
-                    file=name,
-                    rows=rows,
-                    bytes=size,
-                    seconds=round(time.perf_counter() - clock, 3),
-                    filter=applied,
-                    schema=[
-                        {"name": c, "postgres": t, **({"parquet": str(arrow_type(t))} if fmt == "parquet" else {})}
-                        for c, t in columns
-                    ],
-                )
-            )
+    try:
+        with conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            known = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p')",
+                    (schema,),
+                ).fetchall()
+            }
+            missing = [r for r in opts.relations if r not in known]
+            if missing:
+                raise ExportError(f"no such table or view in schema {schema}: {', '.join(missing)}")
+            for relation in opts.relations:
+                files.append(_export_one(conn, schema, relation, lake, staging, opts))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     manifest = {
-        "format": fmt,
+        "format": opts.fmt,
         "schema": schema,
-        "since": since.isoformat() if since else None,
+        "since": opts.since.isoformat() if opts.since else None,
+        "csv_formulas": ("neutralised" if opts.neutralise_formulas else "raw") if opts.fmt == "csv" else None,
         "exported_at": started.isoformat().replace("+00:00", "Z"),
         "finished_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "tables": [asdict(f) for f in files],
     }
-    data = json.dumps(manifest, indent=2).encode()
-    if lake is not None:
-        lake.put_bytes(MANIFEST, data)
-        local_dir.rmdir()
-        manifest_at = lake.url(MANIFEST)
+    lake.put_bytes(MANIFEST, json.dumps(manifest, indent=2).encode())
+    manifest_at = str(lake.root / MANIFEST) if isinstance(lake, LocalLake) else lake.url(MANIFEST)
+    return ExportResult(destination=lake.url(""), format=opts.fmt, files=files, manifest=manifest_at)
+
+
+def _export_one(conn: Any, schema: str, relation: str, lake: Lake, staging: Path, opts: ExportOptions) -> ExportedFile:
+    columns = _columns(conn, schema, relation)
+    sql, applied, params = _select(schema, relation, [c for c, _ in columns], opts.since)
+    name = f"{relation}.{opts.fmt}"
+    path = staging / name
+    clock = time.perf_counter()
+    if opts.fmt == "parquet":
+        rows = _write_parquet(conn, sql, params, columns, path, opts.batch_rows)
     else:
-        (local_dir / MANIFEST).write_bytes(data)
-        manifest_at = str(local_dir / MANIFEST)
-    return ExportResult(destination=destination, format=fmt, files=files, manifest=manifest_at)
+        rows = _write_csv(conn, _csv_select(sql, columns, opts.neutralise_formulas), params, path)
+    size = path.stat().st_size
+    digest = sha256_of(path)
+    if isinstance(lake, LocalLake):
+        os.replace(path, lake.root / name)  # the same folder: a rename, whole or not at all
+    else:
+        lake.put_file(name, path)
+        path.unlink()
+    return ExportedFile(
+        table=relation,
+        file=name,
+        rows=rows,
+        bytes=size,
+        sha256=digest,
+        seconds=round(time.perf_counter() - clock, 3),
+        filter=applied,
+        schema=[
+            {"name": c, "postgres": t, **({"parquet": str(arrow_type(t))} if opts.fmt == "parquet" else {})}
+            for c, t in columns
+        ],
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,6 +16,43 @@ class UnknownAccounts(ValueError):
     def __init__(self, names: list[str]) -> None:
         super().__init__(f"no such account in the warehouse: {', '.join(names)}")
         self.names = names
+
+
+class UnknownSchema(ValueError):
+    """A schema that is not a migrated warehouse; the message names the closest one that is."""
+
+
+def warehouse_schemas(conn: Any) -> list[str]:
+    """The schemas of this database that hold a warehouse (a ``schema_migrations`` table)."""
+    rows = conn.execute(
+        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relname = 'schema_migrations' AND c.relkind IN ('r', 'p') ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def check_warehouse(conn: Any, schema: str) -> None:
+    """:class:`UnknownSchema` unless ``schema`` is a warehouse at the latest migration. A schema
+    that does not exist gets the closest existing warehouse as a suggestion (never ``db migrate``
+    of the typo, which would create it)."""
+    from common.warehouse.migrate import pending_migrations
+
+    known = warehouse_schemas(conn)
+    if schema not in known:
+        close = difflib.get_close_matches(schema, known, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean --schema {close[0]}?"
+        elif known:
+            hint = f"warehouses here: {', '.join(known)}"
+        else:
+            hint = f"no warehouse in this database yet (create one: tweetlake db migrate --schema {schema})"
+        raise UnknownSchema(f"schema {schema} is not a warehouse: {hint}")
+    pending = pending_migrations(conn, schema)
+    if pending:
+        raise UnknownSchema(
+            f"schema {schema} is not a warehouse at version {pending[-1].version}"
+            f" (run: tweetlake db migrate --schema {schema})"
+        )
 
 
 @dataclass(frozen=True)

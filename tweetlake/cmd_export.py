@@ -1,9 +1,11 @@
-"""``tweetlake export --format parquet|csv --out DIR|s3://bucket/prefix [--tables a,b] [--since DAY]``.
+"""``tweetlake export --format parquet|csv --out DIR|file:///DIR|s3://bucket/prefix [--tables a,b] [--since DAY]``.
 
-Writes the star schema and the views (or the ``--tables`` named) as one file each plus
-``manifest.json`` (table, rows, schema, time), streaming every table (``analytics/export.py``).
-Exit status: 0 written; 2 a bad argument or an unknown table; 3 the database failed; 7 the
-destination (folder or S3) failed.
+Writes the star schema and the views (or the ``--tables`` named) as one file each, then
+``manifest.json`` (table, rows, SHA-256, schema, time) last, streaming every table
+(``analytics/export.py``). CSV cells that a spreadsheet would run as a formula are neutralised
+unless ``--keep-formulas``. Errors are raised to the command's boundary, which prints one line and
+the code of ``common/exit_codes.py`` (2 a bad argument or an unknown table; 7 the destination
+failed; 8 the database failed).
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ import sys
 
 from common.logs import configure_logging
 from common.settings import env_help
-from tweetlake.cmd_report import parse_day
-from tweetlake.options import add_database, add_log_level
+from tweetlake.options import ArgumentParser, add_database, add_log_level, iso_day
 
 
 def build_parser() -> argparse.ArgumentParser:
     from analytics.export import DEFAULT_RELATIONS, FORMATS
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="tweetlake export",
         description="Export the warehouse's tables and views for BI tools and notebooks.",
         epilog=env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA"),
@@ -32,9 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="parquet",
         help="Parquet (typed, one row group per 50,000 rows) or CSV (default: parquet)",
     )
-    parser.add_argument("--out", required=True, help="a folder, or s3://bucket/prefix")
+    parser.add_argument("--out", required=True, help="a folder, file:///absolute/folder, or s3://bucket/prefix")
     parser.add_argument("--tables", default="", help=f"comma-separated (default: all: {', '.join(DEFAULT_RELATIONS)})")
-    parser.add_argument("--since", type=parse_day, help="rows of this UTC day or later (tables with a day)")
+    parser.add_argument("--since", type=iso_day, help="rows of this UTC day or later (tables with a day)")
+    parser.add_argument(
+        "--keep-formulas",
+        action="store_true",
+        help="CSV: write cells that start with = + - @ tab or CR as they are, for machine readers (default:"
+        " prefix them with ' so a spreadsheet shows text instead of running a formula)",
+    )
     add_database(parser)
     add_log_level(parser)
     return parser
@@ -43,31 +50,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    import psycopg
 
-    from analytics.export import DEFAULT_RELATIONS, ExportError, export
-    from common.lake import LakeError
-    from common.warehouse.db import DbTarget
+    from analytics.export import DEFAULT_RELATIONS, ExportError, ExportOptions, export
+    from analytics.scope import UnknownSchema, check_warehouse
+    from common.warehouse.db import DbTarget, check_identifier
     from tweetlake import localdb
+    from tweetlake.errors import UsageError
     from tweetlake.output import format_table
 
+    schema = check_identifier(args.schema)
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] or list(DEFAULT_RELATIONS)
+    options = ExportOptions(
+        fmt=args.format, relations=tables, since=args.since, neutralise_formulas=not args.keep_formulas
+    )
     try:
         url = localdb.database_url(args.database_url)
         with DbTarget.from_url(url).connect(autocommit=True) as conn:
-            result = export(conn, args.schema, args.out, fmt=args.format, relations=tables, since=args.since)
-    except ExportError as err:
-        print(f"tweetlake export: {err}", file=sys.stderr)
-        return 2
-    except ValueError as err:  # a schema or table name that is not an identifier
-        print(f"tweetlake export: {err}", file=sys.stderr)
-        return 2
-    except psycopg.Error as err:
-        print(f"tweetlake export: database error: {str(err).strip().splitlines()[0]}", file=sys.stderr)
-        return 3
-    except (LakeError, OSError) as err:
-        print(f"tweetlake export: cannot write {args.out}: {err}", file=sys.stderr)
-        return 7
+            check_warehouse(conn, schema)
+            result = export(conn, schema, args.out, options)
+    except (ExportError, UnknownSchema) as err:
+        raise UsageError(str(err)) from err
     print(
         format_table(["table", "rows", "file", "seconds"], [(f.table, f.rows, f.file, f.seconds) for f in result.files])
     )

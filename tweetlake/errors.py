@@ -81,6 +81,9 @@ def classify(err: BaseException) -> Failure | None:
         if isinstance(err, admin_shutdown):
             return Failure(ExitCode.DATABASE, f"the database went away (it was shut down): {one_line(err)}")
         return Failure(ExitCode.DATABASE, f"cannot reach the database: {one_line(err)}")
+    if psycopg is not None and isinstance(err, psycopg.Error):  # type: ignore[attr-defined]
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return Failure(ExitCode.DATABASE, f"the database refused a query: {first}")
     localdb = _module("tweetlake.localdb")
     if localdb is not None and isinstance(err, localdb.LocalDbError):  # type: ignore[attr-defined]
         return Failure(ExitCode.DATABASE, f"the embedded PostgreSQL failed: {one_line(err)}")

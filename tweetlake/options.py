@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import NoReturn
 
 from common.lake import Lake, LocalLake
@@ -118,3 +118,11 @@ def rfc3339_text(value: str) -> str:
     """:func:`rfc3339` that keeps the text (for options passed on as strings)."""
     rfc3339(value)
     return value
+
+
+def iso_day(value: str) -> date:
+    """An ``argparse`` type: a UTC day as ``YYYY-MM-DD``; argparse names the option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {value!r}") from None

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from analytics.export import export
+from analytics.export import ExportOptions, export
 from tests.analytics.rows import query, small_warehouse, tweet
 from tweetlake.cli import main
 
@@ -139,7 +139,9 @@ def test_export_to_s3(wh: Any, pg_url: str, schema: str, s3_lake: Any) -> None:
 
     small_warehouse(wh)
     s3 = s3_lake.client  # moto's, with the bucket the fixture made
-    result = export(wh, schema, "s3://tweetlake-test/exports/run1", relations=("fact_user_daily",), s3_client=s3)
+    result = export(
+        wh, schema, "s3://tweetlake-test/exports/run1", ExportOptions(relations=("fact_user_daily",)), s3_client=s3
+    )
     assert result.files[0].rows == 12  # alice 10 days, bob 2
     assert result.manifest == "s3://tweetlake-test/exports/run1/manifest.json"
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="tweetlake-test", Prefix="exports/run1/")["Contents"])
@@ -166,7 +168,9 @@ def test_parquet_streams_in_row_groups_with_bounded_memory(wh: Any, schema: str,
     batch = 10_000
     tracemalloc.start()
     try:
-        result = export(wh, schema, str(tmp_path / "big"), relations=("fact_tweet_metrics",), batch_rows=batch)
+        result = export(
+            wh, schema, str(tmp_path / "big"), ExportOptions(relations=("fact_tweet_metrics",), batch_rows=batch)
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
