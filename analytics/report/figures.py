@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from analytics.table import Table
@@ -25,7 +26,9 @@ def followers(t: Table) -> Any:
     fig = go.Figure()
     for account, part in t.groups("account").items():
         fig.add_trace(
-            go.Scatter(x=part.column("day"), y=part.column("followers_count"), name=str(account), mode="lines+markers")
+            go.Scatter(
+                x=part.column("day"), y=part.column("followers_count"), name=label(account), mode="lines+markers"
+            )
         )
     fig.update_yaxes(type="log")  # accounts of very different sizes side by side
     return _layout(fig, x="day (UTC)", y="followers (log scale)")
@@ -60,7 +63,7 @@ def curves(t: Table) -> Any:
     fig = go.Figure()
     for account, part in t.groups("account").items():
         fig.add_trace(
-            go.Scatter(x=part.column("hours"), y=part.column("median_likes"), name=str(account), mode="lines+markers")
+            go.Scatter(x=part.column("hours"), y=part.column("median_likes"), name=label(account), mode="lines+markers")
         )
     return _layout(fig, x="hours since posting (2-hour bins)", y="median likes")
 
@@ -74,7 +77,7 @@ def share(t: Table) -> Any:
             go.Scatter(
                 x=part.column("hours"),
                 y=part.column("median_share_of_7d"),
-                name=f"{account} · {metric}",
+                name=label(f"{account} · {metric}"),
                 mode="lines+markers",
             )
         )
@@ -156,4 +159,10 @@ def pipeline(t: Table) -> Any:
 
 
 def _entity_label(kind: str, entity: str) -> str:
-    return {"hashtag": "#", "mention": "@", "cashtag": "$"}.get(kind, "") + str(entity)
+    return label({"hashtag": "#", "mention": "@", "cashtag": "$"}.get(kind, "") + str(entity))
+
+
+def label(value: Any) -> str:
+    """Data as plotly label text: plotly reads a subset of HTML in labels (``<a href>`` becomes a
+    link, ``<b>`` bold), so ``<``, ``>`` and ``&`` are escaped; plotly shows them as typed."""
+    return html.escape(str(value), quote=False)

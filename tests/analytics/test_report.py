@@ -8,13 +8,14 @@ import html
 import json
 import re
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from analytics.report import CHARTS
-from tests.analytics.rows import small_warehouse
+from tests.analytics.rows import daily, small_warehouse, user
 from tweetlake.cli import main
 
 pytestmark = pytest.mark.slow  # the embedded PostgreSQL and a browser
@@ -34,6 +35,12 @@ MARKS_JS = """
 EVERY_CHART_DRAWN_JS = """
 () => Array.from(document.querySelectorAll('div.chart'))
   .every(chart => chart.querySelector('.js-plotly-plot g.trace, .js-plotly-plot g.hm image'))
+"""
+
+
+HOSTILE_NAME = '<a href="https://evil.example/x">evil</a>'
+LINKS_JS = """
+() => Array.from(document.querySelectorAll('.js-plotly-plot a')).map(a => a.getAttribute('href') || a.outerHTML)
 """
 
 
@@ -76,15 +83,21 @@ def open_in_browser(page_path: Path, screenshot: Path) -> dict[str, Any]:
             charts = page.evaluate(MARKS_JS)
             page.screenshot(path=str(screenshot), full_page=True)
             text = page.inner_text("body")
+            links = page.evaluate(LINKS_JS)
+            legend = page.evaluate(
+                "() => Array.from(document.querySelectorAll('g.legend text')).map(t => t.textContent)"
+            )
         finally:
             browser.close()
-    return {"errors": errors, "requests": requests, "charts": charts, "text": text}
+    return {"errors": errors, "requests": requests, "charts": charts, "text": text, "links": links, "legend": legend}
 
 
 def test_report_opens_offline_in_chromium_with_every_chart_drawn(
     wh: Any, pg_url: str, schema: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     small_warehouse(wh)
+    user(wh, 3, HOSTILE_NAME)  # data that plotly would draw as a link if it reached a label raw
+    daily(wh, 3, date(2026, 11, 5), 42)
     lake_dir = tmp_path / "lake"
     write_quarantine(lake_dir)
     out = tmp_path / "report.html"
@@ -95,9 +108,14 @@ def test_report_opens_offline_in_chromium_with_every_chart_drawn(
     assert str(out) in capsys.readouterr().out
     page = out.read_text(encoding="utf-8")
     assert not re.search(r"""<script[^>]+src=|<link[^>]+href=["']https?:""", page)  # nothing fetched
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    assert csp and "'unsafe-inline'" not in csp.group(1).split("style-src")[0] and "'unsafe-eval'" not in page
+    assert "script-src 'sha256-" in csp.group(1)
 
     seen = open_in_browser(out, tmp_path / "report.png")
-    assert seen["errors"] == []
+    assert seen["errors"] == []  # every script ran under the strict policy
+    assert seen["links"] == []  # no data became a link
+    assert HOSTILE_NAME in seen["legend"]  # shown as typed
     assert seen["requests"] == [out.as_uri()]  # the file itself, nothing else
     drawn = {c["id"]: c for c in seen["charts"]}
     assert set(drawn) == {c.id for c in CHARTS} | {"pipeline"}  # every chart has data here
