@@ -33,8 +33,9 @@ CHARTS: tuple[Chart, ...] = (
     ),
     Chart(
         "posts",
-        "Posts per day",
-        "Tweets per UTC day of posting, stacked by type (original, reply, quote, retweet), from fact_tweet.",
+        "Posts over time",
+        "Tweets posted, stacked by type (original, reply, quote, retweet), from fact_tweet: a bar a UTC day "
+        "when the period spans up to 92 days, an ISO week (from its Monday) up to two years, a month beyond.",
         queries.posts,
         figures.posts,
     ),
@@ -43,7 +44,8 @@ CHARTS: tuple[Chart, ...] = (
         "Engagement by tweet type",
         "Left: engagement (likes + retweets + replies + quotes, latest snapshot) as a share of impressions, "
         "summed over the tweets with impressions. Right: average engagement per tweet with metrics "
-        "(v_tweet_engagement). Retweets show the counts X reports on the retweet itself.",
+        "(v_tweet_engagement). Retweets show the counts X reports on the retweet itself, which are the original "
+        "post's; X reports no impressions for a retweet, so its rate bar is empty and says so.",
         queries.engagement,
         figures.engagement,
     ),
@@ -51,7 +53,9 @@ CHARTS: tuple[Chart, ...] = (
         "curves",
         "Metric growth curves: likes by hours since posting",
         "Median likes of the tweets first seen within 6 hours of posting, at their snapshots' age in "
-        "2-hour bins (v_tweet_metric_curve): how fast a tweet gathers its likes, per account.",
+        "2-hour bins (v_tweet_metric_curve): how fast a tweet gathers its likes, per account. The legend gives "
+        "how many tweets each account's points rest on; a hollow point rests on fewer than 5 tweets (a dotted "
+        "line: all of them do) and says little; hover a point, or read the table's tweets column.",
         queries.curves,
         figures.curves,
         empty="no tweet in this scope was first seen within 6 hours of posting",
@@ -85,9 +89,9 @@ CHARTS: tuple[Chart, ...] = (
     Chart(
         "sentiment",
         "Sentiment over time",
-        "English tweets that are not retweets, per UTC day of posting (per ISO week when the period spans "
-        "more than 120 days): how many VADER scores positive "
-        "(compound ≥ 0.05), neutral or negative (≤ −0.05), and the day's average compound score "
+        "English tweets that are not retweets, binned by posting day as posts over time are (a day, an ISO "
+        "week or a month, by the period's span): how many VADER scores positive "
+        "(compound ≥ 0.05), neutral or negative (≤ −0.05), and the period's average compound score "
         "(v_sentiment_daily).",
         queries.sentiment,
         figures.sentiment,

@@ -10,7 +10,7 @@ from analytics.table import Table
 
 def _layout(fig: Any, **axes: str) -> Any:
     fig.update_layout(
-        margin={"l": 60, "r": 20, "t": 20, "b": 50},
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},  # plotly's toolbar sits above the titles
         height=380,
         template="plotly_white",
         legend={"orientation": "h", "y": -0.2},
@@ -39,9 +39,15 @@ def posts(t: Table) -> Any:
 
     fig = go.Figure()
     for kind, part in t.groups("tweet_type").items():
-        fig.add_trace(go.Bar(x=part.column("day"), y=part.column("tweets"), name=str(kind)))
-    fig.update_layout(barmode="stack")
-    return _layout(fig, x="day posted (UTC)", y="tweets")
+        fig.add_trace(go.Bar(x=part.column("period"), y=part.column("tweets"), name=label(kind)))
+    fig.update_layout(barmode="stack", bargap=0.1)
+    return _layout(fig, x=f"{_bin(t)} posted (UTC)", y=f"tweets a {_bin(t)}")
+
+
+def _bin(t: Table) -> str:
+    """The bin of a binned query (day, week or month), for the axis titles."""
+    bins = set(t.column("bin"))
+    return str(bins.pop()) if len(bins) == 1 else "period"
 
 
 def engagement(t: Table) -> Any:
@@ -51,8 +57,15 @@ def engagement(t: Table) -> Any:
     fig = make_subplots(
         rows=1, cols=2, subplot_titles=("engagement rate (% of impressions)", "average engagement per tweet")
     )
-    fig.add_trace(go.Bar(x=t.column("tweet_type"), y=t.column("engagement_rate_pct"), name="rate %"), row=1, col=1)
-    fig.add_trace(go.Bar(x=t.column("tweet_type"), y=t.column("avg_engagement"), name="avg engagement"), row=1, col=2)
+    kinds = [label(k) for k in t.column("tweet_type")]
+    fig.add_trace(go.Bar(x=kinds, y=t.column("engagement_rate_pct"), name="rate %"), row=1, col=1)
+    fig.add_trace(go.Bar(x=kinds, y=t.column("avg_engagement"), name="avg engagement"), row=1, col=2)
+    for kind, rate, avg in zip(kinds, t.column("engagement_rate_pct"), t.column("avg_engagement"), strict=True):
+        if rate is None:  # an empty bar says why
+            why = "no metrics yet" if avg is None else "no impressions<br>reported"
+            fig.add_annotation(x=kind, y=0, text=why, showarrow=False, yanchor="bottom", row=1, col=1)
+        if avg is None:
+            fig.add_annotation(x=kind, y=0, text="no metrics yet", showarrow=False, yanchor="bottom", row=1, col=2)
     fig.update_layout(showlegend=False)
     return _layout(fig)
 
@@ -62,10 +75,33 @@ def curves(t: Table) -> Any:
 
     fig = go.Figure()
     for account, part in t.groups("account").items():
+        tweets = [int(n) for n in part.column("tweets")]
         fig.add_trace(
-            go.Scatter(x=part.column("hours"), y=part.column("median_likes"), name=label(account), mode="lines+markers")
+            go.Scatter(
+                x=part.column("hours"),
+                y=part.column("median_likes"),
+                name=label(f"{account} · {_span(tweets)} a point"),
+                mode="lines+markers",
+                line={"dash": "dot" if max(tweets) < FEW_TWEETS else "solid"},
+                customdata=tweets,
+                hovertemplate="%{x} h: median %{y} likes over %{customdata} tweets",
+                marker={
+                    "symbol": ["circle" if n >= FEW_TWEETS else "circle-open" for n in tweets],
+                    "size": [9 if n >= FEW_TWEETS else 7 for n in tweets],
+                },
+            )
         )
     return _layout(fig, x="hours since posting (2-hour bins)", y="median likes")
+
+
+FEW_TWEETS = 5
+"""A median over fewer tweets than this is drawn as a hollow point (a line of only such points is
+dotted): it says little."""
+
+
+def _span(counts: list[int]) -> str:
+    lo, hi = min(counts), max(counts)
+    return f"{lo} tweet{'s' if lo != 1 else ''}" if lo == hi else f"{lo}–{hi} tweets"
 
 
 def share(t: Table) -> Any:
@@ -126,9 +162,9 @@ def sentiment(t: Table) -> Any:
     from plotly.subplots import make_subplots
 
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    for label, color in (("positive", "#2ca02c"), ("neutral", "#bbbbbb"), ("negative", "#d62728")):
+    for kind, color in (("positive", "#2ca02c"), ("neutral", "#bbbbbb"), ("negative", "#d62728")):
         fig.add_trace(
-            go.Bar(x=t.column("period"), y=t.column(label), name=f"{label} tweets", marker_color=color),
+            go.Bar(x=t.column("period"), y=t.column(kind), name=f"{kind} tweets", marker_color=color),
             secondary_y=False,
         )
     fig.add_trace(
@@ -143,8 +179,14 @@ def sentiment(t: Table) -> Any:
     )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title_text="tweets scored", secondary_y=False)
-    fig.update_yaxes(title_text="average compound (−1…1)", range=[-1, 1], secondary_y=True)
-    return _layout(fig, x="day (or ISO week) posted, UTC")
+    fig.update_yaxes(
+        title_text="average compound (−1…1)",
+        range=[-1, 1],
+        tickvals=[-1, -0.5, 0, 0.5, 1],
+        showgrid=False,
+        secondary_y=True,
+    )
+    return _layout(fig, x=f"{_bin(t)} posted (UTC)")
 
 
 def pipeline(t: Table) -> Any:

@@ -20,11 +20,33 @@ def followers(scope: Scope) -> tuple[str, dict[str, Any]]:
     ), params
 
 
+DAILY_UP_TO = 92
+"""A period of up to this many days is drawn a bar a day; up to :data:`WEEKLY_UP_TO`, a bar an ISO
+week (its Monday); longer, a bar a month: 30 to 100 bars, whatever the span."""
+WEEKLY_UP_TO = 731
+
+
+def _binned(day: str) -> tuple[str, str]:
+    """The period a ``day`` falls in and the bin's name, chosen by ``span.days`` (the scope's span)."""
+    period = (
+        f"CASE WHEN span.days > {WEEKLY_UP_TO} THEN date_trunc('month', {day})::date"
+        f" WHEN span.days > {DAILY_UP_TO} THEN date_trunc('week', {day})::date ELSE {day} END"
+    )
+    name = (
+        f"CASE WHEN span.days > {WEEKLY_UP_TO} THEN 'month' WHEN span.days > {DAILY_UP_TO} THEN 'week' ELSE 'day' END"
+    )
+    return period, name
+
+
 def posts(scope: Scope) -> tuple[str, dict[str, Any]]:
     where, params = scope.where("author_id", "date_key")
+    period, name = _binned("day")
     return (
-        f"SELECT to_date(date_key::text, 'YYYYMMDD') AS day, tweet_type, count(*) AS tweets FROM fact_tweet"
-        f" WHERE date_key IS NOT NULL AND {where} GROUP BY 1, 2 ORDER BY 1, 2"
+        "WITH daily AS (SELECT to_date(date_key::text, 'YYYYMMDD') AS day, tweet_type, count(*) AS tweets"
+        f"   FROM fact_tweet WHERE date_key IS NOT NULL AND {where} GROUP BY date_key, tweet_type),"
+        " span AS (SELECT max(day) - min(day) AS days FROM daily)"
+        f" SELECT {period} AS period, tweet_type, sum(tweets) AS tweets, {name} AS bin"
+        " FROM daily CROSS JOIN span GROUP BY 1, 2, 4 ORDER BY 1, 2"
     ), params
 
 
@@ -95,14 +117,14 @@ def entities(scope: Scope) -> tuple[str, dict[str, Any]]:
 
 
 def sentiment(scope: Scope) -> tuple[str, dict[str, Any]]:
-    # per day, or per ISO week (its Monday) when the scope spans more than 120 days
     where, params = scope.where("author_id", "date_key")
+    period, name = _binned("day")
     return (
         "WITH daily AS (SELECT * FROM v_sentiment_daily WHERE " + where + "),"
-        " span AS (SELECT max(day) - min(day) > 120 AS weekly FROM daily)"
-        " SELECT CASE WHEN span.weekly THEN date_trunc('week', day)::date ELSE day END AS period,"
+        " span AS (SELECT max(day) - min(day) AS days FROM daily)"
+        f" SELECT {period} AS period,"
         " sum(tweets_scored) AS tweets_scored,"
         " round((sum(avg_compound * tweets_scored) / sum(tweets_scored))::numeric, 4) AS avg_compound,"
-        " sum(positive) AS positive, sum(neutral) AS neutral, sum(negative) AS negative"
-        " FROM daily CROSS JOIN span GROUP BY 1 ORDER BY 1"
+        f" sum(positive) AS positive, sum(neutral) AS neutral, sum(negative) AS negative, {name} AS bin"
+        " FROM daily CROSS JOIN span GROUP BY 1, 7 ORDER BY 1"
     ), params
