@@ -24,3 +24,27 @@ def test_analytics_imports_only_common_and_libraries() -> None:
                 if top in ("ingestion", "glue_jobs", "pyspark", "tweetlake", "xsim")
             ]
     assert found == []
+
+
+def test_no_module_but_the_command_entry_imports_a_cmd_module() -> None:
+    found = []
+    for path in sorted(ROOT.glob("*/**/*.py")):
+        if ".venv" in path.parts or path.relative_to(ROOT).as_posix() == "tweetlake/cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(n.split(".")[-1].startswith("cmd_") and n.startswith("tweetlake") for n in names):
+                found.append(path.relative_to(ROOT).as_posix())
+    assert [p for p in found if not p.startswith("tests/")] == []
+
+
+def test_the_report_and_its_helpers_import_each_other_without_a_cycle() -> None:
+    """pipeline.py and tweetlake/billing.py take Table from analytics.table, never from the report."""
+    for name in ("analytics/pipeline.py", "tweetlake/billing.py", "analytics/table.py"):
+        tree = ast.parse((ROOT / name).read_text(encoding="utf-8"))
+        modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not any(m and m.startswith("analytics.report") for m in modules), name
