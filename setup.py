@@ -49,7 +49,7 @@ setup(
             "vaderSentiment>=3.3.2",
         ],
         # tweetlake report (plotly, its JS inlined) and tweetlake export (Parquet)
-        "analytics": ["psycopg[binary]>=3.2", "plotly>=5.24", "pyarrow>=14"],
+        "analytics": ["psycopg[binary]>=3.2", "plotly>=5.24", "pyarrow>=14", "adbc-driver-postgresql>=1.0"],
         # the tracked-accounts REST API: locally (uvicorn) and on Lambda (mangum)
         "api": ["fastapi>=0.115", "mangum>=0.19", "uvicorn>=0.30"],
         "dev": [

@@ -1,9 +1,8 @@
 """``tweetlake export``: the star schema and the views as Parquet or CSV files, with a manifest.
 
-Every relation streams through PostgreSQL's own ``COPY (…) TO STDOUT``: CSV is written as it
-arrives; for Parquet, Arrow's streaming CSV reader parses it (in C++, typed by the columns'
-PostgreSQL types) and each :data:`BATCH_ROWS` rows become one row group; nothing holds a whole
-table. Parquet columns keep the warehouse's types:
+Every relation streams: CSV through PostgreSQL's own ``COPY (…) TO STDOUT`` as it arrives;
+Parquet through ADBC's binary COPY into Arrow (:mod:`analytics.parquet`), each :data:`BATCH_ROWS`
+rows one row group; nothing holds a whole table. Parquet columns keep the warehouse's types:
 ids are int64, timestamps are UTC instants (``timestamp[us, tz=UTC]``), dates are dates, booleans
 booleans; ``numeric`` (ratios in the views) becomes float64. All relations are read in one
 REPEATABLE READ snapshot, so the files agree with each other.
@@ -21,19 +20,18 @@ neutralised unless asked not to (:func:`_csv_select`; docs/analysts.md says why)
 from __future__ import annotations
 
 import hashlib
-import io
-import itertools
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from analytics.parquet import ArrowReader, arrow_type, write_parquet_copy
 from common.lake import Lake, LakeError, LocalLake
 from common.warehouse.db import check_identifier
 
@@ -111,25 +109,6 @@ def _columns(conn: Any, schema: str, relation: str) -> list[tuple[str, str]]:
     return [(name, pg_type) for name, pg_type in rows]
 
 
-def arrow_type(pg_type: str) -> Any:
-    """The Parquet (Arrow) type of a PostgreSQL column type (``format_type`` spelling)."""
-    import pyarrow as pa
-
-    base = pg_type.split("(")[0].strip()
-    return {
-        "bigint": pa.int64(),
-        "integer": pa.int32(),
-        "smallint": pa.int16(),
-        "double precision": pa.float64(),
-        "real": pa.float32(),
-        "numeric": pa.float64(),
-        "boolean": pa.bool_(),
-        "date": pa.date32(),
-        "timestamp with time zone": pa.timestamp("us", tz="UTC"),
-        "timestamp without time zone": pa.timestamp("us"),
-    }.get(base, pa.string())
-
-
 def _select(schema: str, relation: str, columns: Sequence[str], since: date | None) -> tuple[str, str, dict[str, Any]]:
     """The relation's SELECT, the filter it got (for the manifest), and its parameters."""
     cols = ", ".join(f'"{c}"' for c in columns)
@@ -148,91 +127,6 @@ def _select(schema: str, relation: str, columns: Sequence[str], since: date | No
     return sql, "none (no day column)", {}
 
 
-class _CopyStream(io.RawIOBase):
-    """``COPY … TO STDOUT`` chunks as a readable binary stream (for Arrow's CSV reader)."""
-
-    def __init__(self, chunks: Iterator[Any]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = bytes(chunk)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
-
-
-_ISO = 'YYYY-MM-DD"T"HH24:MI:SS.US'
-
-
-def _csv_expression(name: str, pg_type: str) -> str:
-    """How a column is spelled in the COPY feeding Parquet: timestamps as ISO 8601 in UTC with a Z
-    (which Arrow parses as UTC instants), everything else as PostgreSQL writes it."""
-    quoted = f'"{name}"'
-    if pg_type.startswith("timestamp with time zone"):
-        return f"to_char({quoted} AT TIME ZONE 'UTC', '{_ISO}\"Z\"') AS {quoted}"
-    if pg_type.startswith("timestamp without time zone"):
-        return f"to_char({quoted}, '{_ISO}') AS {quoted}"
-    return quoted
-
-
-def _write_parquet(
-    conn: Any, sql: str, params: dict[str, Any], columns: list[tuple[str, str]], path: Path, batch_rows: int
-) -> int:
-    """PostgreSQL's COPY (CSV) parsed by Arrow's streaming CSV reader (C++, typed by the column
-    contract), one Parquet row group per ``batch_rows`` rows: no Python object per value."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    arrow_schema = pa.schema([pa.field(name, arrow_type(pg_type)) for name, pg_type in columns])
-    names = [name for name, _ in columns]
-    select = ", ".join(_csv_expression(name, pg_type) for name, pg_type in columns)
-    rows = 0
-    pending: list[Any] = []
-    pending_rows = 0
-    with conn.cursor() as cur, pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer:
-        with cur.copy(f"COPY (SELECT {select} FROM ({sql}) AS r) TO STDOUT (FORMAT csv)", params or None) as copy:
-            chunks = iter(copy)
-            first = next(chunks, None)
-            if first is None:  # no rows: the file is the schema alone
-                return 0
-            reader = pacsv.open_csv(
-                io.BufferedReader(_CopyStream(itertools.chain([first], chunks)), buffer_size=1 << 20),
-                read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=4 << 20),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=arrow_schema,
-                    null_values=[""],
-                    true_values=["t"],
-                    false_values=["f"],
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-            for batch in reader:
-                pending.append(batch)
-                pending_rows += batch.num_rows
-                while pending_rows >= batch_rows:  # exactly batch_rows a row group
-                    table = pa.Table.from_batches(pending, schema=arrow_schema)
-                    writer.write_table(table.slice(0, batch_rows), row_group_size=batch_rows)
-                    rest = table.slice(batch_rows)
-                    pending, pending_rows = rest.to_batches(), rest.num_rows
-                    rows += batch_rows
-        if pending_rows:
-            writer.write_table(pa.Table.from_batches(pending, schema=arrow_schema), row_group_size=batch_rows)
-            rows += pending_rows
-    return rows
-
-
 def _csv_select(sql: str, columns: list[tuple[str, str]], neutralise: bool) -> str:
     """The relation's SELECT for CSV: with ``neutralise``, every text cell a spreadsheet would run
     as a formula (OWASP's rule: it starts with ``=``, ``+``, ``-``, ``@``, a tab or a CR) gets a
@@ -245,7 +139,7 @@ def _csv_select(sql: str, columns: list[tuple[str, str]], neutralise: bool) -> s
         quoted = f'"{name}"'
         if _is_text(pg_type):
             exprs.append(
-                f"CASE WHEN left({quoted}::text, 1) IN ('=', '+', '-', '@', chr(9), chr(13))"
+                f"CASE WHEN ascii({quoted}::text) IN (9, 13, 43, 45, 61, 64)"  # tab, CR, +, -, =, @
                 f" THEN chr(39) || {quoted}::text ELSE {quoted}::text END AS {quoted}"
             )
         else:
@@ -286,6 +180,8 @@ class ExportOptions:
     neutralise_formulas: bool = True
     """CSV only: prefix cells that start like a formula with ``'`` (see :func:`_csv_select`)."""
     batch_rows: int = BATCH_ROWS
+    use_adbc: bool = True
+    """Parquet: read through ADBC's PostgreSQL driver when it is installed (else text COPY)."""
 
 
 def export(
@@ -335,8 +231,13 @@ def _export(conn: Any, schema: str, lake: Lake, opts: ExportOptions) -> ExportRe
             missing = [r for r in opts.relations if r not in known]
             if missing:
                 raise ExportError(f"no such table or view in schema {schema}: {', '.join(missing)}")
-            for relation in opts.relations:
-                files.append(_export_one(conn, schema, relation, lake, staging, opts))
+            arrow = ArrowReader.join(conn) if opts.fmt == "parquet" and opts.use_adbc else None
+            try:
+                for relation in opts.relations:
+                    files.append(_export_one(conn, schema, relation, lake, staging, opts, arrow))
+            finally:
+                if arrow is not None:
+                    arrow.close()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     manifest = {
@@ -353,14 +254,19 @@ def _export(conn: Any, schema: str, lake: Lake, opts: ExportOptions) -> ExportRe
     return ExportResult(destination=lake.url(""), format=opts.fmt, files=files, manifest=manifest_at)
 
 
-def _export_one(conn: Any, schema: str, relation: str, lake: Lake, staging: Path, opts: ExportOptions) -> ExportedFile:
+def _export_one(
+    conn: Any, schema: str, relation: str, lake: Lake, staging: Path, opts: ExportOptions, arrow: ArrowReader | None
+) -> ExportedFile:
     columns = _columns(conn, schema, relation)
     sql, applied, params = _select(schema, relation, [c for c, _ in columns], opts.since)
     name = f"{relation}.{opts.fmt}"
     path = staging / name
     clock = time.perf_counter()
     if opts.fmt == "parquet":
-        rows = _write_parquet(conn, sql, params, columns, path, opts.batch_rows)
+        if arrow is not None:
+            rows = arrow.write(conn, sql, params, columns, path, opts.batch_rows)
+        else:
+            rows = write_parquet_copy(conn, sql, params, columns, path, opts.batch_rows)
     else:
         rows = _write_csv(conn, _csv_select(sql, columns, opts.neutralise_formulas), params, path)
     size = path.stat().st_size

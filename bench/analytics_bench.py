@@ -145,7 +145,7 @@ def report_figures(conn: Any) -> None:
 
 
 def export_figures(conn: Any) -> None:
-    from analytics.export import export
+    from analytics.export import ExportOptions, export
 
     print("\nexport vs COPY … TO STDOUT (into a local file)")
     with tempfile.TemporaryDirectory(prefix="tweetlake-bench-export-") as tmp:
@@ -155,7 +155,7 @@ def export_figures(conn: Any) -> None:
             _, copy_csv = copy_reference(conn, table, "csv", work / f"{table}.copy.csv")
             for fmt in ("parquet", "csv"):
                 started = time.perf_counter()
-                result = export(conn, SCHEMA, str(work / fmt), fmt=fmt, relations=(table,))
+                result = export(conn, SCHEMA, str(work / fmt), ExportOptions(fmt=fmt, relations=(table,)))
                 seconds = time.perf_counter() - started
                 print(
                     f"  {table:<19} {fmt:<8} {result.rows:>10,} rows {seconds:7.2f}s "

@@ -64,7 +64,7 @@ def test_an_export_stopped_half_way_by_an_unreadable_table_leaves_no_manifest_th
     wh.execute("CREATE VIEW cannot_read AS SELECT 1 / (count(*) - count(*)) AS boom FROM fact_tweet")
     code = main([*base, "--tables", "fact_tweet,cannot_read,dim_user"])
     err = capsys.readouterr().err
-    assert code == 8 and len(err.strip().splitlines()) == 1 and "division by zero" in err
+    assert code == 8 and len(err.strip().splitlines()) == 1 and "division by zero" in err, err
     manifest = out / "manifest.json"
     if manifest.exists():  # the old one must not survive to describe files that changed under it
         files_agree_with(manifest)

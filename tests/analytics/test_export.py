@@ -180,3 +180,21 @@ def test_parquet_streams_in_row_groups_with_bounded_memory(wh: Any, schema: str,
     # the whole table as Python rows would take well over 200 MB (10 columns of 300,000 objects);
     # one batch of 10,000 rows and its Arrow arrays stay far below 40 MB
     assert peak < 40 * 1024 * 1024, peak
+
+
+def test_parquet_through_adbc_and_through_text_copy_hold_the_same_rows_and_types(
+    wh: Any, schema: str, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    small_warehouse(wh)
+    tweet(wh, 203, 2, datetime(2026, 11, 9, 14, tzinfo=UTC), text='two\nlines, "quoted", ünïcode')
+    relations = ("fact_tweet", "v_tweet_engagement", "v_metric_growth_share", "dim_user")
+    adbc = export(wh, schema, str(tmp_path / "adbc"), ExportOptions(relations=relations))
+    copy = export(wh, schema, str(tmp_path / "copy"), ExportOptions(relations=relations, use_adbc=False))
+    assert [f.rows for f in adbc.files] == [f.rows for f in copy.files]
+    for relation in relations:
+        a = pq.read_table(tmp_path / "adbc" / f"{relation}.parquet")
+        c = pq.read_table(tmp_path / "copy" / f"{relation}.parquet")
+        assert a.schema.remove_metadata() == c.schema.remove_metadata(), relation
+        assert a.sort_by(a.column_names[0]).to_pylist() == c.sort_by(c.column_names[0]).to_pylist(), relation
