@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -200,15 +202,11 @@ class ArrowReader:
             stream = self._cursor.fetch_record_batch()
 
         def typed() -> Iterator[Any]:
-            while True:
-                with _database_errors():  # the stream reads as it goes: its errors are the database's
-                    batch = next(stream, None)
-                if batch is None:
-                    return
+            for batch in _read_ahead(stream):
                 if batch.schema.types == arrow_schema.types:
                     yield pa.RecordBatch.from_arrays(batch.columns, schema=arrow_schema)
                 else:
-                    yield pa.Table.from_batches([batch]).cast(arrow_schema).combine_chunks().to_batches()[0]
+                    yield from pa.Table.from_batches([batch]).cast(arrow_schema).to_batches()
 
         return _write_batches(typed(), arrow_schema, path, batch_rows)
 
@@ -226,3 +224,45 @@ def _database_errors() -> Iterator[None]:
         text = str(err)
         message = text.split("ERROR: ", 1)[-1].strip().splitlines()[0] if text.strip() else type(err).__name__
         raise psycopg.DatabaseError(message) from err
+
+
+_DONE = object()
+
+
+def _read_ahead(stream: Any, depth: int = 2) -> Iterator[Any]:
+    """The stream's batches, read by a second thread up to ``depth`` batches ahead while this one
+    encodes and compresses the last (both release the GIL): the export takes about as long as the
+    slower of the two, not their sum, and holds at most ``depth`` + 1 batches. The stream reads
+    from the database as it goes: its errors are the database's."""
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            with _database_errors():
+                for batch in stream:
+                    if not put(batch):
+                        return
+            put(_DONE)
+        except BaseException as err:  # handed to the consumer, raised there
+            put(err)
+
+    reader = threading.Thread(target=read, name="tweetlake-export-read", daemon=True)
+    reader.start()
+    try:
+        while (item := ahead.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
