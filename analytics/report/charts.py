@@ -103,7 +103,9 @@ PIPELINE = Chart(
     "pipeline",
     "Pipeline health",
     "Per dataset: the last collection time loaded, the files and rows the jobs loaded (etl_file_ledger), "
-    "API error records (deleted tweets, suspended accounts) and lines quarantined as malformed. Below: "
+    "API error records (deleted tweets, suspended accounts) and lines quarantined as malformed, on a log "
+    'scale (a zero draws no bar: the legend says "none" for a series that is zero everywhere, the table '
+    "gives every number). Below: "
     "the quarantined lines by reason, read from the lake's quarantine/ folder.",
     lambda scope: ("", {}),
     figures.pipeline,

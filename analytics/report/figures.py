@@ -194,7 +194,9 @@ def pipeline(t: Table) -> Any:
 
     fig = go.Figure()
     for name in ("rows_loaded", "rows_quarantined", "rows_api_errors"):
-        fig.add_trace(go.Bar(x=t.column("dataset"), y=t.column(name), name=name.replace("_", " ")))
+        values = t.column(name)
+        legend = name.replace("_", " ") + (": none" if not any(values) else "")  # a log axis draws no zero
+        fig.add_trace(go.Bar(x=t.column("dataset"), y=values, name=legend))
     fig.update_layout(barmode="group")
     fig.update_yaxes(type="log")
     return _layout(fig, x="dataset", y="rows (log scale)")

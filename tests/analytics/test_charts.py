@@ -65,3 +65,10 @@ def test_the_likes_curve_says_how_many_tweets_each_point_rests_on() -> None:
 def test_every_chart_leaves_room_above_its_titles_for_plotlys_toolbar() -> None:
     figure = figures.engagement(Table(ENGAGEMENT, [("original", 1, 1, 1.0, 1.0)]))
     assert figure.layout.margin.t >= 50
+
+
+def test_a_pipeline_series_that_is_zero_everywhere_says_none() -> None:
+    columns = ("dataset", "last_collection", "files", "rows_loaded", "rows_api_errors", "rows_quarantined", "x")
+    table = Table(columns, [("users", None, 1, 10, 2, 0, None), ("tweets", None, 1, 100, 0, 0, None)])
+    names = [trace.name for trace in figures.pipeline(table).data]
+    assert names == ["rows loaded", "rows quarantined: none", "rows api errors"]
