@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from analytics.parquet import ArrowReader, arrow_type, write_parquet_copy
+from analytics.parquet import ArrowReader, arrow_type, plain_columns, write_parquet_copy
 from common.lake import Lake, LakeError, LocalLake
 from common.warehouse.db import check_identifier
 
@@ -264,9 +264,11 @@ def _export_one(
     clock = time.perf_counter()
     if opts.fmt == "parquet":
         if arrow is not None:
-            rows = arrow.write(conn, sql, params, columns, path, opts.batch_rows)
+            rows = arrow.write(conn, sql, params, columns, path, opts.batch_rows, plain_columns(conn, schema, relation))
         else:
-            rows = write_parquet_copy(conn, sql, params, columns, path, opts.batch_rows)
+            rows = write_parquet_copy(
+                conn, sql, params, columns, path, opts.batch_rows, plain_columns(conn, schema, relation)
+            )
     else:
         rows = _write_csv(conn, _csv_select(sql, columns, opts.neutralise_formulas), params, path)
     size = path.stat().st_size

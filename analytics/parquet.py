@@ -79,7 +79,13 @@ def _csv_expression(name: str, pg_type: str) -> str:
 
 
 def write_parquet_copy(
-    conn: Any, sql: str, params: dict[str, Any], columns: list[tuple[str, str]], path: Path, batch_rows: int
+    conn: Any,
+    sql: str,
+    params: dict[str, Any],
+    columns: list[tuple[str, str]],
+    path: Path,
+    batch_rows: int,
+    plain: frozenset[str] = frozenset(),
 ) -> int:
     """PostgreSQL's COPY (CSV) parsed by Arrow's streaming CSV reader (C++, typed by the column
     contract): no Python object per value."""
@@ -94,7 +100,7 @@ def write_parquet_copy(
         chunks = iter(copy)
         first = next(chunks, None)
         if first is None:  # no rows: the file is the schema alone
-            return _write_batches([], arrow_schema, path, batch_rows)
+            return _write_batches([], arrow_schema, path, batch_rows, plain)
         reader = pacsv.open_csv(
             io.BufferedReader(_CopyStream(itertools.chain([first], chunks)), buffer_size=1 << 20),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=4 << 20),
@@ -108,18 +114,35 @@ def write_parquet_copy(
                 quoted_strings_can_be_null=False,
             ),
         )
-        return _write_batches(reader, arrow_schema, path, batch_rows)
+        return _write_batches(reader, arrow_schema, path, batch_rows, plain)
 
 
-def _write_batches(batches: Iterable[Any], arrow_schema: Any, path: Path, batch_rows: int) -> int:
-    """``batches`` as one Parquet file, exactly ``batch_rows`` rows a row group; returns the rows."""
+def plain_columns(conn: Any, schema: str, relation: str) -> frozenset[str]:
+    """A table's columns that are mostly distinct values by PostgreSQL's statistics (``pg_stats``:
+    more than 5 % distinct, or over 100,000 values): dictionary encoding would only be built and
+    thrown away for every row group (free text, ids, times), which costs more than the rest of the
+    write. Views have no statistics: every column keeps its dictionary."""
+    rows = conn.execute(
+        "SELECT attname FROM pg_stats WHERE schemaname = %s AND tablename = %s"
+        " AND (n_distinct < -0.05 OR n_distinct > 100000)",
+        (schema, relation),
+    ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def _write_batches(
+    batches: Iterable[Any], arrow_schema: Any, path: Path, batch_rows: int, plain: frozenset[str] = frozenset()
+) -> int:
+    """``batches`` as one Parquet file, exactly ``batch_rows`` rows a row group; returns the rows.
+    Columns in ``plain`` are written without dictionary encoding (see :func:`plain_columns`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rows = 0
     pending: list[Any] = []
     pending_rows = 0
-    with pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer:
+    dictionary = [f.name for f in arrow_schema if f.name not in plain]
+    with pq.ParquetWriter(path, arrow_schema, compression="zstd", use_dictionary=dictionary) as writer:
         for batch in batches:
             pending.append(batch)
             pending_rows += batch.num_rows
@@ -186,7 +209,14 @@ class ArrowReader:
             self._connection.close()
 
     def write(
-        self, conn: Any, sql: str, params: dict[str, Any], columns: list[tuple[str, str]], path: Path, batch_rows: int
+        self,
+        conn: Any,
+        sql: str,
+        params: dict[str, Any],
+        columns: list[tuple[str, str]],
+        path: Path,
+        batch_rows: int,
+        plain: frozenset[str] = frozenset(),
     ) -> int:
         """The rows of ``sql`` (psycopg's parameters, rendered by ``conn``) into ``path``."""
         import psycopg
@@ -208,7 +238,7 @@ class ArrowReader:
                 else:
                     yield from pa.Table.from_batches([batch]).cast(arrow_schema).to_batches()
 
-        return _write_batches(typed(), arrow_schema, path, batch_rows)
+        return _write_batches(typed(), arrow_schema, path, batch_rows, plain)
 
 
 @contextlib.contextmanager
