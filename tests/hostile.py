@@ -143,6 +143,20 @@ def repeat_token(exchange: Exchange) -> Reply:
     return Reply.json(real.status, doc, _rate_headers(real.headers))
 
 
+def spent_window(status: int, reset_at: Callable[[], float], prefix: str = "x-rate-limit") -> Spoil:
+    """The real answer (``status`` 200), or a 429, whose headers say the window ``prefix`` names is
+    spent until ``reset_at()`` (epoch seconds)."""
+
+    def spoil(exchange: Exchange) -> Reply:
+        spent = {f"{prefix}-limit": "900", f"{prefix}-remaining": "0", f"{prefix}-reset": str(int(reset_at()))}
+        if status == 429:
+            return Reply.json(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429}, spent)
+        real = exchange.upstream()
+        return Reply(real.status, real.body, {**real.headers, **spent})
+
+    return spoil
+
+
 def redirect_to(location: str) -> Spoil:
     def spoil(_: Exchange) -> Reply:
         return Reply(302, b"", {"location": location})
