@@ -15,8 +15,8 @@ from typing import Any
 
 from common.lake import Lake
 from common.layout import REGISTRY_KEY, isoformat_z
-from ingestion.accounts import AccountStatus
 from ingestion.state import read_json, update_json
+from ingestion.status import AccountStatus
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 
