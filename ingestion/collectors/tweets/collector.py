@@ -149,7 +149,7 @@ class TweetsCollector(SearchBackfill, CapReport):
                     # the primary resource itself failed: unknown, suspended or protected account
                     self.summary.unavailable[account.username] = classify_user_error(page.errors[0])
                     return False
-                walk.read(page, account.user_id)
+                self._outside(account, walk.read(page, account.user_id))
                 # Until the pass ends, the account is "pending": this is what the published files cover.
                 self._stage(account, newest_id, walk.pending())
                 if self.writer.should_roll():

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ingestion.collectors.tweets.window import Asked
 from ingestion.cursors import Pending
 from ingestion.errors import (
     APIError,
@@ -88,16 +89,19 @@ class _Pass:
             scanned=self.scanned,
         )
 
-    def read(self, page: Page, user_id: str) -> None:
-        ids = [int(tweet["id"]) for tweet in page.data]
+    def read(self, page: Page, user_id: str) -> int:
+        """Take in a page of this pass; returns how many of its posts fell outside the window asked
+        (kept in the lake, but they move no position: :mod:`.window`)."""
+        ids, outside = Asked.of(user_id, self.lower, self.until_id).split(page)
         if ids:
             self.top_id = _max_id(self.top_id, str(max(ids)))
             self.oldest_id = str(min(ids) if self.oldest_id is None else min(min(ids), int(self.oldest_id)))
-        self.fetched += len(page.data)
+        self.fetched += len(ids)
         has_next = bool(page.meta.get("next_token"))
         self.scanned += PAGE_SIZE if has_next else int(page.meta.get("result_count", len(page.data)))
         if self.tweet_count is None:
             self.tweet_count = _profile_tweet_count(page, user_id)
+        return outside
 
     def unreachable(self, cap: int, tweet_count: int | None) -> int | None:
         """Tweets beyond the cap's reach; ``None`` when the counts to tell are missing."""

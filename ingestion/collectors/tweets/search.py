@@ -9,6 +9,7 @@ from typing import Any
 from ingestion.client import SEARCH_ALL
 from ingestion.collectors.tweets.passes import SEARCH_NEGATIONS, SEARCH_PAGE_SIZE, STOPS_THE_RUN, _max_id, _Pass
 from ingestion.collectors.tweets.staging import CursorStaging
+from ingestion.collectors.tweets.window import Asked
 from ingestion.cursors import Gap
 from ingestion.errors import APIError, ForbiddenError
 from ingestion.registry import Account
@@ -57,10 +58,12 @@ class SearchBackfill(CursorStaging):
             # kinds left out below where the exclusions began: a broader run must walk down to --since
             self._exclude_from[account.user_id] = None
         searched = self._searched.setdefault(account.username, 0)
+        asked = Asked.of(account.user_id, gap.lower, gap.until_id)
         try:
             for page in self.client.search_all(query, **params):
                 self.write_page(page)
-                ids = [int(tweet["id"]) for tweet in page.data]
+                ids, outside = asked.split(page)
+                self._outside(account, outside)
                 current = self._current[account.user_id]
                 newest_id = current.newest_id
                 if ids:

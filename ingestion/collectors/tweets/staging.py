@@ -114,3 +114,16 @@ class CursorStaging(CollectorRun):
             raise err
         log.warning("@%s: %s; its cursor stays, the next run retries it", account.username, err)
         self.summary.failed[account.username] = str(err)
+
+    def _outside(self, account: Account, count: int) -> None:
+        """Count posts an answer held outside the window asked: kept in the lake, never steering."""
+        if not count:
+            return
+        outside = self.summary.extra.setdefault("outside_the_window_asked", {})
+        if account.username not in outside:
+            log.warning(
+                "@%s: the X API answered with posts outside the window asked; they are kept in the lake "
+                "but move no cursor",
+                account.username,
+            )
+        outside[account.username] = outside.get(account.username, 0) + count
