@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from common import __version__
 from common.lake import Lake
 from common.logs import register_secret
+from ingestion.errors import StateCorrupt
 from ingestion.registry import USERNAME_RE, InvalidUsername
 from tweetlake.api.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, problem_response
 from tweetlake.api.service import AccountsService, AccountView, ClientFactory
@@ -351,6 +352,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem_response(
             ProblemError(err.status_code, None, detail or "", headers=dict(err.headers or {})), request.url.path
         )
+
+    @app.exception_handler(StateCorrupt)
+    async def on_corrupt(request: Request, err: StateCorrupt) -> Response:
+        log.error("%s", err)  # the registry itself: nothing to answer from
+        return problem_response(ProblemError(503, "state-corrupt", str(err)), request.url.path)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, err: Exception) -> Response:
