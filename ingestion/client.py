@@ -1,38 +1,16 @@
-"""The X API v2 client: one session, typed errors (:mod:`ingestion.errors`), rate-limit pacing, bounded
-retries, pagination.
+"""The X API v2 client: one session, every endpoint a method, typed errors, bounded retries, pagination.
 
-Errors are sorted the way the API means them:
+* retriable — 5xx, 408/425, timeouts, connection resets, a body cut short or undecodable, a 200
+  whose body is not what its endpoint's ``expect`` asks (:mod:`ingestion.page`): bounded
+  exponential backoff with jitter; 429s follow the one waiting rule of :mod:`ingestion.ratelimit`;
+* fatal — 400, 401, 402, 403, 404 and the monthly usage cap: raised at once, with the API's words
+  (:mod:`ingestion.responses`).
 
-* retriable — 429 (wait for ``Retry-After`` or this response's ``x-rate-limit-reset``; a 429 while
-  the window still has requests left is a per-second rule: a few seconds' backoff; without a
-  usable reset, back off exponentially from a minute), 5xx, timeouts, connection resets, a body
-  cut short or undecodable: retried with bounded exponential backoff and jitter;
-* fatal — 400, 401, 403, 404 and the monthly usage cap (a 429 whose body says ``UsageCapExceeded``):
-  raised at once, with the API's ``title``/``detail`` in the message.
-
-Partial errors (HTTP 200 with an ``errors`` array) are not exceptions: they are part of the page
-and the collectors keep them.
-
-Every wait (rate limits, backoff) sleeps in slices and calls :attr:`XClient.heartbeat` between
-them, so a collector's run lock stays renewed through a 15-minute rate-limit wait; so does every
-chunk of a response body while it arrives.
-
-**An answer is data only when it is what was asked for.** A 200 is checked by its endpoint's
-``expect`` (a page has ``data`` and/or ``meta``, or only errors about the resource itself; a lookup
-has ``data`` and/or ``errors``): anything else (``{}``, HTML, a cut body) is a
-:class:`~ingestion.errors.MalformedResponse`, retried like a 5xx. Each request has a wall-clock
-**deadline** (``request_deadline``, default 120 s, for connect, headers and the whole body): a body
-dripped a byte at a time cannot hold a run for hours, as the per-read ``timeout`` alone would let
-it. **Redirects** are followed only within the API's own origin: an answer from another host is
-never taken as data.
-
-**Pacing.** An endpoint with a per-second rule (full-archive search: 1 request a second, besides
-its 300 a window) is never asked sooner than its interval after the last request, measured on
-:attr:`XClient.clock`; a window known to be spent is waited out before sending. A run paced this
-way collects no 429 from either rule.
-
-The bearer token lives only in the session's ``Authorization`` header. It is registered with the
-logging redactor, never formatted into a message, and never written to the lake.
+Partial errors (a 200 with an ``errors`` array) are part of the page. Every wait sleeps in slices
+that call :attr:`XClient.heartbeat` (the run lock's lease). Each request has a wall-clock deadline
+and follows redirects only within the API's origin (:mod:`ingestion.transport`). The bearer token
+lives only in the session's ``Authorization`` header and is redacted from every log line. The
+rules, and why: ``docs/ingestion.md``.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 RECOVERY: dict[str, str] = {
     "state/registry": "restore it from a backup (or the bucket's versions), or delete it and `tweetlake users add` "
-    "the accounts again",
+    "the accounts it held again",
     "state/tweets/cursors": "restore it, or delete it: the next tweets run then walks each timeline again (billed "
     "again; the warehouse never duplicates)",
     "state/user_ids": "delete it: the next run looks the ids up again (user reads, billed)",

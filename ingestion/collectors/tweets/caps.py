@@ -76,5 +76,7 @@ class CapReport(CursorStaging):
         except APIError as err:  # the report is a courtesy: never fail a finished run over it
             self.summary.notes.append(f"@{account.username}: could not look up its tweet_count ({err})")
             return None
-        count = ((page.data[0] if page.data else {}).get("public_metrics") or {}).get("tweet_count")
-        return int(count) if count is not None else None
+        # the answer must be the profile asked for: another one's tweet_count says nothing of this account
+        profile = next((u for u in page.data if str(u.get("id")) == str(account.user_id)), {})
+        count = (profile.get("public_metrics") or {}).get("tweet_count")
+        return count if isinstance(count, int) and count >= 0 else None
