@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from ingestion.status import AccountStatus
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 SHARDS = 64
 SHARD_PREFIX = "state/registry/"
+READERS = 16
 
 Entry = dict[str, Any]
 Edit = Callable[[Entry], Entry]
@@ -113,9 +115,12 @@ class Registry:
 
     # -- reading ---------------------------------------------------------------------------------
     def list(self) -> list[Account]:
-        entries = dict(self._read(REGISTRY_KEY))
-        for shard in range(SHARDS):
-            entries.update(self._read(f"{SHARD_PREFIX}{shard:02d}.json"))
+        """Every tracked account, by name (the shards are read in parallel: 65 GETs on S3)."""
+        keys = [REGISTRY_KEY, *(f"{SHARD_PREFIX}{shard:02d}.json" for shard in range(SHARDS))]
+        entries: dict[str, Entry] = {}
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            for accounts in pool.map(self._read, keys):  # in order: a shard's entry wins over registry.json's
+                entries.update(accounts)
         return sorted((Account.from_doc(a) for a in entries.values()), key=lambda a: a.username.lower())
 
     def get(self, username: str) -> Account | None:
