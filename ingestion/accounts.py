@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from common.lake import Lake
 from common.layout import isoformat_z
 from ingestion.state import read_json, update_json
+from ingestion.status import AccountStatus
 
 if TYPE_CHECKING:
     from ingestion.client import XClient
@@ -28,25 +28,6 @@ if TYPE_CHECKING:
 
 USER_IDS_KEY = "state/user_ids.json"
 LOOKUP_BATCH = 100  # usernames or ids a user lookup takes
-
-
-class AccountStatus(StrEnum):
-    """Why an account cannot be fully collected (an account without a status is fine)."""
-
-    PROTECTED = "protected"  # its profile is collected, its tweets cannot be
-    SUSPENDED = "suspended"
-    NOT_FOUND = "not_found"
-    ERROR = "error"  # a partial error of another kind
-
-    @classmethod
-    def of(cls, value: str | None) -> AccountStatus | None:
-        """The status a stored string names (``None`` for none; an unknown string is ``ERROR``)."""
-        if not value:
-            return None
-        try:
-            return cls(value)
-        except ValueError:
-            return cls.ERROR
 
 
 GONE = frozenset({AccountStatus.NOT_FOUND, AccountStatus.SUSPENDED})

@@ -1,43 +1,20 @@
-"""The X API v2 client: one session, typed errors (:mod:`ingestion.errors`), rate-limit pacing, bounded
-retries, pagination.
+"""The X API v2 client: one session, every endpoint a method, typed errors, bounded retries, pagination.
 
-Errors are sorted the way the API means them:
+* retriable — 5xx, 408/425, timeouts, connection resets, a body cut short or undecodable, a 200
+  whose body is not what its endpoint's ``expect`` asks (:mod:`ingestion.page`): bounded
+  exponential backoff with jitter; 429s follow the one waiting rule of :mod:`ingestion.ratelimit`;
+* fatal — 400, 401, 402, 403, 404 and the monthly usage cap: raised at once, with the API's words
+  (:mod:`ingestion.responses`).
 
-* retriable — 429 (wait for ``Retry-After`` or this response's ``x-rate-limit-reset``; a 429 while
-  the window still has requests left is a per-second rule: a few seconds' backoff; without a
-  usable reset, back off exponentially from a minute), 5xx, timeouts, connection resets, a body
-  cut short or undecodable: retried with bounded exponential backoff and jitter;
-* fatal — 400, 401, 403, 404 and the monthly usage cap (a 429 whose body says ``UsageCapExceeded``):
-  raised at once, with the API's ``title``/``detail`` in the message.
-
-Partial errors (HTTP 200 with an ``errors`` array) are not exceptions: they are part of the page
-and the collectors keep them.
-
-Every wait (rate limits, backoff) sleeps in slices and calls :attr:`XClient.heartbeat` between
-them, so a collector's run lock stays renewed through a 15-minute rate-limit wait; so does every
-chunk of a response body while it arrives.
-
-**An answer is data only when it is what was asked for.** A 200 is checked by its endpoint's
-``expect`` (a page has ``data`` and/or ``meta``, or only errors about the resource itself; a lookup
-has ``data`` and/or ``errors``): anything else (``{}``, HTML, a cut body) is a
-:class:`~ingestion.errors.MalformedResponse`, retried like a 5xx. Each request has a wall-clock
-**deadline** (``request_deadline``, default 120 s, for connect, headers and the whole body): a body
-dripped a byte at a time cannot hold a run for hours, as the per-read ``timeout`` alone would let
-it. **Redirects** are followed only within the API's own origin: an answer from another host is
-never taken as data.
-
-**Pacing.** An endpoint with a per-second rule (full-archive search: 1 request a second, besides
-its 300 a window) is never asked sooner than its interval after the last request, measured on
-:attr:`XClient.clock`; a window known to be spent is waited out before sending. A run paced this
-way collects no 429 from either rule.
-
-The bearer token lives only in the session's ``Authorization`` header. It is registered with the
-logging redactor, never formatted into a message, and never written to the lake.
+Partial errors (a 200 with an ``errors`` array) are part of the page. Every wait sleeps in slices
+that call :attr:`XClient.heartbeat` (the run lock's lease). Each request has a wall-clock deadline
+and follows redirects only within the API's origin (:mod:`ingestion.transport`). The bearer token
+lives only in the session's ``Authorization`` header and is redacted from every log line. The
+rules, and why: ``docs/ingestion.md``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -54,18 +31,12 @@ from common.logs import register_secret
 from common.settings import Settings, api_base_url
 from ingestion.errors import (
     ConfigurationError,
-    CreditsSpent,
     FatalAPIError,
-    ForbiddenError,
-    InvalidRequestError,
     MalformedResponse,
-    NotFoundError,
     PaginationLoopError,
     RateLimitError,
     RetriableAPIError,
-    UnauthorizedError,
     UsageCapExceeded,
-    problem_text,
 )
 from ingestion.page import (
     Expect,
@@ -77,7 +48,9 @@ from ingestion.page import (
     expect_user,
     paginate,
 )
-from ingestion.ratelimit import Window, header_int, longer_window_spent, retry_after, spent_window_reset
+from ingestion.ratelimit import SEARCH_ALL, RateLimits, WaitRule
+from ingestion.responses import page_of
+from ingestion.token import read_token_secret
 from ingestion.transport import fetch
 
 log = logging.getLogger(__name__)
@@ -91,13 +64,7 @@ USER_FIELDS = (
     "protected,public_metrics,url,verified,verified_type"
 )
 USER_AGENT = f"tweetlake/{__version__}"
-SEARCH_ALL = "GET /2/tweets/search/all"
 COUNTS_ALL = "GET /2/tweets/counts/all"
-MIN_INTERVAL_SECONDS: dict[str, float] = {SEARCH_ALL: 1.0}
-"""Per-second rules the documentation states (not in any header): full-archive search, 1 a second."""
-PACING_MARGIN_SECONDS = 0.1
-"""Added to an interval: requests sent a second apart may arrive closer together."""
-SHORT_LIMIT_BACKOFF_MAX = 60.0
 
 
 @dataclass
@@ -177,8 +144,13 @@ class XClient:
         self._now = now or (lambda: datetime.now(UTC))
         self.rng = rng or random.Random()
         self.stats = ClientStats()
-        self._windows: dict[str, Window] = {}
-        self._last_sent: dict[str, float] = {}
+        self.limits = RateLimits(
+            WaitRule(max_rate_limit_wait, rate_limit_backoff_base, rate_limit_backoff_max),
+            clock=clock,
+            wait=self._wait,
+            sleep=self._paced,
+            rng=self.rng,
+        )
         self.session = session or requests.Session()
         self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
 
@@ -222,7 +194,7 @@ class XClient:
         blind = 0  # 429s in a row that named no usable reset
         short = 0  # 429s in a row of a per-second rule
         while True:
-            self._pace(endpoint)
+            self.limits.before_send(endpoint)
             self.before_request(endpoint, params or {})
             try:
                 page = self._get_once(endpoint, path, params)
@@ -237,39 +209,7 @@ class XClient:
                 if rate_limited > self.max_rate_limit_retries:
                     raise
                 self.stats.rate_limit_hits += 1
-                if err.window_left and err.retry_after is None and endpoint in MIN_INTERVAL_SECONDS:
-                    short += 1
-                    interval = MIN_INTERVAL_SECONDS.get(endpoint, 1.0)
-                    delay = min(SHORT_LIMIT_BACKOFF_MAX, interval * 2**short)
-                    self._wait(
-                        endpoint,
-                        self.rng.uniform(delay, delay * 1.25),
-                        "rate limited",
-                        "(the window has requests left: a per-second limit)",
-                    )
-                    continue
-                wait, why = self._rate_limit_wait(err)
-                if wait is not None and wait > 2 * self.max_rate_limit_wait:
-                    # a daily limit (or a Retry-After of hours): sleeping it out in clamped steps
-                    # would only spend requests; say when it ends and stop
-                    until = datetime.fromtimestamp(self.clock() + wait, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                    raise RateLimitError(
-                        f"{endpoint}: rate limit spent until {until} {why}, longer than the longest wait "
-                        f"({self.max_rate_limit_wait:.0f} s); run again after it",
-                        reset_at=err.reset_at,
-                        retry_after=err.retry_after,
-                        status=err.status,
-                        endpoint=endpoint,
-                        body=err.body,
-                    ) from None
-                if wait is None:
-                    blind += 1
-                    delay = min(self.rate_limit_backoff_max, self.rate_limit_backoff_base * 2 ** (blind - 1))
-                    wait = self.rng.uniform(delay, delay * 1.25)
-                    why = f"(no usable reset in the response: backoff {blind})"
-                self._wait(endpoint, wait, "rate limited", why)
-                if window := self._windows.get(endpoint):
-                    window.remaining = None  # the wait above was the one this 429 asked for: no second one
+                short, blind = self.limits.after_429(endpoint, err, short, blind)
             except RetriableAPIError as err:
                 attempt += 1
                 if attempt > self.max_retries:
@@ -286,8 +226,7 @@ class XClient:
 
     def _get_once(self, endpoint: str, path: str, params: Mapping[str, Any] | None) -> Page:
         self.stats.requests[endpoint] += 1
-        if endpoint in MIN_INTERVAL_SECONDS:
-            self._last_sent[endpoint] = self.clock()
+        self.limits.sent(endpoint)
         url = self.base_url + path
         try:
             response, raw = fetch(
@@ -321,106 +260,21 @@ class XClient:
             ) from None
         except requests.RequestException as err:  # redirects, bad headers…: retrying will not help
             raise FatalAPIError(f"{endpoint}: request failed ({type(err).__name__})", endpoint=endpoint) from None
-        self._remember_window(endpoint, response.headers)
-        status = response.status_code
-        body: Any
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        log.debug("%s %s -> %s", endpoint, path, status)
-        if status == 200:
-            if not isinstance(body, dict):
-                raise RetriableAPIError(
-                    f"{endpoint}: HTTP 200 with a body that is not a JSON object", status=200, endpoint=endpoint
-                )
-            return Page(endpoint, body, received_at)
-        text = problem_text(body, response.reason or f"HTTP {status}")
-        message = f"{endpoint}: HTTP {status}: {text}"
-        if status == 429:
-            if isinstance(body, dict) and (
-                body.get("title") == "UsageCapExceeded" or "usage-capped" in str(body.get("type", ""))
-            ):
-                raise UsageCapExceeded(
-                    f"{endpoint}: the app's monthly X API usage cap is spent ({text}); "
-                    "collection resumes when the cap resets or the plan is raised",
-                    status=status,
-                    endpoint=endpoint,
-                    body=body,
-                )
-            headers = response.headers
-            left = header_int(headers, "x-rate-limit-remaining")
-            raise RateLimitError(
-                message,
-                reset_at=spent_window_reset(headers),
-                retry_after=retry_after(headers, self.clock()),
-                window_left=left is not None and left > 0 and not longer_window_spent(headers),
-                status=status,
-                endpoint=endpoint,
-                body=body,
-            )
-        if status >= 500 or status in (408, 425):
-            raise RetriableAPIError(message, status=status, endpoint=endpoint, body=body)
-        error_class: type[FatalAPIError] = {
-            400: InvalidRequestError,
-            401: UnauthorizedError,
-            402: CreditsSpent,
-            403: ForbiddenError,
-            404: NotFoundError,
-        }.get(status, FatalAPIError)
-        if status == 401:
-            message += " (check X_BEARER_TOKEN or the token secret)"
-        elif status == 402:  # pay-per-use: the account's prepaid credits are spent
-            message += " (the X API account has no credits left: top up in the developer console)"
-        elif status == 403 and isinstance(body, dict) and body.get("reason") == "client-not-enrolled":
-            message += " (the app's access level or project does not include this endpoint)"
-        raise error_class(message, status=status, endpoint=endpoint, body=body)
+        self.limits.remember(endpoint, response.headers)
+        return page_of(endpoint, path, response, raw, received_at, self.clock())
 
-    # -- rate limits ---------------------------------------------------------------------------
-    def _remember_window(self, endpoint: str, headers: Mapping[str, str]) -> None:
-        window = self._windows.setdefault(endpoint, Window())
-        limit = header_int(headers, "x-rate-limit-limit")
-        remaining = header_int(headers, "x-rate-limit-remaining")
-        reset = header_int(headers, "x-rate-limit-reset")
-        if remaining is not None:
-            window.limit, window.remaining, window.reset_at = limit, remaining, float(reset) if reset else None
-
-    def _pace(self, endpoint: str) -> None:
-        """Wait before sending when the window is known to be spent, or the endpoint's per-second
-        interval has not passed since its last request, instead of collecting a 429."""
-        interval = MIN_INTERVAL_SECONDS.get(endpoint)
-        last = self._last_sent.get(endpoint)
-        if interval is not None and last is not None:
-            early = last + interval + PACING_MARGIN_SECONDS - self.clock()
-            if early > 0:
-                log.debug("%s: pacing %.2fs (%.0f request/s)", endpoint, early, 1 / interval)
-                self.stats.paced_seconds += early
-                self.sleep(early)
-        window = self._windows.get(endpoint)
-        if window is None or window.remaining is None or window.remaining > 0:
-            return
-        if window.reset_at is not None and window.reset_at > self.clock():
-            # up to the reset second (+1: it may still be the old window)
-            wait = window.reset_at - self.clock() + 1.0
-            self._wait(endpoint, wait, f"rate-limit window spent (limit {window.limit})", "until it resets")
-        window.remaining = None  # unknown until the next response tells
-
-    def _rate_limit_wait(self, err: RateLimitError) -> tuple[float | None, str]:
-        """How long this 429 asks to wait, from its own headers only; ``None`` when it does not say
-        (no headers, or a reset already past: an old window's reset would end the wait at once)."""
-        if err.retry_after is not None and err.retry_after >= 0:
-            return err.retry_after, "(Retry-After)"
-        now = self.clock()
-        if err.reset_at is not None and err.reset_at > now:
-            return err.reset_at - now + 1.0, "until the window resets"
-        return None, ""
-
+    # -- waits ---------------------------------------------------------------------------------
     def _wait(self, endpoint: str, seconds: float, what: str, why: str) -> None:
         """A rate-limit wait, clamped to ``[1 s, max_rate_limit_wait]``, logged and counted."""
         wait = max(1.0, min(seconds, self.max_rate_limit_wait))
         log.warning("%s: %s; waiting %.0fs %s", endpoint, what, wait, why)
         self.stats.rate_limit_wait_seconds += wait
         self._sleep(wait)
+
+    def _paced(self, seconds: float) -> None:
+        """A wait of the per-second pacing (not a rate-limit wait)."""
+        self.stats.paced_seconds += seconds
+        self.sleep(seconds)
 
     def _sleep(self, seconds: float) -> None:
         """Sleep in slices of ``heartbeat_every``, calling :attr:`heartbeat` after each: a run lock's
@@ -514,24 +368,3 @@ class XClient:
             {"days": max(1, min(90, days)), "usage.fields": "daily_project_usage,project_usage,project_cap"},
             expect_usage,
         )
-
-
-def read_token_secret(secret_arn: str) -> str:
-    """The bearer token from Secrets Manager: a plain string, or JSON with ``bearer_token``."""
-    import boto3  # lazily: only the AWS set-up needs it
-
-    try:
-        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
-    except Exception as err:  # the message names the secret, never its value
-        raise ConfigurationError(f"cannot read the X API token secret {secret_arn}: {type(err).__name__}") from None
-    value = value.strip()
-    if value.startswith("{"):
-        try:
-            doc = json.loads(value)
-        except ValueError:
-            raise ConfigurationError(f"token secret {secret_arn} holds malformed JSON") from None
-        for key in ("bearer_token", "X_BEARER_TOKEN", "token"):
-            if doc.get(key):
-                return str(doc[key])
-        raise ConfigurationError(f"token secret {secret_arn} has no 'bearer_token' key")
-    return value

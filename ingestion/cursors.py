@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.lake import Lake
-from ingestion.state import read_json, update_json
+from ingestion.state import corrupt, read_json, update_json
 
 CURSORS_KEY = "state/tweets/cursors.json"
 
@@ -143,6 +143,19 @@ def _empty() -> dict[str, Any]:
     return {"version": 1, "accounts": {}}
 
 
+def _shape(doc: Any) -> str | None:
+    """What is wrong with a cursors document's shape."""
+    accounts = doc.get("accounts") if isinstance(doc, dict) else None
+    if not isinstance(accounts, dict) or not all(isinstance(entry, dict) for entry in accounts.values()):
+        return 'not a cursors document: {"accounts": {user id: {…}}} expected'
+    intent = doc.get("intent")
+    if intent is not None and not (
+        isinstance(intent, dict) and isinstance(intent.get("part"), str) and isinstance(intent.get("accounts"), dict)
+    ):
+        return "an intent of another shape"
+    return None
+
+
 def _merge(doc: dict[str, Any], changes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """``doc`` with the per-account changes laid over its entries."""
     for user_id, entry in changes.items():
@@ -158,8 +171,11 @@ class CursorStore:
 
     def read(self) -> dict[str, AccountCursor]:
         """Every account's committed cursor, by user id (an intent not yet settled is not in it)."""
-        doc = read_json(self.lake, CURSORS_KEY) or _empty()
-        return {user_id: AccountCursor.from_doc(entry) for user_id, entry in doc["accounts"].items()}
+        doc = read_json(self.lake, CURSORS_KEY, check=_shape) or _empty()
+        try:
+            return {user_id: AccountCursor.from_doc(entry) for user_id, entry in doc["accounts"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise corrupt(self.lake, CURSORS_KEY, f"a cursor of another shape: {type(err).__name__}: {err}") from None
 
     def get(self, user_id: str) -> AccountCursor | None:
         return self.read().get(user_id)
@@ -171,7 +187,7 @@ class CursorStore:
         def change(doc: Any) -> tuple[Any, None]:
             return {**(doc or _empty()), "intent": intent}, None
 
-        update_json(self.lake, CURSORS_KEY, change)
+        update_json(self.lake, CURSORS_KEY, change, check=_shape)
 
     def commit(self, staged: Mapping[str, AccountCursor]) -> None:
         """Lay the staged cursors over the stored ones: the parts they describe are published."""
@@ -182,12 +198,12 @@ class CursorStore:
             doc.pop("intent", None)  # its part is published, and these changes hold the intent's own
             return _merge(doc, changes), None
 
-        update_json(self.lake, CURSORS_KEY, change)
+        update_json(self.lake, CURSORS_KEY, change, check=_shape)
 
     def settle_intent(self) -> tuple[str, bool] | None:
         """Settle the intent of a run killed between publishing a part and committing its cursors:
         ``(part, applied)`` — applied when the part is in the lake, dropped when not — or ``None``."""
-        intent = (read_json(self.lake, CURSORS_KEY) or {}).get("intent")
+        intent = (read_json(self.lake, CURSORS_KEY, check=_shape) or {}).get("intent")
         if not intent:
             return None
         published = self.lake.exists(intent["part"])
@@ -198,5 +214,5 @@ class CursorStore:
             doc.pop("intent")
             return (_merge(doc, intent["accounts"]) if published else doc), None
 
-        update_json(self.lake, CURSORS_KEY, change)
+        update_json(self.lake, CURSORS_KEY, change, check=_shape)
         return str(intent["part"]), published

@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 RECOVERY: dict[str, str] = {
     "state/registry": "restore it from a backup (or the bucket's versions), or delete it and `tweetlake users add` "
-    "the accounts again",
+    "the accounts it held again",
     "state/tweets/cursors": "restore it, or delete it: the next tweets run then walks each timeline again (billed "
     "again; the warehouse never duplicates)",
     "state/user_ids": "delete it: the next run looks the ids up again (user reads, billed)",
@@ -37,18 +37,31 @@ RECOVERY: dict[str, str] = {
 """How to recover each kind of state document, by its key's prefix."""
 
 
-def decode_json(lake: Lake, key: str, raw: bytes) -> Any:
-    """A state document's JSON; :class:`StateCorrupt` naming the document when it is not JSON."""
+Check = Callable[[Any], "str | None"]
+"""What is wrong with a decoded state document's shape (``None``: nothing)."""
+
+
+def corrupt(lake: Lake, key: str, why: str) -> StateCorrupt:
+    """The error for a state document that cannot be read: names it and says how to recover it."""
+    how = next((text for prefix, text in RECOVERY.items() if key.startswith(prefix)), "restore it from a backup")
+    return StateCorrupt(f"the state document {lake.uri.rstrip('/')}/{key} cannot be read ({why}): {how}")
+
+
+def decode_json(lake: Lake, key: str, raw: bytes, check: Check | None = None) -> Any:
+    """A state document's JSON; :class:`StateCorrupt` naming the document when it is not JSON, or
+    not of the shape ``check`` expects."""
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
-        how = next((text for prefix, text in RECOVERY.items() if key.startswith(prefix)), "restore it from a backup")
-        raise StateCorrupt(f"the state document {lake.uri.rstrip('/')}/{key} cannot be read ({err}): {how}") from None
+        raise corrupt(lake, key, str(err)) from None
+    if check is not None and (problem := check(doc)):
+        raise corrupt(lake, key, problem)
+    return doc
 
 
-def read_json(lake: Lake, key: str, default: Any = None) -> Any:
+def read_json(lake: Lake, key: str, default: Any = None, check: Check | None = None) -> Any:
     found = lake.read_versioned(key)
-    return decode_json(lake, key, found[0]) if found else default
+    return decode_json(lake, key, found[0], check) if found else default
 
 
 def update_json(
@@ -58,6 +71,7 @@ def update_json(
     *,
     default: Any = None,
     attempts: int = 100,
+    check: Check | None = None,
 ) -> T:
     """Apply ``change(doc) -> (new_doc, result)`` atomically and return ``result``.
 
@@ -66,7 +80,7 @@ def update_json(
     """
     for attempt in range(attempts):
         found = lake.read_versioned(key)
-        doc = decode_json(lake, key, found[0]) if found else default
+        doc = decode_json(lake, key, found[0], check) if found else default
         new_doc, result = change(doc)
         if new_doc is None:
             return result

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -141,6 +142,45 @@ def repeat_token(exchange: Exchange) -> Reply:
     if asked and isinstance(doc.get("meta"), dict):
         doc["meta"]["next_token"] = asked
     return Reply.json(real.status, doc, _rate_headers(real.headers))
+
+
+def spent_window(status: int, reset_at: Callable[[], float], prefix: str = "x-rate-limit") -> Spoil:
+    """The real answer (``status`` 200), or a 429, whose headers say the window ``prefix`` names is
+    spent until ``reset_at()`` (epoch seconds)."""
+
+    def spoil(exchange: Exchange) -> Reply:
+        spent = {f"{prefix}-limit": "900", f"{prefix}-remaining": "0", f"{prefix}-reset": str(int(reset_at()))}
+        if status == 429:
+            return Reply.json(429, {"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429}, spent)
+        real = exchange.upstream()
+        return Reply(real.status, real.body, {**real.headers, **spent})
+
+    return spoil
+
+
+def stray_posts(*ids: int) -> Spoil:
+    """The real page with posts of these ids added (clones of its first post, dated by their ids):
+    posts the request never asked for, as a server that ignores ``until_id``/``since_id`` sends."""
+
+    def spoil(exchange: Exchange) -> Reply:
+        real = exchange.upstream()
+        doc = json.loads(real.body)
+        model = (doc.get("data") or [None])[0]
+        if model is None:
+            return real
+        strays = [
+            {**model, "id": str(i), "edit_history_tweet_ids": [str(i)], "created_at": _snowflake_iso(i)} for i in ids
+        ]
+        doc["data"] = [*strays, *doc["data"]]
+        doc["meta"]["result_count"] = len(doc["data"])
+        return Reply.json(real.status, doc, _rate_headers(real.headers))
+
+    return spoil
+
+
+def _snowflake_iso(tweet_id: int) -> str:
+    ms = (tweet_id >> 22) + 1288834974657
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def redirect_to(location: str) -> Spoil:

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from common.lake import Lake
+from common.lake import Lake, LocalLake
+from ingestion.registry import Registry
 from tests.api.conftest import Api
 from tests.support import TOKEN
 from tweetlake.api import lambda_handler
@@ -165,7 +166,8 @@ def test_module_handler_reads_its_environment(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.delenv("X_BEARER_TOKEN_SECRET_ARN", raising=False)
     response = lambda_handler.handler(http_api_event("POST", "/accounts", {"username": "nasa"}), CONTEXT)
     assert response["statusCode"] == 201
-    assert json.loads((tmp_path / "state" / "registry.json").read_text())["accounts"]["nasa"]["username"] == "nasa"
+    found = Registry(LocalLake(tmp_path)).get("nasa")
+    assert found is not None and found.username == "nasa"
     monkeypatch.setattr(lambda_handler, "_handler", None)
     monkeypatch.delenv("TWEETLAKE_LAKE")
     with pytest.raises(RuntimeError, match="TWEETLAKE_LAKE"):

@@ -399,12 +399,16 @@ def test_no_token_in_any_log_line(
     assert TOKEN not in caplog.text
 
 
+LOOPING_POST_ID = "1800000000000000000"
+
+
 class _LoopingHandler(BaseHTTPRequestHandler):
     """A misbehaving server: always hands out the same next_token (no real API does; the client must
     not loop forever if one ever does)."""
 
     def do_GET(self) -> None:
-        body = json.dumps({"data": [{"id": "1", "text": "x"}], "meta": {"result_count": 1, "next_token": "same"}})
+        post = {"id": LOOPING_POST_ID, "text": "x"}  # a post of 2024: inside the window a run asks for
+        body = json.dumps({"data": [post], "meta": {"result_count": 1, "next_token": "same"}})
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
@@ -466,4 +470,4 @@ def test_tweets_collector_stops_a_looping_account_without_moving_its_cursor(loca
     assert summary.records == 2  # both pages it did get are in the lake
     cursor = read_json(local_lake, CURSORS_KEY)["accounts"]["42"]
     assert cursor["newest_id"] is None, "the pass did not finish: the cursor must not move"
-    assert cursor["pending"]["until_id"] == "1"
+    assert cursor["pending"]["until_id"] == LOOPING_POST_ID

@@ -525,3 +525,25 @@ def test_a_rate_limit_wait_inside_a_run_renews_its_lock(
     run("users", local_lake, client, users=sim.world.accounts[5].username)
     assert len(beats) >= 900 // 60, "renewed through the whole wait, slice by slice"
     assert client.heartbeat is before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"version": 1, "accounts": {"1": {"newest_', b"[]", b'{"accounts": {"1": {"pending": {"lower": 5}}}}'],
+    ids=["truncated", "a-list", "a-pending-of-another-shape"],
+)
+def test_a_cursors_document_that_cannot_be_read_stops_the_run_naming_it_and_how_to_recover(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, body: bytes
+) -> None:
+    from ingestion.cursors import CURSORS_KEY
+    from ingestion.errors import StateCorrupt
+    from ingestion.run import ExitCode, outcome, run
+
+    local_lake.put_bytes(CURSORS_KEY, body)
+    with pytest.raises(StateCorrupt) as caught:
+        run("tweets", local_lake, client, users=sim.world.accounts[5].username)
+    stopped = outcome(caught.value)
+    assert stopped is not None and stopped.code == ExitCode.USAGE
+    assert f"{CURSORS_KEY} cannot be read" in stopped.message and "restore it, or delete it" in stopped.message
+    assert "\n" not in stopped.message
+    assert local_lake.get_bytes(CURSORS_KEY) == body, "left as it was, for the operator"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,7 +17,7 @@ import pytest
 from common.lake import Lake
 from ingestion.client import XClient
 from ingestion.cursors import CursorStore
-from ingestion.errors import FatalAPIError
+from ingestion.errors import FatalAPIError, RateLimitError
 from ingestion.registry import Account, Registry
 from ingestion.run import ExitCode, outcome, run
 from tests.hostile import (
@@ -30,12 +31,17 @@ from tests.hostile import (
     not_found,
     redirect_to,
     repeat_token,
+    spent_window,
+    stray_posts,
 )
-from tests.ingestion.test_collectors import records, truth_since_2022
+from tests.ingestion.test_backfill import ten_thousand_at
+from tests.ingestion.test_collectors import T2022_ID, records, truth_since_2022
 from tests.support import TOKEN, FakeClock
 from xsim import SimulatorServer
+from xsim.timeutil import id_from_time
 
 TIMELINE = r"^/2/users/\d+/tweets$"
+SEARCH = r"^/2/tweets/search/all$"
 LOOKUP = r"^/2/tweets$"
 
 
@@ -286,3 +292,111 @@ def test_an_account_suspended_for_a_while_has_its_tweets_refreshed_when_it_retur
     asked, summary = metrics_at(52)
     assert asked == its_tweets and summary.extra["newly deleted"] == 0
     assert summary.extra["refreshed"] == f"{len(its_tweets):,} of {len(its_tweets):,} asked"
+
+
+@pytest.mark.parametrize(
+    ("status", "prefix"),
+    [(200, "x-rate-limit"), (200, "x-app-limit-24hour"), (429, "x-rate-limit")],
+    ids=["200-remaining-0", "200-daily-app-limit-spent", "429"],
+)
+def test_a_rate_limit_that_outlasts_the_longest_wait_stops_at_once_whichever_answer_says_it(
+    local_lake: Lake,
+    sim: SimulatorServer,
+    fake_clock: FakeClock,
+    proxy: HostileProxy,
+    paged: Account,
+    status: int,
+    prefix: str,
+) -> None:
+    """One waiting rule: a 200 whose headers say the window is spent for ten hours stops the run
+    like a 429 saying the same (exit 5, no wait), instead of waiting 15 minutes before every request."""
+    proxy.rules.append(Rule(TIMELINE, spent_window(status, lambda: fake_clock() + 10 * 3600, prefix), times=100))
+    with pytest.raises(RateLimitError) as caught:
+        run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    assert fake_clock.sleeps == [], "no wait at all: the limit outlasts the longest wait"
+    assert proxy.requests.count(f"/2/users/{paged.user_id}/tweets") == 1
+    stopped = outcome(caught.value)
+    assert stopped is not None and stopped.code == ExitCode.API_KEPT_FAILING
+    assert re.search(r"rate limit spent until \S+Z .*longer than the longest wait", stopped.message)
+    proxy.rules.clear()
+    fake_clock.t += 10 * 3600
+    assert outcome(run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)).code == 0
+    assert_exactly_once(local_lake, sim, paged)
+
+
+# -- answers outside the window asked ----------------------------------------------------------------
+def everything_since_2022_once(lake: Lake, sim: SimulatorServer, user_id: str, strays: set[str]) -> None:
+    """Every post of the account since 2022 is in the lake exactly once; nothing else but the strays."""
+    seen = tweets_in_lake(lake)
+    truth = {i for i in sim.world.archive_ids(user_id) if int(i) >= T2022_ID}
+    assert not truth - set(seen), f"{len(truth - set(seen))} posts never collected"
+    assert set(seen) - truth == strays
+    assert max(seen[i] for i in truth) == 1
+
+
+def test_a_search_answer_with_a_post_newer_than_until_id_never_moves_the_cursor(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy
+) -> None:
+    """The gap below the timeline's cap is searched with until_id; a post of tomorrow on the first
+    search page is kept (real data, counted) but the cursor's newest post stays the real one, so
+    the posts published before it are still collected by the next runs."""
+    sim.clock.set(ten_thousand_at())
+    heavy = sim.world.heavy
+    stray = id_from_time(sim.clock.now() + timedelta(days=1))
+    proxy.rules.append(Rule(SEARCH, stray_posts(stray)))
+    summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=heavy.username)
+    assert outcome(summary).code == ExitCode.OK and proxy.rules[0].fired == 1
+    cursor = CursorStore(local_lake).get(heavy.user_id)
+    assert cursor is not None and not cursor.gaps
+    assert cursor.newest_id == max(sim.world.archive_ids(heavy.user_id), key=int), "the real newest, not the stray"
+    proxy.rules.clear()
+    sim.clock.set(sim.clock.now() + timedelta(days=2))  # new posts appear, before and after the stray's time
+    assert outcome(run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=heavy.username)).code == 0
+    everything_since_2022_once(local_lake, sim, heavy.user_id, {str(stray)})
+    assert summary.extra["outside_the_window_asked"] == {heavy.username: 1}  # counted, never steering
+
+
+def test_a_timeline_answer_with_a_post_from_the_future_never_moves_the_cursor(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
+    assert outcome(run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)).code == 0
+    newest = CursorStore(local_lake).get(str(paged.user_id))
+    stray = id_from_time(sim.clock.now() + timedelta(days=3))
+    older = min(truth_since_2022(sim, str(paged.user_id)), key=int)  # at or older than since_id
+    proxy.rules.append(Rule(TIMELINE, stray_posts(stray, int(older))))
+    sim.clock.set(sim.clock.now() + timedelta(days=1))
+    summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    assert outcome(summary).code == ExitCode.OK and proxy.rules[0].fired == 1
+    cursor = CursorStore(local_lake).get(str(paged.user_id))
+    assert newest is not None and cursor is not None and cursor.pending is None
+    assert cursor.newest_id == max(sim.world.archive_ids(str(paged.user_id)), key=int)
+    assert int(cursor.newest_id or 0) >= int(newest.newest_id or 0)
+    proxy.rules.clear()
+    sim.clock.set(sim.clock.now() + timedelta(days=4))
+    assert outcome(run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)).code == 0
+    seen = tweets_in_lake(local_lake)
+    truth = set(truth_since_2022(sim, str(paged.user_id)))
+    assert not truth - set(seen) and set(seen) - truth == {str(stray)}
+    assert summary.extra["outside_the_window_asked"] == {paged.username: 2}  # counted, never steering
+
+
+def test_a_search_answer_with_a_post_older_than_the_start_then_failures_loses_nothing(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy
+) -> None:
+    """A post from before --since on the first search page, then a search that keeps failing: the
+    gap's until_id stays at the oldest post inside the window, and the next runs fill the rest."""
+    sim.clock.set(ten_thousand_at())
+    heavy = sim.world.heavy
+    before = max((i for i in sim.world.archive_ids(heavy.user_id) if int(i) < T2022_ID), key=int)
+    proxy.rules.append(Rule(SEARCH, stray_posts(int(before))))
+    proxy.rules.append(Rule(SEARCH, html_502, nth=1, times=100))  # the 2nd search request on: 502s
+    summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=heavy.username)
+    assert outcome(summary).code == ExitCode.ACCOUNTS_FAILED
+    cursor = CursorStore(local_lake).get(heavy.user_id)
+    assert cursor is not None and len(cursor.gaps) == 1
+    assert int(cursor.gaps[0].until_id or 0) > T2022_ID, "the gap still reaches down to --since"
+    proxy.rules.clear()
+    sim.clock.set(sim.clock.now() + timedelta(days=2))
+    assert outcome(run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=heavy.username)).code == 0
+    everything_since_2022_once(local_lake, sim, heavy.user_id, {before})  # the stray is real: kept
+    assert summary.extra["outside_the_window_asked"] == {heavy.username: 1}  # counted, never steering

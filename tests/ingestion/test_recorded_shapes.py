@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from ingestion.client import RateLimitError, UnauthorizedError, UsageCapExceeded, XClient
+from ingestion.client import XClient
+from ingestion.errors import RateLimitError, UnauthorizedError, UsageCapExceeded
 from tests.fixtures import Recorded, all_recorded, recorded
 from tests.support import TOKEN, FakeClock
 

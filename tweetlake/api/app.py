@@ -33,12 +33,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from common import __version__
 from common.lake import Lake
 from common.logs import register_secret
+from ingestion.errors import StateCorrupt
 from ingestion.registry import USERNAME_RE, InvalidUsername
+from tweetlake.api.checks import ChecksFirst
 from tweetlake.api.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemError, problem_response
 from tweetlake.api.service import AccountsService, AccountView, ClientFactory
 
@@ -246,75 +248,6 @@ def _authenticator(config: ApiConfig) -> Callable[[Scope], None]:
     return authenticate
 
 
-class _ClientGone(Exception):
-    pass
-
-
-class ChecksFirst:
-    """ASGI middleware: the declared size, then the caller, then the body up to ``limit`` bytes."""
-
-    def __init__(
-        self, app: ASGIApp, *, authenticate: Callable[[Scope], None], public: frozenset[str], limit: int
-    ) -> None:
-        self.app, self.authenticate, self.public, self.limit = app, authenticate, public, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
-        try:
-            self._check_declared_size(headers.get("content-length"))
-            if scope["path"] not in self.public:
-                self.authenticate(scope)
-            body = await self._read_body(receive)
-        except ProblemError as err:
-            if has_body:  # what the client still sends is never read: end the connection after this answer
-                err.headers.setdefault("Connection", "close")
-            await problem_response(err, scope["path"])(scope, receive, send)
-            return
-        except _ClientGone:
-            return
-        await self.app(scope, _replay(body, receive), send)
-
-    def _too_large(self) -> ProblemError:
-        return ProblemError(413, "body-too-large", f"the request body is larger than {self.limit} bytes")
-
-    def _check_declared_size(self, content_length: str | None) -> None:
-        if content_length is None:
-            return
-        if not content_length.isdigit():
-            raise ProblemError(400, "bad-content-length", "Content-Length is not a number of bytes")
-        if int(content_length) > self.limit:
-            raise self._too_large()
-
-    async def _read_body(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _ClientGone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                raise self._too_large()
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands the app the body already read, then listens to the client again."""
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def replayed() -> Message:
-        return pending.pop() if pending else await receive()
-
-    return replayed
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def on_problem(request: Request, err: ProblemError) -> Response:
@@ -351,6 +284,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem_response(
             ProblemError(err.status_code, None, detail or "", headers=dict(err.headers or {})), request.url.path
         )
+
+    @app.exception_handler(StateCorrupt)
+    async def on_corrupt(request: Request, err: StateCorrupt) -> Response:
+        log.error("%s", err)  # the registry itself: nothing to answer from
+        return problem_response(ProblemError(503, "state-corrupt", str(err)), request.url.path)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, err: Exception) -> Response:

@@ -16,7 +16,9 @@ Nothing here scans the raw data per request:
   The index is re-read at most every :data:`INDEX_TTL_SECONDS` per process, and not at all when it
   is larger than :data:`INDEX_MAX_BYTES` (the count is then ``null``).
 
-When the lake refuses a read (the Lambda role may be limited to ``state/``), the field is ``null``.
+When the lake refuses a read (the Lambda role may be limited to ``state/``), or the cursors or the
+tweet index cannot be decoded (a warning in the log), the fields they feed are ``null``: the API
+answers from whatever state it can read.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from common.lake import Lake, LakeAccessDenied, LakeError
 from common.layout import list_partitions, raw_prefix
 from common.rawio import iter_raw_records
 from ingestion.cursors import AccountCursor, CursorStore
+from ingestion.errors import StateCorrupt
 from ingestion.registry import Account
 from ingestion.tweet_index import TweetIndex
 
@@ -68,13 +71,17 @@ class LakeInsights:
                 self._files.move_to_end(key)
                 return self._files[key]
         found: set[str] = set()
-        for record in iter_raw_records(self.lake, key):
-            data = record.get("data")
-            if isinstance(data, dict):
-                if data.get("id"):
-                    found.add(str(data["id"]))
-                if data.get("username"):
-                    found.add("@" + str(data["username"]).lower())
+        try:
+            for record in iter_raw_records(self.lake, key):
+                data = record.get("data") if isinstance(record, dict) else None
+                if isinstance(data, dict):
+                    if data.get("id"):
+                        found.add(str(data["id"]))
+                    if data.get("username"):
+                        found.add("@" + str(data["username"]).lower())
+        except (ValueError, EOFError, OSError) as err:  # a damaged raw file: what it holds is unknown
+            log.warning("%s cannot be read (%s: %s); skipped for profile snapshots", key, type(err).__name__, err)
+            return frozenset()
         names = frozenset(found)
         with self._lock:
             self._files[key] = names
@@ -114,6 +121,9 @@ class LakeInsights:
             return CursorStore(self.lake).read()
         except LakeAccessDenied:  # a missing key without s3:ListBucket is a 403
             return {}
+        except StateCorrupt as err:  # answer from what can be read: the cursors' fields are null
+            log.warning("tweets cursors unreadable, their fields answer null: %s", err)
+            return {}
 
     def _index_author_counts(self) -> Counter[str] | None:
         with self._lock:
@@ -122,6 +132,16 @@ class LakeInsights:
         try:
             counts = TweetIndex.author_counts(self.lake, max_bytes=INDEX_MAX_BYTES)
         except LakeAccessDenied:
+            counts = None
+        except LakeError:
+            raise
+        except Exception as err:  # a corrupt index (any shape of it): the counts are unknown, not a 500
+            log.warning(
+                "the tweet index cannot be read (%s: %s): `collected` answers null until the next metrics run "
+                "rebuilds it (or delete state/tweet_index/)",
+                type(err).__name__,
+                err,
+            )
             counts = None
         with self._lock:
             self._index_counts, self._index_read_at = counts, time.monotonic()
