@@ -150,9 +150,11 @@ class S3Lake(Lake):
     def client(self) -> Any:
         if self._client is None:
             import boto3  # imported lazily: a local lake never needs it
+            from botocore.config import Config
 
             with self._errors(self.uri):
-                self._client = boto3.client("s3")
+                # a pool as wide as the lake's widest parallel read (the registry's shards: 16 readers)
+                self._client = boto3.client("s3", config=Config(max_pool_connections=32))
         return self._client
 
     @contextlib.contextmanager
