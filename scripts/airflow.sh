@@ -13,7 +13,8 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 case "${1:-}" in
-  -h | --help | help | "") script_help "$0"; [ -n "${1:-}" ]; exit ;;
+  -h | --help) script_help "$0"; exit 0 ;;
+  "") script_help "$0" >&2; exit 2 ;;
 esac
 ensure_venv  # Java and the JDBC jar for the local DAGs' Spark, and the `tweetlake` command (simulator)
 doctor airflow

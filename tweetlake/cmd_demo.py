@@ -72,7 +72,8 @@ def main(argv: list[str]) -> int:
     configure_logging(args.log_level)
     schema = check_identifier(args.schema)
     check_database_url(args.database_url)
-    require("ingest" if args.ingest_only else "demo")
+    if not args.ingest_only:  # the simulator and the lake need nothing outside the venv
+        require("demo", database_url=args.database_url)
     demo_home = (args.home or home() / "demo").resolve()
     lake_dir = demo_home / "lake"
     demo_home.mkdir(parents=True, exist_ok=True)
@@ -109,7 +110,7 @@ def next_steps(lake: Lake, schema: str, database_url: str | None, page: Path) ->
         f"{exe} report --schema {schema}{db} --lake {shlex.quote(lake.uri)} --out {shlex.quote(str(page))}",
         f"{lake_env} {exe} usage --now {DEMO_END}",
         f"{lake_env} {exe} plan --now {DEMO_END}",
-        f"{exe} demo --fresh --verbose{db}   (again from a clean lake: every run's summary, every question)",
+        f"{exe} demo --help   (--verbose: every run's summary and every question; --fresh: start over)",
     ]
 
 

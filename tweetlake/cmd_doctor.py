@@ -63,8 +63,10 @@ def main(argv: list[str]) -> int:
             print(check.render(), file=sys.stdout if not args.quiet else sys.stderr)
     if not args.quiet:
         checked, bad = {c.name for c in checks}, {c.name for c in failed}
-        needs = ", ".join(p for p, need in PATHS.items() if set(need) <= checked and not bad & set(need))
-        print(f"\nready for: {needs or 'nothing yet'}" if failed else "\nready for every path checked")
+        covered = [p for p, need in PATHS.items() if set(need) <= checked]
+        ready = ", ".join(p for p in covered if not bad & set(PATHS[p])) or "none"
+        blocked = ", ".join(p for p in covered if bad & set(PATHS[p]))
+        print(f"\nready for: {ready}" + (f"; not ready for: {blocked} (fix the ✗ lines)" if blocked else ""))
     return 2 if failed else 0
 
 

@@ -10,6 +10,7 @@ which X does not bill. See docs/operations.md.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import shutil
@@ -243,10 +244,14 @@ def run_checks(names: tuple[str, ...], settings: Settings | None = None, *, ask_
     return [check_token(settings, ask_api=ask_api) if n == "x token" else CHECKS[n](settings) for n in names]
 
 
-def require(path: str) -> None:
-    """Run ``path``'s checks; raise :class:`NotReady` (one line: each problem and its fix) when
-    one fails, before the caller spends anything."""
-    failed = [c for c in run_checks(PATHS[path]) if not c.ok]
+def require(path: str, *, database_url: str | None = None) -> None:
+    """Run ``path``'s checks (``database_url``: the command's ``--database-url``); raise
+    :class:`NotReady` (one line: each problem and its fix) when one fails, before the caller spends
+    anything."""
+    settings = load()
+    if database_url:
+        settings = dataclasses.replace(settings, database_url=database_url)
+    failed = [c for c in run_checks(PATHS[path], settings) if not c.ok]
     if failed:
         problems = "; ".join(f"{c.name}: {c.detail} (fix: {c.fix})" for c in failed)
         raise NotReady(f"not ready for the {path}, nothing was done: {problems}")
