@@ -62,6 +62,10 @@ ENVIRONMENT: dict[str, str] = {
 """Every environment variable tweetlake reads, and what it means."""
 
 
+class SettingsError(ValueError):
+    """A setting of the environment that cannot be used; the message names it (exit 2)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -128,10 +132,6 @@ class Settings:
         return bool(self.bearer_token or self.bearer_token_secret_arn)
 
 
-class SettingError(ValueError):
-    """An environment variable whose value cannot be used; the message names it."""
-
-
 def default_home(env: Mapping[str, str], *, root: bool | None = None) -> Path:
     """The home when ``TWEETLAKE_HOME`` is unset: one per user, whatever the current folder.
 
@@ -154,7 +154,7 @@ def _seconds(value: str | None, name: str) -> int:
     if value is None:
         return DEFAULT_CONNECT_TIMEOUT
     if not value.strip().isdigit() or len(value.strip()) > 6 or int(value) < 2:
-        raise SettingError(f"{name} must be a whole number of seconds, 2 or more, not {value!r}")
+        raise SettingsError(f"{name} must be a whole number of seconds, 2 or more, not {value!r}")
     return int(value)
 
 
@@ -165,7 +165,7 @@ def _positive(value: str | None, name: str) -> float | None:
     try:
         amount = float(value)
     except ValueError:
-        raise SettingError(f"{name} must be a number of USD, not {value!r}") from None
+        raise ValueError(f"{name} must be a number of USD, not {value!r}") from None
     return amount if amount > 0 else None
 
 

@@ -22,7 +22,6 @@ simulated clock.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shlex
 import shutil
 import sys
@@ -36,6 +35,7 @@ from common.warehouse.db import check_identifier
 from tweetlake.demo import DEMO_END, Progress, ingest, load, report, write_report
 from tweetlake.doctor import require
 from tweetlake.options import ArgumentParser, add_database, add_log_level, check_database_url
+from tweetlake.output import command_name
 
 
 def build_parser() -> ArgumentParser:
@@ -101,7 +101,7 @@ def main(argv: list[str]) -> int:
 
 def next_steps(lake: Lake, schema: str, database_url: str | None, page: Path) -> list[str]:
     """Commands that run as printed and show the demo's own data: its lake, schema and clock."""
-    exe = command()
+    exe = command_name()
     db = f" --database-url {shlex.quote(database_url)}" if database_url else ""
     lake_env = f"TWEETLAKE_LAKE={shlex.quote(lake.uri)}"
     top = "SELECT username, followers_count, tweet_count FROM v_user_current ORDER BY followers_count DESC LIMIT 5"
@@ -112,20 +112,6 @@ def next_steps(lake: Lake, schema: str, database_url: str | None, page: Path) ->
         f"{lake_env} {exe} plan --now {DEMO_END}",
         f"{exe} demo --help   (--verbose: every run's summary and every question; --fresh: start over)",
     ]
-
-
-def command() -> str:
-    """How to call this ``tweetlake`` from the current folder: ``tweetlake`` when the shell finds
-    this one, else its path (``.venv/bin/tweetlake`` from the repository root)."""
-    mine = Path(sys.executable).parent / "tweetlake"
-    if not mine.exists():
-        return "tweetlake"
-    found = shutil.which("tweetlake")
-    if found and Path(found).resolve() == mine.resolve():
-        return "tweetlake"
-    with contextlib.suppress(ValueError):
-        return shlex.quote(str(mine.relative_to(Path.cwd())))
-    return shlex.quote(str(mine))
 
 
 if __name__ == "__main__":

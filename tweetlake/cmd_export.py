@@ -62,8 +62,6 @@ def main(argv: list[str]) -> int:
     except ValueError as err:  # a schema or table name that is not an identifier
         print(f"tweetlake export: {err}", file=sys.stderr)
         return 2
-    except psycopg.OperationalError:
-        raise  # unreachable, silent or gone: the boundary's one line and exit 8
     except psycopg.Error as err:
         print(f"tweetlake export: database error: {str(err).strip().splitlines()[0]}", file=sys.stderr)
         return 3

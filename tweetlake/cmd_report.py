@@ -84,8 +84,6 @@ def main(argv: list[str]) -> int:
     except UnknownAccounts as err:
         print(f"tweetlake report: {err}", file=sys.stderr)
         return 2
-    except psycopg.OperationalError:
-        raise  # unreachable, silent or gone: the boundary's one line and exit 8
     except psycopg.Error as err:
         print(f"tweetlake report: database error: {str(err).strip().splitlines()[0]}", file=sys.stderr)
         return 3

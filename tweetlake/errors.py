@@ -58,12 +58,12 @@ def _module(name: str) -> object | None:
 def classify(err: BaseException) -> Failure | None:
     """The exit code and message of an expected failure; ``None`` for a bug."""
     from common.lake import LakeError, LakeUriError
-    from common.settings import SettingError
+    from common.settings import SettingsError
     from common.warehouse.db import DatabaseUnavailable, InvalidDatabaseUrl, InvalidIdentifier
 
     if isinstance(err, KeyboardInterrupt):
         return Failure(ExitCode.INTERRUPTED, "interrupted")
-    if isinstance(err, (UsageError, SettingError, LakeUriError, InvalidDatabaseUrl, InvalidIdentifier)):
+    if isinstance(err, (UsageError, LakeUriError, InvalidDatabaseUrl, InvalidIdentifier, SettingsError)):
         return Failure(ExitCode.USAGE, one_line(err))
     if isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in EXTRAS:
         module = (err.name or "").split(".")[0]
@@ -78,17 +78,15 @@ def classify(err: BaseException) -> Failure | None:
         return Failure(ExitCode.LAKE, f"the lake failed: {one_line(err)}")
     if isinstance(err, DatabaseUnavailable):
         return Failure(ExitCode.DATABASE, one_line(err))
+    silent = _silent_database(err)
+    if silent is not None:
+        return silent
     psycopg = _module("psycopg")
     if psycopg is not None and isinstance(err, psycopg.OperationalError):  # type: ignore[attr-defined]
         admin_shutdown = getattr(getattr(psycopg, "errors", None), "AdminShutdown", ())
         if isinstance(err, admin_shutdown):
             return Failure(ExitCode.DATABASE, f"the database went away (it was shut down): {one_line(err)}")
-        message = one_line(err)
-        if "timeout expired" in message:
-            from common.settings import load
-
-            message += f" (no answer within {load().db_connect_timeout} s; TWEETLAKE_DB_CONNECT_TIMEOUT sets the wait)"
-        return Failure(ExitCode.DATABASE, f"cannot reach the database: {message}")
+        return Failure(ExitCode.DATABASE, f"cannot reach the database: {one_line(err)}")
     localdb = _module("tweetlake.localdb")
     if localdb is not None and isinstance(err, localdb.LocalDbError):  # type: ignore[attr-defined]
         return Failure(ExitCode.DATABASE, f"the embedded PostgreSQL failed: {one_line(err)}")
@@ -121,6 +119,17 @@ def classify(err: BaseException) -> Failure | None:
     if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
         return Failure(ExitCode.USAGE, f"the port is already in use ({one_line(err)}): pass another --port")
     return None
+
+
+def _silent_database(err: BaseException) -> Failure | None:
+    """A connection that met its deadline (``TWEETLAKE_DB_CONNECT_TIMEOUT``): say how long we waited."""
+    psycopg = _module("psycopg")
+    if psycopg is None or not isinstance(err, psycopg.OperationalError) or "timeout expired" not in str(err):  # type: ignore[attr-defined]
+        return None
+    from common.settings import load
+
+    wait = f"no answer within {load().db_connect_timeout} s; TWEETLAKE_DB_CONNECT_TIMEOUT sets the wait"
+    return Failure(ExitCode.DATABASE, f"cannot reach the database: {one_line(err)} ({wait})")
 
 
 def debug_requested(argv: Sequence[str]) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import shlex
 import shutil
 import sys
 import time
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TextIO
 
 MAX_CELL = 60
@@ -102,6 +105,21 @@ def terminal_width(stream: TextIO | None = None) -> int | None:
     except (AttributeError, ValueError):
         return None
     return shutil.get_terminal_size((100, 24)).columns
+
+
+def command_name() -> str:
+    """How to call this ``tweetlake`` from the current folder, for a ``next:`` line that runs as
+    printed: ``tweetlake`` when the shell finds this one, else its path (``.venv/bin/tweetlake``
+    from the repository root)."""
+    mine = Path(sys.executable).parent / "tweetlake"
+    if not mine.exists():
+        return "tweetlake"
+    found = shutil.which("tweetlake")
+    if found and Path(found).resolve() == mine.resolve():
+        return "tweetlake"
+    with contextlib.suppress(ValueError):
+        return shlex.quote(str(mine.relative_to(Path.cwd())))
+    return shlex.quote(str(mine))
 
 
 class Progress:

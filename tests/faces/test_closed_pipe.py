@@ -34,7 +34,9 @@ def piped_into_head(args: list[str], home: Path) -> tuple[int, str, str]:
 @pytest.mark.slow
 def test_sql_piped_into_head_ends_quietly(pg_url: str, tmp_path: Path) -> None:
     query = "SELECT n, repeat('x', 50) AS filler FROM generate_series(1, 200000) AS n"  # far more than a pipe holds
-    code, first, err = piped_into_head(["sql", query, "--database-url", pg_url, "--format", "csv"], tmp_path)
+    code, first, err = piped_into_head(
+        ["sql", query, "--database-url", pg_url, "--schema", "public", "--format", "csv"], tmp_path
+    )
     assert (code, first, err) == (ExitCode.OK, "n,filler\n", "")
 
 
