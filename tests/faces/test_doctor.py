@@ -63,3 +63,15 @@ def test_no_token_is_a_cross_for_ingest_only(tmp_path: Path) -> None:
     result = run_cli(["doctor", "--for", "ingest"], tmp_path)
     assert result.returncode == ExitCode.USAGE
     assert "✗ x token       no X_BEARER_TOKEN or X_BEARER_TOKEN_SECRET_ARN" in result.stdout
+
+
+def test_aws_credentials_and_the_stack_are_checked_only_when_asked(tmp_path: Path, moto_endpoint: str) -> None:
+    keys = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x" * 20, "AWS_ENDPOINT_URL": moto_endpoint}
+    local = run_cli(["doctor", "--for", "report"], tmp_path, env=keys)
+    assert "aws" not in local.stdout
+    asked = run_cli(["doctor", "--for", "aws", "--stack", "tweetlake-absent"], tmp_path, env=keys)
+    assert "✓ aws           account 123456789012 as arn:aws:sts::123456789012:" in asked.stdout
+    assert "✗ stack         tweetlake-absent: " in asked.stdout and "fix: scripts/deploy.sh" in asked.stdout
+    assert asked.returncode == ExitCode.USAGE
+    nothing = run_cli(["doctor", "--for", "aws"], tmp_path)  # no credentials at all (run_cli removes them)
+    assert nothing.returncode == ExitCode.USAGE and "✗ aws           no usable credentials" in nothing.stdout
