@@ -45,4 +45,9 @@ def render(lake: Lake, summaries: dict[str, DatasetSummary]) -> str:
     for dataset, s in summaries.items():
         days = ", ".join(f"{d}: {n:,}" for d, n in sorted(s.days.items()))
         lines.append(f"{dataset:<14}{s.files:>7}{s.records:>10,}{s.errors:>8,}{s.bytes / 2**20:>8.2f}  {days}")
+    if any(s.errors for s in summaries.values()):
+        lines.append(
+            "errors: the API's partial errors (an account or post it could not show: suspended, protected, "
+            "deleted), kept as records; not failures"
+        )
     return "\n".join(lines)

@@ -16,9 +16,21 @@ from pathlib import Path
 
 DEFAULT_API_BASE_URL = "https://api.x.com/2"
 DEFAULT_SCHEMA = "twitter"
+DEFAULT_CONNECT_TIMEOUT = 10
+DEFAULT_JDBC_SEARCH: tuple[str, ...] = (
+    "/usr/share/java/postgresql.jar",  # Debian's libpostgresql-jdbc-java
+    "~/.m2/repository/org/postgresql/postgresql/*/postgresql-*.jar",
+    "{spark_home}/jars/postgresql-*.jar",  # a Spark that ships the driver among its jars
+    "/usr/lib/spark/jars/postgresql-*.jar",  # the Glue image's Spark (SPARK_HOME unset)
+    "/usr/share/aws/glue/**/postgresql-*.jar",  # the Glue image's own jar folders
+    "/opt/amazon/**/postgresql-*.jar",
+)
+"""Where the PostgreSQL JDBC jar is looked for, in this order (``**``: any depth)."""
 
 ENVIRONMENT: dict[str, str] = {
-    "TWEETLAKE_HOME": "where local state lives: the default lake and the embedded PostgreSQL (default ./.tweetlake)",
+    "TWEETLAKE_HOME": "where local state lives: the default lake, the demo and the embedded PostgreSQL (default "
+    "$XDG_DATA_HOME/tweetlake, else ~/.local/share/tweetlake, or /var/lib/tweetlake for root: the same "
+    "wherever you stand)",
     "TWEETLAKE_PG_SYSTEM_USER": "as root: the unprivileged user the embedded PostgreSQL runs as, created when "
     "missing (default embedded_postgres)",
     "TWEETLAKE_LAKE": "the lake URI, file:///abs/path or s3://bucket/prefix (default file://$TWEETLAKE_HOME/lake)",
@@ -30,10 +42,14 @@ ENVIRONMENT: dict[str, str] = {
     "TWEETLAKE_BUDGET_USD": "the monthly X API budget in USD when --budget-usd is not given (empty or 0: none)",
     "TWEETLAKE_DATABASE_URL": "the warehouse, postgresql://… (default: the embedded PostgreSQL)",
     "TWEETLAKE_DB_SCHEMA": f"the warehouse schema (default {DEFAULT_SCHEMA})",
+    "TWEETLAKE_DB_CONNECT_TIMEOUT": f"seconds a connection to the warehouse may take before the command gives up "
+    f"(exit 8; default {DEFAULT_CONNECT_TIMEOUT}); statements themselves are never cut short",
     "TWEETLAKE_API_KEY": "the key the local REST API asks for (X-API-Key)",
     "TWEETLAKE_API_PROFILE_SNAPSHOTS": "0: the REST API never reads raw/users/ (a role limited to state/)",
     "TWEETLAKE_LOG_LEVEL": "the log level of the Lambda handler (default INFO)",
     "TWEETLAKE_JDBC_JAR": "the PostgreSQL JDBC jar for local Spark (default: found on disk, also in $SPARK_HOME/jars)",
+    "TWEETLAKE_JDBC_SEARCH": "where the JDBC jar is looked for when TWEETLAKE_JDBC_JAR is unset: glob patterns "
+    "separated by ':' (default: Debian's, ~/.m2's, $SPARK_HOME/jars and the Glue image's; set but empty: nowhere)",
     "SPARK_HOME": "a Spark installation whose jars/ may hold the PostgreSQL JDBC driver (e.g. the Glue image's)",
     "TWEETLAKE_SPARK_MASTER": "local Spark's master (default local[*])",
     "TWEETLAKE_SPARK_DRIVER_MEMORY": "local Spark's driver memory (default 6g)",
@@ -46,6 +62,10 @@ ENVIRONMENT: dict[str, str] = {
 """Every environment variable tweetlake reads, and what it means."""
 
 
+class SettingsError(ValueError):
+    """A setting of the environment that cannot be used; the message names it (exit 2)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -56,10 +76,12 @@ class Settings:
     bearer_token_secret_arn: str | None = None
     database_url: str | None = field(default=None, repr=False)
     db_schema: str = DEFAULT_SCHEMA
+    db_connect_timeout: int = DEFAULT_CONNECT_TIMEOUT
     api_key: str | None = field(default=None, repr=False)
     api_profile_snapshots: bool = True
     log_level: str = "INFO"
     jdbc_jar: str | None = None
+    jdbc_search: tuple[str, ...] = DEFAULT_JDBC_SEARCH
     spark_home: str | None = None
     spark_master: str = "local[*]"
     spark_driver_memory: str = "6g"
@@ -77,7 +99,8 @@ class Settings:
         def get(name: str) -> str | None:
             return env.get(name) or None  # an empty variable counts as unset
 
-        home_dir = Path(get("TWEETLAKE_HOME") or Path.cwd() / ".tweetlake").resolve()
+        home_dir = Path(get("TWEETLAKE_HOME") or default_home(env)).expanduser().resolve()
+        search = env.get("TWEETLAKE_JDBC_SEARCH")
         return cls(
             home=home_dir,
             lake_uri=get("TWEETLAKE_LAKE") or (home_dir / "lake").as_uri(),
@@ -87,10 +110,12 @@ class Settings:
             bearer_token_secret_arn=get("X_BEARER_TOKEN_SECRET_ARN"),
             database_url=get("TWEETLAKE_DATABASE_URL"),
             db_schema=get("TWEETLAKE_DB_SCHEMA") or DEFAULT_SCHEMA,
+            db_connect_timeout=_seconds(get("TWEETLAKE_DB_CONNECT_TIMEOUT"), "TWEETLAKE_DB_CONNECT_TIMEOUT"),
             api_key=get("TWEETLAKE_API_KEY"),
             api_profile_snapshots=env.get("TWEETLAKE_API_PROFILE_SNAPSHOTS", "1") != "0",
             log_level=get("TWEETLAKE_LOG_LEVEL") or "INFO",
             jdbc_jar=get("TWEETLAKE_JDBC_JAR"),
+            jdbc_search=DEFAULT_JDBC_SEARCH if search is None else tuple(p for p in search.split(":") if p),
             spark_home=get("SPARK_HOME"),
             spark_master=get("TWEETLAKE_SPARK_MASTER") or "local[*]",
             spark_driver_memory=get("TWEETLAKE_SPARK_DRIVER_MEMORY") or "6g",
@@ -105,6 +130,32 @@ class Settings:
     @property
     def has_token(self) -> bool:
         return bool(self.bearer_token or self.bearer_token_secret_arn)
+
+
+def default_home(env: Mapping[str, str], *, root: bool | None = None) -> Path:
+    """The home when ``TWEETLAKE_HOME`` is unset: one per user, whatever the current folder.
+
+    ``$XDG_DATA_HOME/tweetlake``, else ``~/.local/share/tweetlake`` (the XDG base directory
+    specification; a relative ``XDG_DATA_HOME`` is ignored, as it asks). For root,
+    ``/var/lib/tweetlake``: the embedded PostgreSQL then runs as an unprivileged user who must
+    reach its data folder, and ``/root`` stays closed to others.
+    """
+    xdg = env.get("XDG_DATA_HOME") or ""
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "tweetlake"
+    if os.geteuid() == 0 if root is None else root:
+        return Path("/var/lib/tweetlake")
+    user_home = env.get("HOME") or str(Path.home())
+    return Path(user_home) / ".local" / "share" / "tweetlake"
+
+
+def _seconds(value: str | None, name: str) -> int:
+    """A whole number of seconds ≥ 2 (libpq's smallest connect timeout)."""
+    if value is None:
+        return DEFAULT_CONNECT_TIMEOUT
+    if not value.strip().isdigit() or len(value.strip()) > 6 or int(value) < 2:
+        raise SettingsError(f"{name} must be a whole number of seconds, 2 or more, not {value!r}")
+    return int(value)
 
 
 def _positive(value: str | None, name: str) -> float | None:
@@ -146,7 +197,7 @@ def env_help(*names: str) -> str:
 
 
 def home() -> Path:
-    """Where local state lives (lake, embedded PostgreSQL): ``$TWEETLAKE_HOME`` or ``./.tweetlake``."""
+    """Where local state lives (lake, embedded PostgreSQL): ``$TWEETLAKE_HOME`` or :func:`default_home`."""
     return load().home
 
 

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from common.settings import load
+from common.settings import DEFAULT_JDBC_SEARCH, load
 
 if TYPE_CHECKING:  # pyspark is an extra: importing this module must not need it
     from pyspark.sql import SparkSession
@@ -27,15 +27,8 @@ class SparkSetupError(RuntimeError):
     """Java or the JDBC driver is missing; the message says how to get it."""
 
 
-JDBC_JAR_CANDIDATES: tuple[str, ...] = (
-    "/usr/share/java/postgresql.jar",  # Debian's libpostgresql-jdbc-java
-    "~/.m2/repository/org/postgresql/postgresql/*/postgresql-*.jar",
-    "{spark_home}/jars/postgresql-*.jar",  # a Spark that ships the driver among its jars
-    "/usr/lib/spark/jars/postgresql-*.jar",  # the Glue image's Spark (SPARK_HOME unset)
-    "/usr/share/aws/glue/**/postgresql-*.jar",  # the Glue image's own jar folders
-    "/opt/amazon/**/postgresql-*.jar",
-)
-"""Where the PostgreSQL JDBC jar is looked for, in this order (``**``: any depth)."""
+JDBC_JAR_CANDIDATES: tuple[str, ...] = DEFAULT_JDBC_SEARCH
+"""Where the PostgreSQL JDBC jar is looked for by default (``TWEETLAKE_JDBC_SEARCH`` replaces it)."""
 
 
 def _version_key(path: str) -> tuple[int, ...]:
@@ -44,16 +37,16 @@ def _version_key(path: str) -> tuple[int, ...]:
 
 
 def find_jdbc_jar(root: str = "") -> str:
-    """The PostgreSQL JDBC jar: ``TWEETLAKE_JDBC_JAR``, else the first of :data:`JDBC_JAR_CANDIDATES`
-    that matches (the newest version there). ``root`` prefixes the absolute candidates (tests lay
-    out a fake image under it)."""
+    """The PostgreSQL JDBC jar: ``TWEETLAKE_JDBC_JAR``, else the first of ``TWEETLAKE_JDBC_SEARCH``
+    (default :data:`JDBC_JAR_CANDIDATES`) that matches (the newest version there). ``root``
+    prefixes the absolute candidates (tests lay out a fake image under it)."""
     settings = load()
     explicit = settings.jdbc_jar
     if explicit:
         if not Path(explicit).is_file():
             raise SparkSetupError(f"TWEETLAKE_JDBC_JAR points to {explicit!r}, which is not a file")
         return explicit
-    for pattern in JDBC_JAR_CANDIDATES:
+    for pattern in settings.jdbc_search:
         if "{spark_home}" in pattern:
             if not settings.spark_home:
                 continue
@@ -68,10 +61,11 @@ def find_jdbc_jar(root: str = "") -> str:
         if matches:
             return max(matches, key=_version_key)
     raise SparkSetupError(
-        "no PostgreSQL JDBC driver found. Install one with `apt-get install libpostgresql-jdbc-java` "
-        "(gives /usr/share/java/postgresql.jar), put postgresql-<version>.jar in "
-        "~/.m2/repository/org/postgresql/postgresql/<version>/ or $SPARK_HOME/jars/, "
-        "or set TWEETLAKE_JDBC_JAR=/path/to/postgresql.jar"
+        "no PostgreSQL JDBC driver found. Without root: download postgresql-<version>.jar from "
+        "https://jdbc.postgresql.org/download/ (or Maven Central, repo1.maven.org/maven2/org/postgresql/postgresql/) "
+        "into ~/.m2/repository/org/postgresql/postgresql/<version>/ or $SPARK_HOME/jars/, or set "
+        "TWEETLAKE_JDBC_JAR=/path/to/it.jar; "
+        "as root on Debian: apt-get install libpostgresql-jdbc-java (`tweetlake doctor` prints the command)"
     )
 
 

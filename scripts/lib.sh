@@ -6,6 +6,17 @@ PY="$VENV/bin/python"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+script_help() {  # script_help SCRIPT: the comment block at the top of SCRIPT (its usage)
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$1"
+}
+
+doctor() {  # doctor PATH: stop here, with the fixes, when this machine cannot finish PATH (tweetlake doctor --for PATH)
+  "$VENV/bin/tweetlake" doctor --for "$1" --quiet || {
+    say "not ready for the $1 (fix the lines above, then rerun; \`$VENV/bin/tweetlake doctor\` checks everything)"
+    exit 2
+  }
+}
+
 pick_python() {
   for candidate in "${PYTHON:-}" python3.11 python3; do
     [ -n "$candidate" ] || continue
@@ -50,7 +61,7 @@ ensure_jdbc_jar() {
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpostgresql-jdbc-java) >&2 ||
       say "could not install libpostgresql-jdbc-java; set TWEETLAKE_JDBC_JAR to a postgresql-*.jar"
   else
-    say "no PostgreSQL JDBC jar found: install libpostgresql-jdbc-java or set TWEETLAKE_JDBC_JAR"
+    say "no PostgreSQL JDBC jar found: \`.venv/bin/tweetlake doctor\` prints the command that fetches one without root"
   fi
 }
 

@@ -6,6 +6,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/aws_lib.sh"
 ensure_venv
 ensure_chromium
+doctor test  # Java, the JDBC jar, PostgreSQL, Chromium: stop now, with the fixes, rather than fail half the suite
 say "tools venv (checkov, shellcheck) for tests/aws"
 ensure_tools_venv
 say "airflow venv (.venv-airflow) for tests/airflow"

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "usage": ("tweetlake.cmd_usage", "X API spend this month (the usage ledger) against the budget"),
     "report": ("tweetlake.cmd_report", "write the warehouse's HTML report (charts, tables, pipeline health)"),
     "export": ("tweetlake.cmd_export", "export tables and views as Parquet or CSV with a manifest"),
+    "doctor": ("tweetlake.cmd_doctor", "check in seconds what each path needs (Java, JDBC jar, PostgreSQL, token…)"),
     "api": ("tweetlake.cmd_api", "serve the tracked-accounts REST API (add | list | remove accounts over HTTP)"),
 }
 
@@ -45,7 +46,8 @@ def usage() -> str:
         "options of every command: --help, --log-level DEBUG|INFO|WARNING|ERROR (DEBUG shows tracebacks)",
         "exit codes (one table for every command):",
         exit_codes.table(),
-        "state: $TWEETLAKE_HOME (default ./.tweetlake) holds the default lake and the embedded PostgreSQL",
+        "state: $TWEETLAKE_HOME (default: one per user, ~/.local/share/tweetlake; /var/lib/tweetlake for root)"
+        " holds the default lake, the demo and the embedded PostgreSQL; `tweetlake doctor` checks the set-up",
     ]
     return "\n".join(lines)
 

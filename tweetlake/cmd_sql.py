@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import io
 import json
+import os
 import sys
 from typing import Any
 
 from common.settings import env_help
+from tweetlake.errors import UsageError
 from tweetlake.options import ArgumentParser, add_database, add_log_level, check_database_url, check_schema
-from tweetlake.output import MAX_CELL, format_table
+from tweetlake.output import MAX_CELL, format_table, terminal_width
 
 EPILOG = f"""exit codes:
   0  done
@@ -49,12 +52,18 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--no-truncate", action="store_true", help=f"table: print whole values (default: cut at {MAX_CELL} characters)"
     )
+    parser.add_argument(
+        "--expanded",
+        "-x",
+        action="store_true",
+        help="table: one record at a time, like psql's \\x (default: only when a row is wider than the terminal)",
+    )
     add_database(parser)
     add_log_level(parser)
     return parser
 
 
-def render(columns: list[str], rows: list[tuple[Any, ...]], fmt: str, *, truncate: bool) -> str:
+def render(columns: list[str], rows: list[tuple[Any, ...]], fmt: str, *, truncate: bool, expanded: bool = False) -> str:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -63,7 +72,28 @@ def render(columns: list[str], rows: list[tuple[Any, ...]], fmt: str, *, truncat
         return out.getvalue().rstrip("\n")
     if fmt == "json":
         return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str, ensure_ascii=False)
-    return format_table(columns, rows, max_cell=MAX_CELL if truncate else None)
+    return format_table(
+        columns, rows, max_cell=MAX_CELL if truncate else None, width=terminal_width(), expanded=expanded
+    )
+
+
+def schema_given(argv: list[str]) -> bool:
+    """``--schema`` on the command line or ``TWEETLAKE_DB_SCHEMA`` set: the user named a schema."""
+    return any(a == "--schema" or a.startswith("--schema=") for a in argv) or "TWEETLAKE_DB_SCHEMA" in os.environ
+
+
+def check_schema_exists(conn: Any, schema: str, *, explicit: bool, creates: bool) -> None:
+    """A schema the database lacks: a usage error with the nearest name when the user named it (and
+    the SQL does not create it); a note on stderr for the default."""
+    names = [r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%'")]
+    if schema in names or creates:
+        return
+    near = difflib.get_close_matches(schema, names, n=1)
+    hint = f"did you mean {near[0]}? " if near else ""
+    listed = ", ".join(sorted(n for n in names if n != "information_schema")) or "none"
+    if explicit:
+        raise UsageError(f"no schema {schema!r} in this database ({hint}its schemas: {listed})")
+    print(f"tweetlake sql: note: schema {schema} does not exist yet (tweetlake db migrate creates it)", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:
@@ -81,6 +111,7 @@ def main(argv: list[str]) -> int:
 
     url = localdb.database_url(given)
     with DbTarget.from_url(url).connect(autocommit=True) as conn:
+        check_schema_exists(conn, schema, explicit=schema_given(argv), creates="create schema" in sql.lower())
         conn.execute(f"SET search_path TO {schema}, public")
         try:
             cur = conn.execute(sql)
@@ -95,9 +126,9 @@ def main(argv: list[str]) -> int:
                 results.append(cur.statusmessage or "OK")
             else:
                 rows = cur.fetchall()
-                results.append(
-                    render([d.name for d in cur.description], rows, args.format, truncate=not args.no_truncate)
-                )
+                columns = [d.name for d in cur.description]
+                truncate = not args.no_truncate
+                results.append(render(columns, rows, args.format, truncate=truncate, expanded=args.expanded))
             if not cur.nextset():
                 break
     print("\n\n".join(results) if args.format == "table" else "\n".join(results))

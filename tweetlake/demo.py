@@ -7,7 +7,10 @@ functions the other faces call (:func:`ingestion.run.run`, :func:`glue_jobs.runn
 
 from __future__ import annotations
 
+import json
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 from common.lake import Lake
 
 DEMO_START = "2026-11-20T06:00:00Z"
+DEMO_END = "2026-11-21T08:00:00Z"  # the last schedule step (+26 h): the demo's "now" for usage and plan
 DEMO_TOKEN = "demo-bearer-token-not-a-secret"  # noqa: S105 - the in-process simulator accepts it
 # The collectors as the schedules run them, in simulated hours after the start: users daily,
 # tweets every 4 h, metrics every 2 h, for a day and two hours.
@@ -83,7 +87,45 @@ def banner(text: str) -> None:
     print(f"\n=== {text} ===", flush=True)
 
 
-def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
+@dataclass
+class Progress:
+    """What earlier runs of the demo finished (``<demo home>/progress.json``): a rerun after a
+    failure skips the collector runs already in the lake; the jobs load only files their ledger
+    lacks. Another seed or number of accounts starts afresh."""
+
+    path: Path
+    world: dict[str, int]
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, path: Path, world: dict[str, int]) -> Progress:
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            doc = {}
+        if isinstance(doc, dict) and doc.get("world") == world and isinstance(doc.get("steps"), dict):
+            return cls(path, world, doc["steps"])
+        return cls(path, world)
+
+    def done(self, step: str, facts: dict[str, Any]) -> None:
+        self.steps[step] = facts
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"world": self.world, "steps": self.steps}, indent=1))
+        tmp.replace(self.path)
+
+
+def _step_line(hours: float, summaries: list[Any]) -> str:
+    """One schedule step on one line: what each collector brought, what it cost, what it could not show."""
+    parts, why, usd = [], Counter[str](), 0.0
+    for summary in summaries:
+        parts.append(f"{summary.dataset} {summary.records:,}")
+        why.update(str(getattr(r, "value", r)).split(":")[0].split(" (")[0] for r in summary.unavailable.values())
+        usd += summary.usage.usd if summary.usage is not None else 0.0
+    tail = f" · partial errors: {', '.join(f'{n} {r}' for r, n in sorted(why.items()))}" if why else ""
+    return f"+{hours:>2g} h  {' · '.join(parts)}{tail} · ${usd:,.2f}"
+
+
+def ingest(lake: Lake, progress: Progress, seed: int, accounts: int, *, verbose: bool = False) -> None:
     from common.lake_summary import render, summarise
     from ingestion.client import XClient
     from ingestion.registry import Registry
@@ -99,37 +141,64 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
         "GET /2/users/:id": 100_000,
     }
     with SimulatorServer(seed=seed, accounts=accounts + 2, now=DEMO_START, token=DEMO_TOKEN, rate_limits=limits) as sim:
-        banner(f"X API simulator at {sim.base_url} (seed {seed}, simulated start {DEMO_START})")
+        banner(f"X API simulator (seed {seed}, simulated clock from {DEMO_START}): the schedules over 26 hours")
         registry = Registry(lake)
+        tracked = {a.username for a in registry.list()}
         for account in sim.world.accounts[:accounts]:
-            registry.add(account.username)
+            if account.username not in tracked:
+                registry.add(account.username)
         print(f"tracking {accounts} accounts: {', '.join(a.username for a in registry.list())}")
+        if progress.steps:
+            print(f"resuming: {len(progress.steps)} collector runs already in the lake are skipped")
         client = XClient(DEMO_TOKEN, sim.base_url, now=sim.clock.now)
         start = sim.clock.now()
-        reads = [0, 0]
         for hours, datasets in SCHEDULE:
             sim.clock.set(start + timedelta(hours=hours))
+            summaries = []
             for dataset in datasets:
+                step = f"{hours:g}:{dataset}"
+                if step in progress.steps:
+                    continue
+                billed = sim.billing.total_usd()
                 summary = run(dataset, lake, client)
-                banner(f"+{hours:g} h  ingest {dataset}")
-                print(summary.render())
-                if summary.usage is not None:
-                    reads[0] += summary.usage.new.post_reads
-                    reads[1] += summary.usage.new.user_reads
-        # from the counts, not a sum of per-run roundings: the same cents as the simulator's exact bill
-        usd = round(Prices().usd(reads[0], reads[1]), 6)
-        banner("what it would have cost")
-        print(
-            f"on the pay-per-use X API these runs would have cost ${usd:,.2f}: {reads[0]:,} post reads and "
-            f"{reads[1]:,} user reads (unique per UTC day; $0.005 and $0.010 each; the simulator billed "
-            f"${sim.billing.total_usd():,.2f}). `tweetlake plan` estimates a month, `tweetlake usage` "
-            "shows the month to date."
-        )
+                summaries.append(summary)
+                new = summary.usage.new if summary.usage is not None else None
+                progress.done(
+                    step,
+                    {
+                        "post_reads": new.post_reads if new else 0,
+                        "user_reads": new.user_reads if new else 0,
+                        "simulator_usd": sim.billing.total_usd() - billed,
+                    },
+                )
+                if verbose:
+                    banner(f"+{hours:g} h  ingest {dataset}")
+                    print(summary.render())
+            if summaries and not verbose:
+                print(_step_line(hours, summaries))
+        _cost(progress, Prices())
     banner("the lake")
-    print(render(lake, summarise(lake)))
+    summary_text = render(lake, summarise(lake))
+    print(summary_text)
 
 
-def load(lake: Lake, database_url: str | None, schema: str) -> str:
+def _cost(progress: Progress, prices: Any) -> None:
+    post = sum(int(s["post_reads"]) for s in progress.steps.values())
+    user = sum(int(s["user_reads"]) for s in progress.steps.values())
+    simulated = sum(float(s["simulator_usd"]) for s in progress.steps.values())
+    # from the counts, not a sum of per-run roundings: the same cents as the simulator's exact bill
+    usd = round(prices.usd(post, user), 6)
+    print(
+        f"on the pay-per-use X API these runs would have cost ${usd:,.2f}: {post:,} post reads and {user:,} user "
+        f"reads (unique per UTC day; $0.005 and $0.010 each; the simulator billed ${simulated:,.2f}). "
+        "Partial errors are accounts or posts the API could not show (suspended, protected, deleted): "
+        "kept in the lake as error records, never billed."
+    )
+
+
+def load(lake: Lake, database_url: str | None, schema: str, *, fresh: bool) -> str:
+    """The three jobs into ``schema``: each loads only the lake files its ledger lacks, so a rerun
+    continues where a failed one stopped (``fresh``: drop the schema first)."""
     from common.spark import build_local_spark
     from common.warehouse.db import DbTarget, check_identifier
     from glue_jobs.runner import run_job
@@ -137,8 +206,9 @@ def load(lake: Lake, database_url: str | None, schema: str) -> str:
 
     url = localdb.database_url(database_url)
     target = DbTarget.from_url(url)
-    with target.connect(autocommit=True) as conn:  # the demo's own schema: a clean slate every run
-        conn.execute(f"DROP SCHEMA IF EXISTS {check_identifier(schema)} CASCADE")
+    if fresh:
+        with target.connect(autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {check_identifier(schema)} CASCADE")
     banner(f"Glue jobs on local Spark → PostgreSQL {target.safe_url} (schema {schema})")
     spark = build_local_spark("tweetlake-demo")
     try:
@@ -151,27 +221,20 @@ def load(lake: Lake, database_url: str | None, schema: str) -> str:
     return url
 
 
-def report(url: str, schema: str) -> None:
+def report(url: str, schema: str, *, verbose: bool = False) -> None:
+    """Row counts and the questions (the first one only, unless ``verbose``)."""
     from common.warehouse.db import DbTarget, check_identifier
     from tweetlake.output import format_table
 
     with DbTarget.from_url(url).connect(autocommit=True) as conn:
         conn.execute(f"SET search_path TO {check_identifier(schema)}, public")
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
-                (schema,),
-            ).fetchall()
-        ]
-        rows: list[tuple[Any, ...]] = []
-        for table in tables:
-            count = conn.execute(f"SELECT count(*) FROM {check_identifier(table)}").fetchone()
-            rows.append((table, count[0] if count else 0))
-        banner("row counts")
-        print(format_table(["table", "rows"], rows))
-        for title, sql in QUESTIONS:
+        counts = []
+        for table in ("dim_user", "fact_tweet", "fact_tweet_metrics", "fact_user_daily"):
+            row = conn.execute(f"SELECT count(*) FROM {check_identifier(table)}").fetchone()
+            counts.append(f"{table} {row[0] if row else 0:,}")
+        banner("the star schema")
+        print("rows: " + " · ".join(counts))
+        for title, sql in QUESTIONS if verbose else QUESTIONS[:1]:
             banner(title)
             cur = conn.execute(sql)
             print(format_table([d.name for d in cur.description or []], cur.fetchall()))

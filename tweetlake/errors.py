@@ -11,7 +11,9 @@ The codes are :class:`common.exit_codes.ExitCode`, one table for the whole comma
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -56,11 +58,12 @@ def _module(name: str) -> object | None:
 def classify(err: BaseException) -> Failure | None:
     """The exit code and message of an expected failure; ``None`` for a bug."""
     from common.lake import LakeError, LakeUriError
+    from common.settings import SettingsError
     from common.warehouse.db import DatabaseUnavailable, InvalidDatabaseUrl, InvalidIdentifier
 
     if isinstance(err, KeyboardInterrupt):
         return Failure(ExitCode.INTERRUPTED, "interrupted")
-    if isinstance(err, (UsageError, LakeUriError, InvalidDatabaseUrl, InvalidIdentifier)):
+    if isinstance(err, (UsageError, LakeUriError, InvalidDatabaseUrl, InvalidIdentifier, SettingsError)):
         return Failure(ExitCode.USAGE, one_line(err))
     if isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in EXTRAS:
         module = (err.name or "").split(".")[0]
@@ -75,6 +78,9 @@ def classify(err: BaseException) -> Failure | None:
         return Failure(ExitCode.LAKE, f"the lake failed: {one_line(err)}")
     if isinstance(err, DatabaseUnavailable):
         return Failure(ExitCode.DATABASE, one_line(err))
+    silent = _silent_database(err)
+    if silent is not None:
+        return silent
     psycopg = _module("psycopg")
     if psycopg is not None and isinstance(err, psycopg.OperationalError):  # type: ignore[attr-defined]
         admin_shutdown = getattr(getattr(psycopg, "errors", None), "AdminShutdown", ())
@@ -118,6 +124,17 @@ def classify(err: BaseException) -> Failure | None:
     return None
 
 
+def _silent_database(err: BaseException) -> Failure | None:
+    """A connection that met its deadline (``TWEETLAKE_DB_CONNECT_TIMEOUT``): say how long we waited."""
+    psycopg = _module("psycopg")
+    if psycopg is None or not isinstance(err, psycopg.OperationalError) or "timeout expired" not in str(err):  # type: ignore[attr-defined]
+        return None
+    from common.settings import load
+
+    wait = f"no answer within {load().db_connect_timeout} s; TWEETLAKE_DB_CONNECT_TIMEOUT sets the wait"
+    return Failure(ExitCode.DATABASE, f"cannot reach the database: {one_line(err)} ({wait})")
+
+
 def debug_requested(argv: Sequence[str]) -> bool:
     """``--log-level DEBUG`` (or ``--log-level=debug``) anywhere on the command line."""
     for index, arg in enumerate(argv):
@@ -129,16 +146,36 @@ def debug_requested(argv: Sequence[str]) -> bool:
     return False
 
 
+def closed_pipe(err: BaseException) -> bool:
+    """The reader of our stdout went away (``tweetlake sql … | head -1``)."""
+    return isinstance(err, BrokenPipeError) or (isinstance(err, OSError) and err.errno == errno.EPIPE)
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush finds no closed pipe to complain of."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def boundary(prog: str, run: Callable[[], int], *, debug: bool) -> int:
-    """``run()``'s exit code; an expected failure → one line on stderr and its code."""
+    """``run()``'s exit code; an expected failure → one line on stderr and its code. A reader that
+    closes the pipe early (``| head``) ends the command quietly with exit 0, as ``rg`` does: what it
+    read is what it asked for."""
     try:
-        return run()
+        code = run()
+        sys.stdout.flush()
+        return code
     except SystemExit:
         raise
     except BaseException as err:  # the one place that turns errors into exit codes
+        if closed_pipe(err):
+            silence_stdout()
+            return ExitCode.OK
         failure = classify(err)
         if failure is None:
-            traceback.print_exc()
+            traceback.print_exception(err)
             print(
                 f"{prog}: unexpected error (a bug, please report it with the traceback above): "
                 f"{type(err).__name__}: {one_line(err)}",
@@ -146,6 +183,6 @@ def boundary(prog: str, run: Callable[[], int], *, debug: bool) -> int:
             )
             return ExitCode.BUG
         if debug:
-            traceback.print_exc()
+            traceback.print_exception(err)
         print(f"{prog}: {failure.message}", file=sys.stderr)
         return failure.code

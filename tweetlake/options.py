@@ -7,6 +7,7 @@ ends in one line (and exit 2) before Spark, the embedded PostgreSQL or an AWS cl
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 from datetime import date, datetime
 from typing import NoReturn
@@ -31,7 +32,20 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        usage_error(self, message)
+
+
+def usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """One line on stderr and exit 2, instead of argparse's usage block and its ``error:`` line."""
+    parser.exit(2, f"{parser.prog}: {message} (see {parser.prog} --help)\n")
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Give a plain ``argparse.ArgumentParser`` the one-line errors of :class:`ArgumentParser`.
+    :func:`add_log_level`, which every command calls, does it: a command built on argparse's own
+    class gets them too."""
+    if not isinstance(parser, ArgumentParser):
+        parser.error = functools.partial(usage_error, parser)  # type: ignore[method-assign]
 
 
 def plain(text: str) -> str:
@@ -51,6 +65,7 @@ DATABASE_HELP = (
 
 
 def add_log_level(parser: argparse.ArgumentParser, default: str = "WARNING") -> None:
+    one_line_errors(parser)
     parser.add_argument(
         "--log-level",
         default=default,

@@ -3,6 +3,11 @@
 Credentials come from a ``postgresql://`` URL (local runs), an RDS managed secret in Secrets
 Manager, or a Glue Connection — never from job arguments, and never logged: :class:`DbTarget`'s
 ``repr`` hides the password.
+
+Every connection has a deadline: :attr:`DbTarget.url` carries libpq's ``connect_timeout`` and
+:meth:`DbTarget.jdbc_properties` the driver's ``connectTimeout``/``loginTimeout``
+(``TWEETLAKE_DB_CONNECT_TIMEOUT``, default 10 s), so a server that accepts TCP and never answers
+ends a command with exit 8 instead of hanging it. Statements themselves are never cut short.
 """
 
 from __future__ import annotations
@@ -15,6 +20,12 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlparse
 
 from common.settings import DEFAULT_SCHEMA as DEFAULT_SCHEMA  # re-exported for the warehouse modules
+from common.settings import load
+
+
+def _connect_timeout() -> int:
+    return load().db_connect_timeout
+
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -53,6 +64,8 @@ class DbTarget:
     user: str
     password: str = field(default="", repr=False)
     sslmode: str | None = None
+    connect_timeout: int = field(default_factory=_connect_timeout)
+    """Seconds the connection (TCP, TLS, login) may take; a URL's own ``connect_timeout`` wins."""
 
     @staticmethod
     def from_url(url: str) -> DbTarget:
@@ -68,6 +81,7 @@ class DbTarget:
             user=unquote(parsed.username or query.get("user", "postgres")),
             password=unquote(parsed.password or query.get("password", "")),
             sslmode=query.get("sslmode"),
+            connect_timeout=_timeout(query.get("connect_timeout")),
         )
 
     @staticmethod
@@ -104,7 +118,7 @@ class DbTarget:
     def url(self) -> str:
         """A libpq URL (holds the password: never log it)."""
         auth = quote(self.user, safe="") + (":" + quote(self.password, safe="") if self.password else "")
-        query = f"?sslmode={self.sslmode}" if self.sslmode else ""
+        query = f"?connect_timeout={self.connect_timeout}" + (f"&sslmode={self.sslmode}" if self.sslmode else "")
         return f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}{query}"
 
     @property
@@ -117,12 +131,29 @@ class DbTarget:
         return f"jdbc:postgresql://{self.host}:{self.port}/{self.dbname}{query}"
 
     def jdbc_properties(self) -> dict[str, str]:
-        return {"user": self.user, "password": self.password, "driver": "org.postgresql.Driver"}
+        """The driver's properties: who we are, and the connection's deadline (``connectTimeout``
+        for TCP, ``loginTimeout`` for the whole login, both in seconds; no ``socketTimeout``: a
+        long statement is not a dead server)."""
+        timeout = str(self.connect_timeout)
+        return {
+            "user": self.user,
+            "password": self.password,
+            "driver": "org.postgresql.Driver",
+            "connectTimeout": timeout,
+            "loginTimeout": timeout,
+        }
 
     def connect(self, **kwargs: Any) -> Any:
         import psycopg  # imported lazily: the ingestion host never needs it
 
         return psycopg.connect(self.url, application_name="tweetlake", **kwargs)
+
+
+def _timeout(value: str | None) -> int:
+    """A URL's ``connect_timeout`` (libpq reads whole seconds; below 2 it means 2), else the setting."""
+    if value is None or not value.strip().isdigit():
+        return _connect_timeout()
+    return max(2, int(value))
 
 
 def target_from_secrets_manager(secret_id: str, *, client: Any = None, base: DbTarget | None = None) -> DbTarget:

@@ -23,7 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(
-    args: list[str], home: Path, *, env: dict[str, str] | None = None, prelude: str = "", cwd: Path | None = None
+    args: list[str],
+    home: Path,
+    *,
+    env: dict[str, str] | None = None,
+    prelude: str = "",
+    cwd: Path | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "TWEETLAKE_", "AWS_"))}
     base.update(
@@ -43,7 +49,7 @@ def run_cli(
         env=base,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
         cwd=cwd or home,
     )

@@ -40,6 +40,7 @@ def test_the_demo_runs_the_whole_pipeline_and_answers_its_questions(pg_url: str,
             pg_url,
             "--schema",
             schema,
+            "--verbose",  # every question (by default the demo prints the first)
         ],
         capture_output=True,
         text=True,

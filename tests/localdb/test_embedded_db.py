@@ -402,3 +402,27 @@ def test_db_start_as_root_creates_a_missing_server_user(home: Path) -> None:
         subprocess.run(["groupdel", name], capture_output=True, timeout=60)
     with pytest.raises(KeyError):
         pwd.getpwnam(name)
+
+
+def test_one_home_wherever_you_stand_and_a_new_server_is_announced_once(home: Path) -> None:
+    """No ``TWEETLAKE_HOME``: the per-user default (here under ``XDG_DATA_HOME``), the same from any
+    folder; the first start says it created a server, later starts do not."""
+    xdg = home.parent / "xdg"
+    env = {k: v for k, v in child_env(home).items() if k != "TWEETLAKE_HOME"} | {"XDG_DATA_HOME": str(xdg)}
+    here, there = home.parent / "here", home.parent / "there"
+    here.mkdir()
+    there.mkdir()
+    (here / ".tweetlake" / "pg" / "data").mkdir(parents=True)  # an older tweetlake's home in this folder
+    first = tweetlake(home, "db", "start", env=env, cwd=here)
+    try:
+        assert first.returncode == 0, first.stderr
+        created = [line for line in first.stderr.splitlines() if "created a new embedded PostgreSQL" in line]
+        assert len(created) == 1 and f"in {xdg / 'tweetlake' / 'pg'} " in created[0]
+        assert f"{here / '.tweetlake'} (an older default home) is not used" in first.stderr
+        again = tweetlake(home, "db", "start", env=env, cwd=there)
+        assert again.returncode == 0 and "created" not in again.stderr
+        urls = {tweetlake(home, "db", "url", env=env, cwd=cwd).stdout for cwd in (here, there)}
+        assert len(urls) == 1 and urls != {""}
+        assert not (there / ".tweetlake").exists()
+    finally:
+        localdb.stop(xdg / "tweetlake")
