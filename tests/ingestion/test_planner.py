@@ -31,7 +31,7 @@ SINCE = "2026-06-01T00:00:00Z"
 
 # -- the replay of one tweet ---------------------------------------------------------------------------
 def test_a_young_tweet_is_billed_once_a_day_an_old_one_once_a_week() -> None:
-    policy, schedule = Policy.parse(DEFAULT_POLICY), Schedule()
+    policy, schedule = Policy.parse("0-2d:2h,2d-7d:12h,7d-30d:1d,30d+:7d"), Schedule()
     start = int(DAY0.timestamp())
     end = start + 30 * D
     # collected at 04:10 on day 0, read by every metrics run: days 0, 1, 2 (0-2d), then 2-7d at 12 h
