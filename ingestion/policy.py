@@ -6,9 +6,10 @@ index; a tweet collected with its metrics counts as refreshed then) is at least 
 interval ago. Why these tiers (docs/money.md): a post's counts grow as ``1 - exp(-age/tau)`` with
 tau of hours to about a day, so they have all but stopped moving after a week; the API bills a
 post at most once per UTC day, so the 2-hourly reads of a young post cost one read a day; a post
-older than 30 days is never read again (a tier ``30d+:30d`` would cost $0.005 a month per post). A policy whose last tier ends
-(``0-2d:2h,2d-30d:1d``) never refreshes older tweets again; ``--max-age-days N`` ends the policy at
-``N`` days the same way. ``all`` (no policy) refreshes every known tweet at every run.
+older than 30 days is never read again (a tier ``30d+:30d`` would cost $0.005 a month per post).
+A policy whose last tier ends (``0-2d:2h,2d-30d:1d``) never refreshes older tweets again;
+``--max-age-days N`` ends the policy at ``N`` days the same way. ``all`` (no policy) refreshes every
+known tweet at every run.
 
 **Grace.** A run scheduled every 2 h starts a few seconds later or earlier each time; a tweet
 refreshed at 10:00:07 must be due at 12:00:02. A tweet is due when at most ``max(60 s, 5 %)`` of

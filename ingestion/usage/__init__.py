@@ -20,7 +20,7 @@ and the metrics run at 12:00 is billed once).
 :func:`month_to_date` takes any start). Prices are the documented ones, overridable (:class:`Prices`).
 """
 
-from ingestion.usage.budget import MONTHLY_POST_READ_CAP, Budget, month_share
+from ingestion.usage.budget import DEFAULT_BUDGET_USD, MONTHLY_POST_READ_CAP, Budget, budget_usd, month_share
 from ingestion.usage.ledger import (
     USAGE_PREFIX,
     DayUsage,
@@ -29,15 +29,17 @@ from ingestion.usage.ledger import (
     billable,
     day_key,
     day_usage,
+    first_budget_stop,
     last_day,
     month_start,
     month_to_date,
     write_day,
 )
-from ingestion.usage.meter import FLUSH_EVERY_SECONDS, Meter, RunUsage, worst_case
+from ingestion.usage.meter import FLUSH_EVERY_SECONDS, Meter, RunUsage, metered, worst_case
 from ingestion.usage.prices import Prices, Reads
 
 __all__ = [
+    "DEFAULT_BUDGET_USD",
     "FLUSH_EVERY_SECONDS",
     "MONTHLY_POST_READ_CAP",
     "USAGE_PREFIX",
@@ -50,9 +52,12 @@ __all__ = [
     "RunUsage",
     "api_daily_post_reads",
     "billable",
+    "budget_usd",
     "day_key",
     "day_usage",
+    "first_budget_stop",
     "last_day",
+    "metered",
     "month_share",
     "month_start",
     "month_to_date",

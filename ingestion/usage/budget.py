@@ -9,6 +9,16 @@ from ingestion.usage.prices import Prices, Reads
 
 MONTHLY_POST_READ_CAP = 3_000_000
 """Post reads a billing cycle may hold; beyond it the API answers 429 ``UsageCapExceeded``."""
+MAX_BUDGET_USD = 1e9
+"""A budget above this is a typo (1e308 is finite, and no X API bill comes near it)."""
+DEFAULT_BUDGET_USD = 150.0
+"""The monthly budget of a run given none (no --budget-usd, no TWEETLAKE_BUDGET_USD): the AWS
+stack's default too. No run spends without a limit; docs/money.md says how to raise it."""
+
+
+def budget_usd(flag: float | None, setting: float | None) -> float:
+    """The budget a face uses: ``--budget-usd``, else ``TWEETLAKE_BUDGET_USD``, else the default."""
+    return flag if flag is not None else setting if setting is not None else DEFAULT_BUDGET_USD
 
 
 # -- the budget ----------------------------------------------------------------------------------
@@ -20,10 +30,10 @@ class Budget:
     reads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.usd is not None and self.usd < 0:
-            raise ValueError("--budget-usd must be 0 or more")
-        if self.reads is not None and self.reads < 0:
-            raise ValueError("--budget-reads must be 0 or more")
+        if self.usd is not None and not 0 <= self.usd <= MAX_BUDGET_USD:  # also nan and inf
+            raise ValueError(f"--budget-usd must be between 0 and {MAX_BUDGET_USD:,.0f} USD, not {self.usd!r}")
+        if self.reads is not None and not 0 <= self.reads <= MAX_BUDGET_USD:
+            raise ValueError(f"--budget-reads must be between 0 and {MAX_BUDGET_USD:,.0f}, not {self.reads!r}")
 
     @property
     def limited(self) -> bool:

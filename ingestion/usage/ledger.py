@@ -161,6 +161,12 @@ def day_usage(lake: Lake, day: date) -> DayUsage:
     return total
 
 
+def dataset_day(lake: Lake, day: date, dataset: str) -> DayUsage:
+    """What ``dataset``'s runs read on ``day``."""
+    key = day_key(day, dataset)
+    return _decode(read_json(lake, key), key)
+
+
 def month_start(day: date) -> date:
     return day.replace(day=1)
 
@@ -222,3 +228,15 @@ def api_daily_post_reads(client: Any, days: int) -> tuple[dict[str, int], int | 
             return None
 
     return by_day, number("project_usage"), number("project_cap")
+
+
+def first_budget_stop(lake: Lake, day: date) -> bool:
+    """Whether this is the first run of ``day``'s month stopped by the budget (the one to tell the
+    user about; later stops that month are known). A conditional write: exactly one caller gets True."""
+
+    def change(doc: Any) -> tuple[Any, bool]:
+        if isinstance(doc, dict) and doc.get("budget_stop_told"):
+            return doc, False
+        return {"month": day.strftime("%Y-%m"), "budget_stop_told": True}, True
+
+    return update_json(lake, f"state/alerts/budget-{day.strftime('%Y-%m')}.json", change)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from common.lake import Lake
@@ -134,7 +135,8 @@ class Meter:
                 f"the monthly budget ({self.budget.describe()}) would be exceeded by the next request "
                 f"({endpoint}, up to {worst.post_reads} post and {worst.user_reads} user reads): month to date "
                 f"${spent.usd(self.prices):,.2f} ({spent.post_reads:,} post reads, {spent.user_reads:,} user reads); "
-                "stopped before it"
+                f"stopped before it; collection resumes on {next_month(self._today()).isoformat()} (UTC) "
+                "or when the budget is raised"
             )
 
     # -- writing ---------------------------------------------------------------------------------
@@ -197,3 +199,24 @@ class RunUsage:
             f"  month to date (usage ledger): ${self.month_usd:,.2f} ({self.month.post_reads:,} post reads, "
             f"{self.month.user_reads:,} user reads); budget: {self.budget}",
         ]
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+@contextlib.contextmanager
+def metered(
+    lake: Lake, client: Any, dataset: str, run_id: str, *, budget: Budget | None = None, prices: Prices | None = None
+) -> Iterator[Meter]:
+    """Every request ``client`` (an :class:`ingestion.client.XClient`) sends inside the block goes
+    through one :class:`Meter`: checked against ``budget`` before it is sent, counted in the ledger
+    under ``dataset`` (written whatever ends the block: billed is billed)."""
+    previous = client.before_request, client.on_page
+    meter = Meter(lake, dataset, run_id, client.now, budget=budget, prices=prices)
+    client.before_request, client.on_page = meter.guard, meter.record
+    try:
+        yield meter
+    finally:
+        client.before_request, client.on_page = previous
+        meter.flush()

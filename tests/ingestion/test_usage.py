@@ -180,7 +180,7 @@ def test_a_tweets_run_stops_before_its_budget_and_keeps_what_it_fetched(
     )
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 9, err  # the budget's own code: 8 is the database's
-    assert len(err) == 1 and "monthly budget (250 post reads a month) would be exceeded" in err[0]
+    assert len(err) == 1 and "250 post reads a month) would be exceeded" in err[0]
     spent = month_to_date(local_lake, date(2026, 11, 22)).total
     assert 0 < spent.post_reads <= 250
     assert spent.post_reads == len(ids_in(local_lake, "tweets"))  # published, and counted
