@@ -47,6 +47,10 @@ ENVIRONMENT: dict[str, str] = {
 """Every environment variable tweetlake reads, and what it means."""
 
 
+class SettingsError(ValueError):
+    """A setting of the environment that cannot be used; the message names it (exit 2)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -116,9 +120,9 @@ def _positive(value: str | None, name: str) -> float | None:
     try:
         amount = float(value)
     except ValueError:
-        raise ValueError(f"{name} must be a number of USD, not {value!r}") from None
+        raise SettingsError(f"{name} must be a number of USD, not {value!r}") from None
     if not 0 <= amount <= 1e9:  # also nan
-        raise ValueError(f"{name} must be between 0 and 1,000,000,000 USD, not {value!r}")
+        raise SettingsError(f"{name} must be between 0 and 1,000,000,000 USD, not {value!r}")
     return amount
 
 

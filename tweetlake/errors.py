@@ -56,11 +56,12 @@ def _module(name: str) -> object | None:
 def classify(err: BaseException) -> Failure | None:
     """The exit code and message of an expected failure; ``None`` for a bug."""
     from common.lake import LakeError, LakeUriError
+    from common.settings import SettingsError
     from common.warehouse.db import DatabaseUnavailable, InvalidDatabaseUrl, InvalidIdentifier
 
     if isinstance(err, KeyboardInterrupt):
         return Failure(ExitCode.INTERRUPTED, "interrupted")
-    if isinstance(err, (UsageError, LakeUriError, InvalidDatabaseUrl, InvalidIdentifier)):
+    if isinstance(err, (UsageError, LakeUriError, InvalidDatabaseUrl, InvalidIdentifier, SettingsError)):
         return Failure(ExitCode.USAGE, one_line(err))
     if isinstance(err, ModuleNotFoundError) and (err.name or "").split(".")[0] in EXTRAS:
         module = (err.name or "").split(".")[0]

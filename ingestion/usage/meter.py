@@ -12,6 +12,7 @@ from typing import Any
 from common.lake import Lake
 from ingestion.errors import BudgetReached
 from ingestion.page import Page
+from ingestion.usage import reservations
 from ingestion.usage.budget import Budget
 from ingestion.usage.ledger import (
     DayUsage,
@@ -63,6 +64,8 @@ class Meter:
         self.month_before = month_to_date(lake, today)
         self._month = month_start(today)
         self._today_before: dict[date, DayUsage] = {today: day_usage(lake, today)}
+        self.ceiling = 0.0  # USD this run may add to the bill: what it reserved (ingestion.usage.reservations)
+        self.reserved = False
 
     def _today(self) -> date:
         return self.now().astimezone(UTC).date()
@@ -138,6 +141,36 @@ class Meter:
                 f"stopped before it; collection resumes on {next_month(self._today()).isoformat()} (UTC) "
                 "or when the budget is raised"
             )
+        if self.budget.usd is not None:
+            self._reserve(endpoint, worst)
+
+    def _reserve(self, endpoint: str, worst: Reads) -> None:
+        """Stay within this run's share of the budget; reserve more (after flushing) when it is used."""
+        own = self.new_reads().usd(self.prices)
+        needed = worst.usd(self.prices)
+        if own + needed <= self.ceiling + 1e-9:
+            return
+        assert self.budget.usd is not None
+        self._dirty = True
+        self.flush()
+        ceiling = reservations.reserve(
+            self.lake, self.run_id, self._today(), self.budget.usd, self.prices, spent_usd=own, needed_usd=needed
+        )
+        self.reserved = True
+        if ceiling is None:
+            raise BudgetReached(
+                f"the monthly budget ({self.budget.describe()}) would be exceeded by the next request ({endpoint}, "
+                f"up to ${needed:,.3f}): the month to date and what other runs hold leave no room for it; stopped "
+                f"before it; collection resumes on {next_month(self._today()).isoformat()} (UTC), when the other "
+                "runs end, or when the budget is raised"
+            )
+        self.ceiling = ceiling
+
+    def release(self) -> None:
+        """Give back what this run reserved and did not use (after its last flush)."""
+        if self.reserved:
+            reservations.release(self.lake, self.run_id, self._today())
+            self.reserved = False
 
     # -- writing ---------------------------------------------------------------------------------
     def flush(self) -> None:
@@ -220,3 +253,4 @@ def metered(
     finally:
         client.before_request, client.on_page = previous
         meter.flush()
+        meter.release()
