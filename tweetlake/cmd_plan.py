@@ -68,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-usd",
         type=float,
-        default=1.0,
-        help="--exact: the most the sizing may spend; above it the backfill is estimated (default: 1.00)",
+        default=5.0,
+        help="--exact: the most the sizing may spend; above it the backfill is estimated (default: 5.00)",
     )
     parser.add_argument("--now", default=None, type=rfc3339_text, help="plan from this time (RFC 3339; default: now)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")

@@ -269,3 +269,40 @@ def test_the_plan_leaves_out_what_the_api_would_not_serve(local_lake: Lake, sim:
     assert rates[sim.world.protected.username].new_tweets_per_day == 0
     assert rates[sim.world.protected.username].known_tweets == 0
     assert rates[sim.world.accounts[6].username].known_tweets > 0
+
+
+def test_the_plan_before_the_backfill_sees_the_backfill_and_the_month_after_it(
+    local_lake: Lake, sim: SimulatorServer, client: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """3 accounts since 2022, nothing collected yet: the backfill and the month after it, within 15 %
+    of what the simulator bills for the backfill and of the plan made once the posts are in the lake."""
+    monkeypatch.setattr("ingestion.client.XClient.from_env", classmethod(lambda cls, **_: client))
+    for index in TRACKED:
+        Registry(local_lake).add(sim.world.accounts[index].username)
+    run("users", local_lake, client)
+    now = sim.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = "2022-01-01T00:00:00Z"
+    assert tweetlake(["plan", "--lake", local_lake.uri, "--now", now, "--since", since, "--json"]) == 0
+    estimate = json.loads(capsys.readouterr().out)
+    assert estimate["backfill"]["exact"] is False and estimate["backfill"]["exact_would_cost_usd"] > 0
+    assert tweetlake(["plan", "--lake", local_lake.uri, "--now", now, "--since", since]) == 0
+    assert "ESTIMATED from the profiles' tweet counts, between" in capsys.readouterr().out
+    assert tweetlake(["plan", "--exact", "--lake", local_lake.uri, "--now", now, "--since", since, "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert before["backfill"]["exact"] is True and before["api_calls"] > 0
+    billed_before = sim.billing.report(sim.clock.now_ms())["totals"]["post_reads"]
+    run("tweets", local_lake, client, since=since)
+    backfill = sim.billing.report(sim.clock.now_ms())["totals"]["post_reads"] - billed_before
+    assert tweetlake(["plan", "--lake", local_lake.uri, "--now", now, "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after["backfill"]["post_reads"] == 0 and after["known_tweets"] > 1000
+    print(
+        f"before the backfill: {before['backfill']['post_reads']:,} posts, then {before['post_reads_per_month']:,} "
+        f"post reads a month; billed for the backfill: {backfill:,}; plan after it: {after['post_reads_per_month']:,}"
+    )
+    assert before["backfill"]["post_reads"] == pytest.approx(backfill, rel=0.15)
+    assert before["post_reads_per_month"] == pytest.approx(after["post_reads_per_month"], rel=0.15)
+    tiers = before["tiers"]
+    assert [t["tier"] for t in tiers] == DEFAULT_POLICY.split(",")
+    assert sum(t["post_reads"] for t in tiers) == pytest.approx(before["breakdown"]["metrics_post_reads"], abs=2)
+    assert before["extension"]["tier"] == "30d+:30d" and before["extension"]["post_reads"] > 0
