@@ -87,7 +87,8 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
     from common.lake_summary import render, summarise
     from ingestion.client import XClient
     from ingestion.registry import Registry
-    from ingestion.run import run
+    from ingestion.policy import DEFAULT_POLICY, Policy
+    from ingestion.run import RunOptions, run
     from ingestion.usage import Prices
     from xsim import SimulatorServer
 
@@ -110,7 +111,7 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
         for hours, datasets in SCHEDULE:
             sim.clock.set(start + timedelta(hours=hours))
             for dataset in datasets:
-                summary = run(dataset, lake, client)
+                summary = run(dataset, lake, client, RunOptions(policy=Policy.parse(DEFAULT_POLICY)))
                 banner(f"+{hours:g} h  ingest {dataset}")
                 print(summary.render())
                 if summary.usage is not None:
