@@ -86,8 +86,8 @@ def banner(text: str) -> None:
 def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
     from common.lake_summary import render, summarise
     from ingestion.client import XClient
-    from ingestion.registry import Registry
     from ingestion.policy import DEFAULT_POLICY, Policy
+    from ingestion.registry import Registry
     from ingestion.run import RunOptions, run
     from ingestion.usage import Prices
     from xsim import SimulatorServer

@@ -23,6 +23,7 @@ and the metrics run at 12:00 is billed once).
 from ingestion.usage.budget import DEFAULT_BUDGET_USD, MONTHLY_POST_READ_CAP, Budget, budget_usd, month_share
 from ingestion.usage.ledger import (
     USAGE_PREFIX,
+    ApiUsage,
     DayUsage,
     MonthToDate,
     api_daily_post_reads,
@@ -43,6 +44,7 @@ __all__ = [
     "FLUSH_EVERY_SECONDS",
     "MONTHLY_POST_READ_CAP",
     "USAGE_PREFIX",
+    "ApiUsage",
     "Budget",
     "DayUsage",
     "Meter",

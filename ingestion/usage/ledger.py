@@ -207,27 +207,61 @@ def month_to_date(lake: Lake, today: date, start: date | None = None) -> MonthTo
     return MonthToDate(first, today, by_day, by_dataset)
 
 
-def api_daily_post_reads(client: Any, days: int) -> tuple[dict[str, int], int | None, int | None]:
-    """``(post reads by day, project usage this cycle, cap)`` from ``GET /2/usage/tweets`` (free).
+@dataclass
+class ApiUsage:
+    """What ``GET /2/usage/tweets`` said, checked: ``unreadable`` names what could not be read."""
+
+    by_day: dict[str, int]
+    project_usage: int | None
+    cap: int | None
+    unreadable: list[str]
+
+    @property
+    def comparable(self) -> bool:
+        """Whether the answer can be compared with the ledger day by day."""
+        return not self.unreadable and bool(self.by_day or self.project_usage == 0)
+
+
+def api_daily_post_reads(client: Any, days: int) -> ApiUsage:
+    """Post reads by day, project usage this cycle and cap from ``GET /2/usage/tweets`` (free).
 
     ``client`` is an :class:`ingestion.client.XClient`; raises its API errors (a plan without the
-    endpoint answers 403 or 404)."""
+    endpoint answers 403 or 404). A day or figure that is not a date and a non-negative integer is
+    left out and named in ``unreadable``: never compared as if it agreed."""
     page = client.usage_tweets(days)
     data = page.body.get("data") if isinstance(page.body.get("data"), dict) else {}
     by_day: dict[str, int] = {}
-    for item in (data.get("daily_project_usage") or {}).get("usage") or []:
+    unreadable: list[str] = []
+    daily = data.get("daily_project_usage")
+    items = daily.get("usage") if isinstance(daily, dict) else None
+    if not isinstance(items, list):
+        unreadable.append("daily_project_usage.usage is missing or not a list")
+        items = []
+    for item in items:
         try:
-            by_day[str(item["date"])[:10]] = int(item["usage"])
+            day = date.fromisoformat(str(item["date"])[:10]).isoformat()
+            value = item["usage"]
+            count = int(value)
+            if count < 0 or (isinstance(value, float) and not value.is_integer()) or isinstance(value, bool):
+                raise ValueError(value)
+            by_day[day] = count
         except (KeyError, TypeError, ValueError):
-            continue
+            unreadable.append(f"day entry {str(item)[:60]}")
 
     def number(key: str) -> int | None:
+        value = data.get(key)
+        if value is None:
+            return None
         try:
-            return int(data[key])
-        except (KeyError, TypeError, ValueError):
+            count = int(value)
+            if count < 0 or isinstance(value, bool):
+                raise ValueError(value)
+            return count
+        except (TypeError, ValueError):
+            unreadable.append(f"{key} {str(value)[:40]!r}")
             return None
 
-    return by_day, number("project_usage"), number("project_cap")
+    return ApiUsage(by_day, number("project_usage"), number("project_cap"), unreadable)
 
 
 def first_budget_stop(lake: Lake, day: date) -> bool:

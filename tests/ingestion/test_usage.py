@@ -397,3 +397,35 @@ def test_bad_budgets_and_prices_are_one_line_and_exit_2(
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 2 and len(err) == 1 and message in err[0], err
     assert month_to_date(local_lake, date(2026, 11, 22)).total == Reads()
+
+
+class UsageAnswer:
+    """A client whose GET /2/usage/tweets answers ``body`` (what an unparsable answer looks like)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def now(self) -> datetime:
+        return datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+    def usage_tweets(self, days: int) -> Page:
+        return Page("GET /2/usage/tweets", self.body, self.now())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"daily_project_usage": {"usage": [{"date": "yesterday", "usage": "many"}]}, "project_usage": "x"},
+        {"daily_project_usage": "nope"},
+        {"daily_project_usage": {"usage": [{"date": "2026-11-22", "usage": -3}]}, "project_usage": 1},
+    ],
+)
+def test_usage_api_says_when_it_cannot_compare_an_unreadable_answer(
+    local_lake: Lake, monkeypatch: pytest.MonkeyPatch, capsys: Any, data: dict[str, Any]
+) -> None:
+    monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: UsageAnswer({"data": data})))
+    assert tweetlake(["usage", "--api", "--lake", local_lake.uri]) == 0
+    out = capsys.readouterr().out
+    assert "cannot compare with the ledger" in out and "every day agrees" not in out
+    assert tweetlake(["usage", "--api", "--json", "--lake", local_lake.uri]) == 0
+    assert json.loads(capsys.readouterr().out)["api"]["comparable"] is False
