@@ -429,3 +429,21 @@ def test_usage_api_says_when_it_cannot_compare_an_unreadable_answer(
     assert "cannot compare with the ledger" in out and "every day agrees" not in out
     assert tweetlake(["usage", "--api", "--json", "--lake", local_lake.uri]) == 0
     assert json.loads(capsys.readouterr().out)["api"]["comparable"] is False
+
+
+def test_the_rest_apis_name_lookups_go_through_the_meter_and_the_budget(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tweetlake.api.problems import ProblemError
+    from tweetlake.api.service import AccountsService
+
+    first, second = small_accounts(sim)
+    service = AccountsService(local_lake, client_factory=lambda: client, snapshots=False)
+    service.add(first)
+    ledger = month_to_date(local_lake, sim.clock.now().date()).total
+    assert ledger.user_reads == billed(sim)["user_reads"] == 1  # counted as the API billed it
+    monkeypatch.setenv("TWEETLAKE_BUDGET_USD", "0")
+    with pytest.raises(ProblemError) as refused:
+        service.add(second)
+    assert refused.value.status == 402 and "budget" in str(refused.value.detail)
+    assert billed(sim)["user_reads"] == 1 and Registry(local_lake).get(second) is None
