@@ -67,3 +67,20 @@ def test_an_unreadable_index_names_itself_and_how_to_recover(local_lake: Lake, g
     code = tweetlake(["plan", "--lake", local_lake.uri, "--users", "someone"])
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code != 0 and len(err) == 1 and "index.v3.bin" in err[0]
+
+
+def test_a_metrics_run_that_rereads_far_more_than_yesterday_says_so(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingestion.collectors.metrics as metrics_module
+
+    monkeypatch.setattr(metrics_module, "SURGE_MIN", 100)
+    names = ",".join(small_accounts(sim))
+    run("tweets", local_lake, client, users=names, since=YEARS_AGO)
+    sim.clock.advance(days=1)
+    quiet = run("metrics", local_lake, client, users=names, policy=DEFAULT_POLICY)
+    assert 0 < quiet.records < 100 and not any("more than 10x" in n for n in quiet.notes)
+    sim.clock.advance(days=1)
+    surge = run("metrics", local_lake, client, users=names, policy="all")  # a new policy: everything again
+    assert surge.records > 10 * quiet.records
+    assert any(f"re-reads {surge.records:,} posts, more than 10x the {quiet.records:,}" in n for n in surge.notes)
