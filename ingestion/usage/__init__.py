@@ -18,6 +18,13 @@ and the metrics run at 12:00 is billed once).
 
 **The month** is the UTC calendar month (the X console's billing cycle can start on another day;
 :func:`month_to_date` takes any start). Prices are the documented ones, overridable (:class:`Prices`).
+
+**One meter for every billed call**: :func:`metered` hooks a client for a block (the collectors'
+runs, ``users add`` and the REST API's lookups, ``plan --exact``): each request is checked against
+the :class:`Budget` before it is sent, and, with a USD budget, inside a share reserved across
+concurrent runs (:mod:`.reservations`). Modules: :mod:`.prices`, :mod:`.ledger` (storage, what a
+page bills, ``GET /2/usage/tweets``), :mod:`.budget`, :mod:`.meter`, :mod:`.reservations`.
+Docs: docs/money.md.
 """
 
 from ingestion.usage.budget import DEFAULT_BUDGET_USD, MONTHLY_POST_READ_CAP, Budget, budget_usd, month_share
