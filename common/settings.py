@@ -37,9 +37,10 @@ ENVIRONMENT: dict[str, str] = {
     "X_BEARER_TOKEN": "the X API bearer token",
     "X_BEARER_TOKEN_SECRET_ARN": "a Secrets Manager secret holding the bearer token (instead of X_BEARER_TOKEN)",
     "X_API_BASE_URL": f"another server speaking the X API v2, e.g. the simulator (default {DEFAULT_API_BASE_URL})",
-    "TWEETLAKE_METRICS_POLICY": "the metrics refresh policy when --policy is not given (default 0-2d:2h,2d-7d:12h,"
-    "7d-30d:1d,30d+:7d)",
-    "TWEETLAKE_BUDGET_USD": "the monthly X API budget in USD when --budget-usd is not given (empty or 0: none)",
+    "TWEETLAKE_METRICS_POLICY": "the metrics refresh policy when --policy is not given (default 0-2d:2h,2d-7d:1d,"
+    "7d-30d:7d)",
+    "TWEETLAKE_BUDGET_USD": "the monthly X API budget in USD when --budget-usd is not given "
+    "(0: nothing may be spent; unset: $150)",
     "TWEETLAKE_DATABASE_URL": "the warehouse, postgresql://… (default: the embedded PostgreSQL)",
     "TWEETLAKE_DB_SCHEMA": f"the warehouse schema (default {DEFAULT_SCHEMA})",
     "TWEETLAKE_DB_CONNECT_TIMEOUT": f"seconds a connection to the warehouse may take before the command gives up "
@@ -159,14 +160,17 @@ def _seconds(value: str | None, name: str) -> int:
 
 
 def _positive(value: str | None, name: str) -> float | None:
-    """A USD amount; empty or 0 means none."""
-    if value is None:
+    """A USD budget: empty means not set; 0 means nothing may be spent; nan, inf, more than
+    $1,000,000,000 or not a number: a ValueError of one line."""
+    if value is None or not value.strip():
         return None
     try:
         amount = float(value)
     except ValueError:
-        raise ValueError(f"{name} must be a number of USD, not {value!r}") from None
-    return amount if amount > 0 else None
+        raise SettingsError(f"{name} must be a number of USD, not {value!r}") from None
+    if not 0 <= amount <= 1e9:  # also nan
+        raise SettingsError(f"{name} must be between 0 and 1,000,000,000 USD, not {value!r}")
+    return amount
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:

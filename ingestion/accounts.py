@@ -12,6 +12,7 @@ runs with ``--users`` (which leave the registry alone): ``ingest users --users a
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from ingestion.client import XClient
     from ingestion.collectors.base import CollectorRun
     from ingestion.registry import Account, Registry
+    from ingestion.usage import Budget
 
 USER_IDS_KEY = "state/user_ids.json"
 LOOKUP_BATCH = 100  # usernames or ids a user lookup takes
@@ -130,10 +132,25 @@ class NoAnswer(LookupError):
     """The X API answered a lookup without a word about some of the names asked."""
 
 
-def look_up_usernames(client: XClient, names: list[str]) -> dict[str, tuple[str | None, AccountStatus | None]]:
+def look_up_usernames(
+    client: XClient, names: list[str], *, lake: Lake | None = None, budget: Budget | None = None
+) -> dict[str, tuple[str | None, AccountStatus | None]]:
     """``{name: (user id, status)}`` for names about to be tracked, from ``GET /2/users/by`` (100 a
     request). A protected account is trackable (its profile is collected); an unknown or suspended
-    one raises :class:`UnknownAccount` — the REST API and ``tweetlake users add`` share this rule."""
+    one raises :class:`UnknownAccount` — the REST API and ``tweetlake users add`` share this rule.
+
+    With ``lake``, the lookups go through the usage meter (:func:`ingestion.usage.metered`, dataset
+    ``users``): each request checked against ``budget`` before it is sent
+    (:class:`~ingestion.errors.BudgetReached`), its user reads counted in the ledger."""
+    if lake is None:
+        return _look_up(client, names)
+    from ingestion.usage import metered
+
+    with metered(lake, client, "users", f"lookup-{uuid.uuid4().hex[:12]}", budget=budget):
+        return _look_up(client, names)
+
+
+def _look_up(client: XClient, names: list[str]) -> dict[str, tuple[str | None, AccountStatus | None]]:
     found: dict[str, tuple[str | None, AccountStatus | None]] = {}
     refused: list[UnknownAccount] = []
     for batch in batches(names, LOOKUP_BATCH):

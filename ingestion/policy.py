@@ -1,12 +1,15 @@
 """The metrics refresh policy: which known tweets a metrics run asks for, by their age.
 
-``--policy "0-2d:2h,2d-7d:12h,7d-30d:1d,30d+:7d"``: age tiers, each with a refresh interval. A
-tweet is **due** when it has never been refreshed, or when its last refresh (kept in the tweet
-index) is at least its tier's interval ago. Engagement happens mostly in a post's first hours and
-the X API bills every read (at most once a UTC day per post), so the default refreshes a young
-tweet at every 2-hourly run and a two-year-old one once a week. A policy whose last tier ends
-(``0-2d:2h,2d-30d:1d``) never refreshes older tweets again; ``--max-age-days N`` ends the policy at
-``N`` days the same way. ``all`` (no policy) refreshes every known tweet at every run.
+``--policy "0-2d:2h,2d-7d:1d,7d-30d:7d"`` (the default): age tiers, each with a refresh interval.
+A tweet is **due** when it has never been refreshed, or when its last refresh (kept in the tweet
+index; a tweet collected with its metrics counts as refreshed then) is at least its tier's
+interval ago. Why these tiers (docs/money.md): a post's counts grow as ``1 - exp(-age/tau)`` with
+tau of hours to about a day, so they have all but stopped moving after a week; the API bills a
+post at most once per UTC day, so the 2-hourly reads of a young post cost one read a day; a post
+older than 30 days is never read again (a tier ``30d+:30d`` would cost $0.005 a month per post).
+A policy whose last tier ends (``0-2d:2h,2d-30d:1d``) never refreshes older tweets again;
+``--max-age-days N`` ends the policy at ``N`` days the same way. ``all`` (no policy) refreshes every
+known tweet at every run.
 
 **Grace.** A run scheduled every 2 h starts a few seconds later or earlier each time; a tweet
 refreshed at 10:00:07 must be due at 12:00:02. A tweet is due when at most ``max(60 s, 5 %)`` of
@@ -24,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-DEFAULT_POLICY = "0-2d:2h,2d-7d:12h,7d-30d:1d,30d+:7d"
+DEFAULT_POLICY = "0-2d:2h,2d-7d:1d,7d-30d:7d"
 GRACE_SHARE = 0.05
 GRACE_MIN_SECONDS = 60
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, overload
 
 from common.exit_codes import ExitCode
 from common.lake import Lake, LakeError
@@ -26,7 +26,7 @@ from ingestion.errors import BudgetReached, ConfigurationError, CreditsSpent, Fa
 from ingestion.policy import EVERY_RUN, Policy
 from ingestion.registry import Account, InvalidUsername, Registry, check_username
 from ingestion.state import RunLock, RunLockedError
-from ingestion.usage import Budget, Meter, Prices, RunUsage
+from ingestion.usage import Budget, Prices, RunUsage, metered
 
 EXCLUDABLE = ("retweets", "replies")
 NO_BUDGET = Budget()
@@ -126,15 +126,16 @@ def select_accounts(registry: Registry, users: str | None, lake: Lake) -> list[A
 def _leased(lake: Lake, collector: CollectorRun, client: XClient, options: RunOptions) -> Iterator[None]:
     """Hold the collector's run lock (every page and every slice of a client wait renews it) and
     meter its reads into the usage ledger (written whatever ends the run: billed is billed)."""
-    previous = client.heartbeat, client.before_request, client.on_page
-    with RunLock(lake, collector.dataset, collector.run_id) as lock:
+    previous = client.heartbeat
+    with (
+        RunLock(lake, collector.dataset, collector.run_id) as lock,
+        metered(
+            lake, client, collector.dataset, collector.run_id, budget=options.budget, prices=options.prices
+        ) as meter,
+    ):
         collector.heartbeat = client.heartbeat = lock.heartbeat
         collector.fence = lock.check
-        meter = Meter(
-            lake, collector.dataset, collector.run_id, client.now, budget=options.budget, prices=options.prices
-        )
         collector.meter = meter
-        client.before_request, client.on_page = meter.guard, meter.record
         try:
             yield
             collector.summary.usage = RunUsage.of(meter)
@@ -147,8 +148,7 @@ def _leased(lake: Lake, collector: CollectorRun, client: XClient, options: RunOp
             )
             raise
         finally:
-            client.heartbeat, client.before_request, client.on_page = previous
-            meter.flush()
+            client.heartbeat = previous
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,27 @@ class RunOptions:
     policy: Policy = EVERY_RUN  # tweet_metrics: which known tweets are due (ingestion.policy)
     budget: Budget = NO_BUDGET  # every run: the monthly ceiling it never goes past
     prices: Prices = DOCUMENTED_PRICES
+    users: str | None = None  # comma-separated names for this run only (the registry is left alone)
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        policy: str | None = None,
+        budget_usd: float | None = None,
+        budget_reads: int | None = None,
+        price_post_read: float | None = None,
+        price_user_read: float | None = None,
+        **fields: Any,
+    ) -> RunOptions:
+        """The options from a face's raw values (a policy's text, budget and price flags); ``fields``
+        are the others, as they are. Raises ValueError (exit 2) for a bad policy, budget or price."""
+        return cls(
+            policy=Policy.parse(policy) if policy else EVERY_RUN,
+            budget=Budget(budget_usd, budget_reads),
+            prices=prices(price_post_read, price_user_read),
+            **fields,
+        )
 
 
 def _collect_users(
@@ -221,45 +242,19 @@ COLLECTORS: dict[str, Collect] = {
 """One run of each dataset's collector, by the dataset's one name (``common.layout.DATASETS``)."""
 
 
-def run(
-    dataset: str,
-    lake: Lake,
-    client: XClient,
-    *,
-    users: str | None = None,
-    since: str | None = None,
-    exclude: str | None = None,
-    max_age_days: float | None = None,
-    part_records: int = 100_000,
-    on_progress: OnProgress | None = None,
-    backfill: str | None = None,
-    policy: str | None = None,
-    budget_usd: float | None = None,
-    budget_reads: int | None = None,
-    price_post_read: float | None = None,
-    price_user_read: float | None = None,
-) -> RunSummary:
+def run(dataset: str, lake: Lake, client: XClient, options: RunOptions | None = None, **raw: Any) -> RunSummary:
     """One run of ``dataset``'s collector (``users``, ``tweets``, ``tweet_metrics`` or its alias
-    ``metrics``). ``users`` (comma-separated names) runs for those accounts only and leaves the
-    registry alone; ``since`` (RFC 3339), ``exclude`` and ``backfill`` (auto, search, off) are the
-    tweets run's, ``max_age_days`` and ``policy`` (:mod:`ingestion.policy`; None: every known tweet)
-    the metrics run's. ``budget_usd`` and ``budget_reads`` bound the month to date of every run
-    (:class:`ingestion.usage.Budget`). Raises what :func:`outcome` maps to an exit code."""
+    ``metrics``) with ``options``, which each face builds once (:meth:`RunOptions.parse`); ``raw``
+    (scripts and tests) builds them here instead. ``options.users`` runs for those accounts only and
+    leaves the registry alone. Raises what :func:`outcome` maps to an exit code."""
+    if options is None:
+        options = RunOptions.parse(**raw)
+    elif raw:
+        raise TypeError("run() takes options or raw values, not both")
     collect = COLLECTORS[canonical_dataset(dataset)]
     registry = Registry(lake)
-    accounts = select_accounts(registry, users, lake)
+    accounts = select_accounts(registry, options.users, lake)
     if not accounts:
         raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
     # --users runs leave the registry alone (they are one-offs); registry runs keep it current.
-    options = RunOptions(
-        since=since,
-        exclude=exclude,
-        max_age_days=max_age_days,
-        part_records=part_records,
-        on_progress=on_progress,
-        backfill=backfill,
-        policy=Policy.parse(policy) if policy else EVERY_RUN,
-        budget=Budget(budget_usd, budget_reads),
-        prices=prices(price_post_read, price_user_read),
-    )
-    return collect(lake, client, accounts, None if users else registry, options, bool(users))
+    return collect(lake, client, accounts, None if options.users else registry, options, bool(options.users))

@@ -11,7 +11,9 @@ since this run's lease lapsed; 5 when the API kept failing past the retries
 6 when some accounts kept failing (named in the summary; every other account was collected and its
 cursor committed, theirs stay for the next run); 7 when the lake (folder or S3) failed; 9 when the
 next request would take the month past --budget-usd/--budget-reads (the run stopped before it; what it
-collected is published). HTTP 402 (the X API credits are spent) is a fatal API error (3); its line
+collected is published). Without --budget-usd or TWEETLAKE_BUDGET_USD the month is bounded at $150
+(docs/money.md): no run spends without a limit. HTTP 402 (the X API credits are spent) is a fatal API
+error (3); its line
 says what the usage ledger counted this month.
 
 Every run records its billable reads in the usage ledger (<lake>/state/usage/) and prints them.
@@ -26,8 +28,9 @@ from common.layout import DATASET_ALIASES, DATASETS, canonical_dataset
 from common.logs import configure_logging
 from common.settings import env_help, load
 from ingestion.client import XClient
-from ingestion.policy import DEFAULT_POLICY, Policy
-from ingestion.run import outcome, run
+from ingestion.policy import DEFAULT_POLICY
+from ingestion.run import RunOptions, outcome, run
+from ingestion.usage import DEFAULT_BUDGET_USD, budget_usd
 from tweetlake.options import ArgumentParser, add_lake, add_log_level, open_lake, rfc3339_text
 from tweetlake.output import Progress
 
@@ -87,7 +90,7 @@ def build_parser() -> ArgumentParser:
         default=None,
         help="monthly X API budget in USD: the run never takes the month to date past it "
         "(metrics: the youngest due tweets go first, the rest wait; "
-        "default: $TWEETLAKE_BUDGET_USD, else none)",
+        f"default: $TWEETLAKE_BUDGET_USD, else ${DEFAULT_BUDGET_USD:.0f}; 0: nothing may be spent)",
     )
     parser.add_argument(
         "--budget-reads", type=int, default=None, help="monthly budget in post reads (as --budget-usd; default: none)"
@@ -112,15 +115,7 @@ def main(argv: list[str]) -> int:
     lake = open_lake(args.lake)  # a bad URI: one line and exit 2, before anything starts
     try:
         settings = load()
-        args.policy = args.policy or settings.metrics_policy or DEFAULT_POLICY
-        if args.budget_usd is None:
-            args.budget_usd = settings.budget_usd
-        Policy.parse(args.policy)  # a usage error before any credential or request
-        client = XClient.from_env()
-        summary = run(
-            args.dataset,
-            lake,
-            client,
+        options = RunOptions.parse(  # a usage error (policy, budget, price) before any credential or request
             users=args.users,
             since=args.since,
             exclude=args.exclude,
@@ -128,12 +123,14 @@ def main(argv: list[str]) -> int:
             part_records=args.part_records,
             on_progress=progress,
             backfill=args.backfill,
-            policy=args.policy,
-            budget_usd=args.budget_usd,
+            policy=args.policy or settings.metrics_policy or DEFAULT_POLICY,
+            budget_usd=budget_usd(args.budget_usd, settings.budget_usd),
             budget_reads=args.budget_reads,
             price_post_read=args.price_post_read,
             price_user_read=args.price_user_read,
         )
+        client = XClient.from_env()
+        summary = run(args.dataset, lake, client, options)
     except Exception as err:
         failed = outcome(err)
         if failed is None:

@@ -5,11 +5,15 @@ refreshes), the refresh policy and the schedules (tweets every 4 h, metrics ever
 post and user reads per day and per month (30 days), their cost, whether the monthly cap of
 3,000,000 post reads is passed, the one-off backfill and how long it takes under the rate limits,
 and with --budget-usd the most thorough policy (of a ladder from the given one to leaner ones)
-whose month fits. No API call unless --exact (GET /2/tweets/counts/all, $0.01 a request: the plan
-says how many it made).
+whose month fits. Before any post is collected it shows the backfill and the month after it (the
+backfilled posts included, each counted as refreshed when collected). No API call unless --exact:
+GET /2/tweets/counts/all sizes each history ($0.01 a request; at most one per 31 days of it; asked
+once and cached in the lake, so a second plan costs nothing; counted in the usage ledger and
+checked against the budget before each request; --max-usd bounds the sizing itself). More in
+docs/money.md.
 
-Exit status: 0; 2 for a usage error (a bad --policy, no accounts); 3 when --exact meets a fatal
-API error; 7 when the lake failed.
+Exit status: 0; 2 for a usage error (a bad --policy, price or budget, no accounts); 3 when
+--exact meets a fatal API error; 7 when the lake failed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from datetime import UTC, datetime
 
 from common.layout import parse_time
@@ -28,6 +33,7 @@ from ingestion.planner import plan
 from ingestion.policy import DEFAULT_POLICY
 from ingestion.registry import Registry
 from ingestion.run import outcome, prices, select_accounts
+from ingestion.usage import Budget, budget_usd, metered
 from tweetlake.options import add_lake, add_log_level, open_lake, plain, rfc3339_text
 
 
@@ -59,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--exact", action="store_true", help="count the backfill with GET /2/tweets/counts/all ($0.01 a request)"
     )
+    parser.add_argument(
+        "--max-usd",
+        type=float,
+        default=5.0,
+        help="--exact: the most the sizing may spend; above it the backfill is estimated (default: 5.00)",
+    )
     parser.add_argument("--now", default=None, type=rfc3339_text, help="plan from this time (RFC 3339; default: now)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     add_log_level(parser)
@@ -71,24 +83,28 @@ def main(argv: list[str]) -> int:
     try:
         settings = load()
         args.policy = args.policy or settings.metrics_policy or DEFAULT_POLICY
-        if args.budget_usd is None:
-            args.budget_usd = settings.budget_usd
+        budget = Budget(budget_usd(args.budget_usd, settings.budget_usd))
+        Budget(args.max_usd)  # the same checks: finite, 0 or more
         lake = open_lake(args.lake)
         accounts = select_accounts(Registry(lake), args.users, lake)
         if not accounts:
             raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
         client = XClient.from_env() if args.exact else None
         now = parse_time(args.now) if args.now else client.now() if client else datetime.now(UTC)
-        result = plan(
-            lake,
-            accounts,
-            now=now,
-            policy=args.policy,
-            budget_usd=args.budget_usd,
-            prices=prices(args.price_post_read, args.price_user_read),
-            since=parse_time(args.since) if args.since else None,
-            exact_client=client,
-        )
+        options = {
+            "now": now,
+            "policy": args.policy,
+            "budget_usd": budget.usd,
+            "prices": prices(args.price_post_read, args.price_user_read),
+            "since": parse_time(args.since) if args.since else None,
+            "max_usd": args.max_usd,
+        }
+        if client is None:
+            result = plan(lake, accounts, **options)
+        else:
+            run_id = f"plan-{uuid.uuid4().hex[:12]}"
+            with metered(lake, client, "plan", run_id, budget=budget, prices=options["prices"]):
+                result = plan(lake, accounts, exact_client=client, **options)
     except Exception as err:
         failed = outcome(err)
         if failed is None:

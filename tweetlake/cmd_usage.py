@@ -22,7 +22,7 @@ from common.settings import env_help, load
 from ingestion.client import XClient
 from ingestion.errors import ForbiddenError, NotFoundError
 from ingestion.run import outcome, prices
-from ingestion.usage import MONTHLY_POST_READ_CAP, Budget, api_daily_post_reads, month_to_date
+from ingestion.usage import MONTHLY_POST_READ_CAP, Budget, api_daily_post_reads, budget_usd, month_to_date
 from tweetlake.options import add_lake, add_log_level, open_lake, plain, rfc3339_text
 
 
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget-usd",
         type=float,
         default=None,
-        help="the monthly budget in USD to compare with (default: $TWEETLAKE_BUDGET_USD, else none)",
+        help="the monthly budget in USD to compare with (default: $TWEETLAKE_BUDGET_USD, else $150)",
     )
     parser.add_argument(
         "--budget-reads", type=int, default=None, help="the monthly budget in post reads (default: none)"
@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     try:
         lake = open_lake(args.lake)
         price = prices(args.price_post_read, args.price_user_read)
-        budget = Budget(load().budget_usd if args.budget_usd is None else args.budget_usd, args.budget_reads)
+        budget = Budget(budget_usd(args.budget_usd, load().budget_usd), args.budget_reads)
         client = XClient.from_env() if args.api else None
         now = parse_time(args.now) if args.now else client.now() if client else datetime.now(UTC)
         month = month_to_date(lake, now.astimezone(UTC).date())
@@ -83,10 +83,13 @@ def main(argv: list[str]) -> int:
         if client is not None:
             try:
                 days = (month.through - month.start).days + 1
-                api_days, project_usage, cap = api_daily_post_reads(client, days)
+                answer = api_daily_post_reads(client, days)
+                api_days = answer.by_day
                 report["api"] = {
-                    "project_usage": project_usage,
-                    "project_cap": cap,
+                    "project_usage": answer.project_usage,
+                    "project_cap": answer.cap,
+                    "comparable": answer.comparable,
+                    "unreadable": answer.unreadable,
                     "by_day": api_days,
                     "differences": {
                         d: {"ledger": (month.by_day[d].post_reads if d in month.by_day else 0), "api": n}
@@ -138,6 +141,12 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"GET /2/usage/tweets: not available on this plan ({api['unavailable']})")
         else:
             diff = api["differences"]
+            if not api["comparable"]:
+                what = "; ".join(api["unreadable"][:3]) or "it held no daily usage"
+                lines.append(
+                    f"GET /2/usage/tweets: cannot compare with the ledger: the answer could not be read ({what})"
+                )
+                return "\n".join(lines)
             lines.append(
                 f"GET /2/usage/tweets: project usage {api['project_usage']} of cap {api['project_cap']}; "
                 + (

@@ -92,7 +92,8 @@ def _add(registry: Registry, names: list[str], *, offline: bool) -> int:
                 " or pass --offline to record them unresolved"
             )
         from ingestion.client import XClient
-        from ingestion.errors import ConfigurationError, FatalAPIError, RetriableAPIError
+        from ingestion.errors import BudgetReached, ConfigurationError, FatalAPIError, RetriableAPIError
+        from ingestion.usage import Budget, budget_usd
 
         client = XClient.from_settings(
             settings,
@@ -104,7 +105,11 @@ def _add(registry: Registry, names: list[str], *, offline: bool) -> int:
             max_rate_limit_retries=0,
         )
         try:
-            resolved = dict(look_up_usernames(client, new))
+            budget = Budget(budget_usd(None, settings.budget_usd))
+            resolved = dict(look_up_usernames(client, new, lake=registry.lake, budget=budget))
+        except BudgetReached as err:
+            print(f"tweetlake users: {err}; nothing was changed (--offline adds names unresolved)", file=sys.stderr)
+            return ExitCode.BUDGET_REACHED
         except UnknownAccount as err:
             print(f"tweetlake users: {err}; nothing was changed (--offline adds names unresolved)", file=sys.stderr)
             return ExitCode.FAILED

@@ -128,8 +128,9 @@ def _step_line(hours: float, summaries: list[Any]) -> str:
 def ingest(lake: Lake, progress: Progress, seed: int, accounts: int, *, verbose: bool = False) -> None:
     from common.lake_summary import render, summarise
     from ingestion.client import XClient
+    from ingestion.policy import DEFAULT_POLICY, Policy
     from ingestion.registry import Registry
-    from ingestion.run import run
+    from ingestion.run import RunOptions, run
     from ingestion.usage import Prices
     from xsim import SimulatorServer
 
@@ -160,7 +161,7 @@ def ingest(lake: Lake, progress: Progress, seed: int, accounts: int, *, verbose:
                 if step in progress.steps:
                     continue
                 billed = sim.billing.total_usd()
-                summary = run(dataset, lake, client)
+                summary = run(dataset, lake, client, RunOptions(policy=Policy.parse(DEFAULT_POLICY)))
                 summaries.append(summary)
                 new = summary.usage.new if summary.usage is not None else None
                 progress.done(

@@ -116,7 +116,8 @@ def ingest(dataset: str, max_age_days: str | None = None) -> dict[str, Any]:
     from common.lake import Lake
     from common.settings import load
     from ingestion.policy import DEFAULT_POLICY
-    from ingestion.run import ExitCode, outcome, run
+    from ingestion.run import ExitCode, RunOptions, outcome, run
+    from ingestion.usage import budget_usd
 
     settings = load()
     is_metrics = dataset == "tweet_metrics"
@@ -126,19 +127,27 @@ def ingest(dataset: str, max_age_days: str | None = None) -> dict[str, Any]:
     lake = Lake.from_uri(lake_uri())
     client = x_client()
     try:
-        summary = run(
-            dataset,
-            lake,
-            client,
+        options = RunOptions.parse(
             max_age_days=float(metrics_age) if metrics_age else None,
             policy=policy,
-            budget_usd=float(budget) if budget else None,
+            budget_usd=budget_usd(float(budget) if budget else None, settings.budget_usd),
         )
+        summary = run(dataset, lake, client, options)
     except Exception as err:
         failed = outcome(err)
         if failed is None:
             raise  # a bug: its traceback belongs in the log
         message = f"tweetlake ingest {dataset}: exit {int(failed.code)} ({failed.code.name}): {failed.message}"
+        if failed.code == ExitCode.BUDGET_REACHED:  # a known stop: told once a month, then skipped
+            from datetime import UTC, datetime
+
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            from ingestion.usage import first_budget_stop
+
+            if first_budget_stop(lake, datetime.now(UTC).date()):
+                raise AirflowFailException(f"{message} (said once this month; later runs are skipped)") from None
+            raise AirflowSkipException(message) from None
         if failed.code in (ExitCode.USAGE, ExitCode.FATAL_API):
             raise AirflowFailException(message) from None
         raise AirflowException(message) from None

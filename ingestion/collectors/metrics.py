@@ -24,7 +24,7 @@ clears the doubt. A flaky server or an account suspended for an afternoon costs 
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from common.words import plural
@@ -32,7 +32,8 @@ from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.page import Page, unanswered
 from ingestion.policy import EVERY_RUN, Policy, choose
 from ingestion.tweet_index import TweetIndex
-from ingestion.usage import month_share
+from ingestion.usage import Meter, month_share
+from ingestion.usage.ledger import dataset_day as ledger_day
 
 METRICS_TWEET_FIELDS = "author_id,created_at,edit_history_tweet_ids,public_metrics"
 BATCH = 100
@@ -58,6 +59,13 @@ class MetricsCollector(CollectorRun):
         else:
             choice = choose(due, None, meter.read_today if meter is not None else lambda _: False)
         targets = [str(i) for i in choice.ids]
+        if index.rebuilt:
+            self.summary.notes.append(
+                "the tweet index was rebuilt from the lake: each tweet's last refresh is its newest collection "
+                "in raw/tweets or raw/tweet_metrics"
+            )
+        if meter is not None and (warning := surge(meter, choice.post_reads)):
+            self.summary.notes.append(warning)
         self.summary.extra["known tweets"] = f"{len(index):,} ({plural(read, 'new raw file')} indexed)"
         self.summary.extra["policy"] = str(policy)
         self.summary.extra["due"] = f"{choice.due:,}"
@@ -116,6 +124,21 @@ class MetricsCollector(CollectorRun):
                 else:
                     self._doubted += 1
         return page
+
+
+SURGE_FACTOR, SURGE_MIN = 10, 1000
+
+
+def surge(meter: Meter, post_reads: int) -> str | None:
+    """A warning when this run would read far more posts than the metrics runs read yesterday."""
+    yesterday = meter.now().astimezone(UTC).date() - timedelta(days=1)
+    before = len(ledger_day(meter.lake, yesterday, "tweet_metrics").post_ids)
+    if post_reads >= SURGE_MIN and post_reads > SURGE_FACTOR * before:
+        return (
+            f"this run re-reads {post_reads:,} posts, more than {SURGE_FACTOR}x the {before:,} the metrics runs read "
+            "yesterday (a new policy, a lost tweet index, a large backfill?): `tweetlake plan` shows the month"
+        )
+    return None
 
 
 def _is_deleted_tweet(error: dict[str, Any]) -> bool:

@@ -182,4 +182,4 @@ def test_the_refresh_policy_and_the_budget_reach_every_ingest_run(host: dict[str
     env_text = (host["root"] / "etc/tweetlake.env").read_text()
     env = dict(line.split("=", 1) for line in env_text.splitlines() if "=" in line)
     assert Settings.from_env(env).metrics_policy == "0-1d:2h,1d-30d:1d"
-    assert Settings.from_env(env).budget_usd is None  # 0: no budget
+    assert Settings.from_env(env).budget_usd == 0.0  # 0: nothing may be spent (collection paused)

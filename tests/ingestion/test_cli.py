@@ -99,7 +99,8 @@ def test_ingest_from_a_shell(tmp_path: Path, simulator_process: Any) -> None:
     counts: dict[str, dict[str, int]] = {}
     for dataset in ("users", "tweets", "metrics"):
         requests.post(f"{root}/_sim/stats/reset", timeout=5)
-        result = tweetlake("ingest", dataset, "--lake", lake_uri, "--users", users, env=env)
+        every = ("--policy", "all") if dataset == "metrics" else ()  # the default reads nothing just collected
+        result = tweetlake("ingest", dataset, "--lake", lake_uri, "--users", users, *every, env=env)
         assert result.returncode == 0, result.stderr
         assert f"{'tweet_metrics' if dataset == 'metrics' else dataset} run " in result.stdout
         assert TOKEN not in result.stdout + result.stderr

@@ -31,15 +31,16 @@ H, D = 3600, 86400
 def test_the_default_policy_reads_back_as_written() -> None:
     policy = Policy.parse(DEFAULT_POLICY)
     assert str(policy) == DEFAULT_POLICY
-    assert [policy.interval(a) for a in (0, 2 * D - 1, 2 * D, 7 * D, 30 * D, 900 * D)] == [
+    assert [policy.interval(a) for a in (0, 2 * D - 1, 2 * D, 7 * D, 30 * D - 1, 30 * D, 900 * D)] == [
         2 * H,
         2 * H,
-        12 * H,
         D,
         7 * D,
         7 * D,
+        None,
+        None,
     ]
-    assert policy.max_age is None
+    assert policy.max_age == 30 * D  # an old post is never bought again by default
     assert Policy.parse("all") == EVERY_RUN and str(EVERY_RUN) == "all"
 
 
@@ -72,14 +73,14 @@ def test_a_bad_policy_on_the_command_line_is_one_line_and_exit_2(
 
 
 def test_max_age_days_is_a_tier_that_ends() -> None:
-    policy = Policy.parse(DEFAULT_POLICY).ending_at(10)
+    policy = Policy.parse("0-2d:2h,2d-7d:12h,7d-30d:1d,30d+:7d").ending_at(10)
     assert str(policy) == "0-2d:2h,2d-7d:12h,7d-10d:1d"
     assert policy.interval(10 * D) is None and not policy.due(11 * D, None)
     assert str(EVERY_RUN.ending_at(30)) == "0-30d:0"
 
 
 def test_due_when_the_last_refresh_is_older_than_the_tier_allows_with_a_little_grace() -> None:
-    policy = Policy.parse(DEFAULT_POLICY)
+    policy = Policy.parse("0-2d:2h,2d-7d:12h,7d-30d:1d,30d+:7d")
     assert policy.due(H, None)  # never refreshed
     assert not policy.due(H, H)  # refreshed an hour ago, 2 h tier
     assert policy.due(3 * H, 2 * H - 5)  # a 2-hourly run that starts 5 s early still finds it due
@@ -183,12 +184,16 @@ def test_metrics_refresh_young_tweets_often_and_old_ones_rarely(
             int(r["error"]["resource_id"]) for r in new if "error" in r
         }
 
-    assert asked(0) == known  # nothing refreshed yet: everything is due
+    assert asked(0) == set()  # collected with their metrics just now: nothing is due, nothing bought twice
     assert asked(2) == young  # two hours later: only the 0-2d tier
     assert asked(1) == set()  # an hour after that: nothing
-    eleven = asked(11)  # 14 h after the first: 0-2d again, plus 2d-7d (12 h) tweets
-    assert young <= eleven and len(eleven) > len(young)
-    assert not eleven & {i for i, c in created.items() if c < (now - timedelta(days=7)).isoformat()[:19]}
+    still_young = {i for i, c in created.items() if c >= (now + timedelta(hours=14, days=-2)).isoformat()[:19]}
+    assert asked(11) == still_young  # 14 h after the collection: 0-2d again; the 2d-7d tier (1 d) waits
+    day_later = asked(10)  # 24 h after it: 0-2d again, plus the 2d-7d tweets
+    young_then = {i for i, c in created.items() if c >= (now + timedelta(hours=24, days=-2)).isoformat()[:19]}
+    assert young_then <= day_later and day_later - young
+    assert known > day_later
+    assert not day_later & {i for i, c in created.items() if c < (now - timedelta(days=7)).isoformat()[:19]}
 
 
 def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(
@@ -199,9 +204,9 @@ def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(
     spent_by_tweets = month_to_date(local_lake, date(2026, 11, 22)).total
     sim.clock.advance(days=1)  # 2026-11-23, a new UTC day: the tweets run's reads are not free any more
     share = 23 / 30  # paced: by the end of the 23rd of 30 days, at most 23/30 of the budget
-    budget_reads = math.ceil((spent_by_tweets.post_reads + 120) / share)
+    budget_reads = math.ceil((spent_by_tweets.post_reads + 30) / share)
     room = int(budget_reads * share + 1e-9) - spent_by_tweets.post_reads
-    assert 120 <= room < 122
+    assert 30 <= room < 32
     summary = run(
         "metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY, budget_reads=budget_reads
     )
@@ -210,7 +215,11 @@ def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(
     assert len(asked) == room
     youngest = sorted(known, key=lambda t: (t["created_at"], int(t["id"])), reverse=True)[:room]
     assert {t["id"] for t in asked} == {t["id"] for t in youngest}
-    assert summary.extra["waited (over the budget; the youngest went first)"] == f"{len(known) - room:,}"
+    # collected a day ago with their metrics: due are the tweets of the 0-2d and 2d-7d tiers only
+    week_ago = (sim.clock.now() - timedelta(days=7)).isoformat()[:19]
+    due = [t for t in known if t["created_at"] > week_ago]
+    assert room < len(due) < len(known)
+    assert summary.extra["waited (over the budget; the youngest went first)"] == f"{len(due) - room:,}"
     assert any("waited" in note and "paced: 77%" in note for note in summary.notes)
     spent = month_to_date(local_lake, date(2026, 11, 23)).total.post_reads
     assert spent == spent_by_tweets.post_reads + room <= budget_reads
@@ -222,7 +231,7 @@ def test_a_budget_leaves_the_oldest_waiting_and_is_never_exceeded(
     assert month_to_date(local_lake, date(2026, 11, 23)).total.post_reads == spent
     # the month's last day: the whole budget is there to spend, never more
     sim.clock.set("2026-11-30T12:00:00Z")
-    run("metrics", local_lake, client, users=",".join(names), policy=DEFAULT_POLICY, budget_reads=budget_reads)
+    run("metrics", local_lake, client, users=",".join(names), policy="all", budget_reads=budget_reads)
     assert month_to_date(local_lake, date(2026, 11, 30)).total.post_reads == budget_reads
 
 

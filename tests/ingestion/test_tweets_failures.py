@@ -171,7 +171,8 @@ def test_exit_6_names_the_failed_accounts(
     local_lake.put_bytes(CURSORS_KEY, json.dumps(doc).encode())
     monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: client))
     users = ",".join(a.username for a in accounts)
-    assert tweetlake(["ingest", "tweets", "--lake", local_lake.uri, "--users", users, "--no-progress"]) == 6
+    args = ["ingest", "tweets", "--lake", local_lake.uri, "--users", users, "--no-progress", "--budget-usd", "1000"]
+    assert tweetlake(args) == 6  # a budget above the default $150: these backfills cost more
     out = capsys.readouterr()
     assert "failed (cursor kept" in out.out
     assert broken.username in out.err and "kept failing" in out.err

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from common.lake import Lake
 from ingestion.client import XClient
+from ingestion.errors import BudgetReached
 from ingestion.page import Page
 from ingestion.registry import Registry
 from ingestion.run import run
@@ -180,7 +182,7 @@ def test_a_tweets_run_stops_before_its_budget_and_keeps_what_it_fetched(
     )
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 9, err  # the budget's own code: 8 is the database's
-    assert len(err) == 1 and "monthly budget (250 post reads a month) would be exceeded" in err[0]
+    assert len(err) == 1 and "250 post reads a month) would be exceeded" in err[0]
     spent = month_to_date(local_lake, date(2026, 11, 22)).total
     assert 0 < spent.post_reads <= 250
     assert spent.post_reads == len(ids_in(local_lake, "tweets"))  # published, and counted
@@ -261,3 +263,187 @@ def test_a_run_past_midnight_counts_the_new_day_with_what_others_read_on_it(loca
     assert meter.spent() == Reads(2 + 1 + 2 + 1)  # day 1: {1,2,3}; day 2: {10,11,12}
     meter.flush()
     assert month_to_date(local_lake, day2).total == meter.spent()
+
+
+# -- one meter, one budget, validated inputs ------------------------------------------------------
+def billed(sim: SimulatorServer) -> dict[str, Any]:
+    return dict(sim.billing.report(sim.clock.now_ms())["totals"])
+
+
+def test_users_add_with_a_zero_budget_bills_nothing(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setattr(XClient, "from_settings", classmethod(lambda cls, *_, **__: client))
+    monkeypatch.setenv("X_BEARER_TOKEN", "t")
+    monkeypatch.setenv("TWEETLAKE_BUDGET_USD", "0")
+    code = tweetlake(["users", "add", *small_accounts(sim), "--lake", local_lake.uri])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 9 and len(err) == 1 and "budget ($0.00 a month) would be exceeded" in err[0]
+    assert billed(sim)["user_reads"] == 0 and Registry(local_lake).list() == []
+
+
+def test_after_a_session_the_ledger_equals_what_the_api_billed(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """users add, ingest users/tweets/metrics and plan --exact: one meter saw every billed call."""
+    monkeypatch.setattr(XClient, "from_settings", classmethod(lambda cls, *_, **__: client))
+    monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: client))
+    monkeypatch.setenv("X_BEARER_TOKEN", "t")
+    names = small_accounts(sim)
+    assert tweetlake(["users", "add", *names, "--lake", local_lake.uri]) == 0
+    assert tweetlake(["ingest", "users", "--lake", local_lake.uri, "--no-progress"]) == 0
+    capsys.readouterr()
+    exact = ["plan", "--exact", "--lake", local_lake.uri, "--since", SINCE, "--json"]
+    assert tweetlake(exact) == 0
+    sized = json.loads(capsys.readouterr().out)
+    assert sized["api_calls"] > 0 and sized["backfill"]["exact"] is True
+    asked = billed(sim)
+    assert tweetlake(exact) == 0  # a second plan asks nothing: the counts are cached in the lake
+    again = json.loads(capsys.readouterr().out)
+    assert again["api_calls"] == 0 and again["backfill"] == sized["backfill"] and billed(sim) == asked
+    assert tweetlake(["ingest", "tweets", "--lake", local_lake.uri, "--no-progress", "--since", SINCE]) == 0
+    assert tweetlake(["ingest", "metrics", "--policy", "all", "--lake", local_lake.uri, "--no-progress"]) == 0
+    sim.clock.advance(days=1)  # a new UTC day: everything is billed again
+    assert tweetlake(["ingest", "metrics", "--policy", "all", "--lake", local_lake.uri, "--no-progress"]) == 0
+    capsys.readouterr()
+    truth = billed(sim)
+    ledger = month_to_date(local_lake, sim.clock.now().date()).total
+    assert truth["counts_requests"] == sized["api_calls"] and truth["user_reads"] > 0 and truth["post_reads"] > 0
+    assert (ledger.post_reads, ledger.user_reads, ledger.counts_requests) == (
+        truth["post_reads"],
+        truth["user_reads"],
+        truth["counts_requests"],
+    )
+
+
+def test_two_datasets_started_together_never_pass_a_five_dollar_budget(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: Any
+) -> None:
+    from tests.support import make_client
+
+    first, second = small_accounts(sim)
+    setup = make_client(sim, fake_clock)
+    run("tweets", local_lake, setup, users=first, since="2022-01-01T00:00:00Z")  # what the metrics run refreshes
+    setup.close()
+    sim.clock.advance(days=1)
+    start = billed(sim)["usd"]
+    budget = round(start + 5.0, 2)  # $5 left this month
+    clients = [make_client(sim, fake_clock) for _ in range(2)]
+    results: dict[str, Any] = {}
+
+    def go(name: str, client: XClient, **raw: Any) -> None:
+        try:
+            results[name] = run(name, local_lake, client, budget_usd=budget, **raw)
+        except Exception as err:  # the outcome is what is checked
+            results[name] = err
+
+    threads = [
+        threading.Thread(
+            target=go, args=("tweets", clients[0]), kwargs={"users": second, "since": "2022-01-01T00:00:00Z"}
+        ),
+        threading.Thread(target=go, args=("tweet_metrics", clients[1]), kwargs={"users": first, "policy": "all"}),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for client in clients:
+        client.close()
+    spent = billed(sim)["usd"] - start
+    print(f"two datasets together against $5.00 left: billed ${spent:.2f}; {results}")
+    assert spent <= 5.0 + 1e-9
+    assert spent > 4.0  # the budget was used, not refused
+    assert any(isinstance(r, BudgetReached) for r in results.values())
+    assert not lake_reservations(local_lake)  # every reservation released
+
+
+def lake_reservations(lake: Lake) -> list[str]:
+    from ingestion.state import read_json
+
+    return [r for obj in lake.list("state/budget/") for r in (read_json(lake, obj.key) or {}).get("runs", {})]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["ingest", "tweets", "--budget-usd", "nan"], {}, "--budget-usd must be between 0"),
+        (["ingest", "tweets", "--budget-usd", "inf"], {}, "--budget-usd must be between 0"),
+        (["ingest", "tweets", "--budget-usd", "1e308"], {}, "--budget-usd must be between 0"),
+        (["ingest", "tweets", "--budget-usd", "-1"], {}, "--budget-usd must be between 0"),
+        (["ingest", "tweets"], {"TWEETLAKE_BUDGET_USD": "abc"}, "TWEETLAKE_BUDGET_USD must be a number"),
+        (["ingest", "tweets"], {"TWEETLAKE_BUDGET_USD": "inf"}, "TWEETLAKE_BUDGET_USD must be between"),
+        (["ingest", "tweets"], {"TWEETLAKE_BUDGET_USD": "nan"}, "TWEETLAKE_BUDGET_USD must be between"),
+        (["ingest", "tweets", "--price-post-read=-0.005"], {}, "--price-post-read must be a positive price"),
+        (["ingest", "tweets", "--price-user-read", "inf"], {}, "--price-user-read must be a positive price"),
+        (["plan", "--budget-usd", "-5"], {}, "--budget-usd must be between 0"),
+        (["plan", "--price-post-read", "0"], {}, "--price-post-read must be a positive price"),
+        (["plan"], {"TWEETLAKE_BUDGET_USD": "1e308"}, "TWEETLAKE_BUDGET_USD must be between"),
+        (["usage", "--budget-usd", "nan"], {}, "--budget-usd must be between 0"),
+    ],
+)
+def test_bad_budgets_and_prices_are_one_line_and_exit_2(
+    local_lake: Lake,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+    args: list[str],
+    env: dict[str, str],
+    message: str,
+) -> None:
+    Registry(local_lake).add("someone")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    extra = ["--no-progress"] if args[0] == "ingest" else []
+    code = tweetlake([*args, "--lake", local_lake.uri, *extra])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert month_to_date(local_lake, date(2026, 11, 22)).total == Reads()
+
+
+class UsageAnswer:
+    """A client whose GET /2/usage/tweets answers ``body`` (what an unparsable answer looks like)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def now(self) -> datetime:
+        return datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+    def usage_tweets(self, days: int) -> Page:
+        return Page("GET /2/usage/tweets", self.body, self.now())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"daily_project_usage": {"usage": [{"date": "yesterday", "usage": "many"}]}, "project_usage": "x"},
+        {"daily_project_usage": "nope"},
+        {"daily_project_usage": {"usage": [{"date": "2026-11-22", "usage": -3}]}, "project_usage": 1},
+    ],
+)
+def test_usage_api_says_when_it_cannot_compare_an_unreadable_answer(
+    local_lake: Lake, monkeypatch: pytest.MonkeyPatch, capsys: Any, data: dict[str, Any]
+) -> None:
+    monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: UsageAnswer({"data": data})))
+    assert tweetlake(["usage", "--api", "--lake", local_lake.uri]) == 0
+    out = capsys.readouterr().out
+    assert "cannot compare with the ledger" in out and "every day agrees" not in out
+    assert tweetlake(["usage", "--api", "--json", "--lake", local_lake.uri]) == 0
+    assert json.loads(capsys.readouterr().out)["api"]["comparable"] is False
+
+
+def test_the_rest_apis_name_lookups_go_through_the_meter_and_the_budget(
+    local_lake: Lake, sim: SimulatorServer, client: XClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tweetlake.api.problems import ProblemError
+    from tweetlake.api.service import AccountsService
+
+    first, second = small_accounts(sim)
+    service = AccountsService(local_lake, client_factory=lambda: client, snapshots=False)
+    service.add(first)
+    ledger = month_to_date(local_lake, sim.clock.now().date()).total
+    assert ledger.user_reads == billed(sim)["user_reads"] == 1  # counted as the API billed it
+    monkeypatch.setenv("TWEETLAKE_BUDGET_USD", "0")
+    with pytest.raises(ProblemError) as refused:
+        service.add(second)
+    assert refused.value.status == 402 and "budget" in str(refused.value.detail)
+    assert billed(sim)["user_reads"] == 1 and Registry(local_lake).get(second) is None

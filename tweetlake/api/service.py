@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from common.lake import ConflictError, Lake
-from common.settings import Settings
+from common.settings import Settings, load
 from ingestion.accounts import AccountStatus, NoAnswer, UnknownAccount, look_up_usernames
 from ingestion.client import XClient
-from ingestion.errors import ConfigurationError, FatalAPIError, RateLimitError, RetriableAPIError
+from ingestion.errors import BudgetReached, ConfigurationError, FatalAPIError, RateLimitError, RetriableAPIError
 from ingestion.registry import Account, Registry, check_username
+from ingestion.usage import Budget, budget_usd
 from tweetlake.api.insights import LakeInsights, TweetsInfo
 from tweetlake.api.problems import ProblemError
 
@@ -71,6 +72,7 @@ class AccountsService:
         self._client_factory = client_factory
         self._client: XClient | None = None
         self._client_lock = threading.Lock()
+        self._lookup_lock = threading.Lock()  # one metered lookup at a time: the meter hooks the shared client
 
     # -- reading -----------------------------------------------------------------------------
     def _views(self, accounts: list[Account]) -> list[AccountView]:
@@ -157,7 +159,13 @@ class AccountsService:
     def _resolve(self, name: str) -> tuple[str | None, AccountStatus | None]:
         """``(user id, status)`` from ``GET /2/users/by``; unknown and suspended accounts are a 404."""
         try:
-            found = look_up_usernames(self._x(), [name])
+            client = self._x()
+            with self._lookup_lock:  # billed: through the usage meter, inside the monthly budget
+                found = look_up_usernames(
+                    client, [name], lake=self.lake, budget=Budget(budget_usd(None, load().budget_usd))
+                )
+        except BudgetReached as err:
+            raise ProblemError(402, "budget-reached", f"the lookup of @{name} would pass the budget: {err}") from None
         except ConfigurationError as err:
             raise ProblemError(503, "x-api-not-configured", f"cannot reach the X API: {err}") from None
         except RateLimitError:
