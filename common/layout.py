@@ -20,11 +20,13 @@ import secrets
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from common.catalogue import ALIASES, NAMES
+
 if TYPE_CHECKING:
     from common.lake import Lake
 
-DATASETS: tuple[str, ...] = ("users", "tweets", "tweet_metrics")
-DATASET_ALIASES: dict[str, str] = {"metrics": "tweet_metrics"}
+DATASETS: tuple[str, ...] = NAMES
+DATASET_ALIASES: dict[str, str] = ALIASES
 """Other spellings a face accepts for a dataset (``tweetlake ingest metrics`` = ``tweet_metrics``)."""
 RAW_FILE_SUFFIX = ".jsonl.gz"
 RAW_FILE_PATTERN = "<run_id>-<part, 5 digits>.jsonl.gz"
