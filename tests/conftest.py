@@ -86,3 +86,19 @@ def client(sim: SimulatorServer, fake_clock: FakeClock) -> Iterator[XClient]:
     c = make_client(sim, fake_clock)
     yield c
     c.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, as scripts/test.sh runs it) the tests that share what
+    a module fixture or the Airflow session builds go to one worker, so it is built once."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if "airflow_venv" in info.names_closure:
+            group = "airflow"
+        elif any(defs[-1].scope == "module" for defs in info.name2fixturedefs.values()):
+            group = item.nodeid.split("::", 1)[0]
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
