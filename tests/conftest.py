@@ -88,9 +88,16 @@ def client(sim: SimulatorServer, fake_clock: FakeClock) -> Iterator[XClient]:
     c.close()
 
 
+LONGEST_FIRST = ("tests/glue/test_demo.py", "tests/airflow/", "tests/glue/test_kill.py")
+"""The longest tests (minutes each, measured with --durations): handed out first, so that no worker
+is left with one of them while the other has finished."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``, as scripts/test.sh runs it) the tests that share what
-    a module fixture or the Airflow session builds go to one worker, so it is built once."""
+    a module fixture or the Airflow session builds go to one worker, so it is built once; the
+    longest start first."""
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
