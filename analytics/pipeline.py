@@ -7,14 +7,11 @@ from collections import Counter
 from typing import Any
 
 from analytics.table import Table
+from common.catalogue import CATALOGUE
 from common.lake import Lake, LakeError
 from common.layout import DATASETS, quarantine_prefix
 
-_LAST_COLLECTION = {
-    "users": "SELECT max(collected_at) FROM fact_user_daily",
-    "tweets": "SELECT max(last_collected_at) FROM fact_tweet",
-    "tweet_metrics": "SELECT max(collected_at) FROM fact_tweet_metrics",
-}
+_LAST_COLLECTION = {d.name: d.last_collection_sql for d in CATALOGUE}
 
 
 def pipeline_health(conn: Any) -> Table:

@@ -1,17 +1,6 @@
-"""The lake layout contract: where every dataset's raw files and the ingestion state live.
-
-``<lake>/raw/<dataset>/dt=YYYY-MM-DD/<run_id>-<part>.jsonl.gz`` holds one JSON object a line::
-
-    {"collected_at": "2026-11-22T10:00:00Z", "run_id": "…", "source": "GET /2/users/:id/tweets",
-     "data": <the API object, unchanged>}
-
-A partial error the API returned with HTTP 200 (deleted tweet, suspended or protected account) is
-kept in the same files as ``"error": <the API error object, unchanged>`` instead of ``"data"``.
-``dt`` is the UTC day the run started; ``collected_at`` is when the page was received.
-
-Ingestion state (tweet cursors, the tweet index, run locks) and the tracked-accounts registry live
-under ``<lake>/state/``, each in the format of the ingestion module that writes it.
-"""
+"""The lake layout contract in code: raw file keys (``raw/<dataset>/dt=YYYY-MM-DD/<run_id>-<part>.jsonl.gz``),
+partitions, run ids and times as the lake writes them. What a raw line holds and where state lives:
+docs/lake.md."""
 
 from __future__ import annotations
 
@@ -20,11 +9,13 @@ import secrets
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from common.catalogue import ALIASES, NAMES
+
 if TYPE_CHECKING:
     from common.lake import Lake
 
-DATASETS: tuple[str, ...] = ("users", "tweets", "tweet_metrics")
-DATASET_ALIASES: dict[str, str] = {"metrics": "tweet_metrics"}
+DATASETS: tuple[str, ...] = NAMES
+DATASET_ALIASES: dict[str, str] = ALIASES
 """Other spellings a face accepts for a dataset (``tweetlake ingest metrics`` = ``tweet_metrics``)."""
 RAW_FILE_SUFFIX = ".jsonl.gz"
 RAW_FILE_PATTERN = "<run_id>-<part, 5 digits>.jsonl.gz"

@@ -62,19 +62,14 @@ json_string() {  # json_string TEXT -> "TEXT" as a JSON string
   printf '"%s"' "$s"
 }
 
-dataset_resource() {  # dataset_resource users|tweets|tweet_metrics job|crawler|workflow -> the stack's name for it
-  local base
-  case "$1" in
-    users) base=users ;;
-    tweets) base=tweets ;;
-    tweet_metrics | tweet-metrics | metrics) base=tweet-metrics ;;
-    *) return 1 ;;
-  esac
-  case "$2" in
-    job) echo "$TWEETLAKE_STACK-$base-job" ;;
-    crawler) echo "$TWEETLAKE_STACK-$base-crawler" ;;
-    workflow) echo "$TWEETLAKE_STACK-$base" ;;
-  esac
+catalogue() {  # catalogue ARGS -> `python -m common.catalogue ARGS` (the datasets, declared once; stdlib only)
+  local python
+  python="$(pick_python)" || exit 2
+  PYTHONPATH="$TWEETLAKE_ROOT" "$python" -m common.catalogue "$@"
+}
+
+dataset_resource() {  # dataset_resource DATASET job|crawler|workflow -> the stack's name for it (1: not a dataset)
+  catalogue resource "$1" "$2" "$TWEETLAKE_STACK"
 }
 
 elapsed() {  # elapsed START_EPOCH -> "1m 05s"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the tweetlake wheel and upload it, the psycopg wheels the Glue jobs install, and the three
-# Glue entry scripts to the artifacts bucket, at the keys cloudformation/tweetlake.yaml expects
-# (its Mappings/Artifacts: the template is the one place that names them).
+# Build the tweetlake wheel and upload it, the psycopg wheels the Glue jobs install, and the Glue
+# entry scripts (one a dataset of common/catalogue.py) to the artifacts bucket, at the keys
+# cloudformation/tweetlake.yaml expects (its Mappings/Artifacts: the template is the one place that
+# names them).
 #
 #   scripts/package.sh [--bucket NAME] [--api]
 #
@@ -91,8 +92,8 @@ upload "$out/wheels/$wheel" "$wheels_prefix$wheel"
 for name in "${glue_wheels[@]}"; do
   upload "$out/wheels/$name" "$wheels_prefix$name"
 done
-for job in users_job tweets_job tweet_metrics_job; do
-  upload "$TWEETLAKE_ROOT/glue_jobs/$job.py" "$scripts_prefix$job.py"
+for script in $(catalogue entry-scripts); do
+  upload "$TWEETLAKE_ROOT/glue_jobs/$script" "$scripts_prefix$script"
 done
 version="${wheel#tweetlake-}"
 say "done: tweetlake ${version%%-*} (deploy with TweetlakeVersion=${version%%-*} if you changed the version)"

@@ -86,3 +86,26 @@ def client(sim: SimulatorServer, fake_clock: FakeClock) -> Iterator[XClient]:
     c = make_client(sim, fake_clock)
     yield c
     c.close()
+
+
+LONGEST_FIRST = ("tests/glue/test_demo.py", "tests/airflow/", "tests/glue/test_kill.py")
+"""The longest tests (minutes each, measured with --durations): handed out first, so that no worker
+is left with one of them while the other has finished."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, as scripts/test.sh runs it) the tests that share what
+    a module fixture or the Airflow session builds go to one worker, so it is built once; the
+    longest start first."""
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        if "airflow_venv" in info.names_closure:
+            group = "airflow"
+        elif any(defs[-1].scope == "module" for defs in info.name2fixturedefs.values()):
+            group = item.nodeid.split("::", 1)[0]
+        else:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from common.catalogue import CATALOGUE, NAMES
 from common.lake import Lake
 
 DEMO_START = "2026-11-20T06:00:00Z"
@@ -23,8 +24,7 @@ DEMO_TOKEN = "demo-bearer-token-not-a-secret"  # noqa: S105 - the in-process sim
 # The collectors as the schedules run them, in simulated hours after the start: users daily,
 # tweets every 4 h, metrics every 2 h, for a day and two hours.
 SCHEDULE: list[tuple[float, tuple[str, ...]]] = [
-    (hour, tuple(name for name, every in (("users", 24), ("tweets", 4), ("tweet_metrics", 2)) if hour % every == 0))
-    for hour in range(0, 27, 2)
+    (hour, tuple(d.name for d in CATALOGUE if hour % d.schedule.every_hours == 0)) for hour in range(0, 27, 2)
 ]
 
 QUESTIONS: list[tuple[str, str]] = [
@@ -213,7 +213,7 @@ def load(lake: Lake, database_url: str | None, schema: str, *, fresh: bool) -> s
     banner(f"Glue jobs on local Spark → PostgreSQL {target.safe_url} (schema {schema})")
     spark = build_local_spark("tweetlake-demo")
     try:
-        for dataset in ("users", "tweets", "tweet_metrics"):
+        for dataset in NAMES:
             started = time.monotonic()
             summary = run_job(dataset, lake.uri, target, spark, schema=schema)
             print(f"{summary.describe()}  [{time.monotonic() - started:.1f}s]")

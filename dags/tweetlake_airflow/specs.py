@@ -1,14 +1,15 @@
 """What each tweetlake DAG is, as plain data: schedule, timeouts, the stack's names. No Airflow here.
 
-One DAG per dataset, on the seed schedules and at the minutes the stack's own timers use
-(``cloudformation/tweetlake.yaml``: users at 01:00, tweets at :10 every 4 h, metrics at :20 every
-2 h from 01:20), so moving from the timers to Airflow changes no run time.
+One DAG per dataset of the catalogue (``common/catalogue.py``), on its schedule: the minutes the
+stack's own timers use, so moving from the timers to Airflow changes no run time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+
+from common.catalogue import CATALOGUE, Dataset
 
 TARGETS = ("glue", "local")
 """Where the load runs: the stack's Glue jobs, or local Spark and the embedded PostgreSQL."""
@@ -27,9 +28,9 @@ AWS_CONNECTION = "aws_default"
 
 @dataclass(frozen=True)
 class DagSpec:
-    dataset: str  # common.layout.DATASETS
+    dataset: str  # common.catalogue.NAMES
     schedule: str  # cron, UTC
-    stack_base: str  # the stack's name for the dataset's crawler and job (scripts/aws_lib.sh)
+    stack_base: str  # the stack's name for the dataset's crawler and job (common.catalogue)
     ingest_timeout: timedelta
     crawl_timeout: timedelta
     load_timeout: timedelta
@@ -45,35 +46,16 @@ class DagSpec:
         return f"{stack}-{self.stack_base}-job"
 
 
-SPECS: tuple[DagSpec, ...] = (
-    DagSpec(
-        "users",
-        "0 1 * * *",
-        "users",
-        # ⌈N/100⌉ lookups; a spent window waits at most 15½ minutes, renewed in slices
-        ingest_timeout=timedelta(minutes=45),
-        crawl_timeout=timedelta(minutes=30),
-        load_timeout=timedelta(minutes=60),
-        description="profiles of the tracked accounts (daily): raw/users -> dim_user, fact_user_daily",
-    ),
-    DagSpec(
-        "tweets",
-        "10 */4 * * *",
-        "tweets",
-        # a first backfill pages 3,200 tweets an account; later runs only what is new
-        ingest_timeout=timedelta(hours=3),
-        crawl_timeout=timedelta(minutes=30),
-        load_timeout=timedelta(minutes=90),
-        description="tweets of the tracked accounts (every 4 h): raw/tweets -> fact_tweet and its entities",
-    ),
-    DagSpec(
-        "tweet_metrics",
-        "20 1-23/2 * * *",
-        "tweet-metrics",
-        # must end before the next run, two hours later
-        ingest_timeout=timedelta(minutes=75),
-        crawl_timeout=timedelta(minutes=20),
-        load_timeout=timedelta(minutes=40),
-        description="public metrics of the collected tweets (every 2 h): raw/tweet_metrics -> fact_tweet_metrics",
-    ),
-)
+def _spec(d: Dataset) -> DagSpec:
+    return DagSpec(
+        d.name,
+        d.schedule.cron(),
+        d.stack_name,
+        ingest_timeout=d.timeouts.ingest,
+        crawl_timeout=d.timeouts.crawl,
+        load_timeout=d.timeouts.load,
+        description=f"{d.summary} ({d.cadence}): raw/{d.name} -> {', '.join(d.tables)}",
+    )
+
+
+SPECS: tuple[DagSpec, ...] = tuple(_spec(d) for d in CATALOGUE)

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from common.catalogue import dataset
 from ingestion.policy import GRACE_MIN_SECONDS, GRACE_SHARE, Policy, Tier
 
 DAY = 86400
@@ -20,12 +21,12 @@ MONTH_DAYS = 30
 @dataclass(frozen=True)
 class Schedule:
     """When the collectors run: every ``every`` seconds from ``offset`` seconds after midnight UTC
-    (the AWS stack's timers: users 01:00 daily, tweets 00:10 every 4 h, metrics 01:20 every 2 h)."""
+    (the catalogue's schedules, which the AWS stack's timers use)."""
 
-    metrics_every: int = 2 * 3600
-    metrics_offset: int = 3600 + 20 * 60
-    tweets_every: int = 4 * 3600
-    tweets_offset: int = 10 * 60
+    metrics_every: int = dataset("tweet_metrics").schedule.every_seconds
+    metrics_offset: int = dataset("tweet_metrics").schedule.offset_seconds
+    tweets_every: int = dataset("tweets").schedule.every_seconds
+    tweets_offset: int = dataset("tweets").schedule.offset_seconds
 
     def next_metrics(self, t: float) -> int:
         """The first metrics run at or after ``t``."""

@@ -11,6 +11,8 @@ import pytest
 
 from tests.airflow.conftest import AIRFLOW_VENV, DAGS, airflow_env, run
 
+pytestmark = pytest.mark.venvs  # .venv-airflow
+
 HERE = Path(__file__).resolve().parent
 # what the DAGs must say, written out here (not read from dags/): schedule, timeouts in seconds
 EXPECTED = {

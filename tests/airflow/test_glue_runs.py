@@ -22,7 +22,7 @@ import requests
 from tests.airflow.conftest import AIRFLOW_VENV, airflow_env, run
 from tests.airflow.test_local_runs import TOKEN, simulator  # noqa: F401  (the simulator fixture)
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.venvs]
 
 
 def set_transition(endpoint: str, model: str, config: dict[str, Any] | None) -> None:

@@ -20,7 +20,7 @@ import requests
 
 from tests.airflow.conftest import AIRFLOW_VENV, airflow_env, run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.venvs]
 TOKEN = "airflow-test-token-0123456789"
 TABLES = (
     "dim_user",

@@ -48,9 +48,10 @@ def aws_env(moto_endpoint: str, tmp_path: Path) -> dict[str, str]:
 TOOLS_BIN = Path(os.environ.get("TWEETLAKE_TOOLS_VENV") or ROOT / ".venv-tools") / "bin"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def checkov_run() -> Iterator[subprocess.Popen[str] | None]:
-    """checkov takes ~10 s: started in the background with the first test here, read by test_templates."""
+    """checkov takes ~10 s: started in the background by test_templates' first test that needs it
+    (not by every worker of a parallel run)."""
     checkov = TOOLS_BIN / "checkov"
     if not checkov.exists():  # test_templates fails with how to install it
         yield None

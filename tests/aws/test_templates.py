@@ -28,6 +28,9 @@ OUR_SCRIPTS = [
 ]
 
 
+pytestmark = pytest.mark.venvs  # checkov and shellcheck live in .venv-tools
+
+
 def _tool(name: str) -> Path:
     path = TOOLS_BIN / name
     if not path.exists():
