@@ -114,24 +114,22 @@ def main(argv: list[str]) -> int:
     find_jdbc_jar()
     quiet_logging(args.log_level)
     from glue_jobs.datasets import DATASETS
+    from glue_jobs.options import JobOptions
     from glue_jobs.runner import run_job
     from tweetlake import localdb
 
     url = localdb.database_url(given_url)
     datasets = list(DATASETS) if args.dataset == "all" else [canonical_dataset(args.dataset)]
+    options = JobOptions(
+        schema=schema,
+        full_refresh=args.full_refresh,
+        retry_quarantined=args.retry_quarantined,
+        staging_method=args.staging_method,
+        safety_window_days=args.safety_window_days,
+    )
     summaries = []
     for dataset in datasets:
-        summary = run_job(  # Spark starts on the first run with something to read
-            dataset,
-            lake.uri,
-            url,
-            None,
-            args.full_refresh,
-            schema=schema,
-            staging_method=args.staging_method,
-            safety_window_days=args.safety_window_days,
-            retry_quarantined=args.retry_quarantined,
-        )
+        summary = run_job(dataset, lake.uri, url, options)  # Spark starts on the first run with something to read
         print(summary.describe())
         summaries.append(summary)
     where = summaries[-1]

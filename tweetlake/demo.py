@@ -132,6 +132,7 @@ def ingest(lake: Lake, home_dir: Path, seed: int, accounts: int) -> None:
 def load(lake: Lake, database_url: str | None, schema: str) -> str:
     from common.spark import build_local_spark
     from common.warehouse.db import DbTarget, check_identifier
+    from glue_jobs.options import JobOptions
     from glue_jobs.runner import run_job
     from tweetlake import localdb
 
@@ -144,7 +145,7 @@ def load(lake: Lake, database_url: str | None, schema: str) -> str:
     try:
         for dataset in ("users", "tweets", "tweet_metrics"):
             started = time.monotonic()
-            summary = run_job(dataset, lake.uri, target, spark, schema=schema)
+            summary = run_job(dataset, lake.uri, target, JobOptions(schema=schema), spark)
             print(f"{summary.describe()}  [{time.monotonic() - started:.1f}s]")
     finally:
         spark.stop()

@@ -18,7 +18,7 @@ import pytest
 
 from common.lake import Lake
 from common.warehouse.db import DbTarget
-from common.warehouse.merge import FAIL_ENV, InjectedFailure
+from glue_jobs.options import JobOptions
 from glue_jobs.runner import WarehouseJob, run_job
 from tests.glue.glue_helpers import (
     envelope,
@@ -30,6 +30,7 @@ from tests.glue.glue_helpers import (
     write_raw,
     write_raw_lines,
 )
+from tests.warehouse.steps import InjectedFailure, fail_at
 
 pytestmark = pytest.mark.slow  # real Spark and the embedded PostgreSQL
 
@@ -40,8 +41,8 @@ def at(day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
-def run(dataset: str, lake: Lake, url: str, spark: Any, schema: str, **kwargs: Any) -> Any:
-    return run_job(dataset, lake.uri, url, spark, schema=schema, **kwargs)
+def run(dataset: str, lake: Lake, url: str, spark: Any, schema: str, **options: Any) -> Any:
+    return run_job(dataset, lake.uri, url, JobOptions(schema=schema, **options), spark)
 
 
 def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -544,7 +545,7 @@ def test_second_run_changes_nothing_and_only_new_files_are_read(
     [("tweets", "tweet_url"), ("tweets", "commit"), ("users", "dim_user_delete"), ("tweet_metrics", "is_deleted")],
 )
 def test_failure_inside_the_merge_changes_nothing_and_the_rerun_completes(
-    spark: Any, pg_url: str, schema: str, lake: Lake, monkeypatch: pytest.MonkeyPatch, dataset: str, step: str
+    spark: Any, pg_url: str, schema: str, lake: Lake, dataset: str, step: str
 ) -> None:
     records = {
         "tweets": lambda d: [
@@ -581,15 +582,13 @@ def test_failure_inside_the_merge_changes_nothing_and_the_rerun_completes(
     before = table_fingerprint(pg_url, schema)
 
     new_key = write_raw(lake, dataset, at(21), records(21))
-    monkeypatch.setenv(FAIL_ENV, step)
     with pytest.raises(InjectedFailure):
-        run(dataset, lake, pg_url, spark, schema)
+        run(dataset, lake, pg_url, spark, schema, on_merge_step=fail_at(step))
     assert table_fingerprint(pg_url, schema) == before
     assert rows(pg_url, f"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename LIKE 'stg%'") == [
         (0,)
     ]
 
-    monkeypatch.delenv(FAIL_ENV)
     rerun = run(dataset, lake, pg_url, spark, schema)
     assert rerun.files == 1
     assert rows(
@@ -673,7 +672,7 @@ def test_bad_lines_are_quarantined_and_the_job_goes_on(spark: Any, pg_url: str, 
 
 
 def test_quarantine_holds_one_copy_per_source_file_after_a_failed_run_and_its_rerun(
-    spark: Any, pg_url: str, schema: str, lake: Lake, monkeypatch: pytest.MonkeyPatch
+    spark: Any, pg_url: str, schema: str, lake: Lake
 ) -> None:
     def lines(tweet_id: str, *bad: str) -> list[str]:
         return [envelope("2026-11-20T10:00:00Z", data=tweet(tweet_id)), *bad]
@@ -681,10 +680,8 @@ def test_quarantine_holds_one_copy_per_source_file_after_a_failed_run_and_its_re
     first_key = write_raw_lines(lake, "tweets", at(20), lines("1400", "{bad 1"))
     run("tweets", lake, pg_url, spark, schema)
     second_key = write_raw_lines(lake, "tweets", at(21), lines("1401", "{bad 2", "{bad 3"))
-    monkeypatch.setenv(FAIL_ENV, "ledger")
     with pytest.raises(InjectedFailure):
-        run("tweets", lake, pg_url, spark, schema)
-    monkeypatch.delenv(FAIL_ENV)
+        run("tweets", lake, pg_url, spark, schema, on_merge_step=fail_at("ledger"))
     rerun = run("tweets", lake, pg_url, spark, schema)
     assert (rerun.files, rerun.rows_quarantined) == (1, 2)
     refresh = run("tweets", lake, pg_url, spark, schema, full_refresh=True)
@@ -822,10 +819,10 @@ def test_a_failed_cleanup_never_hides_the_runs_own_error(
     pg_url: str, schema: str, lake: Lake, caplog: pytest.LogCaptureFixture
 ) -> None:
     target = DbTarget.from_url(pg_url)
-    run_job("tweets", lake.uri, target, schema=schema)  # the schema exists
+    run_job("tweets", lake.uri, target, JobOptions(schema=schema))  # the schema exists
 
     def run_that_fails_with_a_dead_connection() -> None:
-        with WarehouseJob("tweets", lake, target, schema=schema) as job:
+        with WarehouseJob("tweets", lake, target, JobOptions(schema=schema)) as job:
             with psycopg.connect(pg_url, autocommit=True) as admin:  # e.g. an idle timeout during a long Spark stage
                 admin.execute("SELECT pg_terminate_backend(%s, 10000)", (job._conn.info.backend_pid,))
             raise RuntimeError("the run's own error")
@@ -833,7 +830,8 @@ def test_a_failed_cleanup_never_hides_the_runs_own_error(
     with caplog.at_level(logging.WARNING, logger="tweetlake.glue"), pytest.raises(RuntimeError, match="own error"):
         run_that_fails_with_a_dead_connection()
     assert "cleanup after the failed run failed too" in caplog.text
-    assert run_job("tweets", lake.uri, target, schema=schema).files == 0  # the server released the job's lock
+    # the server released the job's lock
+    assert run_job("tweets", lake.uri, target, JobOptions(schema=schema)).files == 0
 
 
 def test_a_run_with_nothing_to_read_never_starts_spark(pg_url: str, schema: str, lake: Lake) -> None:
@@ -841,9 +839,9 @@ def test_a_run_with_nothing_to_read_never_starts_spark(pg_url: str, schema: str,
         raise AssertionError("Spark was started for a run with nothing to read")
 
     target = DbTarget.from_url(pg_url)
-    with WarehouseJob("tweets", lake, target, schema=schema) as job:
+    with WarehouseJob("tweets", lake, target, JobOptions(schema=schema)) as job:
         assert job.run(no_spark).files == 0
-    with WarehouseJob("tweets", lake, target, schema=schema, full_refresh=True) as job:
+    with WarehouseJob("tweets", lake, target, JobOptions(schema=schema, full_refresh=True)) as job:
         job.run(no_spark)  # a full refresh of an empty lake still runs its merge: one run row
     assert query(pg_url, f"SELECT dataset, files, full_refresh FROM {schema}.etl_run") == [("tweets", 0, True)]
 
