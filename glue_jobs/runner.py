@@ -114,6 +114,16 @@ class WarehouseJob:
             if self._conn is not None:
                 self._conn.close()
 
+    def cancel_statement(self) -> None:
+        """Ask the server to cancel the statement this run's connection is running (from any thread):
+        inside the merge, its transaction fails and rolls back."""
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            try:
+                conn.cancel()
+            except Exception:
+                log.debug("cancelling the running statement failed", exc_info=True)
+
     def _release(self) -> None:
         for df in self._persisted:
             df.unpersist()

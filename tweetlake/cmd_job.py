@@ -36,6 +36,8 @@ exit codes:
   8  the database is unreachable, refused the login, or went away during the run (nothing of the
      failed run is committed: run it again)
  70  a bug (with a traceback)
+130  interrupted (Ctrl-C): Spark's jobs cancelled, the merge rolled back (nothing of the run is
+     committed), Spark stopped
 
 """
 
@@ -113,9 +115,10 @@ def main(argv: list[str]) -> int:
     find_java_home()
     find_jdbc_jar()
     quiet_logging(args.log_level)
+    from common.warehouse.db import DbTarget
     from glue_jobs.datasets import DATASETS
+    from glue_jobs.interruptible import run_interruptibly
     from glue_jobs.options import JobOptions
-    from glue_jobs.runner import run_job
     from tweetlake import localdb
 
     url = localdb.database_url(given_url)
@@ -129,7 +132,8 @@ def main(argv: list[str]) -> int:
     )
     summaries = []
     for dataset in datasets:
-        summary = run_job(dataset, lake.uri, url, options)  # Spark starts on the first run with something to read
+        # Spark starts on the first run with something to read; Ctrl-C stops it with nothing committed
+        summary = run_interruptibly(dataset, lake.uri, DbTarget.from_url(url), options)
         print(summary.describe())
         summaries.append(summary)
     where = summaries[-1]
