@@ -2,7 +2,7 @@
 
 The run goes on in a worker thread while the main thread (the one Python delivers SIGINT to) waits.
 Interrupted inside a Py4J call, the main thread would break Py4J's connection (a long Py4J
-traceback, sometimes a hang); waiting in :meth:`threading.Thread.join`, it gets a plain
+traceback, sometimes a hang); waiting on an event, it gets a plain
 ``KeyboardInterrupt`` and then: cancels Spark's jobs, cancels the warehouse statement that runs,
 and tells the merge to stop at its next step (it rolls back: nothing of the run is committed).
 Once the worker has unwound (staging tables dropped, the job's lock released), Spark stops and the
@@ -52,6 +52,9 @@ def run_interruptibly(dataset: str, lake_uri: str, target: DbTarget, options: Jo
 
     state: dict[str, Any] = {}
 
+    done = threading.Event()  # waited on instead of Thread.join: a join interrupted by Ctrl-C can
+    # mark a live thread stopped (Python 3.11's _wait_for_tstate_lock releases the lock it holds)
+
     def work() -> None:
         try:
             with WarehouseJob(dataset, Lake.from_uri(lake_uri), target, replace(options, on_merge_step=on_step)) as job:
@@ -59,15 +62,17 @@ def run_interruptibly(dataset: str, lake_uri: str, target: DbTarget, options: Jo
                 state["summary"] = job.run(spark)
         except BaseException as err:  # handed to the main thread
             state["error"] = err
+        finally:
+            done.set()
 
     worker = threading.Thread(target=work, name=f"tweetlake-job-{dataset}", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.25)
+        while not done.wait(0.25):
+            pass
     except KeyboardInterrupt:
         stop.set()
-        _wait(worker, state)
+        _wait(done, state)
         _stop_spark()
         raise
     if "error" in state:
@@ -91,13 +96,13 @@ def _cancel(job: WarehouseJob | None) -> None:
         job.cancel_statement()
 
 
-def _wait(worker: threading.Thread, state: dict[str, Any]) -> None:
+def _wait(done: threading.Event, state: dict[str, Any]) -> None:
     """Cancel what runs until the worker has unwound: a Spark job started after a cancel is
     cancelled on the next round."""
-    while worker.is_alive():
+    while not done.is_set():
         _cancel(state.get("job"))
         try:
-            worker.join(0.5)
+            done.wait(0.5)
         except KeyboardInterrupt:  # pressed again: the same interrupt, still unwinding
             continue
 

@@ -72,6 +72,7 @@ class WarehouseJob:
         self.staging: dict[Staging, str] = {}
         self._conn: Any = None  # a psycopg connection in autocommit mode, held for the whole run
         self._persisted: list[DataFrame] = []
+        self._merging = False
         self._clock = time.perf_counter()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -115,10 +116,10 @@ class WarehouseJob:
                 self._conn.close()
 
     def cancel_statement(self) -> None:
-        """Ask the server to cancel the statement this run's connection is running (from any thread):
-        inside the merge, its transaction fails and rolls back."""
+        """Ask the server to cancel the merge's running statement (from any thread): its transaction
+        fails and rolls back. Outside the merge (e.g. the cleanup's DROPs) it does nothing."""
         conn = self._conn
-        if conn is not None and not conn.closed:
+        if self._merging and conn is not None and not conn.closed:
             try:
                 conn.cancel()
             except Exception:
@@ -329,18 +330,22 @@ class WarehouseJob:
 
     def merge(self) -> None:
         self.options.on_merge_step("staged")  # the staging tables are full, the merge has not begun
-        run_merge(
-            self._conn,
-            self.spec.merge,
-            schema=self.schema,
-            dataset=self.dataset,
-            run_id=self.run_id,
-            started_at=self.started_at,
-            staging=self.staging,
-            entries=self.entries,
-            full_refresh=self.full_refresh,
-            on_step=self.options.on_merge_step,
-        )
+        self._merging = True
+        try:
+            run_merge(
+                self._conn,
+                self.spec.merge,
+                schema=self.schema,
+                dataset=self.dataset,
+                run_id=self.run_id,
+                started_at=self.started_at,
+                staging=self.staging,
+                entries=self.entries,
+                full_refresh=self.full_refresh,
+                on_step=self.options.on_merge_step,
+            )
+        finally:
+            self._merging = False
         self.staging = {}
         self._lap("merge")
 
