@@ -295,3 +295,49 @@ def test_merging_the_same_rows_again_or_in_the_other_order_ends_the_same(
             assert versions(reversed_order) == versions(wh)  # user_key may differ: sequences are not rolled back
     finally:
         wh.conn.execute(f"DROP SCHEMA IF EXISTS {other} CASCADE")
+
+
+# -- latest metrics, kept by the merge ---------------------------------------------------------------
+def test_the_latest_metrics_are_the_greatest_snapshot_whatever_order_and_dataset_they_arrive_by(
+    wh: Warehouse,
+) -> None:
+    a, b = record("a.jsonl.gz", 3), record("b.jsonl.gz", 1)
+    wh.merge("tweet_metrics", {METRIC: [metric(1, at(21), 5), metric(2, at(20), 7)]})
+    wh.merge("tweets", {TWEET: [tweet(1, at(20))], METRIC: [metric(1, at(20), 1)]})  # older: not the latest
+    wh.merge("tweet_metrics", {METRIC: [metric(2, at(22), 8, a), metric(2, at(22), 9, b)]})  # a tie: b's record wins
+    wh.merge("tweet_metrics", {METRIC: [metric(2, at(22), 8, a)]})  # a's record again: still b's
+    assert wh.rows("SELECT tweet_id, collected_at, like_count FROM v_tweet_latest_metrics ORDER BY 1") == [
+        (1, at(21), 5),
+        (2, at(22), 9),
+    ]
+    # and the view reads the kept table, never every snapshot
+    plan = "\n".join(r[0] for r in wh.rows("EXPLAIN SELECT * FROM v_tweet_latest_metrics"))
+    assert "fact_tweet_metrics" not in plan and "Sort" not in plan, plan
+
+
+def test_migration_0009_fills_the_latest_metrics_from_the_snapshots_already_loaded(
+    pg_url: str, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.warehouse import migrate as migrations
+
+    every = migrations.available_migrations()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        monkeypatch.setattr(migrations, "available_migrations", lambda: [m for m in every if m.version < 9])
+        migrations.migrate(conn, schema)
+        conn.execute(f"SET search_path TO {schema}, public")
+        conn.execute("SELECT ensure_dim_date('2026-11-20', '2026-11-22')")
+        conn.cursor().executemany(
+            "INSERT INTO fact_tweet_metrics (tweet_id, collected_at, date_key, like_count, record_key)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [
+                (1, at(20), 20261120, 1, "a"),
+                (1, at(22), 20261122, 3, "a"),
+                (1, at(21), 20261121, 2, "b"),
+                (2, at(21), 20261121, 7, None),
+            ],
+        )
+        monkeypatch.setattr(migrations, "available_migrations", lambda: every)
+        assert 9 in migrations.migrate(conn, schema)
+        assert conn.execute(
+            "SELECT tweet_id, collected_at, like_count FROM v_tweet_latest_metrics ORDER BY 1"
+        ).fetchall() == [(1, at(22), 3), (2, at(21), 7)]
