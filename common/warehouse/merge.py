@@ -10,7 +10,8 @@ an upsert whose outcome does not depend on the order in which files arrive:
 * entity bridges: replaced for a tweet when this run holds its latest collection, from that record alone
   (``record_key``: two records with one ``collected_at`` never mix their entities).
 * ``fact_tweet_metrics``: every snapshot (the greatest ``record_key`` wins for one ``collected_at``),
-  and ``tweet_latest_metrics`` each tweet's latest (the view ``v_tweet_latest_metrics`` reads it).
+  and, by its trigger (migration 0009), ``tweet_latest_metrics`` each tweet's latest (the view
+  ``v_tweet_latest_metrics`` reads it).
 * ``dim_user``: the history of every user in the run is recomputed from all of that user's
   snapshots (``user_profile_snapshot``), collapsed into runs of identical profile attributes,
   then reconciled with the existing versions (keeping their ``user_key``).
@@ -183,19 +184,6 @@ def _merge_metrics(cur: Any, m: str) -> None:
         + " WHERE coalesce(EXCLUDED.record_key, '') >= coalesce(fact_tweet_metrics.record_key, '')"
         f" AND ({', '.join('fact_tweet_metrics.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
         f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
-    )
-    # and each tweet's latest snapshot (migration 0009): the greatest (collected_at, record_key)
-    kept = ("collected_at", "date_key", *METRIC_COUNTS, "record_key")
-    cur.execute(
-        f"INSERT INTO tweet_latest_metrics (tweet_id, {', '.join(kept)})"
-        f" SELECT DISTINCT ON (tweet_id) tweet_id, {', '.join(kept)} FROM {m}"
-        " ORDER BY tweet_id, collected_at DESC, record_key DESC NULLS LAST"
-        " ON CONFLICT (tweet_id) DO UPDATE SET "
-        + ", ".join(f"{c} = EXCLUDED.{c}" for c in kept)
-        + " WHERE (EXCLUDED.collected_at, coalesce(EXCLUDED.record_key, ''))"
-        " >= (tweet_latest_metrics.collected_at, coalesce(tweet_latest_metrics.record_key, ''))"
-        f" AND ({', '.join('tweet_latest_metrics.' + c for c in kept)})"
-        f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in kept)})"
     )
 
 
