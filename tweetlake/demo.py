@@ -202,6 +202,7 @@ def load(lake: Lake, database_url: str | None, schema: str, *, fresh: bool) -> s
     continues where a failed one stopped (``fresh``: drop the schema first)."""
     from common.spark import build_local_spark
     from common.warehouse.db import DbTarget, check_identifier
+    from glue_jobs.options import JobOptions
     from glue_jobs.runner import run_job
     from tweetlake import localdb
 
@@ -215,7 +216,7 @@ def load(lake: Lake, database_url: str | None, schema: str, *, fresh: bool) -> s
     try:
         for dataset in NAMES:
             started = time.monotonic()
-            summary = run_job(dataset, lake.uri, target, spark, schema=schema)
+            summary = run_job(dataset, lake.uri, target, JobOptions(schema=schema), spark)
             print(f"{summary.describe()}  [{time.monotonic() - started:.1f}s]")
     finally:
         spark.stop()

@@ -9,6 +9,9 @@ an upsert whose outcome does not depend on the order in which files arrive:
   jobs feed, so job order does not matter.
 * entity bridges: replaced for a tweet when this run holds its latest collection, from that record alone
   (``record_key``: two records with one ``collected_at`` never mix their entities).
+* ``fact_tweet_metrics``: every snapshot (the greatest ``record_key`` wins for one ``collected_at``),
+  and, by its trigger (migration 0009), ``tweet_latest_metrics`` each tweet's latest (the view
+  ``v_tweet_latest_metrics`` reads it).
 * ``dim_user``: the history of every user in the run is recomputed from all of that user's
   snapshots (``user_profile_snapshot``), collapsed into runs of identical profile attributes,
   then reconciled with the existing versions (keeping their ``user_key``).
@@ -23,20 +26,18 @@ and the second one's statements see the first one's commit.
 Which merge, lock and full-refresh reset a dataset has is its :class:`MergeSpec`, given by the
 dataset's spec (``glue_jobs/datasets.py``); this module knows the SQL, not the datasets.
 
-``TWEETLAKE_FAIL_MERGE_AT=<step>`` raises :class:`InjectedFailure` at that step (tests use it to
-prove that a failure inside the merge leaves the warehouse and the ledger as they were).
+Each merge names its steps as it goes (``on_step("fact_tweet")``, see :data:`StepHook`): the caller
+may pass a hook (progress, tracing; the tests inject failures and kills there to prove that a merge
+stopped at any step leaves the warehouse and the ledger as they were).
 """
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from common.settings import load
 from common.warehouse.columns import (
     METRIC_COUNTS,
     PROFILE_COLUMNS,
@@ -47,7 +48,14 @@ from common.warehouse.columns import (
 )
 from common.warehouse.db import check_identifier, lock_key
 
-FAIL_ENV = "TWEETLAKE_FAIL_MERGE_AT"
+StepHook = Callable[[str], None]
+"""Called with the name of each step of the merge once it is done (and ``"staged"`` before it
+begins, ``"commit"`` just before COMMIT); whatever it raises rolls the whole merge back."""
+
+
+def no_step(_: str) -> None:
+    """The default :data:`StepHook`: nothing."""
+
 
 StagingTables = Mapping[Staging, str]
 """This run's staging table of each kind the merge reads."""
@@ -57,8 +65,8 @@ StagingTables = Mapping[Staging, str]
 class MergeSpec:
     """How one dataset's staged rows reach the star schema, inside :func:`run_merge`'s transaction."""
 
-    merge: Callable[[Any, StagingTables], None]
-    """Set-based SQL from the staging tables (a cursor, the tables) into the star schema."""
+    merge: Callable[[Any, StagingTables, StepHook], None]
+    """Set-based SQL from the staging tables (a cursor, the tables, the step hook) into the star schema."""
     reset: tuple[str, ...]
     """What ``--full-refresh`` runs first: empties the dataset's own tables (the ledger too, always)."""
     shared_lock: str | None = None
@@ -79,20 +87,6 @@ BRIDGES: tuple[tuple[str, Staging, tuple[str, ...], tuple[str, ...]], ...] = (
     _bridge("tweet_url", Staging.URL, "url"),
     _bridge("tweet_reference", Staging.REFERENCE, "referenced_tweet_id", "reference_type"),
 )
-
-
-class InjectedFailure(RuntimeError):
-    """Raised on purpose by ``TWEETLAKE_FAIL_MERGE_AT`` (tests only)."""
-
-
-def checkpoint(step: str) -> None:
-    """``TWEETLAKE_FAIL_MERGE_AT=<step>`` raises :class:`InjectedFailure` here; ``<step>:kill``
-    SIGKILLs the process instead (no handler, no cleanup: a crashed host or an out-of-memory kill)."""
-    wanted = load().fail_merge_at
-    if wanted == step:
-        raise InjectedFailure(f"failure injected at merge step {step!r}")
-    if wanted == f"{step}:kill":
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -120,12 +114,12 @@ def _ensure_dates(cur: Any, *tables: str) -> None:
 
 
 # -- users -------------------------------------------------------------------------------------
-def merge_users(cur: Any, stg: StagingTables) -> None:
+def merge_users(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None:
     u = stg[Staging.USER]
     profile = ", ".join(PROFILE_COLUMNS)
     counts = ", ".join(USER_COUNT_COLUMNS)
     _ensure_dates(cur, u)
-    checkpoint("dates")
+    step("dates")
     cur.execute(
         f"INSERT INTO user_profile_snapshot (user_id, collected_at, {profile})"
         f" SELECT DISTINCT ON (user_id, collected_at) user_id, collected_at, {profile} FROM {u}"
@@ -133,7 +127,7 @@ def merge_users(cur: Any, stg: StagingTables) -> None:
         " ON CONFLICT (user_id, collected_at) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in PROFILE_COLUMNS)
     )
-    checkpoint("user_profile_snapshot")
+    step("user_profile_snapshot")
     cur.execute(
         f"INSERT INTO fact_user_daily (user_id, date_key, {counts}, collected_at)"
         f" SELECT DISTINCT ON (user_id, date_key) user_id, date_key, {counts}, collected_at FROM {u}"
@@ -143,7 +137,7 @@ def merge_users(cur: Any, stg: StagingTables) -> None:
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*USER_COUNT_COLUMNS, "collected_at"))
         + " WHERE EXCLUDED.collected_at > fact_user_daily.collected_at"
     )
-    checkpoint("fact_user_daily")
+    step("fact_user_daily")
     # Recompute the SCD2 history of every user this run touches, from all their snapshots.
     cur.execute(
         "CREATE TEMP TABLE w_user_version ON COMMIT DROP AS"
@@ -160,12 +154,12 @@ def merge_users(cur: Any, stg: StagingTables) -> None:
         "UPDATE dim_user d SET is_current = false, valid_to = w.valid_to FROM w_user_version w"
         " WHERE d.user_id = w.user_id AND d.valid_from = w.valid_from AND d.is_current AND w.valid_to IS NOT NULL"
     )
-    checkpoint("dim_user_close")
+    step("dim_user_close")
     cur.execute(
         f"DELETE FROM dim_user d USING (SELECT DISTINCT user_id FROM {u}) a WHERE d.user_id = a.user_id"
         " AND NOT EXISTS (SELECT 1 FROM w_user_version w WHERE w.user_id = d.user_id AND w.valid_from = d.valid_from)"
     )
-    checkpoint("dim_user_delete")
+    step("dim_user_delete")
     versioned = (*PROFILE_COLUMNS, "valid_to", "is_current")
     cur.execute(
         f"INSERT INTO dim_user (user_id, {profile}, valid_from, valid_to, is_current)"
@@ -175,7 +169,7 @@ def merge_users(cur: Any, stg: StagingTables) -> None:
         + f" WHERE ({', '.join('dim_user.' + c for c in versioned)})"
         f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in versioned)})"
     )
-    checkpoint("dim_user_insert")
+    step("dim_user_insert")
 
 
 # -- tweets --------------------------------------------------------------------------------------
@@ -220,12 +214,12 @@ def _judge_deletions(cur: Any, affected: str) -> None:
     )
 
 
-def merge_tweets(cur: Any, stg: StagingTables) -> None:
+def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None:
     t, m, e = stg[Staging.TWEET], stg[Staging.METRIC], stg[Staging.EDIT_LINK]
     _ensure_dates(cur, t, m)
-    checkpoint("dates")
+    step("dates")
     _merge_edit_links(cur, e)
-    checkpoint("edit_links")
+    step("edit_links")
     # The latest collection of each tweet in this run, and whether it beats what is loaded.
     cur.execute(
         "CREATE TEMP TABLE w_tweet ON COMMIT DROP AS"
@@ -253,7 +247,7 @@ def merge_tweets(cur: Any, stg: StagingTables) -> None:
         " first_collected_at = LEAST(fact_tweet.first_collected_at, EXCLUDED.first_collected_at),"
         " last_collected_at = GREATEST(fact_tweet.last_collected_at, EXCLUDED.last_collected_at)"
     )
-    checkpoint("fact_tweet")
+    step("fact_tweet")
     _apply_edit_links(cur, e)
     _judge_deletions(cur, "SELECT tweet_id FROM w_tweet")
     for table, kind, columns, key_columns in BRIDGES:
@@ -268,29 +262,29 @@ def merge_tweets(cur: Any, stg: StagingTables) -> None:
             " JOIN w_tweet w ON w.tweet_id = s.tweet_id AND w.collected_at = s.collected_at"
             " AND w.record_key IS NOT DISTINCT FROM s.record_key AND w.is_winner"
         )
-        checkpoint(table)
+        step(table)
     _merge_metrics(cur, m)
-    checkpoint("fact_tweet_metrics")
+    step("fact_tweet_metrics")
 
 
-def merge_tweet_metrics(cur: Any, stg: StagingTables) -> None:
+def merge_tweet_metrics(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None:
     m, e, d = stg[Staging.METRIC], stg[Staging.EDIT_LINK], stg[Staging.DELETION]
     _ensure_dates(cur, m)
-    checkpoint("dates")
+    step("dates")
     _merge_metrics(cur, m)
-    checkpoint("fact_tweet_metrics")
+    step("fact_tweet_metrics")
     _merge_edit_links(cur, e)
     _apply_edit_links(cur, e)
-    checkpoint("edit_links")
+    step("edit_links")
     cur.execute(
         "INSERT INTO tweet_deletion (tweet_id, detected_at, title, detail)"
         f" SELECT DISTINCT ON (tweet_id, detected_at) tweet_id, detected_at, title, detail FROM {d}"
         " ORDER BY tweet_id, detected_at, title, detail"
         " ON CONFLICT (tweet_id, detected_at) DO NOTHING"
     )
-    checkpoint("tweet_deletion")
+    step("tweet_deletion")
     _judge_deletions(cur, f"SELECT tweet_id FROM {d} UNION SELECT tweet_id FROM {m}")
-    checkpoint("is_deleted")
+    step("is_deleted")
 
 
 def record_files(cur: Any, dataset: str, run_id: str, entries: Sequence[LedgerEntry]) -> None:
@@ -332,6 +326,7 @@ def run_merge(
     staging: StagingTables,
     entries: Sequence[LedgerEntry],
     full_refresh: bool,
+    on_step: StepHook = no_step,
 ) -> None:
     """The one transaction: (reset,) merge, ledger, run record, drop staging. All or nothing."""
     check_identifier(schema)
@@ -344,11 +339,11 @@ def run_merge(
             for statement in spec.reset:
                 cur.execute(statement)
             cur.execute("DELETE FROM etl_file_ledger WHERE dataset = %s", (dataset,))
-            checkpoint("reset")
+            on_step("reset")
         if staging:
-            spec.merge(cur, staging)
+            spec.merge(cur, staging, on_step)
         record_files(cur, dataset, run_id, entries)
-        checkpoint("ledger")
+        on_step("ledger")
         cur.execute(
             "INSERT INTO etl_run (run_id, dataset, started_at, files, rows_loaded, rows_api_errors, rows_quarantined,"
             " full_refresh, files_quarantined) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -366,4 +361,4 @@ def run_merge(
         )
         for table in staging.values():
             cur.execute(f"DROP TABLE {check_identifier(table)}")
-        checkpoint("commit")
+        on_step("commit")

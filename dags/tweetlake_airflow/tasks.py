@@ -202,6 +202,7 @@ def load_local(dataset: str) -> dict[str, Any]:
     from airflow.sdk import get_current_context
 
     from common.spark import build_local_spark
+    from glue_jobs.options import JobOptions
     from glue_jobs.runner import run_job
     from tweetlake import localdb
 
@@ -216,7 +217,7 @@ def load_local(dataset: str) -> dict[str, Any]:
         )
     spark = build_local_spark(f"tweetlake-airflow-{dataset}")
     try:
-        summary = run_job(dataset, lake_uri(), localdb.database_url(), spark, schema=db_schema())
+        summary = run_job(dataset, lake_uri(), localdb.database_url(), JobOptions(schema=db_schema()), spark)
     finally:
         spark.stop()
     log.info("job summary: %s", summary.describe())

@@ -131,17 +131,17 @@ def test_glue_arguments_use_full_names() -> None:
     args = glue_context.resolve_args(argv)
     assert args["lake_uri"] == "s3://lake/prefix"
     assert args["db_secret_arn"] == "arn:x"
-    run = glue_context.GlueRun(spark=None, args=args)
+    run = glue_context.GlueRun(spark=None, args=args).options
     assert (run.full_refresh, run.schema) == (True, "twitter2")
-    defaults = glue_context.GlueRun(None, {"JOB_NAME": "x", "lake_uri": "u"})
+    defaults = glue_context.GlueRun(None, {"JOB_NAME": "x", "lake_uri": "u"}).options
     assert (defaults.schema, defaults.full_refresh, defaults.safety_window_days) == ("twitter", False, 2)
 
 
 def test_the_safety_window_is_a_job_argument() -> None:
     argv = ["script.py", "--JOB_NAME", "tweets", "--lake_uri", "s3://lake", "--safety_window_days", "30"]
-    assert glue_context.GlueRun(None, glue_context.resolve_args(argv)).safety_window_days == 30
+    assert glue_context.GlueRun(None, glue_context.resolve_args(argv)).options.safety_window_days == 30
     with pytest.raises(SystemExit, match="number of days"):
-        _ = glue_context.GlueRun(None, {"safety_window_days": "-1"}).safety_window_days
+        _ = glue_context.GlueRun(None, {"safety_window_days": "-1"}).options
 
 
 @pytest.mark.slow

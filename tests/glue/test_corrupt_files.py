@@ -14,6 +14,7 @@ import pytest
 
 from common.lake import Lake
 from common.layout import raw_key
+from glue_jobs.options import JobOptions
 from glue_jobs.runner import run_job
 from tests.glue.glue_helpers import envelope, query, table_fingerprint, tweet, write_raw
 from tweetlake.cli import main as tweetlake
@@ -71,7 +72,7 @@ def test_a_bad_file_is_quarantined_whole_and_the_others_load(
     key = bad_key()
     lake.put_bytes(key, content())
 
-    first = run_job("tweets", lake.uri, pg_url, spark, schema=schema)
+    first = run_job("tweets", lake.uri, pg_url, JobOptions(schema=schema), spark)
     assert (first.files, first.files_read, first.rows_loaded) == (2, 1, 1)
     assert tweet_ids(pg_url, schema) == [800]  # none of the bad file's lines, not even those before a cut
     ((path, status, reason, loaded),) = [e for e in ledger(pg_url, schema) if e[0] == key]
@@ -85,13 +86,13 @@ def test_a_bad_file_is_quarantined_whole_and_the_others_load(
     assert query(pg_url, f"SELECT files, files_quarantined FROM {schema}.etl_run") == [(2, 1)]
 
     before = table_fingerprint(pg_url, schema)
-    again = run_job("tweets", lake.uri, pg_url, spark, schema=schema)
+    again = run_job("tweets", lake.uri, pg_url, JobOptions(schema=schema), spark)
     assert (again.files, again.quarantined_files) == (0, [])
     assert table_fingerprint(pg_url, schema) == before
 
     lake.put_bytes(key, gzip.compress(lines("901", "902")))  # the file is replaced whole
-    assert run_job("tweets", lake.uri, pg_url, spark, schema=schema).files == 0  # not retried unless asked
-    retried = run_job("tweets", lake.uri, pg_url, spark, schema=schema, retry_quarantined=True)
+    assert run_job("tweets", lake.uri, pg_url, JobOptions(schema=schema), spark).files == 0  # not retried unless asked
+    retried = run_job("tweets", lake.uri, pg_url, JobOptions(schema=schema, retry_quarantined=True), spark)
     assert (retried.files, retried.files_retried, retried.rows_loaded, retried.quarantined_files) == (1, 1, 2, [])
     assert tweet_ids(pg_url, schema) == [800, 901, 902]
     assert [e[:4] for e in ledger(pg_url, schema) if e[0] == key] == [(key, "loaded", None, 2)]
@@ -106,7 +107,7 @@ def test_a_run_of_only_bad_files_records_them_without_starting_spark(pg_url: str
     from common.warehouse.db import DbTarget
     from glue_jobs.runner import WarehouseJob
 
-    with WarehouseJob("tweets", lake, DbTarget.from_url(pg_url), schema=schema) as job:
+    with WarehouseJob("tweets", lake, DbTarget.from_url(pg_url), JobOptions(schema=schema)) as job:
         summary = job.run(no_spark)
     assert summary.quarantined_files == [(bad_key(), "empty file (0 bytes)")]
     assert ledger(pg_url, schema) == [(bad_key(), "quarantined", "empty file (0 bytes)", 0)]
@@ -116,7 +117,7 @@ def test_a_file_breaking_the_name_contract_is_reported(spark: Any, pg_url: str, 
     write_raw(lake, "tweets", DAY, [{"collected_at": DAY, "data": tweet("800")}])
     stray = "raw/tweets/dt=2026-11-20/copy of part.jsonl.gz"
     lake.put_bytes(stray, gzip.compress(lines("999")))
-    summary = run_job("tweets", lake.uri, pg_url, spark, schema=schema)
+    summary = run_job("tweets", lake.uri, pg_url, JobOptions(schema=schema), spark)
     assert summary.misnamed_files == [stray]
     assert f"1 file not named <run_id>-<part, 5 digits>.jsonl.gz, not read: {stray}" in summary.describe()
     assert tweet_ids(pg_url, schema) == [800]

@@ -18,7 +18,7 @@ import pytest
 
 from common.lake import Lake
 from common.warehouse.db import DbTarget
-from common.warehouse.merge import FAIL_ENV, InjectedFailure
+from glue_jobs.options import JobOptions
 from glue_jobs.runner import WarehouseJob, run_job
 from tests.glue.glue_helpers import (
     envelope,
@@ -30,6 +30,7 @@ from tests.glue.glue_helpers import (
     write_raw,
     write_raw_lines,
 )
+from tests.warehouse.steps import InjectedFailure, fail_at
 
 pytestmark = pytest.mark.slow  # real Spark and the embedded PostgreSQL
 
@@ -40,8 +41,8 @@ def at(day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
 
 
-def run(dataset: str, lake: Lake, url: str, spark: Any, schema: str, **kwargs: Any) -> Any:
-    return run_job(dataset, lake.uri, url, spark, schema=schema, **kwargs)
+def run(dataset: str, lake: Lake, url: str, spark: Any, schema: str, **options: Any) -> Any:
+    return run_job(dataset, lake.uri, url, JobOptions(schema=schema, **options), spark)
 
 
 def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
@@ -200,68 +201,11 @@ def test_tweets_job_end_to_end_and_second_run_changes_nothing(
     ]
 
 
-def test_recollection_edits_and_late_files(spark: Any, pg_url: str, schema: str, lake: Lake) -> None:
-    write_raw(
-        lake,
-        "tweets",
-        at(20),
-        [
-            {"collected_at": at(20), "data": tweet("100", text="first", entities={"hashtags": [{"tag": "a"}]})},
-            {"collected_at": at(20), "data": tweet("200", text="before edit")},
-        ],
-    )
-    run("tweets", lake, pg_url, spark, schema)
-    write_raw(
-        lake,
-        "tweets",
-        at(22),
-        [
-            {
-                "collected_at": at(22),
-                "data": tweet(
-                    "100", text="updated", entities={"hashtags": [{"tag": "b"}]}, public_metrics={"like_count": 30}
-                ),
-            },
-            {"collected_at": at(22), "data": tweet("201", text="after edit", edit_history_tweet_ids=["200", "201"])},
-        ],
-    )
-    second = run("tweets", lake, pg_url, spark, schema)
-    assert (second.files, second.partitions_listed) == (1, 2)
-    # A late file, collected between the two, must not win over the newer collection.
-    write_raw(
-        lake,
-        "tweets",
-        at(21),
-        [
-            {"collected_at": at(21), "data": tweet("100", text="middle", entities={"hashtags": [{"tag": "c"}]})},
-        ],
-    )
-    third = run("tweets", lake, pg_url, spark, schema)
-    assert third.files == 1
-
-    assert rows(
-        pg_url,
-        f"SELECT tweet_id, text, edit_of_tweet_id, first_collected_at, last_collected_at"
-        f" FROM {schema}.fact_tweet ORDER BY 1",
-    ) == [
-        (100, "updated", None, at(20), at(22)),
-        (200, "before edit", 201, at(20), at(20)),
-        (201, "after edit", None, at(22), at(22)),
-    ]
-    assert rows(pg_url, f"SELECT tweet_id, tag FROM {schema}.tweet_hashtag") == [(100, "b")]
-    assert rows(
-        pg_url,
-        f"SELECT tweet_id, collected_at, like_count FROM {schema}.fact_tweet_metrics WHERE tweet_id = 100 ORDER BY 2",
-    ) == [(100, at(20), 3), (100, at(21), 3), (100, at(22), 30)]
-    assert rows(
-        pg_url, f"SELECT tweet_id, collected_at, like_count FROM {schema}.v_tweet_latest_metrics WHERE tweet_id = 100"
-    ) == [(100, at(22), 30)]
-
-
-@pytest.mark.parametrize("order", [("tweets", "tweet_metrics"), ("tweet_metrics", "tweets")])
-def test_deletions_and_edits_seen_by_tweet_metrics_reach_fact_tweet_whatever_the_job_order(
-    spark: Any, pg_url: str, schema: str, lake: Lake, order: tuple[str, str]
+def test_deletions_and_edits_seen_by_tweet_metrics_reach_fact_tweet_loaded_after_them(
+    spark: Any, pg_url: str, schema: str, lake: Lake
 ) -> None:
+    """The tweet_metrics job end to end (its errors, lookups and edit histories) before the tweets
+    job; the merge rules in either order are proved on PostgreSQL alone (``tests/warehouse/``)."""
     write_raw(lake, "tweets", at(20), [{"collected_at": at(20), "data": tweet(str(i))} for i in (301, 302, 303, 304)])
     write_raw(
         lake,
@@ -284,7 +228,7 @@ def test_deletions_and_edits_seen_by_tweet_metrics_reach_fact_tweet_whatever_the
         ],
     )
     write_raw(lake, "tweet_metrics", at(22), [not_found(at(22), "302")])  # a day later: 302 is deleted
-    for dataset in order:
+    for dataset in ("tweet_metrics", "tweets"):
         run(dataset, lake, pg_url, spark, schema)
     assert rows(pg_url, f"SELECT tweet_id, is_deleted, edit_of_tweet_id FROM {schema}.fact_tweet ORDER BY 1") == [
         (301, False, None),
@@ -300,100 +244,7 @@ def test_deletions_and_edits_seen_by_tweet_metrics_reach_fact_tweet_whatever_the
     ]
 
 
-@pytest.mark.parametrize("tweets_first", [True, False])
-def test_a_tweet_is_deleted_after_not_found_answers_a_day_apart_and_undeleted_when_data_follows(
-    spark: Any, pg_url: str, schema: str, lake: Lake, tweets_first: bool
-) -> None:
-    """One flaky "Not Found" never deletes a tweet; answers at least a day apart after the tweet's
-    last collection do; data collected after them undeletes it. The same whatever the job order."""
-    write_raw(lake, "tweets", at(20), [{"collected_at": at(20), "data": tweet(str(i))} for i in range(601, 608)])
-    write_raw(
-        lake,
-        "tweet_metrics",
-        at(21),
-        [
-            not_found(at(21), "601"),  # one answer only
-            not_found(at(21), "602"),
-            not_found(at(21, 22), "602"),  # twelve hours apart
-            not_found(at(21), "603"),
-            not_found(at(21), "604"),
-            looked_up(at(21), "605"),
-            not_found(at(21), "606"),
-            not_found(at(21), "607"),
-        ],
-    )
-    write_raw(
-        lake,
-        "tweet_metrics",
-        at(22),
-        [
-            not_found(at(22), "603"),  # exactly a day after the first: deleted
-            not_found(at(22, 11), "604"),
-            not_found(at(22), "605"),
-            looked_up(at(22), "606"),  # seen again between two answers: only the later one counts
-            not_found(at(22, 12), "607"),
-        ],
-    )
-    order = ("tweets", "tweet_metrics") if tweets_first else ("tweet_metrics", "tweets")
-
-    def deleted() -> list[int]:
-        return [r[0] for r in rows(pg_url, f"SELECT tweet_id FROM {schema}.fact_tweet WHERE is_deleted ORDER BY 1")]
-
-    for dataset in order:
-        run(dataset, lake, pg_url, spark, schema)
-    assert deleted() == [603, 604, 607]
-
-    write_raw(
-        lake,
-        "tweet_metrics",
-        at(23),
-        [
-            looked_up(at(23), "604"),  # back: a suspended author returned, or the answers were flaky
-            not_found(at(23, 12), "605"),  # 605: two answers a day apart after it was last seen
-            not_found(at(23), "606"),
-        ],
-    )
-    write_raw(lake, "tweets", at(23), [{"collected_at": at(23), "data": tweet("607")}])  # the timeline has it
-    for dataset in order:
-        run(dataset, lake, pg_url, spark, schema)
-    assert deleted() == [603, 605]
-    assert rows(pg_url, f"SELECT count(*) FROM {schema}.tweet_deletion") == [(13,)]  # every answer is kept
-
-    def content() -> dict[str, Any]:  # a full refresh writes the ledger anew (run ids, load times)
-        return {t: v for t, v in table_fingerprint(pg_url, schema).items() if t != "etl_file_ledger"}
-
-    before = content()
-    for dataset in order:
-        run(dataset, lake, pg_url, spark, schema, full_refresh=True)
-    assert deleted() == [603, 605]
-    assert content() == before
-
-
-def test_a_late_file_collected_before_the_first_collection_moves_first_collected_at_only(
-    spark: Any, pg_url: str, schema: str, lake: Lake
-) -> None:
-    write_raw(
-        lake,
-        "tweets",
-        at(22),
-        [{"collected_at": at(22), "data": tweet("1200", text="newer", entities={"hashtags": [{"tag": "new"}]})}],
-    )
-    run("tweets", lake, pg_url, spark, schema)
-    write_raw(
-        lake,
-        "tweets",
-        at(19),
-        [{"collected_at": at(19), "data": tweet("1200", text="older", entities={"hashtags": [{"tag": "old"}]})}],
-    )
-    assert run("tweets", lake, pg_url, spark, schema).files == 1
-    assert rows(pg_url, f"SELECT tweet_id, text, first_collected_at, last_collected_at FROM {schema}.fact_tweet") == [
-        (1200, "newer", at(19), at(22))
-    ]
-    assert rows(pg_url, f"SELECT tweet_id, tag FROM {schema}.tweet_hashtag") == [(1200, "new")]
-    assert rows(pg_url, f"SELECT collected_at FROM {schema}.fact_tweet_metrics ORDER BY 1") == [(at(19),), (at(22),)]
-
-
-# -- users (SCD type 2) --------------------------------------------------------------------------
+# -- users (their SCD2 merge rules: tests/warehouse/) -------------------------------------------
 def snap(when: datetime, description: str, followers: int = 100, **extra: Any) -> dict[str, Any]:
     return {
         "collected_at": when,
@@ -405,90 +256,6 @@ def snap(when: datetime, description: str, followers: int = 100, **extra: Any) -
             **extra,
         ),
     }
-
-
-def versions(url: str, schema: str) -> list[tuple[Any, ...]]:
-    return rows(
-        url,
-        f"SELECT description, valid_from, valid_to, is_current FROM {schema}.dim_user"
-        f" WHERE user_id = 42 ORDER BY valid_from",
-    )
-
-
-def test_users_scd2_change_no_change_late_file_and_two_changes_a_day(
-    spark: Any, pg_url: str, schema: str, lake: Lake
-) -> None:
-    write_raw(lake, "users", at(20), [snap(at(20), "A", 100)])
-    write_raw(lake, "users", at(21), [snap(at(21), "A", 110)])  # unchanged profile: no new version
-    run("users", lake, pg_url, spark, schema)
-    assert versions(pg_url, schema) == [("A", at(20), None, True)]
-
-    write_raw(lake, "users", at(23), [snap(at(23), "B", 130)])
-    run("users", lake, pg_url, spark, schema)
-    assert versions(pg_url, schema) == [("A", at(20), at(23), False), ("B", at(23), None, True)]
-    key_of_a = rows(
-        pg_url, f"SELECT user_key FROM {schema}.dim_user WHERE valid_from = %s".replace("%s", "'2026-11-20 10:00+00'")
-    )
-
-    # Late file: on day 22 the profile said C (and on day 21 still A).
-    write_raw(lake, "users", at(22), [snap(at(22), "C", 120)])
-    run("users", lake, pg_url, spark, schema)
-    assert versions(pg_url, schema) == [
-        ("A", at(20), at(22), False),
-        ("C", at(22), at(23), False),
-        ("B", at(23), None, True),
-    ]
-    assert rows(pg_url, f"SELECT user_key FROM {schema}.dim_user WHERE valid_from = '2026-11-20 10:00+00'") == key_of_a
-
-    # Two changes in one day; a late snapshot of the same day (earlier, same profile) adds nothing.
-    write_raw(lake, "users", at(24, 9), [snap(at(24, 9), "D", 140), snap(at(24, 18), "E", 150)])
-    run("users", lake, pg_url, spark, schema)
-    write_raw(lake, "users", at(24, 12), [snap(at(24, 12), "D", 145)])
-    run("users", lake, pg_url, spark, schema)
-    assert versions(pg_url, schema)[-3:] == [
-        ("B", at(23), at(24, 9), False),
-        ("D", at(24, 9), at(24, 18), False),
-        ("E", at(24, 18), None, True),
-    ]
-    assert rows(pg_url, f"SELECT date_key, followers_count, collected_at FROM {schema}.fact_user_daily ORDER BY 1") == [
-        (20261120, 100, at(20)),
-        (20261121, 110, at(21)),
-        (20261122, 120, at(22)),
-        (20261123, 130, at(23)),
-        (20261124, 150, at(24, 18)),
-    ]
-    assert rows(pg_url, f"SELECT date_key, followers_change FROM {schema}.v_user_growth ORDER BY 1") == [
-        (20261120, None),
-        (20261121, 10),
-        (20261122, 10),
-        (20261123, 10),
-        (20261124, 20),
-    ]
-    assert rows(pg_url, f"SELECT user_id, description FROM {schema}.v_user_current") == [(42, "E")]
-    assert rows(pg_url, f"SELECT count(*) FROM {schema}.dim_user WHERE is_current") == [(1,)]
-
-
-def test_users_rename_opens_a_new_version_and_keeps_one_current_row(
-    spark: Any, pg_url: str, schema: str, lake: Lake
-) -> None:
-    write_raw(lake, "users", at(20), [{"collected_at": at(20), "data": user("42", "alice", name="Alice")}])
-    write_raw(lake, "users", at(21), [{"collected_at": at(21), "data": user("42", "alicia", name="Alice")}])
-    run("users", lake, pg_url, spark, schema)
-    # the same name again, and a late snapshot of the old one inside its version: no new version
-    write_raw(lake, "users", at(22), [{"collected_at": at(22), "data": user("42", "alicia", name="Alice")}])
-    write_raw(lake, "users", at(20, 18), [{"collected_at": at(20, 18), "data": user("42", "alice", name="Alice")}])
-    run("users", lake, pg_url, spark, schema)
-
-    assert rows(
-        pg_url,
-        f"SELECT username, valid_from, valid_to, is_current FROM {schema}.dim_user WHERE user_id = 42 ORDER BY 2",
-    ) == [("alice", at(20), at(21), False), ("alicia", at(21), None, True)]
-    assert rows(
-        pg_url,
-        f"SELECT count(*), count(DISTINCT (user_id, valid_from)), count(*) FILTER (WHERE is_current)"
-        f" FROM {schema}.dim_user",
-    ) == [(2, 2, 1)]
-    assert rows(pg_url, f"SELECT user_id, username FROM {schema}.v_user_current") == [(42, "alicia")]
 
 
 # -- failures, quarantine, incremental, concurrency -----------------------------------------------
@@ -539,12 +306,9 @@ def test_second_run_changes_nothing_and_only_new_files_are_read(
     assert rows(pg_url, sql.format(schema=schema)) == expected
 
 
-@pytest.mark.parametrize(
-    ("dataset", "step"),
-    [("tweets", "tweet_url"), ("tweets", "commit"), ("users", "dim_user_delete"), ("tweet_metrics", "is_deleted")],
-)
+@pytest.mark.parametrize(("dataset", "step"), [("tweets", "tweet_url")])  # every step: tests/warehouse/
 def test_failure_inside_the_merge_changes_nothing_and_the_rerun_completes(
-    spark: Any, pg_url: str, schema: str, lake: Lake, monkeypatch: pytest.MonkeyPatch, dataset: str, step: str
+    spark: Any, pg_url: str, schema: str, lake: Lake, dataset: str, step: str
 ) -> None:
     records = {
         "tweets": lambda d: [
@@ -581,15 +345,13 @@ def test_failure_inside_the_merge_changes_nothing_and_the_rerun_completes(
     before = table_fingerprint(pg_url, schema)
 
     new_key = write_raw(lake, dataset, at(21), records(21))
-    monkeypatch.setenv(FAIL_ENV, step)
     with pytest.raises(InjectedFailure):
-        run(dataset, lake, pg_url, spark, schema)
+        run(dataset, lake, pg_url, spark, schema, on_merge_step=fail_at(step))
     assert table_fingerprint(pg_url, schema) == before
     assert rows(pg_url, f"SELECT count(*) FROM pg_tables WHERE schemaname = '{schema}' AND tablename LIKE 'stg%'") == [
         (0,)
     ]
 
-    monkeypatch.delenv(FAIL_ENV)
     rerun = run(dataset, lake, pg_url, spark, schema)
     assert rerun.files == 1
     assert rows(
@@ -610,28 +372,6 @@ def test_failure_inside_the_merge_changes_nothing_and_the_rerun_completes(
         ),
     }[dataset]
     assert rows(pg_url, expected[0]) == expected[1]
-
-
-def test_a_trigger_failing_inside_the_merge_rolls_back(spark: Any, pg_url: str, schema: str, lake: Lake) -> None:
-    write_raw(lake, "tweets", at(20), [{"collected_at": at(20), "data": tweet("500")}])
-    run("tweets", lake, pg_url, spark, schema)
-    before = table_fingerprint(pg_url, schema)
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(
-            f"CREATE FUNCTION {schema}.boom() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'boom'; END$$"
-        )
-        conn.execute(
-            f"CREATE TRIGGER boom BEFORE INSERT ON {schema}.fact_tweet_metrics"
-            f" FOR EACH ROW EXECUTE FUNCTION {schema}.boom()"
-        )
-    write_raw(lake, "tweets", at(21), [{"collected_at": at(21), "data": tweet("501")}])
-    with pytest.raises(psycopg.errors.RaiseException):
-        run("tweets", lake, pg_url, spark, schema)
-    assert table_fingerprint(pg_url, schema) == before
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f"DROP TRIGGER boom ON {schema}.fact_tweet_metrics")
-    assert run("tweets", lake, pg_url, spark, schema).files == 1
-    assert rows(pg_url, f"SELECT tweet_id FROM {schema}.fact_tweet ORDER BY 1") == [(500,), (501,)]
 
 
 def test_bad_lines_are_quarantined_and_the_job_goes_on(spark: Any, pg_url: str, schema: str, lake: Lake) -> None:
@@ -673,7 +413,7 @@ def test_bad_lines_are_quarantined_and_the_job_goes_on(spark: Any, pg_url: str, 
 
 
 def test_quarantine_holds_one_copy_per_source_file_after_a_failed_run_and_its_rerun(
-    spark: Any, pg_url: str, schema: str, lake: Lake, monkeypatch: pytest.MonkeyPatch
+    spark: Any, pg_url: str, schema: str, lake: Lake
 ) -> None:
     def lines(tweet_id: str, *bad: str) -> list[str]:
         return [envelope("2026-11-20T10:00:00Z", data=tweet(tweet_id)), *bad]
@@ -681,10 +421,8 @@ def test_quarantine_holds_one_copy_per_source_file_after_a_failed_run_and_its_re
     first_key = write_raw_lines(lake, "tweets", at(20), lines("1400", "{bad 1"))
     run("tweets", lake, pg_url, spark, schema)
     second_key = write_raw_lines(lake, "tweets", at(21), lines("1401", "{bad 2", "{bad 3"))
-    monkeypatch.setenv(FAIL_ENV, "ledger")
     with pytest.raises(InjectedFailure):
-        run("tweets", lake, pg_url, spark, schema)
-    monkeypatch.delenv(FAIL_ENV)
+        run("tweets", lake, pg_url, spark, schema, on_merge_step=fail_at("ledger"))
     rerun = run("tweets", lake, pg_url, spark, schema)
     assert (rerun.files, rerun.rows_quarantined) == (1, 2)
     refresh = run("tweets", lake, pg_url, spark, schema, full_refresh=True)
@@ -822,10 +560,10 @@ def test_a_failed_cleanup_never_hides_the_runs_own_error(
     pg_url: str, schema: str, lake: Lake, caplog: pytest.LogCaptureFixture
 ) -> None:
     target = DbTarget.from_url(pg_url)
-    run_job("tweets", lake.uri, target, schema=schema)  # the schema exists
+    run_job("tweets", lake.uri, target, JobOptions(schema=schema))  # the schema exists
 
     def run_that_fails_with_a_dead_connection() -> None:
-        with WarehouseJob("tweets", lake, target, schema=schema) as job:
+        with WarehouseJob("tweets", lake, target, JobOptions(schema=schema)) as job:
             with psycopg.connect(pg_url, autocommit=True) as admin:  # e.g. an idle timeout during a long Spark stage
                 admin.execute("SELECT pg_terminate_backend(%s, 10000)", (job._conn.info.backend_pid,))
             raise RuntimeError("the run's own error")
@@ -833,7 +571,8 @@ def test_a_failed_cleanup_never_hides_the_runs_own_error(
     with caplog.at_level(logging.WARNING, logger="tweetlake.glue"), pytest.raises(RuntimeError, match="own error"):
         run_that_fails_with_a_dead_connection()
     assert "cleanup after the failed run failed too" in caplog.text
-    assert run_job("tweets", lake.uri, target, schema=schema).files == 0  # the server released the job's lock
+    # the server released the job's lock
+    assert run_job("tweets", lake.uri, target, JobOptions(schema=schema)).files == 0
 
 
 def test_a_run_with_nothing_to_read_never_starts_spark(pg_url: str, schema: str, lake: Lake) -> None:
@@ -841,9 +580,9 @@ def test_a_run_with_nothing_to_read_never_starts_spark(pg_url: str, schema: str,
         raise AssertionError("Spark was started for a run with nothing to read")
 
     target = DbTarget.from_url(pg_url)
-    with WarehouseJob("tweets", lake, target, schema=schema) as job:
+    with WarehouseJob("tweets", lake, target, JobOptions(schema=schema)) as job:
         assert job.run(no_spark).files == 0
-    with WarehouseJob("tweets", lake, target, schema=schema, full_refresh=True) as job:
+    with WarehouseJob("tweets", lake, target, JobOptions(schema=schema, full_refresh=True)) as job:
         job.run(no_spark)  # a full refresh of an empty lake still runs its merge: one run row
     assert query(pg_url, f"SELECT dataset, files, full_refresh FROM {schema}.etl_run") == [("tweets", 0, True)]
 

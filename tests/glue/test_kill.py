@@ -48,14 +48,9 @@ def test_a_job_killed_at_any_step_leaves_the_warehouse_as_it_was_and_the_rerun_c
     before = table_fingerprint(pg_url, schema)
     write_raw(lake, dataset, at(21), RECORDS[dataset](21))
 
-    env = {
-        **os.environ,
-        "TWEETLAKE_DATABASE_URL": pg_url,
-        "TWEETLAKE_FAIL_MERGE_AT": f"{step}:kill",
-        "TWEETLAKE_HOME": str(tmp_path / "home"),
-    }
-    killed = subprocess.run(
-        [sys.executable, "-m", "tweetlake.cli", "job", dataset, "--lake", lake.uri, "--schema", schema],
+    env = {**os.environ, "TWEETLAKE_HOME": str(tmp_path / "home")}
+    killed = subprocess.run(  # the job as `tweetlake job` runs it, through a test entry that kills it at `step`
+        [sys.executable, "-m", "tests.glue.kill_job", dataset, lake.uri, pg_url, schema, step],
         env=env,
         capture_output=True,
         text=True,

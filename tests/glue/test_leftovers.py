@@ -15,6 +15,7 @@ import pytest
 from common.lake import Lake
 from common.warehouse.db import DbTarget, lock_key
 from common.warehouse.migrate import migrate
+from glue_jobs.options import JobOptions
 from glue_jobs.runner import WarehouseJob
 from glue_jobs.staging import remove_stale_work_dirs
 from tests.glue.glue_helpers import query
@@ -37,7 +38,7 @@ def test_the_next_run_of_any_job_drops_tables_of_runs_that_are_gone(pg_url: str,
     with psycopg.connect(pg_url, autocommit=True) as live:
         # a tweet_metrics run is alive (it holds its job's lock): its table stays
         live.execute("SELECT pg_advisory_lock(%s)", (lock_key("job", schema, "tweet_metrics"),))
-        with WarehouseJob("users", lake, DbTarget.from_url(pg_url), schema=schema):
+        with WarehouseJob("users", lake, DbTarget.from_url(pg_url), JobOptions(schema=schema)):
             pass
         left = query(
             pg_url,
@@ -78,6 +79,6 @@ def test_a_run_stages_in_a_folder_named_after_its_process(
     monkeypatch.setattr(runner, "new_work_dir", spy)
     when = datetime(2026, 11, 20, 10, tzinfo=UTC)
     write_raw(lake, "tweets", when, [{"collected_at": when, "data": tweet("1")}])
-    runner.run_job("tweets", lake.uri, pg_url, spark, schema=schema, staging_method="files")
+    runner.run_job("tweets", lake.uri, pg_url, JobOptions(schema=schema, staging_method="files"), spark)
     assert [p.name.split("-")[2] for p in seen] == [str(os.getpid())]
     assert not seen[0].exists()  # removed after the COPY

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from common.lake import Lake
+from glue_jobs.options import JobOptions
 from glue_jobs.runner import run_job
 from glue_jobs.transforms import sentiment as se
 from glue_jobs.transforms import tweets as tw
@@ -85,14 +86,14 @@ def test_scores_in_batches_each_distinct_text_once(monkeypatch: pytest.MonkeyPat
 def test_the_tweets_job_scores_and_stays_idempotent(spark: Any, pg_url: str, schema: str, lake: Lake) -> None:
     when = datetime(2026, 11, 20, 10, tzinfo=UTC)
     write_raw(lake, "tweets", when, [{"collected_at": when, "data": data} for data, _ in EXAMPLES])
-    run_job("tweets", lake.uri, pg_url, spark, schema=schema)
+    run_job("tweets", lake.uri, pg_url, JobOptions(schema=schema), spark)
     labels = dict(query(pg_url, f"SELECT tweet_id, sentiment_label FROM {schema}.fact_tweet"))
     assert labels == {int(data["id"]): label for data, label in EXAMPLES}
     first = dict(query(pg_url, f"SELECT tweet_id, sentiment_compound FROM {schema}.fact_tweet"))
     before = table_fingerprint(pg_url, schema)
-    again = run_job("tweets", lake.uri, pg_url, spark, schema=schema)
+    again = run_job("tweets", lake.uri, pg_url, JobOptions(schema=schema), spark)
     assert again.files == 0
     assert table_fingerprint(pg_url, schema) == before
     # a full refresh scores the same texts again, to the same values
-    run_job("tweets", lake.uri, pg_url, spark, schema=schema, full_refresh=True)
+    run_job("tweets", lake.uri, pg_url, JobOptions(schema=schema, full_refresh=True), spark)
     assert dict(query(pg_url, f"SELECT tweet_id, sentiment_compound FROM {schema}.fact_tweet")) == first
