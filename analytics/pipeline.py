@@ -14,6 +14,15 @@ from common.layout import DATASETS, quarantine_prefix
 _LAST_COLLECTION = {d.name: d.last_collection_sql for d in CATALOGUE}
 
 
+def _reason(line: str) -> str:
+    """The quarantine reason a line gives; a line that is not a JSON object is counted, not fatal."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return "unreadable quarantine line"
+    return str(record.get("reason") or "unknown") if isinstance(record, dict) else "unreadable quarantine line"
+
+
 def pipeline_health(conn: Any) -> Table:
     """One row per dataset: last collection loaded, files, rows loaded, API errors, quarantined, last load."""
     ledger = {
@@ -44,7 +53,7 @@ def quarantine_reasons(lake: Lake) -> Table | None:
                     continue
                 for line in lake.get_bytes(obj.key).decode("utf-8", "replace").splitlines():
                     if line.strip():
-                        counts[(dataset, str(json.loads(line).get("reason") or "unknown"))] += 1
+                        counts[(dataset, _reason(line))] += 1
     except (LakeError, OSError, ValueError):
         return None
     return Table(
