@@ -38,11 +38,18 @@ class PolicyError(ValueError):
     """A ``--policy`` that cannot be read; the message says what is wrong and how it should look."""
 
 
+MAX_DURATION_SECONDS = 100 * 365 * 86400
+"""No age or interval of a post is longer than a century."""
+
+
 def parse_duration(text: str, what: str) -> int:
     match = _DURATION.match(text.strip())
     if not match:
         raise PolicyError(f"--policy: {what} {text!r} is not a duration like 90m, 2h, 1.5d or 1w")
-    return int(float(match.group(1)) * UNITS[match.group(2)])
+    seconds = float(match.group(1)) * UNITS[match.group(2)]
+    if not seconds <= MAX_DURATION_SECONDS:  # also inf: a 400-digit age is no age
+        raise PolicyError(f"--policy: {what} {text[:20]!r}… is longer than {MAX_DURATION_SECONDS // UNITS['d']:,} days")
+    return int(seconds)
 
 
 def format_duration(seconds: int) -> str:

@@ -56,6 +56,8 @@ def test_the_default_policy_reads_back_as_written() -> None:
         ("0-2d:2h,2d+:1d,7d-9d:1d", "open tier"),
         ("0-2d:2h,7d-2d:1d", "ends before it starts"),
         ("0:2h", "FROM-TO"),
+        ("0-" + "9" * 400 + "d:2h", "longer than 36,500 days"),
+        ("0-2d:" + "9" * 400 + "w", "longer than 36,500 days"),
     ],
 )
 def test_a_bad_policy_says_what_is_wrong(text: str, message: str) -> None:
