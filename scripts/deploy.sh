@@ -115,7 +115,7 @@ print_outputs "$TWEETLAKE_STACK"
 cat >&2 <<NEXT
 
 Next: scripts/package.sh                       (upload the wheel and the Glue job scripts)
-      aws secretsmanager put-secret-value --secret-id <XBearerTokenSecretArn> --secret-string "\$X_BEARER_TOKEN"
+      scripts/set_token.sh                     (the X API token, from \$X_BEARER_TOKEN or typed; never an argument)
       scripts/run_workflow.sh users            (or wait for the schedules)
       scripts/package.sh --api && scripts/deploy.sh --api   (the accounts REST API, optional)
 NEXT

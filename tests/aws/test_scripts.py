@@ -755,3 +755,44 @@ def test_the_scripts_honour_aws_profile(aws_env: dict[str, str], run_script: Scr
         aws_secret_access_key="testing",
     ).get_job_runs(JobName=job)
     assert len(eu_runs["JobRuns"]) == 1  # in the profile's region
+
+
+# --------------------------------------------------------------------------- set_token.sh
+PASS_THROUGH_AWS = """#!/usr/bin/env bash
+# A stand-in for `aws` that records its arguments, then runs the real CLI with them.
+printf '%s\\n' "$*" >> "$CALLS"
+exec {real} "$@"
+"""
+
+
+def test_set_token_puts_the_token_in_the_secret_and_on_no_command_line(
+    aws_env: dict[str, str], run_script: ScriptRunner, tmp_path: Path
+) -> None:
+    secrets = glue(aws_env, "secretsmanager")
+    arn = secrets.create_secret(Name=f"tl-token-{uuid.uuid4().hex[:8]}", SecretString="placeholder")["ARN"]
+    stand_in = tmp_path / "bin" / "aws"
+    stand_in.parent.mkdir()
+    stand_in.write_text(PASS_THROUGH_AWS.format(real=VENV_BIN / "aws"))
+    stand_in.chmod(stand_in.stat().st_mode | stat.S_IEXEC)
+    calls = tmp_path / "calls.txt"
+    token = f"AAAA{uuid.uuid4().hex}%2Bsecret"
+    env = {**aws_env, "PATH": f"{stand_in.parent}:{aws_env['PATH']}", "CALLS": str(calls), "X_BEARER_TOKEN": token}
+    result = run_script("set_token.sh", "--secret-id", arn, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert secrets.get_secret_value(SecretId=arn)["SecretString"] == token
+    recorded = calls.read_text()
+    assert "put-secret-value" in recorded and "--secret-string file://" in recorded
+    assert token not in recorded + result.stdout + result.stderr
+    leftover = recorded.split("file://", 1)[1].split()[0]
+    assert not Path(leftover).exists()  # the 0600 file is gone
+
+
+def test_set_token_without_a_token_or_a_terminal_is_one_line_and_exit_2(
+    aws_env: dict[str, str], run_script: ScriptRunner
+) -> None:
+    env = {k: v for k, v in aws_env.items() if k != "X_BEARER_TOKEN"}
+    result = run_script("set_token.sh", "--secret-id", "arn:aws:secretsmanager:us-east-1:1:secret:x", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: set X_BEARER_TOKEN, or run this on a terminal to type the token"
+    ]
