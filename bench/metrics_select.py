@@ -2,7 +2,7 @@
 
 1. Builds (once; reused from ``bench/out/metrics-select-<N>/``) a lake whose tweet index holds
    ``--tweets`` known tweets of ``--authors`` accounts, created evenly since 2022-06-01, each last
-   refreshed as the default policy (``0-2d:2h,2d-7d:12h,7d-30d:1d,30d+:7d``) would have left it in
+   refreshed as the old default policy (``0-2d:2h,2d-7d:12h,7d-30d:1d,30d+:7d``) would have left it in
    a steady state (a random point within its tier's interval).
 2. In a fresh process, times the phases of a metrics run: load the index, index new raw files
    (none), select the due tweets with the policy (youngest first), then a real metrics run against
