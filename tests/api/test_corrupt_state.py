@@ -15,7 +15,8 @@ from common.lake import Lake
 from common.layout import REGISTRY_KEY
 from ingestion.cursors import CURSORS_KEY
 from ingestion.registry import Registry, shard_key
-from ingestion.tweet_index import INDEX_KEY, MAGIC, TweetIndex
+from ingestion.tweet_index import INDEX_KEY, TweetIndex
+from ingestion.tweet_index.storage import MAGIC
 from tests.api.conftest import Api
 
 CORRUPT_INDEXES = {
