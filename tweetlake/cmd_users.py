@@ -24,8 +24,18 @@ EPILOG = f"""exit codes:
      without --offline)
   3  the X API refused the lookup (bad token, no access); 5 it did not answer
   7  the lake failed (denied, unreachable, no AWS credentials)
+  9  the monthly X API budget has no room for the lookup (add: names are user reads, billed)
 
-{env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE", "X_BEARER_TOKEN", "X_BEARER_TOKEN_SECRET_ARN", "X_API_BASE_URL")}"""
+{
+    env_help(
+        "TWEETLAKE_HOME",
+        "TWEETLAKE_LAKE",
+        "TWEETLAKE_BUDGET_USD",
+        "X_BEARER_TOKEN",
+        "X_BEARER_TOKEN_SECRET_ARN",
+        "X_API_BASE_URL",
+    )
+}"""
 
 
 def build_parser() -> ArgumentParser:

@@ -15,7 +15,7 @@ Settings a run reads (at run time, never at parse time):
   folder), ``tweetlake_db_schema`` (default ``TWEETLAKE_DB_SCHEMA``, else ``twitter``),
   ``tweetlake_metrics_max_age_days`` (default: none), ``tweetlake_metrics_policy`` (default
   ``TWEETLAKE_METRICS_POLICY``, else the command's default tiers) and ``tweetlake_budget_usd``
-  (the monthly X API budget; default ``TWEETLAKE_BUDGET_USD``, else none).
+  (the monthly X API budget; default ``TWEETLAKE_BUDGET_USD``, else $150, as the command's).
 """
 
 from __future__ import annotations

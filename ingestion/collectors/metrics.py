@@ -24,6 +24,7 @@ clears the doubt. A flaky server or an account suspended for an afternoon costs 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -34,6 +35,8 @@ from ingestion.policy import EVERY_RUN, Policy, choose
 from ingestion.tweet_index import TweetIndex
 from ingestion.usage import Meter, month_share
 from ingestion.usage.ledger import dataset_day as ledger_day
+
+log = logging.getLogger(__name__)
 
 METRICS_TWEET_FIELDS = "author_id,created_at,edit_history_tweet_ids,public_metrics"
 BATCH = 100
@@ -60,11 +63,14 @@ class MetricsCollector(CollectorRun):
             choice = choose(due, None, meter.read_today if meter is not None else lambda _: False)
         targets = [str(i) for i in choice.ids]
         if index.rebuilt:
-            self.summary.notes.append(
+            rebuilt = (
                 "the tweet index was rebuilt from the lake: each tweet's last refresh is its newest collection "
                 "in raw/tweets or raw/tweet_metrics"
             )
+            log.warning(rebuilt)  # now, before the run reads anything, and again in its summary
+            self.summary.notes.append(rebuilt)
         if meter is not None and (warning := surge(meter, choice.post_reads)):
+            log.warning(warning)
             self.summary.notes.append(warning)
         self.summary.extra["known tweets"] = f"{len(index):,} ({plural(read, 'new raw file')} indexed)"
         self.summary.extra["policy"] = str(policy)

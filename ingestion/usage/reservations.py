@@ -33,10 +33,12 @@ def reserve(
     """Reserve room for ``needed_usd`` more (at least; a chunk when there is room) for ``run_id``,
     which has added ``spent_usd`` to the bill so far (already in the ledger). Returns the run's new
     ceiling (what it may have added in all), or ``None`` when the budget has no room for it."""
-    month_total = month_to_date(lake, today).total.usd(prices)
     now = time.time()
 
     def change(doc: Any) -> tuple[Any, float | None]:
+        # the ledger is read after the document (update_json read it just before this call), on every
+        # attempt: a spend another run flushed before it raised its "spent" here is always counted
+        month_total = month_to_date(lake, today).total.usd(prices)
         runs = dict((doc or {}).get("runs") or {}) if isinstance(doc, dict) else {}
         runs = {r: v for r, v in runs.items() if isinstance(v, dict) and now - float(v.get("at", 0)) < STALE_SECONDS}
         others = sum(max(0.0, float(v["reserved"]) - float(v["spent"])) for r, v in runs.items() if r != run_id)
