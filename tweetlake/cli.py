@@ -64,8 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         print(__version__)
         return 0
     if args[0] not in COMMANDS:
-        print(f"tweetlake: unknown command {args[0]!r}\n\n{usage()}", file=sys.stderr)
-        return 2
+        import difflib
+
+        close = difflib.get_close_matches(args[0], COMMANDS, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        print(f"tweetlake: unknown command {args[0]!r}: {hint}(see tweetlake --help)", file=sys.stderr)
+        return ExitCode.USAGE
 
     def run() -> int:
         module = importlib.import_module(COMMANDS[args[0]][0])

@@ -55,6 +55,10 @@ def _module(name: str) -> object | None:
     return sys.modules.get(name)  # never import a library just to classify an error
 
 
+_CONNECTION_LOST = ("server closed the connection", "consuming input failed", "terminating connection")
+"""libpq's words for a connection that was open and then lost (not one that could not be made)."""
+
+
 def classify(err: BaseException) -> Failure | None:
     """The exit code and message of an expected failure; ``None`` for a bug."""
     from common.lake import LakeError, LakeUriError
@@ -86,6 +90,8 @@ def classify(err: BaseException) -> Failure | None:
         admin_shutdown = getattr(getattr(psycopg, "errors", None), "AdminShutdown", ())
         if isinstance(err, admin_shutdown):
             return Failure(ExitCode.DATABASE, f"the database went away (it was shut down): {one_line(err)}")
+        if any(sign in str(err) for sign in _CONNECTION_LOST):  # it answered before: it went away mid-run
+            return Failure(ExitCode.DATABASE, f"the database went away during the run: {one_line(err)}")
         return Failure(ExitCode.DATABASE, f"cannot reach the database: {one_line(err)}")
     if psycopg is not None and isinstance(err, psycopg.Error):  # type: ignore[attr-defined]
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -28,3 +28,29 @@ def test_tweetlake_help_names_every_code_once() -> None:
         lines = [line for line in shown.splitlines() if line.strip().startswith(f"{int(code)}  ")]
         assert len(lines) == 1 and meaning in lines[0], (code, lines)
     assert set(MEANINGS) == set(ExitCode)
+
+
+def test_a_connection_lost_mid_run_is_the_database_going_away_not_an_unreachable_one() -> None:
+    import psycopg
+
+    from tweetlake.errors import classify
+
+    lost = classify(psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly"))
+    never = classify(psycopg.OperationalError('connection to server at "127.0.0.1", port 1 failed: refused'))
+    assert lost is not None and never is not None
+    assert (lost.code, never.code) == (ExitCode.DATABASE, ExitCode.DATABASE)
+    assert lost.message.startswith("the database went away during the run: consuming input failed")
+    assert never.message.startswith("cannot reach the database")
+
+
+def test_an_unknown_command_is_one_line_with_the_closest_command() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-c", "import sys; from tweetlake.cli import main; sys.exit(main())", "repot"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == ExitCode.USAGE and shown.stdout == ""
+    assert shown.stderr.splitlines() == [
+        "tweetlake: unknown command 'repot': did you mean 'report'? (see tweetlake --help)"
+    ]
