@@ -131,14 +131,8 @@ def main(argv: list[str]) -> int:
         )
         client = XClient.from_env()
         summary = run(args.dataset, lake, client, options)
-    except Exception as err:
-        failed = outcome(err)
-        if failed is None:
-            raise
-        progress.close()
-        print(f"tweetlake ingest: {failed.message}", file=sys.stderr)
-        return failed.code
-    progress.close()
+    finally:
+        progress.close()  # a failure goes up to the boundary, which says it in one line with its code
     print(summary.render())
     print(f"where: lake {lake.uri}; next: tweetlake job {canonical_dataset(args.dataset)} --lake {lake.uri}")
     result = outcome(summary)

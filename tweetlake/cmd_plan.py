@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import uuid
 from datetime import UTC, datetime
 
@@ -32,7 +31,7 @@ from ingestion.errors import ConfigurationError
 from ingestion.planner import plan
 from ingestion.policy import DEFAULT_POLICY
 from ingestion.registry import Registry
-from ingestion.run import outcome, prices, select_accounts
+from ingestion.run import prices, select_accounts
 from ingestion.usage import Budget, budget_usd, metered
 from tweetlake.options import add_lake, add_log_level, open_lake, plain, rfc3339_text
 
@@ -80,36 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    try:
-        settings = load()
-        args.policy = args.policy or settings.metrics_policy or DEFAULT_POLICY
-        budget = Budget(budget_usd(args.budget_usd, settings.budget_usd))
-        Budget(args.max_usd)  # the same checks: finite, 0 or more
-        lake = open_lake(args.lake)
-        accounts = select_accounts(Registry(lake), args.users, lake)
-        if not accounts:
-            raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
-        client = XClient.from_env() if args.exact else None
-        now = parse_time(args.now) if args.now else client.now() if client else datetime.now(UTC)
-        options = {
-            "now": now,
-            "policy": args.policy,
-            "budget_usd": budget.usd,
-            "prices": prices(args.price_post_read, args.price_user_read),
-            "since": parse_time(args.since) if args.since else None,
-            "max_usd": args.max_usd,
-        }
-        if client is None:
-            result = plan(lake, accounts, **options)
-        else:
-            run_id = f"plan-{uuid.uuid4().hex[:12]}"
-            with metered(lake, client, "plan", run_id, budget=budget, prices=options["prices"]):
-                result = plan(lake, accounts, exact_client=client, **options)
-    except Exception as err:
-        failed = outcome(err)
-        if failed is None:
-            raise
-        print(f"tweetlake plan: {failed.message}", file=sys.stderr)
-        return failed.code
+    settings = load()
+    args.policy = args.policy or settings.metrics_policy or DEFAULT_POLICY
+    budget = Budget(budget_usd(args.budget_usd, settings.budget_usd))
+    Budget(args.max_usd)  # the same checks: finite, 0 or more
+    lake = open_lake(args.lake)
+    accounts = select_accounts(Registry(lake), args.users, lake)
+    if not accounts:
+        raise ConfigurationError("no tracked accounts: add some with `tweetlake users add NAME` or pass --users")
+    client = XClient.from_env() if args.exact else None
+    now = parse_time(args.now) if args.now else client.now() if client else datetime.now(UTC)
+    options = {
+        "now": now,
+        "policy": args.policy,
+        "budget_usd": budget.usd,
+        "prices": prices(args.price_post_read, args.price_user_read),
+        "since": parse_time(args.since) if args.since else None,
+        "max_usd": args.max_usd,
+    }
+    if client is None:
+        result = plan(lake, accounts, **options)
+    else:
+        run_id = f"plan-{uuid.uuid4().hex[:12]}"
+        with metered(lake, client, "plan", run_id, budget=budget, prices=options["prices"]):
+            result = plan(lake, accounts, exact_client=client, **options)
     print(json.dumps(result.as_json(), indent=1) if args.json else result.render())
     return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +20,7 @@ from common.logs import configure_logging
 from common.settings import env_help, load
 from ingestion.client import XClient
 from ingestion.errors import ForbiddenError, NotFoundError
-from ingestion.run import outcome, prices
+from ingestion.run import prices
 from ingestion.usage import MONTHLY_POST_READ_CAP, Budget, api_daily_post_reads, budget_usd, month_to_date
 from tweetlake.options import add_lake, add_log_level, open_lake, plain, rfc3339_text
 
@@ -57,55 +56,47 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    try:
-        lake = open_lake(args.lake)
-        price = prices(args.price_post_read, args.price_user_read)
-        budget = Budget(budget_usd(args.budget_usd, load().budget_usd), args.budget_reads)
-        client = XClient.from_env() if args.api else None
-        now = parse_time(args.now) if args.now else client.now() if client else datetime.now(UTC)
-        month = month_to_date(lake, now.astimezone(UTC).date())
-        total = month.total
-        report: dict[str, Any] = {
-            "month_start": month.start.isoformat(),
-            "through": month.through.isoformat(),
-            **total.as_dict(),
-            "usd": round(total.usd(price), 4),
-            "budget": {
-                "usd": budget.usd,
-                "reads": budget.reads,
-                "usd_left": None if budget.usd is None else round(budget.usd - total.usd(price), 4),
-                "post_reads_left": budget.post_reads_left(total, price),
-            },
-            "monthly_post_read_cap": MONTHLY_POST_READ_CAP,
-            "by_day": {day: reads.as_dict() for day, reads in month.by_day.items()},
-            "by_dataset": {name: reads.as_dict() for name, reads in sorted(month.by_dataset.items())},
-        }
-        if client is not None:
-            try:
-                days = (month.through - month.start).days + 1
-                answer = api_daily_post_reads(client, days)
-                api_days = answer.by_day
-                report["api"] = {
-                    "project_usage": answer.project_usage,
-                    "project_cap": answer.cap,
-                    "comparable": answer.comparable,
-                    "unreadable": answer.unreadable,
-                    "by_day": api_days,
-                    "differences": {
-                        d: {"ledger": (month.by_day[d].post_reads if d in month.by_day else 0), "api": n}
-                        for d, n in sorted(api_days.items())
-                        if n != (month.by_day[d].post_reads if d in month.by_day else 0)
-                        and d >= month.start.isoformat()
-                    },
-                }
-            except (ForbiddenError, NotFoundError) as err:
-                report["api"] = {"unavailable": str(err)}
-    except Exception as err:
-        failed = outcome(err)
-        if failed is None:
-            raise
-        print(f"tweetlake usage: {failed.message}", file=sys.stderr)
-        return failed.code
+    lake = open_lake(args.lake)
+    price = prices(args.price_post_read, args.price_user_read)
+    budget = Budget(budget_usd(args.budget_usd, load().budget_usd), args.budget_reads)
+    client = XClient.from_env() if args.api else None
+    now = parse_time(args.now) if args.now else client.now() if client else datetime.now(UTC)
+    month = month_to_date(lake, now.astimezone(UTC).date())
+    total = month.total
+    report: dict[str, Any] = {
+        "month_start": month.start.isoformat(),
+        "through": month.through.isoformat(),
+        **total.as_dict(),
+        "usd": round(total.usd(price), 4),
+        "budget": {
+            "usd": budget.usd,
+            "reads": budget.reads,
+            "usd_left": None if budget.usd is None else round(budget.usd - total.usd(price), 4),
+            "post_reads_left": budget.post_reads_left(total, price),
+        },
+        "monthly_post_read_cap": MONTHLY_POST_READ_CAP,
+        "by_day": {day: reads.as_dict() for day, reads in month.by_day.items()},
+        "by_dataset": {name: reads.as_dict() for name, reads in sorted(month.by_dataset.items())},
+    }
+    if client is not None:
+        try:
+            days = (month.through - month.start).days + 1
+            answer = api_daily_post_reads(client, days)
+            api_days = answer.by_day
+            report["api"] = {
+                "project_usage": answer.project_usage,
+                "project_cap": answer.cap,
+                "comparable": answer.comparable,
+                "unreadable": answer.unreadable,
+                "by_day": api_days,
+                "differences": {
+                    d: {"ledger": (month.by_day[d].post_reads if d in month.by_day else 0), "api": n}
+                    for d, n in sorted(api_days.items())
+                    if n != (month.by_day[d].post_reads if d in month.by_day else 0) and d >= month.start.isoformat()
+                },
+            }
+        except (ForbiddenError, NotFoundError) as err:
+            report["api"] = {"unavailable": str(err)}
     print(json.dumps(report, indent=1) if args.json else render(report))
     return 0
 

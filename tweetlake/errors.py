@@ -127,6 +127,9 @@ def classify(err: BaseException) -> Failure | None:
                 return Failure(ExitCode.USAGE, f"AWS refused the credentials: {one_line(err)}")
     if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
         return Failure(ExitCode.USAGE, f"the port is already in use ({one_line(err)}): pass another --port")
+    run = _module("ingestion.run")  # loaded by the faces that run collectors, plan or meter reads
+    if run is not None and (ended := run.outcome(err)) is not None:  # type: ignore[attr-defined]
+        return Failure(ended.code, ended.message)  # the X API, the budget, the run lock: ingestion's words
     return None
 
 

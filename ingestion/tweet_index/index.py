@@ -270,7 +270,6 @@ class TweetIndex:
                 read += 1
         if not self.stored:
             self.stored = True  # once per index
-            self.rebuilt = read > 0  # posts in the lake but no stored index: it was lost, or never saved
             for day in list_partitions(lake, "tweet_metrics"):
                 self.rebuilt = True
                 for obj in lake.list(raw_prefix("tweet_metrics", day)):

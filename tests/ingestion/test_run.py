@@ -107,8 +107,7 @@ def test_an_s3_lake_that_fails_exits_7_with_one_line(
     assert code == ExitCode.LAKE
     err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert err_lines == [
-        f"tweetlake ingest: the lake failed: LakeError: {missing}/state/registry.json: "
-        "the bucket does not exist (NoSuchBucket)"
+        f"tweetlake ingest: the lake failed: {missing}/state/registry.json: the bucket does not exist (NoSuchBucket)"
     ]
 
 

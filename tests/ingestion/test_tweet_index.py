@@ -57,21 +57,6 @@ def test_a_rebuilt_index_takes_the_last_refresh_from_the_lake_and_says_so(
     assert again.records == 0 and post_reads(sim) == before
 
 
-def test_an_index_lost_before_any_metrics_run_is_rebuilt_from_the_tweets_alone_and_says_so(
-    local_lake: Lake, sim: SimulatorServer, client: XClient, caplog: pytest.LogCaptureFixture
-) -> None:
-    names = ",".join(small_accounts(sim))
-    run("tweets", local_lake, client, users=names, since=YEARS_AGO)
-    local_lake.delete(INDEX_KEY)  # lost before any metrics run: the lake has raw/tweets only
-    sim.clock.advance(hours=1)
-    before = post_reads(sim)
-    with caplog.at_level("WARNING"):
-        again = run("metrics", local_lake, client, users=names, policy=DEFAULT_POLICY)
-    assert any("rebuilt from the lake" in note for note in again.notes)
-    assert any("rebuilt from the lake" in r.getMessage() for r in caplog.records)  # said before it reads
-    assert again.records == 0 and post_reads(sim) == before  # the collection counts as the refresh
-
-
 @pytest.mark.parametrize("garbage", [b"not an index", b"tweetlake-tweet-index 3\n{}\n", b"\x00" * 40])
 def test_an_unreadable_index_names_itself_and_how_to_recover(local_lake: Lake, garbage: bytes, capsys: Any) -> None:
     from tweetlake.cli import main as tweetlake
