@@ -22,6 +22,7 @@ from ingestion.tweet_index.storage import (
     LEGACY_INDEX_KEY,
     IndexEntry,
     corrupt_as_state,
+    edit_chain,
     encode,
     legacy_entries,
     read_v3,
@@ -303,8 +304,11 @@ class TweetIndex:
             self._set(tweet_id, refreshed=when)
 
     def note_versions(self, history: Iterable[int]) -> None:
-        """Every known version of an edit chain points at the newest."""
-        versions = list(history)
+        """Every known version of an edit chain points at the newest (only versions an edit could
+        have made: :func:`~ingestion.tweet_index.storage.edit_chain`)."""
+        versions = edit_chain(list(history))
+        if not versions:
+            return
         latest = max(versions)
         for version in versions:
             if version != latest and version in self and self.latest.get(version, version) < latest:
