@@ -580,3 +580,24 @@ def test_a_users_lookup_item_without_a_username_is_a_malformed_answer(
     stopped = outcome(caught.value)
     assert stopped is not None and stopped.code == ExitCode.API_KEPT_FAILING
     assert "a user in its data has no id or no username" in stopped.message
+
+
+def test_a_post_with_a_malformed_id_is_kept_and_stops_neither_the_tweets_nor_the_metrics_run(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
+    """A malformed id in an API answer is no usage error (exit 2): the post is outside the window
+    asked, stays in the lake, and the tweet index built from the lake passes it by."""
+
+    def malformed(doc: dict[str, Any]) -> None:
+        bad = {"id": "12x", "edit_history_tweet_ids": ["y"], "created_at": "soon", "author_id": "me"}
+        doc["data"] = [{**doc["data"][0], **bad}, *doc["data"]]
+
+    proxy.rules.append(Rule(TIMELINE, overlaid(malformed)))
+    client = hostile_client(proxy, sim, fake_clock)
+    summary = run("tweets", local_lake, client, users=paged.username)
+    assert outcome(summary).code == ExitCode.OK and proxy.rules[0].fired == 1
+    assert summary.extra["outside_the_window_asked"] == {paged.username: 1}
+    known = len(tweets_in_lake(local_lake)) - 1
+    metrics = run("metrics", local_lake, client, users=paged.username)
+    assert outcome(metrics).code == ExitCode.OK
+    assert metrics.extra["refreshed"] == f"{known:,} of {known:,} asked"
