@@ -46,6 +46,7 @@ from ingestion.page import (
     expect_page,
     expect_usage,
     expect_user,
+    expect_users_lookup,
     paginate,
 )
 from ingestion.ratelimit import SEARCH_ALL, RateLimits, WaitRule
@@ -299,13 +300,15 @@ class XClient:
             "GET /2/users/by",
             "/users/by",
             {"usernames": ",".join(usernames), "user.fields": USER_FIELDS},
-            expect_lookup,
+            expect_users_lookup,
         )
 
     def users_by_ids(self, ids: list[str]) -> Page:
         if not 1 <= len(ids) <= 100:
             raise ValueError("1 to 100 ids a request")
-        return self.get("GET /2/users", "/users", {"ids": ",".join(ids), "user.fields": USER_FIELDS}, expect_lookup)
+        return self.get(
+            "GET /2/users", "/users", {"ids": ",".join(ids), "user.fields": USER_FIELDS}, expect_users_lookup
+        )
 
     def user_tweets(self, user_id: str, **params: Any) -> Iterator[Page]:
         query: dict[str, Any] = {"max_results": 100, "tweet.fields": TWEET_FIELDS}

@@ -97,6 +97,15 @@ def expect_lookup(body: dict[str, Any]) -> str | None:
     return None
 
 
+def expect_users_lookup(body: dict[str, Any]) -> str | None:
+    """A users lookup: :func:`expect_lookup`, and every user in ``data`` has an id and a username."""
+    if problem := expect_lookup(body):
+        return problem
+    if not all(isinstance(u.get("id"), str) and isinstance(u.get("username"), str) for u in body.get("data") or []):
+        return "a user in its data has no id or no username"
+    return None
+
+
 def expect_user(body: dict[str, Any]) -> str | None:
     """``GET /2/users/:id``: one user object in ``data``, or ``errors`` about it."""
     data = body.get("data")

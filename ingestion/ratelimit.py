@@ -28,6 +28,9 @@ MIN_INTERVAL_SECONDS: dict[str, float] = {SEARCH_ALL: 1.0}
 PACING_MARGIN_SECONDS = 0.1
 """Added to an interval: requests sent a second apart may arrive closer together."""
 SHORT_LIMIT_BACKOFF_MAX = 60.0
+HEADER_CEILING = 10**10
+"""A header number past this (as an epoch time, the year 2286) is taken as this: a reset or a wait
+of 400 digits means "not in this run", never an overflow."""
 
 
 @dataclass
@@ -40,7 +43,7 @@ class Window:
 def header_int(headers: Mapping[str, str], name: str) -> int | None:
     value = headers.get(name)
     try:
-        return int(value) if value is not None else None
+        return min(int(value), HEADER_CEILING) if value is not None else None
     except ValueError:
         return None
 
@@ -74,7 +77,7 @@ def retry_after(headers: Mapping[str, str], now: float) -> float | None:
     if not value:
         return None
     if value.isdigit():
-        return float(value)
+        return float(min(int(value), HEADER_CEILING)) if len(value) < 4000 else float(HEADER_CEILING)
     try:
         return parsedate_to_datetime(value).timestamp() - now
     except (TypeError, ValueError):
@@ -134,6 +137,7 @@ class RateLimits:
         """Wait ``seconds`` when that is within the longest wait; else stop with a
         :class:`RateLimitError` that says when the limit ends."""
         if seconds > self.rule.max_wait:
+            seconds = min(seconds, HEADER_CEILING)
             until = datetime.fromtimestamp(self.clock() + seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             raise RateLimitError(
                 f"{endpoint}: rate limit spent until {until} {why}, longer than the longest wait "

@@ -59,6 +59,24 @@ def decode_json(lake: Lake, key: str, raw: bytes, check: Check | None = None) ->
     return doc
 
 
+def lease_problem(doc: Any) -> str | None:
+    """What is wrong with a lock document's shape (``None``: nothing, or no document)."""
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        return "not a JSON object"
+    if not isinstance(doc.get("run_id"), str):
+        return "its run_id is missing or not a string"
+    generation = doc.get("generation")
+    if generation is not None and (not isinstance(generation, int) or isinstance(generation, bool)):
+        return f"its generation {str(generation)[:40]!r} is not a whole number"
+    try:
+        parse_time(doc["expires_at"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return f"its expires_at {str(doc.get('expires_at'))[:40]!r} is not a time"
+    return None
+
+
 def read_json(lake: Lake, key: str, default: Any = None, check: Check | None = None) -> Any:
     found = lake.read_versioned(key)
     return decode_json(lake, key, found[0], check) if found else default
@@ -201,7 +219,7 @@ class RunLock:
             generation = int((doc or {}).get("generation") or 0) + 1
             return self._lease(generation), generation
 
-        self.generation = update_json(self.lake, self.key, take)
+        self.generation = update_json(self.lake, self.key, take, check=lease_problem)
         self._renewed = self.clock()
         self._expires = self._renewed + self.ttl.total_seconds()
 
@@ -212,7 +230,7 @@ class RunLock:
             assert self.generation is not None
             return self._lease(self.generation, doc.get("acquired_at")), None
 
-        update_json(self.lake, self.key, renew)
+        update_json(self.lake, self.key, renew, check=lease_problem)
         self._renewed = self.clock()
         self._expires = self._renewed + self.ttl.total_seconds()
 
@@ -230,7 +248,7 @@ class RunLock:
             self._renew()  # renewing reads the document too: it raises if another run held it since
             return
         found = self.lake.read_versioned(self.key)
-        doc = decode_json(self.lake, self.key, found[0]) if found else None
+        doc = decode_json(self.lake, self.key, found[0], lease_problem) if found else None
         if not self._is_mine(doc):
             raise self._lost(doc)
 
@@ -240,7 +258,7 @@ class RunLock:
                 return {**doc, "expires_at": isoformat_z(self._now()), "released": True}, None
             return None, None
 
-        update_json(self.lake, self.key, drop)
+        update_json(self.lake, self.key, drop, check=lease_problem)
 
     def __enter__(self) -> RunLock:
         self.acquire()

@@ -134,6 +134,57 @@ def not_found(*ids: str) -> Spoil:
     return spoil
 
 
+def tampered_lookup(
+    history: dict[str, list[str]] | None = None, not_found: tuple[str, ...] = (), unasked: tuple[str, ...] = ()
+) -> Spoil:
+    """A lookup answer that claims more than it was asked: the edit ``history`` given for ids it
+    holds, "Not Found" for the ``not_found`` ids whether asked or not, and data for ``unasked`` ids
+    (clones of its first post)."""
+
+    def spoil(exchange: Exchange) -> Reply:
+        real = exchange.upstream()
+        doc = json.loads(real.body)
+        data = [t for t in doc.get("data") or [] if t.get("id") not in not_found]
+        for tweet in data:
+            tweet["edit_history_tweet_ids"] = (history or {}).get(tweet["id"], tweet.get("edit_history_tweet_ids"))
+        if data and unasked:
+            data += [{**data[0], "id": i, "edit_history_tweet_ids": [i]} for i in unasked]
+        doc["data"] = data
+        doc["errors"] = [e for e in doc.get("errors") or [] if e.get("value") not in not_found] + [
+            {
+                "value": i,
+                "detail": f"Could not find tweet with ids: [{i}].",
+                "title": "Not Found Error",
+                "resource_type": "tweet",
+                "parameter": "ids",
+                "resource_id": i,
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+            for i in not_found
+        ]
+        return Reply.json(real.status, doc, _rate_headers(real.headers))
+
+    return spoil
+
+
+def overlaid(
+    edit: Callable[[dict[str, Any]], None] | None = None, headers: dict[str, str] | None = None, status: int = 0
+) -> Spoil:
+    """The real answer with ``edit`` applied to its JSON body and ``headers`` laid over its own (or,
+    with a ``status``, an error answer of that status with those headers)."""
+
+    def spoil(exchange: Exchange) -> Reply:
+        if status:
+            return Reply.json(status, {"title": "Too Many Requests", "status": status}, headers)
+        real = exchange.upstream()
+        doc = json.loads(real.body)
+        if edit is not None:
+            edit(doc)
+        return Reply.json(real.status, doc, {**_rate_headers(real.headers), **(headers or {})})
+
+    return spoil
+
+
 def repeat_token(exchange: Exchange) -> Reply:
     """Answer with the page the client asked for, but point ``next_token`` at that same page."""
     real = exchange.upstream()
@@ -158,9 +209,10 @@ def spent_window(status: int, reset_at: Callable[[], float], prefix: str = "x-ra
     return spoil
 
 
-def stray_posts(*ids: int) -> Spoil:
-    """The real page with posts of these ids added (clones of its first post, dated by their ids):
-    posts the request never asked for, as a server that ignores ``until_id``/``since_id`` sends."""
+def stray_posts(*ids: int, dated: str | None = None) -> Spoil:
+    """The real page with posts of these ids added (clones of its first post, dated by their ids, or
+    ``dated`` when given: a ``created_at`` that lies about the id): posts the request never asked for,
+    as a server that ignores ``until_id``/``since_id`` sends."""
 
     def spoil(exchange: Exchange) -> Reply:
         real = exchange.upstream()
@@ -169,7 +221,8 @@ def stray_posts(*ids: int) -> Spoil:
         if model is None:
             return real
         strays = [
-            {**model, "id": str(i), "edit_history_tweet_ids": [str(i)], "created_at": _snowflake_iso(i)} for i in ids
+            {**model, "id": str(i), "edit_history_tweet_ids": [str(i)], "created_at": dated or _snowflake_iso(i)}
+            for i in ids
         ]
         doc["data"] = [*strays, *doc["data"]]
         doc["meta"]["result_count"] = len(doc["data"])

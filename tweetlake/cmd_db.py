@@ -61,7 +61,7 @@ def _describe(url: str) -> str:
     from common.warehouse.db import DbTarget
 
     target = DbTarget.from_url(url)
-    with target.connect(autocommit=True, connect_timeout=10) as conn:
+    with target.connect(autocommit=True) as conn:  # the URL's deadline, like every other command
         version = conn.execute("SHOW server_version").fetchone()[0]
         fsync = conn.execute("SHOW fsync").fetchone()[0]
     return f"{target.safe_url} (PostgreSQL {version}{'' if fsync == 'on' else ', fsync off'})"

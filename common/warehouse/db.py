@@ -144,9 +144,20 @@ class DbTarget:
         }
 
     def connect(self, **kwargs: Any) -> Any:
+        """A psycopg connection; :class:`DatabaseUnavailable` naming the wait actually used when the
+        server does not answer within it (``connect_timeout`` in ``kwargs`` wins over the URL's)."""
         import psycopg  # imported lazily: the ingestion host never needs it
 
-        return psycopg.connect(self.url, application_name="tweetlake", **kwargs)
+        try:
+            return psycopg.connect(self.url, application_name="tweetlake", **kwargs)
+        except psycopg.OperationalError as err:
+            if "timeout expired" not in str(err):
+                raise
+            wait = kwargs.get("connect_timeout", self.connect_timeout)
+            raise DatabaseUnavailable(
+                f"cannot reach the database {self.safe_url}: connection timeout expired (no answer within "
+                f"{wait} s; the URL's connect_timeout or TWEETLAKE_DB_CONNECT_TIMEOUT sets the wait)"
+            ) from None
 
 
 def _timeout(value: str | None) -> int:

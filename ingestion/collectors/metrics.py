@@ -8,7 +8,10 @@ day d of a D-day month, d/D of it); the others wait for the next run, and the su
 A tweet already billed today costs nothing more (the API de-duplicates per UTC day).
 
 ``GET /2/tweets?ids=`` in batches of exactly 100 (the last batch holds the rest), youngest first.
-Edited tweets are asked for by their newest version.
+Edited tweets are asked for by their newest version. An answer speaks only for the ids asked: data
+or "Not Found" errors for other ids, and edit-history ids no edit could have made (not within X's
+one-hour edit window of the original, by the times the ids encode), are kept in the lake and counted
+but change nothing.
 
 **Every id asked for is accounted for.** An answer must hold each id in ``data`` or in ``errors``;
 ids it leaves out (a flaky server, a partial answer) are asked once more in one request, and those
@@ -32,7 +35,7 @@ from common.words import plural
 from ingestion.collectors.base import CollectorRun, RunSummary
 from ingestion.page import Page, unanswered
 from ingestion.policy import EVERY_RUN, Policy, choose
-from ingestion.tweet_index import TweetIndex
+from ingestion.tweet_index import TweetIndex, edit_chain
 from ingestion.usage import Meter, month_share
 from ingestion.usage.ledger import dataset_day as ledger_day
 
@@ -84,7 +87,7 @@ class MetricsCollector(CollectorRun):
                 f"leaves room for {choice.post_reads:,} more post reads this run; "
                 "the next run asks again"
             )
-        self._refreshed = self._doubted = self._deleted = 0
+        self._refreshed = self._doubted = self._deleted = self._unasked = 0
         missing: list[str] = []
         try:
             for start in range(0, len(targets), BATCH):
@@ -101,6 +104,8 @@ class MetricsCollector(CollectorRun):
         if self._doubted:
             summary.extra["not found (asked again after a day before counting as deleted)"] = self._doubted
         summary.extra["newly deleted"] = self._deleted
+        if self._unasked:
+            summary.extra["answers about ids not asked (kept in the lake, ignored)"] = self._unasked
         if missing:
             summary.extra["unanswered (asked twice, asked again next run)"] = len(missing)
             summary.notes.append(
@@ -110,26 +115,50 @@ class MetricsCollector(CollectorRun):
         return summary
 
     def _ask(self, ids: list[str], index: TweetIndex) -> Page:
+        """Ask for ``ids`` and learn from the answer what it says about them alone: data and "Not
+        Found" errors for ids not asked, and edit histories an edit could not have made, are kept in
+        the lake but change nothing in the index."""
         page = self.client.tweets_by_ids(ids, tweet_fields=METRICS_TWEET_FIELDS)
         self.write_page(page)
+        asked = {int(i) for i in ids}
         now = int(page.received_at.timestamp())
         for tweet in page.data:
+            tweet_id = _asked(tweet.get("id"), asked)
+            if tweet_id is None:
+                self._unasked += 1
+                continue
             self._refreshed += 1
-            index.note_found(int(tweet["id"]))
-            index.note_refreshed(int(tweet["id"]), now)
-            history = tweet.get("edit_history_tweet_ids") or []
-            if history:
-                index.note_versions(int(h) for h in history)
-                if int(history[-1]) not in index:
+            index.note_found(tweet_id)
+            index.note_refreshed(tweet_id, now)
+            claimed = [h for h in map(_id, tweet.get("edit_history_tweet_ids") or []) if h is not None]
+            history = edit_chain([*claimed, tweet_id])
+            if tweet_id in history and len(history) > 1:
+                index.note_versions(history)
+                if max(history) not in index:
                     index.add_tweet(tweet)
-                    index.note_refreshed(int(history[-1]), now)
+                    index.note_refreshed(max(history), now)
         for error in page.errors:
-            if _is_deleted_tweet(error):
-                if index.mark_not_found(int(str(error.get("resource_id") or error.get("value"))), now):
-                    self._deleted += 1
-                else:
-                    self._doubted += 1
+            if not _is_deleted_tweet(error):
+                continue
+            tweet_id = _asked(error.get("resource_id") or error.get("value"), asked)
+            if tweet_id is None:
+                self._unasked += 1
+            elif index.mark_not_found(tweet_id, now):
+                self._deleted += 1
+            else:
+                self._doubted += 1
         return page
+
+
+def _id(value: Any) -> int | None:
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) <= 20 else None
+
+
+def _asked(value: Any, asked: set[int]) -> int | None:
+    """The id when it is one of those asked, else ``None``."""
+    tweet_id = _id(value)
+    return tweet_id if tweet_id in asked else None
 
 
 SURGE_FACTOR, SURGE_MIN = 10, 1000

@@ -25,21 +25,25 @@ module knows these shapes (other readers ask :meth:`TweetIndex.author_counts`).
 from ingestion.tweet_index.index import TweetIndex
 from ingestion.tweet_index.storage import (
     CONFIRM_DELETION_AFTER,
+    EDIT_WINDOW,
     INDEX_KEY,
     LATE_FILE_DAYS,
     LEGACY_INDEX_KEY,
     SNOWFLAKE_EPOCH_MS,
     IndexEntry,
+    edit_chain,
     snowflake_time,
 )
 
 __all__ = [
     "CONFIRM_DELETION_AFTER",
+    "EDIT_WINDOW",
     "INDEX_KEY",
     "LATE_FILE_DAYS",
     "LEGACY_INDEX_KEY",
     "SNOWFLAKE_EPOCH_MS",
     "IndexEntry",
     "TweetIndex",
+    "edit_chain",
     "snowflake_time",
 ]

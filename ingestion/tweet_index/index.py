@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 from array import array
 from collections import Counter
@@ -22,6 +23,7 @@ from ingestion.tweet_index.storage import (
     LEGACY_INDEX_KEY,
     IndexEntry,
     corrupt_as_state,
+    edit_chain,
     encode,
     legacy_entries,
     read_v3,
@@ -282,12 +284,16 @@ class TweetIndex:
     def add_tweet(self, tweet: dict[str, Any], *, collected_at: Any = None) -> None:
         """Learn a tweet; ``collected_at`` (when the answer carrying it was received): with its
         ``public_metrics``, it counts as refreshed then."""
-        tweet_id = int(str(tweet["id"]))
-        raw_history: Any = tweet.get("edit_history_tweet_ids") or [tweet_id]
-        history = [int(str(h)) for h in raw_history]
-        created = tweet.get("created_at")
-        created_epoch = int(parse_time(str(created)).timestamp()) if created else snowflake_time(tweet_id)
-        author = int(str(tweet.get("author_id") or 0))
+        tweet_id = _number(tweet.get("id"))
+        if not tweet_id:  # no post id: the glue jobs quarantine it; nothing to refresh
+            return
+        raw_history: Any = tweet.get("edit_history_tweet_ids")
+        history = [h for h in map(_number, raw_history if isinstance(raw_history, list) else []) if h]
+        created_epoch = snowflake_time(tweet_id)
+        with contextlib.suppress(ValueError, OverflowError):  # a created_at that is no time: the id's
+            if tweet.get("created_at"):
+                created_epoch = int(parse_time(str(tweet["created_at"])).timestamp())
+        author = _number(tweet.get("author_id")) or 0
         self._set(tweet_id, author=author, created=created_epoch)
         if collected_at and isinstance(tweet.get("public_metrics"), dict):
             self._note_collected(tweet_id, collected_at)
@@ -303,8 +309,11 @@ class TweetIndex:
             self._set(tweet_id, refreshed=when)
 
     def note_versions(self, history: Iterable[int]) -> None:
-        """Every known version of an edit chain points at the newest."""
-        versions = list(history)
+        """Every known version of an edit chain points at the newest (only versions an edit could
+        have made: :func:`~ingestion.tweet_index.storage.edit_chain`)."""
+        versions = edit_chain(list(history))
+        if not versions:
+            return
         latest = max(versions)
         for version in versions:
             if version != latest and version in self and self.latest.get(version, version) < latest:
@@ -357,3 +366,9 @@ class TweetIndex:
         now = 2**32 - 1
         policy = EVERY_RUN if created_after is None else EVERY_RUN.ending_at((now - created_after.timestamp()) / 86400)
         return [str(i) for i in sorted(self.due(now, policy, author_ids))]
+
+
+def _number(value: Any) -> int | None:
+    """An id of an answer as a number (``None``: not one: a malformed answer never stops a run)."""
+    text = str(value)
+    return int(text) if text.isdigit() and len(text) <= 19 and int(text) < 2**63 else None

@@ -30,6 +30,9 @@ LATE_FILE_DAYS = 3
 SNOWFLAKE_EPOCH_MS = 1288834974657
 CONFIRM_DELETION_AFTER = 24 * 3600
 """A tweet is deleted when "Not Found" answers this many seconds apart (or more) say so."""
+EDIT_WINDOW = 3600 + 300
+"""X allows edits within an hour of posting: every version of an edit chain is at most this many
+seconds (an hour and a margin for clocks) newer than the original, by the times their ids encode."""
 
 COLUMNS = (
     ("ids", "q"),
@@ -42,6 +45,16 @@ COLUMNS = (
     ("doubt_ids", "q"),
     ("doubt_since", "I"),
 )
+
+
+def edit_chain(history: list[int]) -> list[int]:
+    """The versions of ``history`` an edit could have made: the original (the oldest id) and those
+    within :data:`EDIT_WINDOW` after it. An answer claiming more (a post of another year as an
+    edit) redirects no refresh."""
+    if not history:
+        return []
+    original = min(history)
+    return [v for v in history if 0 <= snowflake_time(v) - snowflake_time(original) <= EDIT_WINDOW]
 
 
 def snowflake_time(tweet_id: int) -> int:

@@ -96,6 +96,26 @@ class DayUsage:
         return Reads(len(self.post_ids), len(self.user_ids), self.counts_requests)
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def day_doc_problem(doc: Any) -> str | None:
+    """What is wrong with a usage ledger document's shape (``None``: nothing, or no document)."""
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        return "not a JSON object"
+    if not _count(doc.get("counts_requests", 0)):
+        return f"its counts_requests {str(doc.get('counts_requests'))[:40]!r} is not a count"
+    runs = doc.get("runs", {})
+    if not isinstance(runs, dict) or not all(
+        isinstance(r, dict) and _count(r.get("counts_requests", 0)) for r in runs.values()
+    ):
+        return f"its runs {str(runs)[:40]!r} are not an object of runs and their counts"
+    return None
+
+
 def _decode(doc: Mapping[str, Any] | None, key: str) -> DayUsage:
     if not doc:
         return DayUsage()
@@ -130,12 +150,16 @@ def write_day(lake: Lake, day: date, dataset: str, run_id: str, usage: DayUsage)
             "runs": runs,
         }, None
 
-    update_json(lake, day_key(day, dataset), change)
+    update_json(lake, day_key(day, dataset), change, check=day_doc_problem)
 
 
 def _day_documents(lake: Lake, day: date) -> list[tuple[str, Any]]:
     prefix = f"{USAGE_PREFIX}{day.isoformat()}/"
-    return [(obj.key, read_json(lake, obj.key)) for obj in lake.list(prefix) if obj.key.endswith(".json")]
+    return [
+        (obj.key, read_json(lake, obj.key, check=day_doc_problem))
+        for obj in lake.list(prefix)
+        if obj.key.endswith(".json")
+    ]
 
 
 def last_day(lake: Lake) -> date | None:
@@ -164,7 +188,7 @@ def day_usage(lake: Lake, day: date) -> DayUsage:
 def dataset_day(lake: Lake, day: date, dataset: str) -> DayUsage:
     """What ``dataset``'s runs read on ``day``."""
     key = day_key(day, dataset)
-    return _decode(read_json(lake, key), key)
+    return _decode(read_json(lake, key, check=day_doc_problem), key)
 
 
 def month_start(day: date) -> date:
@@ -245,7 +269,7 @@ def api_daily_post_reads(client: Any, days: int) -> ApiUsage:
             if count < 0 or (isinstance(value, float) and not value.is_integer()) or isinstance(value, bool):
                 raise ValueError(value)
             by_day[day] = count
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: Infinity
             unreadable.append(f"day entry {str(item)[:60]}")
 
     def number(key: str) -> int | None:
@@ -257,7 +281,7 @@ def api_daily_post_reads(client: Any, days: int) -> ApiUsage:
             if count < 0 or isinstance(value, bool):
                 raise ValueError(value)
             return count
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity
             unreadable.append(f"{key} {str(value)[:40]!r}")
             return None
 

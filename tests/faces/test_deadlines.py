@@ -77,6 +77,19 @@ def test_every_warehouse_command_gives_up_on_a_silent_database_with_one_line_and
         assert "no answer within 10 s" in lines[0]
 
 
+@pytest.mark.parametrize("command", [["sql", "SELECT 1"], ["db", "status"]], ids=["sql", "db-status"])
+def test_the_deadline_line_names_the_wait_the_url_set_not_the_default(
+    home: Path,  # noqa: F811
+    silent_port: int,
+    command: list[str],
+) -> None:
+    url = f"postgresql://u@127.0.0.1:{silent_port}/d?connect_timeout=3"
+    result = run_cli([*command, "--database-url", url], home, timeout=30)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and result.returncode == ExitCode.DATABASE, result.stderr[-2000:]
+    assert "no answer within 3 s" in lines[0], lines[0]
+
+
 def test_the_deadline_travels_in_the_libpq_url_and_the_jdbc_properties(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWEETLAKE_DB_CONNECT_TIMEOUT", "7")
     target = DbTarget.from_url("postgresql://etl:pw@db.internal:5432/tweets")

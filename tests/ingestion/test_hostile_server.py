@@ -17,11 +17,13 @@ import pytest
 from common.lake import Lake
 from ingestion.client import XClient
 from ingestion.cursors import CursorStore
-from ingestion.errors import FatalAPIError, RateLimitError
+from ingestion.errors import FatalAPIError, RateLimitError, RetriableAPIError
 from ingestion.registry import Account, Registry
 from ingestion.run import ExitCode, outcome, run
 from tests.hostile import (
+    Exchange,
     HostileProxy,
+    Reply,
     Rule,
     cut_body,
     drip,
@@ -29,14 +31,17 @@ from tests.hostile import (
     empty_object,
     html_502,
     not_found,
+    overlaid,
     redirect_to,
     repeat_token,
     spent_window,
     stray_posts,
+    tampered_lookup,
 )
 from tests.ingestion.test_backfill import ten_thousand_at
 from tests.ingestion.test_collectors import T2022_ID, records, truth_since_2022
 from tests.support import TOKEN, FakeClock
+from tweetlake.cli import main as tweetlake
 from xsim import SimulatorServer
 from xsim.timeutil import id_from_time
 
@@ -255,6 +260,64 @@ def test_a_tweet_is_deleted_only_after_not_found_answers_a_day_apart(
     assert sum(r["error"]["resource_id"] == victim for r in errors) == 4, "every Not Found answer is in the lake"
 
 
+def test_an_edit_history_no_edit_could_have_made_never_redirects_a_refresh_nor_a_deletion(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
+    """An answer for the oldest post A claims the newest post F (years later) as its edit: A is
+    still asked for itself, and F answering "Not Found" a day apart deletes F, never A."""
+    client = hostile_client(proxy, sim, fake_clock)
+    run("tweets", local_lake, client, users=paged.username)
+    a, f = sorted(tweets_in_lake(local_lake), key=int)[:: len(tweets_in_lake(local_lake)) - 1]
+    start = sim.clock.now()
+
+    def asked_at(hours: float, spoil: Any) -> set[str]:
+        sim.clock.set(start + timedelta(hours=hours))
+        proxy.rules[:] = [Rule(LOOKUP, spoil, times=1000)]
+        before = len(proxy.asked_ids)
+        run("metrics", local_lake, client, users=paged.username)
+        return {i for ids in proxy.asked_ids[before:] for i in ids}
+
+    assert {a, f} <= asked_at(2, tampered_lookup(history={a: [a, f]}, not_found=(f,)))
+    assert {a, f} <= asked_at(27, tampered_lookup(history={a: [a, f]}, not_found=(f,)))  # F: a day apart
+    asked = asked_at(29, tampered_lookup())
+    assert a in asked, "A is asked for itself, not deleted with F"
+    assert f not in asked, "F answered Not Found when asked, a day apart: deleted"
+
+
+def test_a_lookup_answer_about_ids_not_asked_changes_nothing(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
+    """Answers for the account's posts carry "Not Found" for another account's post and data for a
+    post never asked about: both are kept in the lake, but neither is asked for nor deleted."""
+    other = next(
+        a
+        for a in sim.world.accounts
+        if a.status == "active" and str(a.user_id) != str(paged.user_id) and truth_since_2022(sim, str(a.user_id))
+    )
+    client = hostile_client(proxy, sim, fake_clock)
+    run("tweets", local_lake, client, users=f"{paged.username},{other.username}")
+    theirs = sorted(truth_since_2022(sim, str(other.user_id)), key=int)[-1]
+    invented = str(id_from_time(sim.clock.now() - timedelta(hours=1)) + 7)
+    start = sim.clock.now()
+    proxy.rules.append(Rule(LOOKUP, tampered_lookup(not_found=(theirs,), unasked=(invented,)), times=1000))
+    asked: set[str] = set()
+    summaries = []
+    for hours in (2, 27):
+        sim.clock.set(start + timedelta(hours=hours))
+        before = len(proxy.asked_ids)
+        summaries.append(run("metrics", local_lake, client, users=paged.username))
+        asked |= {i for ids in proxy.asked_ids[before:] for i in ids}
+    assert [s.extra["newly deleted"] for s in summaries] == [0, 0]
+    assert invented not in asked and theirs not in asked
+    assert all(s.extra["answers about ids not asked (kept in the lake, ignored)"] >= 2 for s in summaries)
+    proxy.rules.clear()
+    sim.clock.set(start + timedelta(hours=29))
+    before = len(proxy.asked_ids)
+    run("metrics", local_lake, client, users=other.username)
+    assert theirs in {i for ids in proxy.asked_ids[before:] for i in ids}, "their post was never deleted"
+    assert any(r.get("data", {}).get("id") == invented for r in records(local_lake, "tweet_metrics"))
+
+
 def test_an_account_suspended_for_a_while_has_its_tweets_refreshed_when_it_returns(
     local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
 ) -> None:
@@ -380,15 +443,17 @@ def test_a_timeline_answer_with_a_post_from_the_future_never_moves_the_cursor(
     assert summary.extra["outside_the_window_asked"] == {paged.username: 2}  # counted, never steering
 
 
+@pytest.mark.parametrize("dated", [None, "2023-06-01T12:00:00.000Z"], ids=["dated-by-its-id", "created-at-lies"])
 def test_a_search_answer_with_a_post_older_than_the_start_then_failures_loses_nothing(
-    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, dated: str | None
 ) -> None:
     """A post from before --since on the first search page, then a search that keeps failing: the
-    gap's until_id stays at the oldest post inside the window, and the next runs fill the rest."""
+    gap's until_id stays at the oldest post inside the window, and the next runs fill the rest. The
+    id is the authority: a 2021 id whose ``created_at`` claims 2023 is still from before --since."""
     sim.clock.set(ten_thousand_at())
     heavy = sim.world.heavy
     before = max((i for i in sim.world.archive_ids(heavy.user_id) if int(i) < T2022_ID), key=int)
-    proxy.rules.append(Rule(SEARCH, stray_posts(int(before))))
+    proxy.rules.append(Rule(SEARCH, stray_posts(int(before), dated=dated)))
     proxy.rules.append(Rule(SEARCH, html_502, nth=1, times=100))  # the 2nd search request on: 502s
     summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=heavy.username)
     assert outcome(summary).code == ExitCode.ACCOUNTS_FAILED
@@ -400,3 +465,139 @@ def test_a_search_answer_with_a_post_older_than_the_start_then_failures_loses_no
     assert outcome(run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=heavy.username)).code == 0
     everything_since_2022_once(local_lake, sim, heavy.user_id, {before})  # the stray is real: kept
     assert summary.extra["outside_the_window_asked"] == {heavy.username: 1}  # counted, never steering
+
+
+def test_a_search_answer_with_a_real_post_newer_than_until_id_never_moves_the_cursor(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy
+) -> None:
+    """The issue's own case, which the clock check cannot catch: while the gap below the cap is
+    searched, a day of new posts appears, and the search answer carries the newest of them (newer
+    than until_id, older than now). The cursor stays at the newest post the timeline walked, so the
+    next run collects every post of that day."""
+    sim.clock.set(ten_thousand_at())
+    heavy = sim.world.heavy
+    walked_newest = max(sim.world.archive_ids(heavy.user_id), key=int)
+    newer: list[str] = []
+
+    def a_day_later(exchange: Exchange) -> Reply | None:
+        sim.clock.set(sim.clock.now() + timedelta(days=1))
+        newer.extend(i for i in sim.world.archive_ids(heavy.user_id) if int(i) > int(walked_newest))
+        return stray_posts(int(max(newer, key=int)))(exchange)
+
+    proxy.rules.append(Rule(SEARCH, a_day_later))
+    summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=heavy.username)
+    assert outcome(summary).code == ExitCode.OK and proxy.rules[0].fired == 1
+    assert len(newer) >= 2, "posts older than the stray appeared with it"
+    cursor = CursorStore(local_lake).get(heavy.user_id)
+    assert cursor is not None and cursor.newest_id == walked_newest, "the newest the timeline walked"
+    assert summary.extra["outside_the_window_asked"] == {heavy.username: 1}
+    proxy.rules.clear()
+    sim.clock.set(sim.clock.now() + timedelta(days=2))  # and more new posts
+    assert outcome(run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=heavy.username)).code == 0
+    seen = tweets_in_lake(local_lake)
+    truth = {i for i in sim.world.archive_ids(heavy.user_id) if int(i) >= T2022_ID}
+    assert not truth - set(seen), f"{len(truth - set(seen))} posts never collected"
+    stray = max(newer, key=int)
+    assert set(seen) == truth and seen[stray] == 2, "the stray is real: kept, and collected again in its turn"
+    assert max(n for i, n in seen.items() if i != stray) == 1
+
+
+# -- hostile numbers: one line, never a traceback -----------------------------------------------------
+ENDLESS = "9" * 400
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        overlaid(headers={"x-rate-limit-limit": "900", "x-rate-limit-remaining": "0", "x-rate-limit-reset": ENDLESS}),
+        overlaid(headers={"x-rate-limit-reset": ENDLESS}, status=429),
+        overlaid(headers={"retry-after": ENDLESS}, status=429),
+    ],
+    ids=["200-reset-of-400-digits", "429-reset-of-400-digits", "429-retry-after-of-400-digits"],
+)
+def test_a_rate_limit_of_400_digits_stops_the_run_with_one_line(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account, spoil: Any
+) -> None:
+    proxy.rules.append(Rule(TIMELINE, spoil, times=100))
+    with pytest.raises(RateLimitError) as caught:
+        run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    stopped = outcome(caught.value)
+    assert stopped is not None and stopped.code == ExitCode.API_KEPT_FAILING
+    assert "longer than the longest wait" in stopped.message and fake_clock.sleeps == []
+
+
+def test_a_tweet_count_of_infinity_is_taken_as_no_count(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
+    def infinite(doc: dict[str, Any]) -> None:
+        for user in doc.get("includes", {}).get("users", []):
+            user.setdefault("public_metrics", {})["tweet_count"] = float("inf")  # "Infinity" on the wire
+
+    proxy.rules.append(Rule(TIMELINE, overlaid(infinite), times=100))
+    summary = run("tweets", local_lake, hostile_client(proxy, sim, fake_clock), users=paged.username)
+    assert outcome(summary).code == ExitCode.OK and proxy.rules[0].fired >= 1
+    assert_exactly_once(local_lake, sim, paged)
+
+
+def test_a_usage_answer_of_infinity_cannot_be_compared_and_says_so(
+    local_lake: Lake,
+    sim: SimulatorServer,
+    fake_clock: FakeClock,
+    proxy: HostileProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    def infinite(doc: dict[str, Any]) -> None:
+        doc.setdefault("data", {})["project_usage"] = float("inf")
+        for day in doc["data"].get("daily_project_usage", {}).get("usage", []):
+            day["usage"] = float("inf")
+
+    proxy.rules.append(Rule(r"^/2/usage/tweets$", overlaid(infinite), times=10))
+    monkeypatch.setattr(XClient, "from_env", classmethod(lambda cls, **_: hostile_client(proxy, sim, fake_clock)))
+    assert tweetlake(["usage", "--api", "--lake", local_lake.uri]) == 0
+    assert proxy.rules[0].fired == 1
+    out = capsys.readouterr().out
+    assert "cannot compare with the ledger" in out and "'usage': inf" in out
+
+
+@pytest.mark.parametrize("times", [1, 100], ids=["once", "persistently"])
+def test_a_users_lookup_item_without_a_username_is_a_malformed_answer(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account, times: int
+) -> None:
+    def nameless(doc: dict[str, Any]) -> None:
+        for user in doc.get("data", []):
+            user.pop("username", None)
+
+    proxy.rules.append(Rule(r"^/2/users/by$", overlaid(nameless), times=times))
+    client = hostile_client(proxy, sim, fake_clock)
+    if times == 1:
+        summary = run("users", local_lake, client, users=paged.username)
+        assert outcome(summary).code == ExitCode.OK and summary.retries == 1
+        assert [r["data"]["username"] for r in records(local_lake, "users")] == [paged.username]
+        return
+    with pytest.raises(RetriableAPIError) as caught:
+        run("users", local_lake, client, users=paged.username)
+    stopped = outcome(caught.value)
+    assert stopped is not None and stopped.code == ExitCode.API_KEPT_FAILING
+    assert "a user in its data has no id or no username" in stopped.message
+
+
+def test_a_post_with_a_malformed_id_is_kept_and_stops_neither_the_tweets_nor_the_metrics_run(
+    local_lake: Lake, sim: SimulatorServer, fake_clock: FakeClock, proxy: HostileProxy, paged: Account
+) -> None:
+    """A malformed id in an API answer is no usage error (exit 2): the post is outside the window
+    asked, stays in the lake, and the tweet index built from the lake passes it by."""
+
+    def malformed(doc: dict[str, Any]) -> None:
+        bad = {"id": "12x", "edit_history_tweet_ids": ["y"], "created_at": "soon", "author_id": "me"}
+        doc["data"] = [{**doc["data"][0], **bad}, *doc["data"]]
+
+    proxy.rules.append(Rule(TIMELINE, overlaid(malformed)))
+    client = hostile_client(proxy, sim, fake_clock)
+    summary = run("tweets", local_lake, client, users=paged.username)
+    assert outcome(summary).code == ExitCode.OK and proxy.rules[0].fired == 1
+    assert summary.extra["outside_the_window_asked"] == {paged.username: 1}
+    known = len(tweets_in_lake(local_lake)) - 1
+    metrics = run("metrics", local_lake, client, users=paged.username)
+    assert outcome(metrics).code == ExitCode.OK
+    assert metrics.extra["refreshed"] == f"{known:,} of {known:,} asked"

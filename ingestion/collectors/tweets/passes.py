@@ -45,8 +45,10 @@ def _max_id(a: str | None, b: str | None) -> str | None:
 def _profile_tweet_count(page: Page, user_id: str) -> int | None:
     for user in page.includes.get("users") or []:
         if isinstance(user, dict) and str(user.get("id")) == user_id:
-            count = (user.get("public_metrics") or {}).get("tweet_count")
-            return int(count) if count is not None else None
+            metrics = user.get("public_metrics")
+            count = metrics.get("tweet_count") if isinstance(metrics, dict) else None
+            # a count is an estimate: one that is no finite whole number (Infinity, "x") is absent
+            return count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None
     return None
 
 

@@ -3,7 +3,8 @@
 A request asks for one account's posts newer than ``since_id`` (or created at or after
 ``start_time``) and older than ``until_id``. A post outside that window (newer than ``until_id``,
 at or older than ``since_id``, older than the start, an id minted after the answer came, another
-author's, an id that is no number) is real data and stays in the lake, counted in the run summary
+author's, an id that is no number, a ``created_at`` that disagrees with the time its id encodes)
+is real data and stays in the lake, counted in the run summary
 (``outside_the_window_asked``), but it proves nothing about the window: it never moves a cursor, a
 backlog or a gap. Only the posts inside move a position.
 """
@@ -20,6 +21,10 @@ from ingestion.page import Page
 SNOWFLAKE_EPOCH_MS = 1288834974657
 CLOCK_SKEW_SECONDS = 600.0
 """How far a post's id may run ahead of this host's clock and still be taken as minted."""
+CREATED_AT_SKEW_SECONDS = 5.0
+"""How far a post's ``created_at`` may stray from the time its id encodes: the id is the authority."""
+SEQUENTIAL_IDS_BELOW = 86_400_000 << 22
+"""Ids from before snowflakes (2010) were counters: they encode no time, so ``created_at`` dates them."""
 
 
 def _int(value: Any) -> int | None:
@@ -68,19 +73,26 @@ class Asked:
             return None
         if _snowflake_time(tweet_id) > received_at + CLOCK_SKEW_SECONDS:
             return None
-        if self.start is not None and self._created(tweet, tweet_id) < self.start.timestamp():
+        made = self._made(tweet, tweet_id)
+        if made is None or (self.start is not None and made < self.start.timestamp()):
             return None
         return tweet_id
 
     @staticmethod
-    def _created(tweet: dict[str, Any], tweet_id: int) -> float:
+    def _made(tweet: dict[str, Any], tweet_id: int) -> float | None:
+        """When the post was made, by its id; ``None`` when its ``created_at`` says otherwise (a post
+        that lies about its time proves nothing about a window)."""
         created = tweet.get("created_at")
-        if created:
-            try:
-                return parse_time(str(created)).timestamp()
-            except ValueError:
-                pass
-        return _snowflake_time(tweet_id)
+        try:
+            stated = parse_time(str(created)).timestamp() if created else None
+        except (ValueError, OverflowError):
+            stated = None
+        encoded = _snowflake_time(tweet_id)
+        if tweet_id < SEQUENTIAL_IDS_BELOW:
+            return encoded if stated is None else stated
+        if stated is not None and abs(stated - encoded) > CREATED_AT_SKEW_SECONDS:
+            return None
+        return encoded
 
     def split(self, page: Page) -> tuple[list[int], int]:
         """The ids of the page's posts inside the window, and how many posts fell outside it."""
