@@ -70,13 +70,11 @@ def engagement(scope: Scope) -> tuple[str, dict[str, Any]]:
 def curves(scope: Scope) -> tuple[str, dict[str, Any]]:
     where, params = scope.where("t.author_id", "t.date_key")
     return (
-        # each tweet's first snapshot by a probe of fact_tweet_metrics' key (tweet_id, collected_at):
-        # the tweets in scope, not every snapshot of every tweet
+        # each tweet's first snapshot, kept by the warehouse (migration 0010), not a probe a snapshot
         "WITH young AS (SELECT t.tweet_id, t.author_id, t.created_at FROM fact_tweet t"
-        "   CROSS JOIN LATERAL (SELECT min(fm.collected_at) AS first_at FROM fact_tweet_metrics fm"
-        "     WHERE fm.tweet_id = t.tweet_id) f"
+        "   JOIN tweet_first_metrics f ON f.tweet_id = t.tweet_id"
         "   WHERE t.tweet_type <> 'retweet'"
-        f"   AND f.first_at - t.created_at BETWEEN interval '0' AND interval '6 hours' AND {where})"
+        f"   AND f.first_collected_at - t.created_at BETWEEN interval '0' AND interval '6 hours' AND {where})"
         " SELECT coalesce(u.username, y.author_id::text) AS account,"
         "   (floor(extract(epoch FROM m.collected_at - y.created_at) / 7200) * 2)::int AS hours,"
         "   count(DISTINCT m.tweet_id) AS tweets,"

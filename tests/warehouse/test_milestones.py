@@ -50,6 +50,11 @@ SHARE = (
 def assert_kept_equals_full_scan(conn: Any) -> list[tuple[Any, ...]]:
     kept = conn.execute(MILESTONES.format("v_tweet_metric_milestones")).fetchall()
     assert kept == conn.execute(MILESTONES.format("old_milestones")).fetchall()
+    # the first snapshots too (the report's growth curves)
+    assert (
+        conn.execute("SELECT * FROM tweet_first_metrics ORDER BY 1").fetchall()
+        == conn.execute("SELECT tweet_id, min(collected_at) FROM fact_tweet_metrics GROUP BY 1 ORDER BY 1").fetchall()
+    )
     # the view's rows are the kept table's
     assert conn.execute(MILESTONES.format(KEPT)).fetchall() == kept
     assert (
@@ -142,6 +147,7 @@ def test_a_full_refresh_and_a_hand_delete_keep_the_milestones_equal_to_the_full_
     wh.merge("tweets", {TWEET: TWEETS, METRIC: []})
     assert assert_kept_equals_full_scan(wh.conn) == first
     wh.conn.execute("DELETE FROM fact_tweet_metrics WHERE tweet_id = 5 AND collected_at > %s", (hours(20),))
+    wh.conn.execute("DELETE FROM fact_tweet_metrics WHERE tweet_id = 1 AND collected_at = %s", (hours(0.5),))
     wh.conn.execute("UPDATE fact_tweet SET created_at = created_at - interval '3 hours' WHERE tweet_id = 7")
     wh.conn.execute("UPDATE fact_tweet SET tweet_type = 'retweet' WHERE tweet_id = 4")
     assert {row[0] for row in assert_kept_equals_full_scan(wh.conn)} == {1, 2, 5, 7}

@@ -23,6 +23,16 @@ COMMENT ON TABLE tweet_metric_milestones IS
 CREATE INDEX tweet_metric_milestones_share ON tweet_metric_milestones (author_id, metric, hours)
     WHERE value_7d <> 0 AND hours < 168;
 
+-- Each tweet's first snapshot (the report's growth curves keep the tweets first seen within 6 hours
+-- of posting), kept by the same triggers from fact_tweet_metrics alone.
+CREATE TABLE tweet_first_metrics (
+    tweet_id            bigint      PRIMARY KEY,
+    first_collected_at  timestamptz NOT NULL
+);
+COMMENT ON TABLE tweet_first_metrics IS
+    'The earliest fact_tweet_metrics.collected_at of each tweet, kept by triggers (see migration 0010)';
+INSERT INTO tweet_first_metrics SELECT tweet_id, min(collected_at) FROM fact_tweet_metrics GROUP BY tweet_id;
+
 -- Recomputes the milestones of the given tweets: version 6's definition (see 0006), restricted to
 -- them before the window, so the work follows their snapshots. EXECUTE plans it for the array's
 -- real size (a tweet or a million).
@@ -88,6 +98,9 @@ DECLARE
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN  -- no tweets or no snapshots: no milestones
         TRUNCATE tweet_metric_milestones;
+        IF TG_TABLE_NAME = 'fact_tweet_metrics' THEN
+            TRUNCATE tweet_first_metrics;
+        END IF;
         RETURN NULL;
     ELSIF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'fact_tweet' THEN
         SELECT array_agg(n.tweet_id) INTO tweets
@@ -96,8 +109,22 @@ BEGIN
     ELSE
         SELECT array_agg(DISTINCT tweet_id) INTO tweets FROM touched;
     END IF;
-    IF tweets IS NOT NULL THEN
-        PERFORM refresh_tweet_metric_milestones(tweets);
+    IF tweets IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM refresh_tweet_metric_milestones(tweets);
+    IF TG_TABLE_NAME = 'fact_tweet_metrics' AND TG_OP = 'INSERT' THEN  -- collected_at only added
+        INSERT INTO tweet_first_metrics AS f
+        SELECT tweet_id, min(collected_at) FROM touched GROUP BY tweet_id
+        ON CONFLICT (tweet_id) DO UPDATE SET first_collected_at = EXCLUDED.first_collected_at
+        WHERE EXCLUDED.first_collected_at < f.first_collected_at;
+    ELSIF TG_TABLE_NAME = 'fact_tweet_metrics' THEN
+        DELETE FROM tweet_first_metrics WHERE tweet_id = ANY (tweets);
+        INSERT INTO tweet_first_metrics
+        SELECT s.tweet_id, m.first_at FROM unnest(tweets) AS s(tweet_id)
+        CROSS JOIN LATERAL (SELECT min(collected_at) AS first_at FROM fact_tweet_metrics AS fm
+                            WHERE fm.tweet_id = s.tweet_id) AS m
+        WHERE m.first_at IS NOT NULL;
     END IF;
     RETURN NULL;
 END
