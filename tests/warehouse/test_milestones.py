@@ -1,7 +1,8 @@
 """The milestones kept by migration 0010's triggers against version 6's full-scan definition (the
 view text of ``0006_analyst_views.sql``, created here under another name as the oracle): equal after
 every merge, whatever order and dataset the snapshots and tweets arrive by, after a full refresh,
-a hand delete, and after the migration on a warehouse already loaded. No Spark."""
+a hand delete, and after the migration on a warehouse already loaded; and the report's growth
+curves from the kept points against the report's query of version 6 (every snapshot). No Spark."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from analytics.report import queries
+from analytics.scope import resolve
 from common.warehouse.columns import Staging
 from common.warehouse.migrate import MIGRATIONS_DIR
 from tests.warehouse.staged import Warehouse, at, metric, tweet
@@ -41,6 +44,22 @@ MILESTONES = (
     "SELECT tweet_id, metric, hours, author_id, round(value::numeric, 6), round(value_7d::numeric, 6),"
     " round(share_of_7d::numeric, 6) FROM {} ORDER BY 1, 2, 3"
 )
+VERSION_6_CURVES = (  # the report's curves query before migration 0010
+    "WITH young AS (SELECT t.tweet_id, t.author_id, t.created_at FROM fact_tweet t"
+    "   CROSS JOIN LATERAL (SELECT min(fm.collected_at) AS first_at FROM fact_tweet_metrics fm"
+    "     WHERE fm.tweet_id = t.tweet_id) f"
+    "   WHERE t.tweet_type <> 'retweet'"
+    "   AND f.first_at - t.created_at BETWEEN interval '0' AND interval '6 hours' AND {})"
+    " SELECT coalesce(u.username, y.author_id::text) AS account,"
+    "   (floor(extract(epoch FROM m.collected_at - y.created_at) / 7200) * 2)::int AS hours,"
+    "   count(DISTINCT m.tweet_id) AS tweets,"
+    "   percentile_cont(0.5) WITHIN GROUP (ORDER BY m.like_count) AS median_likes,"
+    "   percentile_cont(0.5) WITHIN GROUP (ORDER BY m.impression_count) AS median_impressions"
+    " FROM young y JOIN fact_tweet_metrics m ON m.tweet_id = y.tweet_id"
+    "   AND m.collected_at >= y.created_at AND m.collected_at < y.created_at + interval '72 hours'"
+    " LEFT JOIN dim_user u ON u.user_id = y.author_id AND u.is_current"
+    " GROUP BY 1, 2 ORDER BY 1, 2"
+)
 KEPT = "(SELECT *, value / nullif(value_7d, 0) AS share_of_7d FROM tweet_metric_milestones) AS kept"
 SHARE = (
     "SELECT author_id, username, metric, hours, tweets, round(median_share_of_7d::numeric, 6) FROM {} ORDER BY 1, 3, 4"
@@ -50,11 +69,12 @@ SHARE = (
 def assert_kept_equals_full_scan(conn: Any) -> list[tuple[Any, ...]]:
     kept = conn.execute(MILESTONES.format("v_tweet_metric_milestones")).fetchall()
     assert kept == conn.execute(MILESTONES.format("old_milestones")).fetchall()
-    # the first snapshots too (the report's growth curves)
-    assert (
-        conn.execute("SELECT * FROM tweet_first_metrics ORDER BY 1").fetchall()
-        == conn.execute("SELECT tweet_id, min(collected_at) FROM fact_tweet_metrics GROUP BY 1 ORDER BY 1").fetchall()
-    )
+    # and the report's growth curves from the kept points equal version 6's query on every snapshot
+    for since in (None, (POSTED + timedelta(days=1)).date()):
+        scope = resolve(conn, conn.execute("SELECT current_schema()").fetchone()[0], (), since)
+        sql, params = queries.curves(scope)
+        where, _ = scope.where("t.author_id", "t.date_key")
+        assert conn.execute(sql, params).fetchall() == conn.execute(VERSION_6_CURVES.format(where), params).fetchall()
     # the view's rows are the kept table's
     assert conn.execute(MILESTONES.format(KEPT)).fetchall() == kept
     assert (
@@ -119,6 +139,8 @@ def test_kept_milestones_equal_the_full_scan_whatever_order_and_dataset_the_snap
     # the oracle is not trivially empty: tweets 1, 2, 4, 5 and 7 have marks, most a 7-day share
     assert {row[0] for row in kept} == {1, 2, 4, 5, 7}
     assert sum(row[6] is not None for row in kept) > 30
+    curves, params = queries.curves(resolve(wh.conn, wh.schema))
+    assert len(wh.rows(curves, params)) >= 9  # tweets 1, 4 and 5, first seen within 6 h
     # and the views read the kept rows, never every snapshot
     for view in ("v_tweet_metric_milestones", "v_metric_growth_share"):
         plan = "\n".join(r[0] for r in wh.rows(f"EXPLAIN SELECT * FROM {view}"))
@@ -150,6 +172,7 @@ def test_a_full_refresh_and_a_hand_delete_keep_the_milestones_equal_to_the_full_
     wh.conn.execute("DELETE FROM fact_tweet_metrics WHERE tweet_id = 1 AND collected_at = %s", (hours(0.5),))
     wh.conn.execute("UPDATE fact_tweet SET created_at = created_at - interval '3 hours' WHERE tweet_id = 7")
     wh.conn.execute("UPDATE fact_tweet SET tweet_type = 'retweet' WHERE tweet_id = 4")
+    wh.conn.execute("UPDATE fact_tweet SET date_key = 20261102 WHERE tweet_id = 1")  # a curve now since 11-02
     assert {row[0] for row in assert_kept_equals_full_scan(wh.conn)} == {1, 2, 5, 7}
     wh.conn.execute("TRUNCATE fact_tweet_metrics")
     assert assert_kept_equals_full_scan(wh.conn) == []

@@ -1,13 +1,14 @@
 -- tweetlake warehouse, version 10: a tweet's milestones (its metrics at 1, 6, 24, 48 and 168 hours
--- after posting, version 6's rules unchanged) kept in a table by statement triggers, like the latest
--- metrics of version 9, so v_tweet_metric_milestones and v_metric_growth_share read a row a mark
--- instead of recomputing every tweet from every snapshot. Same view names, same columns.
+-- after posting, version 6's rules unchanged) and the report's growth-curve points kept in tables
+-- by statement triggers, like the latest metrics of version 9, so v_tweet_metric_milestones,
+-- v_metric_growth_share and the curves chart read rows kept for them instead of recomputing every
+-- tweet from every snapshot. Same view names, same columns.
 --
--- A tweet's milestones depend on its snapshots (fact_tweet_metrics) and on its created_at,
--- tweet_type and author_id (fact_tweet): a statement that writes or deletes either recomputes the
--- milestones of the tweets it touched (only those whose three columns changed, for an update of
--- fact_tweet), from their own snapshots through the primary key. Whatever order the two datasets
--- and late snapshots arrive in, the table holds what version 6's full scan gives.
+-- Both depend on a tweet's snapshots (fact_tweet_metrics) and on its created_at, tweet_type,
+-- author_id and date_key (fact_tweet): a statement that writes or deletes either recomputes the
+-- tweets it touched (for an update of fact_tweet, only those whose four columns changed) from
+-- their own snapshots through the primary key. Whatever order the two datasets and late snapshots
+-- arrive in, the tables hold what a full scan gives.
 CREATE TABLE tweet_metric_milestones (
     tweet_id   bigint           NOT NULL,
     metric     text             NOT NULL,
@@ -23,24 +24,44 @@ COMMENT ON TABLE tweet_metric_milestones IS
 CREATE INDEX tweet_metric_milestones_share ON tweet_metric_milestones (author_id, metric, hours)
     WHERE value_7d <> 0 AND hours < 168;
 
--- Each tweet's first snapshot (the report's growth curves keep the tweets first seen within 6 hours
--- of posting), kept by the same triggers from fact_tweet_metrics alone.
-CREATE TABLE tweet_first_metrics (
-    tweet_id            bigint      PRIMARY KEY,
-    first_collected_at  timestamptz NOT NULL
+-- The report's growth curves: the snapshots under 72 hours of the tweets (retweets left out) first
+-- seen within 6 hours of posting, with the 2-hour bin they fall in, kept by the same recomputation:
+-- the chart aggregates these rows instead of finding every tweet's first snapshot and its curve.
+CREATE TABLE tweet_metric_curve_points (
+    tweet_id          bigint      NOT NULL,
+    collected_at      timestamptz NOT NULL,
+    author_id         bigint,
+    date_key          integer,
+    hours             integer     NOT NULL,
+    like_count        bigint,
+    impression_count  bigint,
+    PRIMARY KEY (tweet_id, collected_at)
 );
-COMMENT ON TABLE tweet_first_metrics IS
-    'The earliest fact_tweet_metrics.collected_at of each tweet, kept by triggers (see migration 0010)';
-INSERT INTO tweet_first_metrics SELECT tweet_id, min(collected_at) FROM fact_tweet_metrics GROUP BY tweet_id;
+COMMENT ON TABLE tweet_metric_curve_points IS
+    'fact_tweet_metrics under 72 h of the tweets first seen within 6 h, kept by triggers (see migration 0010)';
 
--- Recomputes the milestones of the given tweets: version 6's definition (see 0006), restricted to
--- them before the window, so the work follows their snapshots. EXECUTE plans it for the array's
--- real size (a tweet or a million).
+-- Recomputes the milestones and curve points of the given tweets: version 6's definition (see 0006),
+-- restricted to them before the window, so the work follows their snapshots. EXECUTE plans each
+-- statement for the array's real size (a tweet or a million).
 CREATE FUNCTION refresh_tweet_metric_milestones(tweets bigint[]) RETURNS void
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     DELETE FROM tweet_metric_milestones AS k USING (SELECT DISTINCT unnest(tweets)) AS s(tweet_id)
     WHERE k.tweet_id = s.tweet_id;
+    DELETE FROM tweet_metric_curve_points AS p USING (SELECT DISTINCT unnest(tweets)) AS s(tweet_id)
+    WHERE p.tweet_id = s.tweet_id;
+    EXECUTE $sql$
+    INSERT INTO tweet_metric_curve_points
+    SELECT t.tweet_id, m.collected_at, t.author_id, t.date_key,
+           (floor(extract(epoch FROM m.collected_at - t.created_at) / 7200) * 2)::int, m.like_count, m.impression_count
+    FROM (SELECT DISTINCT unnest($1)) AS s(tweet_id)
+    JOIN fact_tweet AS t ON t.tweet_id = s.tweet_id
+    CROSS JOIN LATERAL (SELECT min(fm.collected_at) AS first_at FROM fact_tweet_metrics AS fm
+                        WHERE fm.tweet_id = s.tweet_id) AS f
+    JOIN fact_tweet_metrics AS m ON m.tweet_id = s.tweet_id
+     AND m.collected_at >= t.created_at AND m.collected_at < t.created_at + interval '72 hours'
+    WHERE t.tweet_type <> 'retweet' AND f.first_at - t.created_at BETWEEN interval '0' AND interval '6 hours'
+    $sql$ USING tweets;
     EXECUTE $sql$
     WITH snapshots AS (
         SELECT m.tweet_id, t.author_id,
@@ -90,41 +111,25 @@ $$;
 SELECT refresh_tweet_metric_milestones(array_agg(DISTINCT tweet_id)) FROM fact_tweet_metrics;
 
 -- One recomputation per statement, of the tweets in its transition table ("touched"; for an
--- update of fact_tweet, only those whose created_at, tweet_type or author_id changed).
+-- update of fact_tweet, only those whose created_at, tweet_type, author_id or date_key changed).
 CREATE FUNCTION keep_tweet_metric_milestones() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     tweets bigint[];
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN  -- no tweets or no snapshots: no milestones
-        TRUNCATE tweet_metric_milestones;
-        IF TG_TABLE_NAME = 'fact_tweet_metrics' THEN
-            TRUNCATE tweet_first_metrics;
-        END IF;
+        TRUNCATE tweet_metric_milestones, tweet_metric_curve_points;
         RETURN NULL;
     ELSIF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'fact_tweet' THEN
         SELECT array_agg(n.tweet_id) INTO tweets
         FROM touched AS n JOIN previous AS o ON o.tweet_id = n.tweet_id
-        WHERE (n.created_at, n.tweet_type, n.author_id) IS DISTINCT FROM (o.created_at, o.tweet_type, o.author_id);
+        WHERE (n.created_at, n.tweet_type, n.author_id, n.date_key)
+              IS DISTINCT FROM (o.created_at, o.tweet_type, o.author_id, o.date_key);
     ELSE
         SELECT array_agg(DISTINCT tweet_id) INTO tweets FROM touched;
     END IF;
-    IF tweets IS NULL THEN
-        RETURN NULL;
-    END IF;
-    PERFORM refresh_tweet_metric_milestones(tweets);
-    IF TG_TABLE_NAME = 'fact_tweet_metrics' AND TG_OP = 'INSERT' THEN  -- collected_at only added
-        INSERT INTO tweet_first_metrics AS f
-        SELECT tweet_id, min(collected_at) FROM touched GROUP BY tweet_id
-        ON CONFLICT (tweet_id) DO UPDATE SET first_collected_at = EXCLUDED.first_collected_at
-        WHERE EXCLUDED.first_collected_at < f.first_collected_at;
-    ELSIF TG_TABLE_NAME = 'fact_tweet_metrics' THEN
-        DELETE FROM tweet_first_metrics WHERE tweet_id = ANY (tweets);
-        INSERT INTO tweet_first_metrics
-        SELECT s.tweet_id, m.first_at FROM unnest(tweets) AS s(tweet_id)
-        CROSS JOIN LATERAL (SELECT min(collected_at) AS first_at FROM fact_tweet_metrics AS fm
-                            WHERE fm.tweet_id = s.tweet_id) AS m
-        WHERE m.first_at IS NOT NULL;
+    IF tweets IS NOT NULL THEN
+        PERFORM refresh_tweet_metric_milestones(tweets);
     END IF;
     RETURN NULL;
 END
