@@ -6,8 +6,8 @@
    sentiment on the English non-retweets.
 2. Times ``build_report`` over every account and all days, and with ``--since`` the last 30 days;
    with ``--before``, first with the milestone views of version 6 (every snapshot at each query, put
-   back for the run), then with migration 0010's kept milestones; and the recomputation of every
-   tweet's milestones (the migration's fill: what the triggers add to a full load).
+   back for the run), then with migration 0010's kept milestones; and what 0010's triggers add to
+   a load of 1 %, 0.1 % (the 8-day curves) and all of the snapshots.
 3. Exports ``fact_tweet`` and ``fact_tweet_metrics`` as Parquet (ADBC, and the text-COPY fallback)
    and as CSV (formulas neutralised, and raw), and times ``COPY (SELECT …) TO STDOUT`` of the same
    tables (text and CSV) into a file, the reference: interleaved in one run, best of ``--repeats``
@@ -140,12 +140,7 @@ def main() -> int:
                     report_figures(conn)
                 print("\nAFTER: migration 0010's kept milestones")
             report_figures(conn)
-            started = time.perf_counter()
-            conn.execute(
-                f"SELECT {SCHEMA}.refresh_tweet_metric_milestones(array_agg(DISTINCT tweet_id))"
-                f" FROM {SCHEMA}.fact_tweet_metrics"
-            )
-            print(f"\nevery tweet's milestones recomputed (0010's fill): {time.perf_counter() - started:.2f}s")
+            trigger_figures(conn)
         if not args.skip_export:
             export_figures(conn, args.repeats)
     return 0
@@ -177,6 +172,31 @@ def version_6_milestone_views(conn: Any) -> Iterator[None]:
         for statement in kept:
             conn.execute(statement)
         conn.execute("RESET search_path")
+
+
+def trigger_figures(conn: Any) -> None:
+    """What migration 0010's triggers add to a load: snapshots deleted, then inserted again with and
+    without the trigger that keeps the milestones, each in a rolled-back transaction."""
+    print("\nloading snapshots again, with and without 0010's insert trigger (rolled back)")
+    for label, tweets in (
+        ("1 % of the tweets, 1 snapshot each", "tweet_id % 100 = 1"),
+        ("0.1 % of the tweets, 97 snapshots each", "tweet_id % 1000 = 0"),
+        ("every tweet (a first full load)", "true"),
+    ):
+        seconds = {}
+        for keep in (False, True):
+            with conn.transaction(force_rollback=True):
+                conn.execute(f"SET LOCAL search_path TO {SCHEMA}, public")
+                conn.execute(
+                    f"CREATE TEMP TABLE again ON COMMIT DROP AS SELECT * FROM fact_tweet_metrics WHERE {tweets}"
+                )
+                conn.execute(f"DELETE FROM fact_tweet_metrics WHERE {tweets}")
+                if not keep:
+                    conn.execute("ALTER TABLE fact_tweet_metrics DISABLE TRIGGER fact_tweet_metrics_milestones_insert")
+                started = time.perf_counter()
+                rows = conn.execute("INSERT INTO fact_tweet_metrics SELECT * FROM again").rowcount
+                seconds[keep] = time.perf_counter() - started
+        print(f"  {label:<40} {rows:>9,} rows  without {seconds[False]:6.2f}s  with {seconds[True]:6.2f}s")
 
 
 def report_figures(conn: Any) -> None:
