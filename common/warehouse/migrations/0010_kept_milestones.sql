@@ -110,8 +110,9 @@ $$;
 
 SELECT refresh_tweet_metric_milestones(array_agg(DISTINCT tweet_id)) FROM fact_tweet_metrics;
 
--- One recomputation per statement, of the tweets in its transition table ("touched"; for an
--- update of fact_tweet, only those whose created_at, tweet_type, author_id or date_key changed).
+-- One recomputation per statement, of the tweets in its transition table ("touched"; for
+-- fact_tweet, only those with snapshots, and for an update only those whose created_at,
+-- tweet_type, author_id or date_key changed: a first load of tweets recomputes nothing).
 CREATE FUNCTION keep_tweet_metric_milestones() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
@@ -124,7 +125,11 @@ BEGIN
         SELECT array_agg(n.tweet_id) INTO tweets
         FROM touched AS n JOIN previous AS o ON o.tweet_id = n.tweet_id
         WHERE (n.created_at, n.tweet_type, n.author_id, n.date_key)
-              IS DISTINCT FROM (o.created_at, o.tweet_type, o.author_id, o.date_key);
+              IS DISTINCT FROM (o.created_at, o.tweet_type, o.author_id, o.date_key)
+          AND EXISTS (SELECT 1 FROM fact_tweet_metrics AS m WHERE m.tweet_id = n.tweet_id);
+    ELSIF TG_TABLE_NAME = 'fact_tweet' THEN  -- a tweet without snapshots has nothing kept
+        SELECT array_agg(n.tweet_id) INTO tweets FROM touched AS n
+        WHERE EXISTS (SELECT 1 FROM fact_tweet_metrics AS m WHERE m.tweet_id = n.tweet_id);
     ELSE
         SELECT array_agg(DISTINCT tweet_id) INTO tweets FROM touched;
     END IF;
