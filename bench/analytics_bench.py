@@ -4,7 +4,10 @@
    500 accounts with 60 daily snapshots, N tweets (default 1,000,000) over 400 days, one metrics
    snapshot per tweet plus a 2-hourly curve over 8 days for 1 % of them, a hashtag on most tweets,
    sentiment on the English non-retweets.
-2. Times ``build_report`` over every account and all days, and with ``--since`` the last 30 days.
+2. Times ``build_report`` over every account and all days, and with ``--since`` the last 30 days;
+   with ``--before``, first with the milestone views of version 6 (every snapshot at each query, put
+   back for the run), then with migration 0010's kept milestones; and what 0010's triggers add to
+   a load of 1 %, 0.1 % (the 8-day curves) and all of the snapshots.
 3. Exports ``fact_tweet`` and ``fact_tweet_metrics`` as Parquet (ADBC, and the text-COPY fallback)
    and as CSV (formulas neutralised, and raw), and times ``COPY (SELECT …) TO STDOUT`` of the same
    tables (text and CSV) into a file, the reference: interleaved in one run, best of ``--repeats``
@@ -16,10 +19,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -102,6 +108,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="reuse the filled schema if it exists")
     parser.add_argument("--skip-report", action="store_true", help="time the exports only")
     parser.add_argument("--repeats", type=int, default=3, help="export timings: best of this many runs")
+    parser.add_argument("--skip-export", action="store_true", help="time the report only")
+    parser.add_argument(
+        "--before", action="store_true", help="time the report with version 6's full-scan milestone views too"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("TWEETLAKE_HOME", str(OUT / "home"))
@@ -124,9 +134,69 @@ def main() -> int:
         print("rows:", ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
         if not args.skip_report:
+            if args.before:
+                with version_6_milestone_views(conn):
+                    print("\nBEFORE: version 6's milestone views, from every snapshot")
+                    report_figures(conn)
+                print("\nAFTER: migration 0010's kept milestones")
             report_figures(conn)
-        export_figures(conn, args.repeats)
+            trigger_figures(conn)
+        if not args.skip_export:
+            export_figures(conn, args.repeats)
     return 0
+
+
+@contextlib.contextmanager
+def version_6_milestone_views(conn: Any) -> Iterator[None]:
+    """Version 6's ``v_tweet_metric_milestones`` and ``v_metric_growth_share`` (same columns) in place
+    of migration 0010's, put back after."""
+    from common.warehouse.migrate import MIGRATIONS_DIR
+
+    def statements(migration: str) -> list[str]:
+        text = (MIGRATIONS_DIR / migration).read_text()
+        return [
+            re.sub(r"^CREATE (OR REPLACE )?VIEW", "CREATE OR REPLACE VIEW", found.group(0))
+            for name in ("v_tweet_metric_milestones", "v_metric_growth_share")
+            if (found := re.search(rf"^CREATE (OR REPLACE )?VIEW {name} AS\n.*?;\n", text, re.DOTALL | re.MULTILINE))
+        ]
+
+    old, kept = statements("0006_analyst_views.sql"), statements("0010_kept_milestones.sql")
+    assert len(old) == len(kept) == 2
+    conn.execute(f"SET search_path TO {SCHEMA}, public")
+    for statement in old:
+        conn.execute(statement)
+    try:
+        yield
+    finally:
+        conn.execute(f"SET search_path TO {SCHEMA}, public")
+        for statement in kept:
+            conn.execute(statement)
+        conn.execute("RESET search_path")
+
+
+def trigger_figures(conn: Any) -> None:
+    """What migration 0010's triggers add to a load: snapshots deleted, then inserted again with and
+    without the trigger that keeps the milestones, each in a rolled-back transaction."""
+    print("\nloading snapshots again, with and without 0010's insert trigger (rolled back)")
+    for label, tweets in (
+        ("1 % of the tweets, 1 snapshot each", "tweet_id % 100 = 1"),
+        ("0.1 % of the tweets, 97 snapshots each", "tweet_id % 1000 = 0"),
+        ("every tweet (a first full load)", "true"),
+    ):
+        seconds = {}
+        for keep in (False, True):
+            with conn.transaction(force_rollback=True):
+                conn.execute(f"SET LOCAL search_path TO {SCHEMA}, public")
+                conn.execute(
+                    f"CREATE TEMP TABLE again ON COMMIT DROP AS SELECT * FROM fact_tweet_metrics WHERE {tweets}"
+                )
+                conn.execute(f"DELETE FROM fact_tweet_metrics WHERE {tweets}")
+                if not keep:
+                    conn.execute("ALTER TABLE fact_tweet_metrics DISABLE TRIGGER fact_tweet_metrics_milestones_insert")
+                started = time.perf_counter()
+                rows = conn.execute("INSERT INTO fact_tweet_metrics SELECT * FROM again").rowcount
+                seconds[keep] = time.perf_counter() - started
+        print(f"  {label:<40} {rows:>9,} rows  without {seconds[False]:6.2f}s  with {seconds[True]:6.2f}s")
 
 
 def report_figures(conn: Any) -> None:

@@ -10,8 +10,10 @@ an upsert whose outcome does not depend on the order in which files arrive:
 * entity bridges: replaced for a tweet when this run holds its latest collection, from that record alone
   (``record_key``: two records with one ``collected_at`` never mix their entities).
 * ``fact_tweet_metrics``: every snapshot (the greatest ``record_key`` wins for one ``collected_at``),
-  and, by its trigger (migration 0009), ``tweet_latest_metrics`` each tweet's latest (the view
-  ``v_tweet_latest_metrics`` reads it).
+  and, by its triggers, ``tweet_latest_metrics`` each tweet's latest (migration 0009, read by
+  ``v_tweet_latest_metrics``) and the touched tweets' milestones and growth-curve points
+  (migration 0010, also on ``fact_tweet``; read by ``v_tweet_metric_milestones``,
+  ``v_metric_growth_share`` and the report's curves).
 * ``dim_user``: the history of every user in the run is recomputed from all of that user's
   snapshots (``user_profile_snapshot``), collapsed into runs of identical profile attributes,
   then reconciled with the existing versions (keeping their ``user_key``).
