@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from typing import TYPE_CHECKING
+from array import array
+from typing import Protocol
 
 from ingestion.policy import GRACE_MIN_SECONDS, GRACE_SHARE, Policy
 
-if TYPE_CHECKING:
-    from ingestion.tweet_index.index import TweetIndex
+
+class TweetIndex(Protocol):
+    """The columns of :class:`ingestion.tweet_index.index.TweetIndex` a selection reads (a protocol,
+    so this module needs no import of the index, which imports it)."""
+
+    ids: array[int]
+    authors: array[int]
+    created: array[int]
+    refreshed: array[int]
+    deleted: array[int]
+    latest: dict[int, int]
+    created_sorted: bool
+
+    def _merge(self) -> None: ...
+
+    def _pos(self, tweet_id: int) -> int | None: ...
 
 
 def due(index: TweetIndex, now: int, policy: Policy, author_ids: set[int] | None = None) -> list[int]:
