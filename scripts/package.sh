@@ -58,12 +58,16 @@ out="${TWEETLAKE_PACKAGE_DIR:-$TWEETLAKE_ROOT/dist/package}"  # the tests use a 
 rm -rf "$out/wheels" && mkdir -p "$out/wheels"
 
 say "building the tweetlake wheel"
-# setuptools builds in the repository's build/ and puts whatever build/lib holds into the wheel,
-# modules of an earlier layout too (the X API simulator, a development part, once lived in
-# ingestion/): start from none.
-rm -rf "$TWEETLAKE_ROOT/build"
+# setuptools builds in the source's build/ and puts whatever build/lib holds into the wheel (modules
+# of an earlier layout too), and two builds of one folder at once trip over each other: build from a
+# private copy of the source, without the venvs, git, and local state.
+source_copy="$(mktemp -d)"
+trap 'rm -rf "$source_copy"' EXIT
+tar -C "$TWEETLAKE_ROOT" --exclude='./.venv*' --exclude='./.git' --exclude='./build' --exclude='./dist' \
+  --exclude='./.tweetlake' --exclude='./bench/out' --exclude='./site' --exclude='*/__pycache__' -cf - . |
+  tar -C "$source_copy" -xf -
 # --no-build-isolation: build with the venv's setuptools, offline and fast.
-"$python" -m pip wheel -q --no-deps --no-build-isolation -w "$out/wheels" "$TWEETLAKE_ROOT" >&2
+"$python" -m pip wheel -q --no-deps --no-build-isolation -w "$out/wheels" "$source_copy" >&2
 shopt -s nullglob
 built=("$out"/wheels/tweetlake-*-py3-none-any.whl)
 shopt -u nullglob
