@@ -16,14 +16,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from common.lake import Lake
+from common.lake import Lake, LakeError
 from common.layout import isoformat_z, new_run_id, quarantine_prefix, quarantined_file_marker
 from common.warehouse.columns import STAGED_COLUMNS, Staging
 from common.warehouse.db import DatabaseUnavailable, DbTarget, lock_key
 from common.warehouse.merge import LedgerEntry, run_merge
 from common.warehouse.migrate import ensure_migrated
 from glue_jobs.datasets import DATASETS, dataset_spec
-from glue_jobs.filecheck import check_raw_files
+from glue_jobs.filecheck import REASON_EMPTY
 from glue_jobs.options import JobOptions
 from glue_jobs.plan import PlannedFile, plan_files
 from glue_jobs.staging import (
@@ -67,7 +67,7 @@ class WarehouseJob:
             schema=self.schema,
         )
         self.files: list[PlannedFile] = []  # the readable ones, read by Spark
-        self.rejected: list[LedgerEntry] = []  # quarantined whole, never read by Spark
+        self.rejected: list[LedgerEntry] = []  # quarantined whole: none of their lines load
         self.entries: list[LedgerEntry] = []
         self.staging: dict[Staging, str] = {}
         self._conn: Any = None  # a psycopg connection in autocommit mode, held for the whole run
@@ -199,19 +199,20 @@ class WarehouseJob:
         self.summary.misnamed_files = planned.misnamed
         self.summary.files_retried = planned.retried
         self._lap("plan")
-        reasons = check_raw_files(self.lake, [f.key for f in planned.files])
-        self.files = [f for f in planned.files if reasons[f.key] is None]
-        self.rejected = [
-            LedgerEntry(f.key, f.dt, f.size, 0, 0, 0, reason=reasons[f.key])
-            for f in planned.files
-            if reasons[f.key] is not None
-        ]
-        self.summary.quarantined_files = [(e.path, e.reason or "") for e in self.rejected]
-        for entry in self.rejected:
-            log.warning("%s: quarantined %s whole: %s", self.dataset, entry.path, entry.reason)
-            self._write_marker(entry)
-        self._lap("check")
+        # An empty object is known from the listing: quarantined without a read (a run of nothing
+        # else never starts Spark). Every other check happens as Spark reads the file (``read``).
+        self.files = [f for f in planned.files if f.size > 0]
+        self._reject([(f, REASON_EMPTY) for f in planned.files if f.size == 0])
         return self.files
+
+    def _reject(self, files: list[tuple[PlannedFile, str]]) -> None:
+        """Quarantine files whole: a ledger entry with the reason, a marker, a warning."""
+        for planned_file, reason in files:
+            entry = LedgerEntry(planned_file.key, planned_file.dt, planned_file.size, 0, 0, 0, reason=reason)
+            self.rejected.append(entry)
+            self.summary.quarantined_files.append((entry.path, reason))
+            log.warning("%s: quarantined %s whole: %s", self.dataset, entry.path, reason)
+            self._write_marker(entry)
 
     def _write_marker(self, entry: LedgerEntry) -> None:
         """``quarantine/<dataset>/_files/dt=…/<name>.json``: the file, why, and how to retry it.
@@ -240,20 +241,26 @@ class WarehouseJob:
                 self.lake.delete(obj.key)
 
     def read(self, spark: SparkSession) -> DataFrame:
-        """The planned files as parsed records (cached), with per-file counts for the ledger."""
+        """The planned files as parsed records (cached), with per-file counts for the ledger. Each
+        file is read once (``glue_jobs/filecheck.py``): its lines, and whether it may load at all;
+        the lines of a file that may not are left out, and the file is quarantined whole."""
         import pyspark.sql.functions as F
 
+        from glue_jobs.filecheck import LAKE_FAILED, raw_lines
         from glue_jobs.transforms.raw import file_counts, parse_raw_lines, quarantined_lines
 
-        lines_df = spark.read.text([self.lake.hadoop_url(f.key) for f in self.files]).withColumn(
-            "source_uri", F.input_file_name()
-        )
-        parallelism = max(1, spark.sparkContext.defaultParallelism)
-        if len(self.files) > 2 * parallelism:
-            lines_df = lines_df.coalesce(2 * parallelism)  # few, big tasks: one DB connection each
+        lines_df = raw_lines(spark, self.lake, [(f.key, f.size) for f in self.files])
         parsed_df = parse_raw_lines(lines_df, self.spec.data_schema()).persist()
         self._persisted.append(parsed_df)
         counts = {row["source_file"]: row for row in file_counts(parsed_df).collect()}  # one row per file
+        failed = [row["file_reason"] for row in counts.values() if (row["file_reason"] or "").startswith(LAKE_FAILED)]
+        if failed:
+            raise LakeError(f"reading the lake failed: {failed[0][len(LAKE_FAILED) :]}")
+        bad = {key: row["file_reason"] for key, row in counts.items() if row["file_reason"] is not None}
+        if bad:
+            self._reject([(f, bad[f.key]) for f in self.files if f.key in bad])
+            self.files = [f for f in self.files if f.key not in bad]
+            parsed_df = parsed_df.filter(~F.col("source_file").isin(list(bad)))
         self.entries = list(self.rejected) + [
             LedgerEntry(
                 path=f.key,
@@ -319,6 +326,8 @@ class WarehouseJob:
                 raise RuntimeError(f"staging {kind}: wrote {count} rows, expected {expected}")
             if count >= 0:  # the JDBC writer does not report a count
                 self.summary.staged[kind] = count
+        for table in self.staging.values():  # the merge plans with the staged rows' statistics
+            self._conn.execute(f"ANALYZE {self.schema}.{table}")
         self._lap("stage")
 
     def _staging_work(self) -> Lake:

@@ -64,7 +64,9 @@ def create_staging_table(conn: Any, schema: str, table: str, columns: Sequence[s
     check_identifier(table)
     cols = ", ".join(f"{check_identifier(c)} {column_type(c)}" for c in columns)
     conn.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
-    conn.execute(f"CREATE UNLOGGED TABLE {schema}.{table} ({cols})")
+    # autovacuum off: an analyze of a freshly filled staging table holds a lock that the merge's
+    # DROP waits on until the deadlock timeout (1 s) cancels it, for each table (bench/merge_bench.py)
+    conn.execute(f"CREATE UNLOGGED TABLE {schema}.{table} ({cols}) WITH (autovacuum_enabled = false)")
 
 
 def drop_staging_tables(conn: Any, schema: str, prefix: str) -> list[str]:

@@ -208,11 +208,47 @@ def _apply_edit_links(cur: Any, e: str) -> None:
 def _judge_deletions(cur: Any, affected: str) -> None:
     """Set ``fact_tweet.is_deleted`` of the ``affected`` tweets by the rule of
     ``v_tweet_deletion_evidence``: "Not Found" on collections at least a day apart, all after the
-    last collection that returned the tweet. Data collected later undeletes it."""
+    last collection that returned the tweet. Data collected later undeletes it.
+
+    Only a tweet with a "Not Found" answer in ``tweet_deletion`` can be deleted, or have been (a
+    full refresh of tweet_metrics empties both; a hand-deleted answer leaves a deleted tweet to
+    judge again), so the rule is evaluated for those alone: a load of a million tweets none of
+    which was ever missing judges none (it used to evaluate every one of them)."""
     cur.execute(
         "UPDATE fact_tweet f SET is_deleted = e.is_deleted FROM v_tweet_deletion_evidence e"
-        f" WHERE e.tweet_id = f.tweet_id AND e.tweet_id IN ({affected})"
+        " WHERE e.tweet_id = f.tweet_id AND e.tweet_id IN ("
+        f"   SELECT tweet_id FROM tweet_deletion WHERE tweet_id IN ({affected})"
+        f"   UNION SELECT tweet_id FROM fact_tweet WHERE is_deleted AND tweet_id IN ({affected}))"
         " AND f.is_deleted IS DISTINCT FROM e.is_deleted"
+    )
+
+
+def _write_tweets(cur: Any, any_existed: bool) -> None:
+    """``w_tweet`` into ``fact_tweet``: the tweets new to the warehouse by a plain INSERT (the merges
+    of a schema run one at a time: nothing else inserts them meanwhile), the others by an upsert
+    where the newer collection wins."""
+    attributes = (*TWEET_ATTRIBUTES, "last_record_key")
+    insert = (
+        f"INSERT INTO fact_tweet (tweet_id, {', '.join(attributes)}, edit_of_tweet_id,"
+        " first_collected_at, last_collected_at)"
+        f" SELECT w.tweet_id, {', '.join('w.' + c for c in TWEET_ATTRIBUTES)}, w.record_key, l.latest_tweet_id,"
+        "        w.first_collected_at, w.collected_at"
+        " FROM w_tweet w LEFT JOIN tweet_edit_link l ON l.tweet_id = w.tweet_id"
+    )
+    cur.execute(insert + " WHERE NOT w.existed")
+    if not any_existed:
+        return
+    is_newer = (
+        "(EXCLUDED.last_collected_at, coalesce(EXCLUDED.last_record_key, ''))"
+        " >= (fact_tweet.last_collected_at, coalesce(fact_tweet.last_record_key, ''))"
+    )
+    cur.execute(
+        insert
+        + " WHERE w.existed ON CONFLICT (tweet_id) DO UPDATE SET "
+        + ", ".join(f"{c} = CASE WHEN {is_newer} THEN EXCLUDED.{c} ELSE fact_tweet.{c} END" for c in attributes)
+        + ", edit_of_tweet_id = EXCLUDED.edit_of_tweet_id,"
+        " first_collected_at = LEAST(fact_tweet.first_collected_at, EXCLUDED.first_collected_at),"
+        " last_collected_at = GREATEST(fact_tweet.last_collected_at, EXCLUDED.last_collected_at)"
     )
 
 
@@ -222,47 +258,47 @@ def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None
     step("dates")
     _merge_edit_links(cur, e)
     step("edit_links")
-    # The latest collection of each tweet in this run, and whether it beats what is loaded.
+    # The latest collection of each tweet in this run, whether the warehouse had the tweet, and
+    # whether this collection beats what is loaded.
     cur.execute(
         "CREATE TEMP TABLE w_tweet ON COMMIT DROP AS"
         " SELECT DISTINCT ON (s.tweet_id) s.*,"
         "        min(s.collected_at) OVER (PARTITION BY s.tweet_id) AS first_collected_at,"
+        "        f.tweet_id IS NOT NULL AS existed,"
         "        (f.tweet_id IS NULL OR (s.collected_at, coalesce(s.record_key, ''))"
         "            >= (f.last_collected_at, coalesce(f.last_record_key, ''))) AS is_winner"
         f" FROM {t} s LEFT JOIN fact_tweet f ON f.tweet_id = s.tweet_id"
         " ORDER BY s.tweet_id, s.collected_at DESC, s.record_key DESC"
     )
-    is_newer = (
-        "(EXCLUDED.last_collected_at, coalesce(EXCLUDED.last_record_key, ''))"
-        " >= (fact_tweet.last_collected_at, coalesce(fact_tweet.last_record_key, ''))"
-    )
-    attributes = (*TWEET_ATTRIBUTES, "last_record_key")
+    # A run whose every tweet it holds once, and newer than what is loaded (a backfill, a run of new
+    # posts): every staged entity belongs to a winning record, and no bridge needs the join below.
     cur.execute(
-        f"INSERT INTO fact_tweet (tweet_id, {', '.join(attributes)}, edit_of_tweet_id,"
-        " first_collected_at, last_collected_at)"
-        f" SELECT w.tweet_id, {', '.join('w.' + c for c in TWEET_ATTRIBUTES)}, w.record_key, l.latest_tweet_id,"
-        "        w.first_collected_at, w.collected_at"
-        " FROM w_tweet w LEFT JOIN tweet_edit_link l ON l.tweet_id = w.tweet_id"
-        " ON CONFLICT (tweet_id) DO UPDATE SET "
-        + ", ".join(f"{c} = CASE WHEN {is_newer} THEN EXCLUDED.{c} ELSE fact_tweet.{c} END" for c in attributes)
-        + ", edit_of_tweet_id = EXCLUDED.edit_of_tweet_id,"
-        " first_collected_at = LEAST(fact_tweet.first_collected_at, EXCLUDED.first_collected_at),"
-        " last_collected_at = GREATEST(fact_tweet.last_collected_at, EXCLUDED.last_collected_at)"
+        f"SELECT count(*) = (SELECT count(*) FROM {t}) AND coalesce(bool_and(is_winner), true),"
+        " coalesce(bool_or(existed), false) FROM w_tweet"
     )
+    only_winners, any_existed = cur.fetchone()
+    _write_tweets(cur, any_existed)
     step("fact_tweet")
     _apply_edit_links(cur, e)
     _judge_deletions(cur, "SELECT tweet_id FROM w_tweet")
     for table, kind, columns, key_columns in BRIDGES:
         cols = ", ".join(columns)
-        cur.execute(f"DELETE FROM {table} b USING w_tweet w WHERE b.tweet_id = w.tweet_id AND w.is_winner")
+        if any_existed:  # a tweet new to the warehouse has no bridge rows (their foreign key)
+            cur.execute(
+                f"DELETE FROM {table} b USING w_tweet w WHERE b.tweet_id = w.tweet_id AND w.is_winner AND w.existed"
+            )
         # The winners' old rows are gone, so only duplicates within this run can collide: DISTINCT ON
         # (one in-memory sort) is cheaper than ON CONFLICT's speculative insertion of every row.
+        winners = (
+            ""
+            if only_winners
+            else " JOIN w_tweet w ON w.tweet_id = s.tweet_id AND w.collected_at = s.collected_at"
+            " AND w.record_key IS NOT DISTINCT FROM s.record_key AND w.is_winner"
+        )
         cur.execute(
             f"INSERT INTO {table} (tweet_id, {cols})"
             f" SELECT DISTINCT ON (s.tweet_id, {', '.join('s.' + c for c in key_columns)})"
-            f" s.tweet_id, {', '.join('s.' + c for c in columns)} FROM {stg[kind]} s"
-            " JOIN w_tweet w ON w.tweet_id = s.tweet_id AND w.collected_at = s.collected_at"
-            " AND w.record_key IS NOT DISTINCT FROM s.record_key AND w.is_winner"
+            f" s.tweet_id, {', '.join('s.' + c for c in columns)} FROM {stg[kind]} s{winners}"
         )
         step(table)
     _merge_metrics(cur, m)

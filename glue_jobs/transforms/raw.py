@@ -110,6 +110,12 @@ def to_date_key(col: Column) -> Column:
     return F.when(is_plausible, F.date_format(col, "yyyyMMdd").cast(T.IntegerType()))
 
 
+def has_surrogate_escape(line: Column) -> Column:
+    """Whether a raw line holds ``\\ud``/``\\uD`` at all: two byte searches that spare the lone-surrogate
+    pattern (a regular expression with look-arounds at every character) the lines without one."""
+    return line.contains("\\ud") | line.contains("\\uD")
+
+
 def clean_text(col: Column) -> Column:
     """PostgreSQL text cannot hold NUL characters; JSON can (``\\u0000``)."""
     return F.regexp_replace(col, "\u0000", "")
@@ -156,7 +162,7 @@ def with_quarantine_reason(
         is_collected_at_bad = collected_at.isNull() | ~F.year(collected_at).between(1970, 9999)
         reason = (
             F.when(is_bad_utf8, F.lit(REASON_BAD_UTF8))
-            .when(line.rlike(_LONE_SURROGATE), F.lit(REASON_LONE_SURROGATE))
+            .when(has_surrogate_escape(line) & line.rlike(_LONE_SURROGATE), F.lit(REASON_LONE_SURROGATE))
             .when(is_malformed, F.lit(REASON_MALFORMED))
             .when(~has_data & ~has_error, F.lit(REASON_NO_PAYLOAD))
             .when(is_id_missing, F.lit(REASON_NO_ID))
@@ -167,8 +173,13 @@ def with_quarantine_reason(
             is_invalid = has_data & value.isNotNull() & to_id(value).isNull()
             reason = reason.when(is_invalid, F.lit(reason_bad_id(field)))
         for struct, fields in (counts or {}).items():
+            # a value that is not an object fails the record's schema (the record keeps its other
+            # fields and its corrupt-record text): only then is the line parsed again to tell
+            # a missing field from a wrong one
             raw_struct = F.get_json_object(line, f"$.data.{struct}")
-            is_not_object = has_data & raw_struct.isNotNull() & record["data"][struct].isNull()
+            is_not_object = (
+                has_data & record[CORRUPT].isNotNull() & record["data"][struct].isNull() & raw_struct.isNotNull()
+            )
             reason = reason.when(is_not_object, F.lit(reason_not_object(struct)))
             for field in fields:
                 value = record["data"][struct][field]
@@ -178,38 +189,6 @@ def with_quarantine_reason(
         return parsed_df.withColumn("quarantine_reason", reason)
 
     return transform
-
-
-def parse_raw_lines(lines_df: DataFrame, data_schema: T.StructType) -> DataFrame:
-    """``value`` (a raw line) and ``source_uri`` → one row per non-blank line, parsed or with a reason.
-
-    Output: ``source_file``, ``line_order`` (increasing with the line within its file), ``line`` (the raw
-    line, on quarantined rows only), ``quarantine_reason``
-    (``NULL`` when good), ``collected_at`` (timestamp), ``run_id``, ``data`` and ``error`` (structs,
-    one of them set on good rows).
-    """
-    optional_ids = tuple(f for f in OPTIONAL_ID_FIELDS if f in data_schema.fieldNames())
-    counts = {
-        name: tuple(data_schema[name].dataType.fieldNames())  # type: ignore[attr-defined]
-        for name in COUNT_STRUCTS
-        if name in data_schema.fieldNames() and isinstance(data_schema[name].dataType, T.StructType)
-    }
-    parsed_df = (
-        lines_df.transform(filter_blank_lines)
-        .transform(with_source_key)
-        .transform(with_parsed_record(data_schema))
-        .transform(with_quarantine_reason(optional_ids, counts))
-    )
-    return parsed_df.transform(with_line_order).select(
-        "source_file",
-        "line_order",
-        F.when(F.col("quarantine_reason").isNotNull(), F.col("value")).alias("line"),  # kept for quarantine only
-        "quarantine_reason",
-        to_timestamp(F.col("record.collected_at")).alias("collected_at"),
-        F.col("record.run_id").alias("run_id"),
-        F.col("record.data").alias("data"),
-        F.col("record.error").alias("error"),
-    )
 
 
 def with_line_order(lines_df: DataFrame) -> DataFrame:
@@ -225,6 +204,49 @@ def with_line_order(lines_df: DataFrame) -> DataFrame:
         .withColumn("line_order", F.col("_row_id") - F.col("_first_id"))
         .drop("_row_id", "_first_id")
     )
+
+
+def parse_raw_lines(lines_df: DataFrame, data_schema: T.StructType) -> DataFrame:
+    """Lines → one row per line, parsed or with a reason.
+
+    Input: ``source_file`` (the lake key), ``line_order`` (the line's place among its file's
+    non-blank lines), ``value`` (the line) and, from ``glue_jobs/filecheck.py``'s reader,
+    ``file_reason`` (a file's verdict row: see :data:`~glue_jobs.filecheck.READ_SCHEMA`).
+    Output: ``source_file``, ``line_order``, ``file_reason``, ``line`` (the raw line, on quarantined
+    rows only), ``quarantine_reason`` (``NULL`` when good), ``collected_at`` (timestamp),
+    ``run_id``, ``data`` and ``error`` (structs, one of them set on good rows).
+    """
+    optional_ids = tuple(f for f in OPTIONAL_ID_FIELDS if f in data_schema.fieldNames())
+    counts = {
+        name: tuple(data_schema[name].dataType.fieldNames())  # type: ignore[attr-defined]
+        for name in COUNT_STRUCTS
+        if name in data_schema.fieldNames() and isinstance(data_schema[name].dataType, T.StructType)
+    }
+    if "file_reason" not in lines_df.columns:
+        lines_df = lines_df.withColumn("file_reason", F.lit(None).cast(T.StringType()))
+    parsed_df = lines_df.transform(with_parsed_record(data_schema)).transform(
+        with_quarantine_reason(optional_ids, counts)
+    )
+    return parsed_df.select(
+        "source_file",
+        "line_order",
+        "file_reason",
+        F.when(F.col("quarantine_reason").isNotNull(), F.col("value")).alias("line"),  # kept for quarantine only
+        "quarantine_reason",
+        to_timestamp(F.col("record.collected_at")).alias("collected_at"),
+        F.col("record.run_id").alias("run_id"),
+        F.col("record.data").alias("data"),
+        F.col("record.error").alias("error"),
+    )
+
+
+def lines_of_text(text_df: DataFrame) -> DataFrame:
+    """``value`` and ``source_uri`` (``spark.read.text`` with ``input_file_name()``, or rows made by
+    hand) → the input of :func:`parse_raw_lines`: blank lines left out, each line with its file's
+    key and place. The jobs read files with ``glue_jobs/filecheck.py`` instead (one pass that also
+    checks them); this is for tests and benchmarks of the transforms."""
+    lines_df = text_df.transform(filter_blank_lines).transform(with_source_key).transform(with_line_order)
+    return lines_df.select("source_file", "line_order", "value")
 
 
 def filter_good_records(parsed_df: DataFrame) -> DataFrame:
@@ -256,15 +278,17 @@ def quarantined_lines(parsed_df: DataFrame) -> DataFrame:
 
 
 def file_counts(parsed_df: DataFrame) -> DataFrame:
-    """Per source file: data records loaded, API error records (used, not loaded as data), and
-    lines quarantined."""
+    """Per source file: data records loaded, API error records (used, not loaded as data), lines
+    quarantined, and ``file_reason``: why the file cannot load at all (``NULL`` when it can)."""
     reason = F.col("quarantine_reason")
-    is_data = reason.isNull() & F.col("data").isNotNull()
-    is_api_error = reason.isNull() & F.col("data").isNull()  # a good record without data holds an error
+    is_line = F.col("file_reason").isNull()  # not a file's verdict row
+    is_data = is_line & reason.isNull() & F.col("data").isNotNull()
+    is_api_error = is_line & reason.isNull() & F.col("data").isNull()  # a good record without data holds an error
     return parsed_df.groupBy("source_file").agg(
         F.sum(is_data.cast(T.LongType())).alias("rows_loaded"),
         F.sum(is_api_error.cast(T.LongType())).alias("rows_api_errors"),
-        F.sum(reason.isNotNull().cast(T.LongType())).alias("rows_quarantined"),
+        F.sum((is_line & reason.isNotNull()).cast(T.LongType())).alias("rows_quarantined"),
+        F.max("file_reason").alias("file_reason"),
     )
 
 

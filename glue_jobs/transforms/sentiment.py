@@ -5,7 +5,9 @@ VADER is a lexicon and rule model built for social media (emoji, slang, negation
 it installs from PyPI on Glue (``--additional-python-modules``). Scoring goes through a pandas UDF:
 Spark hands each Python worker a batch of texts over Arrow and gets a batch of scores back, never
 one Python call per row through a plain UDF. Within a batch each distinct text is scored once (a
-thread's replies and retweet storms repeat texts).
+thread's replies and retweet storms repeat texts), by ``glue_jobs/transforms/vader.py``: VADER's
+rules and lexicon without the library's repeated work, the library's compound score to the last
+bit at about four times its speed.
 
 Only English tweets that are not retweets are scored: the lexicon is English, and a retweet's text
 is cut (``RT @user: …``) while the original tweet, collected on its own, carries the score. The
@@ -30,17 +32,17 @@ SCORED_LANGUAGES: tuple[str, ...] = ("en",)
 
 
 @functools.cache
-def _analyzer() -> Any:
-    """One analyzer per Python worker (it loads its lexicon files once)."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+def _scorer() -> Any:
+    """One scorer per Python worker (it loads VADER's lexicon files once)."""
+    from glue_jobs.transforms.vader import CompoundScorer
 
-    return SentimentIntensityAnalyzer()
+    return CompoundScorer()
 
 
 def compound_scores(texts: pd.Series) -> pd.Series:
     """VADER compound scores (−1…1) of a batch of texts; a missing text scores NULL."""
-    analyzer = _analyzer()
-    distinct = {text: analyzer.polarity_scores(text)["compound"] for text in set(texts.dropna())}
+    scorer = _scorer()
+    distinct = {text: scorer.compound(text) for text in set(texts.dropna())}
     return pd.Series(
         [distinct.get(text) if isinstance(text, str) else None for text in texts], index=texts.index, dtype="float64"
     )

@@ -79,7 +79,7 @@ def test_every_named_transform_and_schema_exists() -> None:
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_each_output_yields_exactly_its_column_contract(spark: Any, name: str) -> None:
     """A column added to a contract and not to its transform (or the reverse) fails here."""
-    from glue_jobs.transforms.raw import parse_raw_lines
+    from glue_jobs.transforms.raw import lines_of_text, parse_raw_lines
 
     when = "2026-11-20T10:00:00Z"
     records = (
@@ -93,6 +93,6 @@ def test_each_output_yields_exactly_its_column_contract(spark: Any, name: str) -
     source = f"file:///lake/raw/{name}/dt=2026-11-20/20261120T100000Z-abcdef-00000.jsonl.gz"
     lines_df = spark.createDataFrame([(line, source) for line in records], "value string, source_uri string")
     spec = DATASETS[name]
-    parsed_df = parse_raw_lines(lines_df, spec.data_schema())
+    parsed_df = parse_raw_lines(lines_of_text(lines_df), spec.data_schema())
     for out in spec.outputs:
         assert sorted(out.apply(parsed_df).columns) == sorted(out.columns), out.kind

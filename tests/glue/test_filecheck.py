@@ -10,7 +10,7 @@ import pytest
 
 from common.lake import Lake
 from common.layout import MAX_LINE_BYTES
-from glue_jobs.filecheck import check_raw_file, check_raw_files
+from glue_jobs.filecheck import LAKE_FAILED, RawFileReader, check_raw_file, read_raw_files
 
 KEY = "raw/tweets/dt=2026-11-20/20261120T100000Z-abc123-00000.jsonl.gz"
 GOOD = b'{"collected_at": "2026-11-20T10:00:00Z", "data": {"id": "1"}}\n' * 50
@@ -66,11 +66,34 @@ def test_memory_stays_bounded_on_a_highly_compressible_file(local_lake: Lake) ->
     assert check_raw_file(local_lake, KEY) is None
 
 
-def test_many_files_are_checked_and_a_lake_failure_is_not_a_reason(any_lake: Lake) -> None:
+def test_many_files_are_read_with_their_verdicts_and_a_lake_failure_is_not_a_reason(any_lake: Lake) -> None:
+    import pyarrow as pa
+
     keys = [KEY.replace("00000", f"{i:05d}") for i in range(6)]
     for i, key in enumerate(keys):
         any_lake.put_bytes(key, gzip.compress(GOOD) if i % 2 == 0 else GOOD)
-    expected = {k: (None if i % 2 == 0 else "not a gzip file") for i, k in enumerate(keys)}
-    assert check_raw_files(any_lake, keys) == expected
+    gone = "raw/tweets/dt=2026-11-20/gone-00000.jsonl.gz"
+    asked = [
+        pa.record_batch([pa.array(keys[:4])], names=["key"]),
+        pa.record_batch([pa.array([*keys[4:], gone])], names=["key"]),
+    ]
+    rows = pa.Table.from_batches(list(read_raw_files(any_lake.uri, iter(asked)))).to_pylist()
+    for i, key in enumerate(keys):
+        mine = [r for r in rows if r["source_file"] == key]
+        if i % 2 == 0:  # every line, numbered in order, no verdict
+            assert [r["line_order"] for r in mine] == list(range(50))
+            assert {(r["value"], r["file_reason"]) for r in mine} == {(GOOD.splitlines()[0].decode(), None)}
+        else:
+            assert [(r["line_order"], r["value"], r["file_reason"]) for r in mine] == [(-1, None, "not a gzip file")]
+    ((lost,),) = [[r["file_reason"] for r in rows if r["source_file"] == gone]]
+    assert lost.startswith(LAKE_FAILED) and "gone-00000" in lost  # the runner stops on it, quarantines nothing
     with pytest.raises(KeyError):  # a file gone between the listing and the check: the lake's error, raised
-        check_raw_file(any_lake, "raw/tweets/dt=2026-11-20/gone-00000.jsonl.gz")
+        check_raw_file(any_lake, gone)
+
+
+def test_a_truncated_file_gives_its_lines_then_its_reason(local_lake: Lake) -> None:
+    local_lake.put_bytes(KEY, gzip.compress(GOOD * 400, mtime=0)[:2000])
+    reader = RawFileReader(local_lake, KEY)
+    lines = [line for block in reader.blocks() for line in block]
+    assert lines and set(lines) == {GOOD.splitlines()[0]}  # the runner leaves them out: the file fails whole
+    assert reader.reason is not None and reader.reason.startswith("truncated gzip")

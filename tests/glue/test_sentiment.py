@@ -69,14 +69,14 @@ def test_scores_in_batches_each_distinct_text_once(monkeypatch: pytest.MonkeyPat
     import pandas as pd
 
     seen: list[str] = []
-    real = se._analyzer()
+    real = se._scorer()
 
     class Counting:
-        def polarity_scores(self, text: str) -> dict[str, float]:
+        def compound(self, text: str) -> float:
             seen.append(text)
-            return real.polarity_scores(text)
+            return float(real.compound(text))
 
-    monkeypatch.setattr(se, "_analyzer", lambda: Counting())
+    monkeypatch.setattr(se, "_scorer", lambda: Counting())
     out = se.compound_scores(pd.Series(["good", None, "good", "bad", None]))
     assert sorted(seen) == ["bad", "good"]
     assert out.isna().tolist() == [False, True, False, False, True]

@@ -26,7 +26,7 @@ TS0 = datetime(2026, 11, 20, 10, 0, 0)
 
 
 def lines_df(spark: Any, lines: list[str]) -> Any:
-    return spark.createDataFrame([(line, SRC) for line in lines], "value string, source_uri string")
+    return raw.lines_of_text(spark.createDataFrame([(line, SRC) for line in lines], "value string, source_uri string"))
 
 
 def parsed(spark: Any, records: list[dict[str, Any]], schema: T.StructType = tw.TWEET_SCHEMA) -> Any:
@@ -121,7 +121,7 @@ def test_quarantined_lines_name_one_folder_per_source_file(spark: Any) -> None:
         [("{oops", SRC), (envelope(T0, data={"id": "1"}), SRC), ('{"data": {}}', other_src)],
         "value string, source_uri string",
     )
-    out = raw.quarantined_lines(raw.parse_raw_lines(lines, tw.TWEET_SCHEMA))
+    out = raw.quarantined_lines(raw.parse_raw_lines(raw.lines_of_text(lines), tw.TWEET_SCHEMA))
     expected = spark.createDataFrame(
         [
             (KEY, raw.REASON_MALFORMED, "{oops", "2026-11-20", source_hash(KEY)),
@@ -138,13 +138,22 @@ def test_quarantined_lines_name_one_folder_per_source_file(spark: Any) -> None:
     assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
 
 
+OTHER_KEY = KEY.replace("-00000.", "-00001.")
+
+
 def test_file_counts(spark: Any) -> None:
     lines = [envelope(T0, data={"id": "1"}), "oops", envelope(T0, error={"title": "Forbidden"})]
-    out = raw.file_counts(raw.parse_raw_lines(lines_df(spark, lines), tw.TWEET_SCHEMA))
-    expected = spark.createDataFrame(
-        [(KEY, 1, 1, 1)], "source_file string, rows_loaded long, rows_api_errors long, rows_quarantined long"
+    verdict = spark.createDataFrame(  # a damaged file's verdict row, as the jobs' reader gives it
+        [(OTHER_KEY, -1, None, "truncated gzip")],
+        "source_file string, line_order long, value string, file_reason string",
     )
-    assert_df_equality(out, expected, ignore_nullable=True)
+    lines_in = lines_df(spark, lines).withColumn("file_reason", F.lit(None).cast("string")).unionByName(verdict)
+    out = raw.file_counts(raw.parse_raw_lines(lines_in, tw.TWEET_SCHEMA))
+    expected = spark.createDataFrame(
+        [(KEY, 1, 1, 1, None), (OTHER_KEY, 0, 0, 0, "truncated gzip")],
+        "source_file string, rows_loaded long, rows_api_errors long, rows_quarantined long, file_reason string",
+    )
+    assert_df_equality(out, expected, ignore_nullable=True, ignore_row_order=True)
 
 
 def test_drifted_types_do_not_break_parsing(spark: Any) -> None:
@@ -464,29 +473,57 @@ def test_a_line_that_is_not_utf8_is_quarantined_not_loaded_with_replacement_char
     bad = envelope(T0, data=tweet("2", text="caf__")).encode().replace(b"caf__", b"caf\xe9\xff")
     part.write_bytes(good + b"\n" + bad + b"\n")
     lines = spark.read.text(str(part)).withColumn("source_uri", F.input_file_name())
-    out = raw.parse_raw_lines(lines, tw.TWEET_SCHEMA).select("quarantine_reason", "data.text")
+    out = raw.parse_raw_lines(raw.lines_of_text(lines), tw.TWEET_SCHEMA).select("quarantine_reason", "data.text")
     rows = {(r["quarantine_reason"], r["text"]) for r in out.collect()}
     assert (None, "caf\u00e9 \ufffd is a real character") in rows
     assert {reason for reason, _ in rows} == {None, raw.REASON_BAD_UTF8}
 
 
 def test_line_order_is_the_place_in_the_file_whatever_else_the_run_reads(spark: Any, tmp_path: Any) -> None:
-    folder = tmp_path / "raw" / "tweets" / "dt=2026-11-20"
-    folder.mkdir(parents=True)
-    for name, count in (("20261120T100000Z-aaaaaa-00000", 3), ("20261120T110000Z-bbbbbb-00000", 2)):
-        lines = [envelope(T0, data=tweet(f"{name[-8]}{i}")) for i in range(count)]
-        (folder / f"{name}.jsonl.gz").write_bytes(gzip.compress(("\n\n".join(lines) + "\n").encode()))
-    files = sorted(str(p) for p in folder.iterdir())
+    from common.lake import Lake
+    from glue_jobs.filecheck import raw_lines
 
-    def orders(paths: list[str]) -> set[tuple[str, int]]:
-        lines_df = spark.read.text(paths).withColumn("source_uri", F.input_file_name())
-        out = raw.parse_raw_lines(lines_df, tw.TWEET_SCHEMA)
+    lake = Lake.from_uri(tmp_path.as_uri())
+    names = {"20261120T100000Z-aaaaaa-00000": 3, "20261120T110000Z-bbbbbb-00000": 2}
+    for name, count in names.items():
+        lines = [envelope(T0, data=tweet(f"{name[-8]}{i}")) for i in range(count)]
+        lake.put_bytes(f"raw/tweets/dt=2026-11-20/{name}.jsonl.gz", gzip.compress(("\n\n".join(lines) + "\n").encode()))
+    keys = sorted(o.key for o in lake.list("raw/tweets/"))
+
+    def orders(chosen: list[str]) -> set[tuple[str, int]]:
+        out = raw.parse_raw_lines(raw_lines(spark, lake, [(k, 1) for k in chosen]), tw.TWEET_SCHEMA)
         return {(r["source_file"].rsplit("/", 1)[1].removesuffix(".jsonl.gz"), r["line_order"]) for r in out.collect()}
 
-    both = orders(files)
-    assert both == {
-        (n, i)
-        for n, c in (("20261120T100000Z-aaaaaa-00000", 3), ("20261120T110000Z-bbbbbb-00000", 2))
-        for i in range(c)
-    }, "blank lines do not count"
-    assert orders(files[1:]) == {x for x in both if x[0].endswith("bbbbbb-00000")}, "the same places in another run"
+    both = orders(keys)
+    assert both == {(n, i) for n, c in names.items() for i in range(c)}, "blank lines do not count"
+    assert orders(keys[1:]) == {x for x in both if x[0].endswith("bbbbbb-00000")}, "the same places in another run"
+
+
+def test_the_jobs_reader_splits_and_numbers_lines_as_sparks_text_reader_does(spark: Any, tmp_path: Any) -> None:
+    """The record key of a line stays what it was when Spark's text reader read the files: the
+    reader of ``glue_jobs/filecheck.py`` against ``spark.read.text`` (the reference) on line breaks
+    of every kind, blank lines, lines of spaces, tabs, and a last line without a break."""
+    from common.lake import Lake
+    from glue_jobs.filecheck import raw_lines
+
+    lake = Lake.from_uri(tmp_path.as_uri())
+    records = [envelope(T0, data=tweet(str(i))) for i in range(12)]
+    body = (
+        f"{records[0]}\r\n{records[1]}\n\n   \n{records[2]}\r{records[3]}\r\n\r\n\t\n"
+        f"  {records[4]}  \n{records[5]}\n \t \n{records[6]}\r\r{records[7]}\n"
+        + "\n".join(records[8:])  # no break after the last
+    ).encode()
+    keys = []
+    for part, content in enumerate((body, body.replace(b"\r\n", b"\n"), b"\n".join(r.encode() for r in records))):
+        key = f"raw/tweets/dt=2026-11-20/20261120T100000Z-abcdef-{part:05d}.jsonl.gz"
+        lake.put_bytes(key, gzip.compress(content))
+        keys.append(key)
+
+    def numbered(lines_df: Any) -> list[tuple[str, int, str]]:
+        rows = lines_df.select("source_file", "line_order", "value").collect()
+        return sorted((r["source_file"], r["line_order"], r["value"]) for r in rows)
+
+    ours = numbered(raw_lines(spark, lake, [(k, 1) for k in keys]).filter("file_reason IS NULL"))
+    text_df = spark.read.text([lake.hadoop_url(k) for k in keys]).withColumn("source_uri", F.input_file_name())
+    assert ours == numbered(raw.lines_of_text(text_df))
+    assert len(ours) == 3 * 12 + 2 * 2  # the two lines with a tab in each of the first two files: Spark keeps them

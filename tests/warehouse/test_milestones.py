@@ -193,3 +193,73 @@ def test_migration_0010_fills_the_milestones_from_the_snapshots_already_loaded(
         assert 10 in migrations.migrate(wh.conn, schema)
         wh.conn.execute(f"SET search_path TO {schema}, public")
         assert {row[0] for row in assert_kept_equals_full_scan(wh.conn)} == {1, 2, 4, 5, 7}
+
+
+def refreshes(wh: Warehouse, dataset: str, staged: dict[Staging, Any]) -> int:
+    """How many times a merge recomputed milestones: ``pg_stat_xact_user_functions`` before and after
+    it, in one transaction opened here (the merge runs as its savepoint; the view may also hold
+    earlier transactions' calls not yet flushed, hence the difference)."""
+    sql = (
+        "SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions"
+        " WHERE funcname = 'refresh_tweet_metric_milestones'"
+    )
+    wh.conn.execute("SET track_functions = 'pl'")
+    with wh.conn.transaction():
+        (before,) = wh.rows(sql)[0]
+        wh.merge(dataset, staged)
+        (after,) = wh.rows(sql)[0]
+    return int(after - before)
+
+
+def test_only_snapshots_that_can_move_a_mark_recompute_their_tweet(wh: Warehouse) -> None:
+    create_oracle(wh.conn)
+    old = tweet(8, hours(400), created_at=POSTED)  # first seen 400 h after posting
+    assert refreshes(wh, "tweets", {TWEET: [old, TWEETS[0]], METRIC: [snap(8, 400, 50)]}) == 0
+    assert refreshes(wh, "tweet_metrics", {METRIC: [snap(8, 500, 60), snap(1, 900, 99)]}) == 0  # 1: no snapshot yet
+    assert refreshes(wh, "tweet_metrics", {METRIC: [snap(1, 0.5, 2)]}) == 1
+    assert refreshes(wh, "tweet_metrics", {METRIC: [snap(1, 1000, 120)]}) == 0  # after 900 h: moves nothing
+    assert refreshes(wh, "tweet_metrics", {METRIC: [snap(1, 200, 80)]}) == 1  # now the first past 168 h
+    assert refreshes(wh, "tweet_metrics", {METRIC: [snap(8, 100, 20)]}) == 1  # within 168 h, late
+    assert refreshes(wh, "tweet_metrics", {METRIC: [{**snap(1, 1000, 130), "record_key": "z"}]}) == 0
+    assert refreshes(wh, "tweet_metrics", {METRIC: [{**snap(1, 200, 81), "record_key": "z"}]}) == 1
+    assert_kept_equals_full_scan(wh.conn)
+    assert {row[0] for row in wh.rows("SELECT tweet_id FROM tweet_metric_milestones")} == {1, 8}
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_snapshots_past_seven_days_in_any_order_keep_the_marks_equal_to_the_full_scan(wh: Warehouse, seed: int) -> None:
+    """Many snapshots around and past the 168-hour mark, loaded in random batches, then deleted and
+    updated by hand: after every statement the kept rows are the full scan's."""
+    create_oracle(wh.conn)
+    rng = random.Random(seed)
+    tweets = [
+        tweet(i, hours(1), created_at=POSTED, tweet_type=rng.choice(("original", "reply", "retweet")))
+        for i in range(1, 9)
+    ]
+    snaps = [
+        snap(i, h, int(h * 3) + i)
+        for i in range(1, 9)
+        for h in sorted(
+            {rng.choice((-2, 0.5, 3, 5.5, 100, 160, 167.9, 168, 168.1, 170, 200, 400, 900)) for _ in range(6)}
+        )
+    ]
+    rng.shuffle(snaps)
+    wh.merge("tweets", {TWEET: tweets[:4], METRIC: snaps[:10]})
+    for i in range(10, len(snaps), 7):
+        wh.merge("tweet_metrics", {METRIC: snaps[i : i + 7]})
+        assert_kept_equals_full_scan(wh.conn)
+    wh.merge("tweets", {TWEET: tweets[4:], METRIC: []})
+    assert_kept_equals_full_scan(wh.conn)
+    for row in rng.sample(snaps, 6):  # hand deletes and updates, one statement each
+        if rng.random() < 0.5:
+            wh.conn.execute(
+                "DELETE FROM fact_tweet_metrics WHERE tweet_id = %s AND collected_at = %s",
+                (row["tweet_id"], row["collected_at"]),
+            )
+        else:
+            wh.conn.execute(
+                "UPDATE fact_tweet_metrics SET like_count = like_count + 7,"
+                " collected_at = collected_at + interval '90 hours' WHERE tweet_id = %s AND collected_at = %s",
+                (row["tweet_id"], row["collected_at"]),
+            )
+        assert_kept_equals_full_scan(wh.conn)
