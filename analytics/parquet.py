@@ -4,9 +4,11 @@ Two readers feed the same writer (one Parquet row group per ``batch_rows`` rows,
 column types of :func:`arrow_type`):
 
 - :class:`ArrowReader`: ADBC's PostgreSQL driver (``adbc-driver-postgresql``), which reads
-  PostgreSQL's binary ``COPY`` straight into Arrow batches in C. It runs on its own connection,
+  PostgreSQL's binary ``COPY`` straight into Arrow batches in C. It runs on connections of its own,
   joined to the export's REPEATABLE READ snapshot (``pg_export_snapshot``), so its files agree with
-  the rest. The ecosystem's path; used whenever the driver is installed.
+  the rest; a table is read in two halves of its pages at once (two backends decoding, two
+  threads reading; ``bench/analytics_bench.py``). The ecosystem's path; used whenever the driver
+  is installed.
 - :func:`write_parquet_copy`: PostgreSQL's text ``COPY`` (CSV) parsed by Arrow's streaming CSV
   reader; the fallback without ADBC.
 """
@@ -173,16 +175,21 @@ def _adbc_expression(name: str, pg_type: str) -> str:
 
 
 class ArrowReader:
-    """An ADBC connection reading in the snapshot of ``conn``'s open REPEATABLE READ transaction."""
+    """ADBC connections reading in the snapshot of ``conn``'s open REPEATABLE READ transaction: one
+    per part of a table read in parallel (see :meth:`write`)."""
 
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
-        self._cursor = connection.cursor()
+    def __init__(self, connections: list[Any]) -> None:
+        self._connections = connections
+        self._cursors = [c.cursor() for c in connections]
+
+    @property
+    def readers(self) -> int:
+        return len(self._connections)
 
     @classmethod
-    def join(cls, conn: Any) -> ArrowReader | None:
-        """A reader in ``conn``'s snapshot (``conn`` is inside its transaction); ``None`` when the
-        ADBC driver is not installed."""
+    def join(cls, conn: Any, readers: int = 2) -> ArrowReader | None:
+        """``readers`` connections in ``conn``'s snapshot (``conn`` is inside its transaction);
+        ``None`` when the ADBC driver is not installed."""
         try:
             import adbc_driver_postgresql.dbapi as adbc
         except ImportError:
@@ -192,47 +199,57 @@ class ArrowReader:
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
         password = conn.info.password
         conninfo = make_conninfo(conn.info.dsn, **({"password": password} if password else {}))
-        reader = cls(adbc.connect(conninfo))  # autocommit off: the driver opens a transaction
+        reader = cls([])
         try:
-            reader._cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            reader._cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            for _ in range(max(1, readers)):
+                connection = adbc.connect(conninfo)  # autocommit off: the driver opens a transaction
+                reader._connections.append(connection)
+                cursor = connection.cursor()
+                reader._cursors.append(cursor)
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
         except BaseException:
             reader.close()
             raise
         return reader
 
     def close(self) -> None:
-        try:
-            self._cursor.close()
-            self._connection.rollback()
-        finally:
-            self._connection.close()
+        for cursor, connection in zip(self._cursors, self._connections, strict=False):
+            try:
+                cursor.close()
+                connection.rollback()
+            finally:
+                connection.close()
 
     def write(
         self,
         conn: Any,
-        sql: str,
+        parts: list[str],
         params: dict[str, Any],
         columns: list[tuple[str, str]],
         path: Path,
         batch_rows: int,
         plain: frozenset[str] = frozenset(),
     ) -> int:
-        """The rows of ``sql`` (psycopg's parameters, rendered by ``conn``) into ``path``."""
+        """The rows of the ``parts`` (SELECTs with psycopg's parameters, rendered by ``conn``; at most
+        one per connection, read at once) into ``path``, in the order their batches arrive."""
         import psycopg
         import pyarrow as pa
 
+        assert 0 < len(parts) <= self.readers, "one part a connection"
         arrow_schema = pa.schema([pa.field(name, arrow_type(pg_type)) for name, pg_type in columns])
         select = ", ".join(_adbc_expression(name, pg_type) for name, pg_type in columns)
-        query = f"SELECT {select} FROM ({sql}) AS r"
-        if params:
-            query = psycopg.ClientCursor(conn).mogrify(query, params)
-        with _database_errors():
-            self._cursor.execute(query)
-            stream = self._cursor.fetch_record_batch()
+        streams = []
+        for cursor, sql in zip(self._cursors, parts, strict=False):
+            query = f"SELECT {select} FROM ({sql}) AS r"
+            if params:
+                query = psycopg.ClientCursor(conn).mogrify(query, params)
+            with _database_errors():
+                cursor.execute(query)
+                streams.append(cursor.fetch_record_batch())
 
         def typed() -> Iterator[Any]:
-            for batch in _read_ahead(stream):
+            for batch in _read_ahead(streams):
                 if batch.schema.types == arrow_schema.types:
                     yield pa.RecordBatch.from_arrays(batch.columns, schema=arrow_schema)
                 else:
@@ -259,11 +276,11 @@ def _database_errors() -> Iterator[None]:
 _DONE = object()
 
 
-def _read_ahead(stream: Any, depth: int = 2) -> Iterator[Any]:
-    """The stream's batches, read by a second thread up to ``depth`` batches ahead while this one
-    encodes and compresses the last (both release the GIL): the export takes about as long as the
-    slower of the two, not their sum, and holds at most ``depth`` + 1 batches. The stream reads
-    from the database as it goes: its errors are the database's."""
+def _read_ahead(streams: list[Any], depth: int = 2) -> Iterator[Any]:
+    """The streams' batches, read by a thread each up to ``depth`` batches ahead (in all) while this
+    one encodes and compresses the last (all release the GIL): the export takes about as long as
+    the slowest of them, not their sum, and holds at most ``depth`` + one batch a stream. The
+    streams read from the database as they go: their errors are the database's."""
     ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -276,7 +293,7 @@ def _read_ahead(stream: Any, depth: int = 2) -> Iterator[Any]:
                 continue
         return False
 
-    def read() -> None:
+    def read(stream: Any) -> None:
         try:
             with _database_errors():
                 for batch in stream:
@@ -286,13 +303,23 @@ def _read_ahead(stream: Any, depth: int = 2) -> Iterator[Any]:
         except BaseException as err:  # handed to the consumer, raised there
             put(err)
 
-    reader = threading.Thread(target=read, name="tweetlake-export-read", daemon=True)
-    reader.start()
+    readers = [
+        threading.Thread(target=read, args=(stream,), name=f"tweetlake-export-read-{i}", daemon=True)
+        for i, stream in enumerate(streams)
+    ]
+    for reader in readers:
+        reader.start()
     try:
-        while (item := ahead.get()) is not _DONE:
-            if isinstance(item, BaseException):
+        running = len(readers)
+        while running:
+            item = ahead.get()
+            if item is _DONE:
+                running -= 1
+            elif isinstance(item, BaseException):
                 raise item
-            yield item
+            else:
+                yield item
     finally:
         stop.set()
-        reader.join()
+        for reader in readers:
+            reader.join()

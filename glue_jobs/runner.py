@@ -326,8 +326,12 @@ class WarehouseJob:
                 raise RuntimeError(f"staging {kind}: wrote {count} rows, expected {expected}")
             if count >= 0:  # the JDBC writer does not report a count
                 self.summary.staged[kind] = count
-        for table in self.staging.values():  # the merge plans with the staged rows' statistics
+        # The merge plans with the staged rows' statistics (row counts, distinct values): a small
+        # sample is enough for those (0.1 s for a million-tweet run, 0.8 s at the default target).
+        self._conn.execute("SET default_statistics_target = 10")
+        for table in self.staging.values():
             self._conn.execute(f"ANALYZE {self.schema}.{table}")
+        self._conn.execute("RESET default_statistics_target")
         self._lap("stage")
 
     def _staging_work(self) -> Lake:

@@ -229,17 +229,23 @@ def stage_files_many(
     frames: Mapping[K, StagingFrame], target: DbTarget, schema: str, work: Lake, *, threads: int = 2
 ) -> dict[K, int]:
     """``files``: Spark writes each frame as CSV files under ``work`` (a folder or an S3 prefix: JVM
-    only, no Python per row), then the driver streams the files through ``COPY … FROM STDIN`` on
-    ``threads`` connections and deletes them. ``work`` must be a place for this run alone."""
-    jobs: list[tuple[K, str, str]] = []
+    only, no Python per row), and the driver streams each frame's files through ``COPY … FROM STDIN``
+    on ``threads`` connections as soon as the frame is written, while Spark writes the next one;
+    then deletes them. ``work`` must be a place for this run alone."""
+    written = dict.fromkeys(frames, 0)
     try:
-        for kind, frame in frames.items():
-            frame.df.select(*frame.columns).write.mode("overwrite").options(**CSV_OPTIONS).csv(work.hadoop_url(kind))
-            statement = copy_statement(schema, frame.table, frame.columns)
-            jobs += [(kind, statement, key) for key in committed_parts(work, kind)]
-        written = dict.fromkeys(frames, 0)
         with ThreadPoolExecutor(threads) as pool:
-            for kind, rows in pool.map(lambda job: _copy_file(target, work, *job), jobs):
+            copies = []
+            for kind, frame in frames.items():
+                frame.df.select(*frame.columns).write.mode("overwrite").options(**CSV_OPTIONS).csv(
+                    work.hadoop_url(kind)
+                )
+                statement = copy_statement(schema, frame.table, frame.columns)
+                copies += [
+                    pool.submit(_copy_file, target, work, kind, statement, key) for key in committed_parts(work, kind)
+                ]
+            for copy in copies:
+                kind, rows = copy.result()
                 written[kind] += rows
         return written
     finally:

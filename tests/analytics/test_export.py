@@ -177,6 +177,13 @@ def test_parquet_streams_in_row_groups_with_bounded_memory(wh: Any, schema: str,
     assert result.files[0].rows == rows
     metadata = pq.ParquetFile(tmp_path / "big" / "fact_tweet_metrics.parquet").metadata
     assert metadata.num_rows == rows and metadata.num_row_groups == rows // batch  # one row group a batch
+    # read in two halves of the table's pages at once, every row exactly once
+    from analytics.export import _page_halves
+
+    halves = _page_halves(wh, schema, "fact_tweet_metrics", f"SELECT tweet_id FROM {schema}.fact_tweet_metrics")
+    assert len(halves) == 2 and all(wh.execute(f"SELECT count(*) FROM ({h}) AS p").fetchone()[0] > 0 for h in halves)
+    ids = pq.read_table(tmp_path / "big" / "fact_tweet_metrics.parquet", columns=["tweet_id"]).column(0).to_pylist()
+    assert sorted(ids) == list(range(1, rows + 1))
     # the whole table as Python rows would take well over 200 MB (10 columns of 300,000 objects);
     # one batch of 10,000 rows and its Arrow arrays stay far below 40 MB
     assert peak < 40 * 1024 * 1024, peak
