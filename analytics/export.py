@@ -137,9 +137,10 @@ def _page_halves(conn: Any, schema: str, relation: str, sql: str) -> list[str]:
     ).fetchone()
     if kind != "r" or pages < 2:
         return [sql]
-    glue = " AND " if " WHERE " in sql else " WHERE "
+    head, _, condition = sql.partition(" WHERE ")  # the relation's own filter (``_select``), kept whole
+    where = f" WHERE ({condition}) AND" if condition else " WHERE"
     half = f"'({pages // 2},0)'::tid"
-    return [f"{sql}{glue}ctid < {half}", f"{sql}{glue}ctid >= {half}"]
+    return [f"{head}{where} ctid < {half}", f"{head}{where} ctid >= {half}"]
 
 
 def _csv_select(sql: str, columns: list[tuple[str, str]], neutralise: bool) -> str:
@@ -235,13 +236,14 @@ def _export(conn: Any, schema: str, lake: Lake, opts: ExportOptions) -> ExportRe
     try:
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            known = dict(
-                conn.execute(
-                    "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            known = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
                     " WHERE n.nspname = %s AND c.relkind IN ('r', 'v', 'm', 'p')",
                     (schema,),
                 ).fetchall()
-            )
+            }
             missing = [r for r in opts.relations if r not in known]
             if missing:
                 raise ExportError(f"no such table or view in schema {schema}: {', '.join(missing)}")

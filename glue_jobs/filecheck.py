@@ -240,11 +240,14 @@ def read_raw_files(lake_uri: str, batches: Iterator[Any]) -> Iterator[Any]:
 
 
 def raw_lines(spark: Any, lake: Lake, files: list[tuple[str, int]]) -> Any:
-    """The lines of ``files`` (lake key, size) as a DataFrame of :data:`READ_SCHEMA`: a task per file
-    (up to four per core), the biggest first, so that the tasks even out across the cores."""
+    """The lines of ``files`` (lake key, size) as a DataFrame of :data:`READ_SCHEMA`: a task per file,
+    or, with more files than four per core, that many tasks, the files dealt out biggest first (the
+    first task gets the 1st, 5th, 9th… biggest), so that the tasks even out across the cores."""
     import functools
 
-    biggest_first = [(key,) for key, _ in sorted(files, key=lambda f: -f[1])]
+    biggest_first = [key for key, _ in sorted(files, key=lambda f: -f[1])]
     slices = max(1, min(len(biggest_first), 4 * max(1, spark.sparkContext.defaultParallelism)))
-    keys_df = spark.createDataFrame(spark.sparkContext.parallelize(biggest_first, slices), "key string")
+    dealt = [biggest_first[i::slices] for i in range(slices)]
+    tasks = spark.sparkContext.parallelize(range(slices), slices)  # one number a task: task i deals out dealt[i]
+    keys_df = spark.createDataFrame(tasks.flatMap(lambda i: [(key,) for key in dealt[i]]), "key string")
     return keys_df.mapInArrow(functools.partial(read_raw_files, lake.uri), READ_SCHEMA)

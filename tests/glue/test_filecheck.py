@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from typing import Any
 
 import pytest
 
@@ -97,3 +98,27 @@ def test_a_truncated_file_gives_its_lines_then_its_reason(local_lake: Lake) -> N
     lines = [line for block in reader.blocks() for line in block]
     assert lines and set(lines) == {GOOD.splitlines()[0]}  # the runner leaves them out: the file fails whole
     assert reader.reason is not None and reader.reason.startswith("truncated gzip")
+
+
+@pytest.mark.slow
+def test_spark_reads_each_file_in_one_task_and_deals_the_biggest_out_first(spark: Any, local_lake: Lake) -> None:
+    import pyspark.sql.functions as F
+
+    from glue_jobs.filecheck import raw_lines
+
+    parallelism = spark.sparkContext.defaultParallelism
+    count = 4 * parallelism * 2 + 3  # more files than tasks
+    files = []
+    for i in range(count):
+        key = KEY.replace("00000", f"{i:05d}")
+        local_lake.put_bytes(key, gzip.compress(GOOD * (i + 1)))
+        files.append((key, i + 1))
+    tasks = raw_lines(spark, local_lake, files).withColumn("task", F.spark_partition_id())
+    per_task: dict[int, set[str]] = {}
+    for row in tasks.select("task", "source_file").distinct().collect():
+        per_task.setdefault(row["task"], set()).add(row["source_file"])
+    assert len(per_task) == 4 * parallelism
+    assert sum(len(keys) for keys in per_task.values()) == count  # each file in one task
+    biggest = sorted(files, key=lambda f: -f[1])[: 4 * parallelism]
+    assert all(sum(k in keys for k, _ in biggest) == 1 for keys in per_task.values())  # one of the biggest each
+    assert tasks.filter("file_reason IS NULL").count() == 50 * sum(size for _, size in files)
