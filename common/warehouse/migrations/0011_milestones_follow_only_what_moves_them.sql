@@ -30,23 +30,19 @@ BEGIN
         WHERE n.tweet_type <> 'retweet'
           AND EXISTS (SELECT 1 FROM fact_tweet_metrics AS m WHERE m.tweet_id = n.tweet_id
                       AND m.collected_at >= n.created_at AND m.collected_at <= n.created_at + interval '168 hours');
-    ELSIF TG_OP = 'UPDATE' THEN  -- fact_tweet_metrics: the rows before and after
-        SELECT array_agg(DISTINCT s.tweet_id) INTO tweets
-        FROM (SELECT tweet_id, collected_at FROM touched UNION ALL SELECT tweet_id, collected_at FROM previous) AS s
-        JOIN fact_tweet AS t ON t.tweet_id = s.tweet_id
-        WHERE t.created_at IS NOT NULL AND t.tweet_type <> 'retweet'
-          AND (s.collected_at <= t.created_at + interval '168 hours'  -- within 168 h, or before posting
-               OR EXISTS (SELECT 1 FROM (SELECT max(m.collected_at) AS at FROM fact_tweet_metrics AS m
-                                         WHERE m.tweet_id = s.tweet_id AND m.collected_at < s.collected_at) AS p
-                          WHERE p.at >= t.created_at AND p.at < t.created_at + interval '168 hours'));
-    ELSE  -- fact_tweet_metrics: the rows written or deleted
-        SELECT array_agg(DISTINCT s.tweet_id) INTO tweets
-        FROM touched AS s JOIN fact_tweet AS t ON t.tweet_id = s.tweet_id
-        WHERE t.created_at IS NOT NULL AND t.tweet_type <> 'retweet'
-          AND (s.collected_at <= t.created_at + interval '168 hours'  -- within 168 h, or before posting
-               OR EXISTS (SELECT 1 FROM (SELECT max(m.collected_at) AS at FROM fact_tweet_metrics AS m
-                                         WHERE m.tweet_id = s.tweet_id AND m.collected_at < s.collected_at) AS p
-                          WHERE p.at >= t.created_at AND p.at < t.created_at + interval '168 hours'));
+    ELSE  -- fact_tweet_metrics: the rows written or deleted (for an update, before and after)
+        EXECUTE format($sql$
+            SELECT array_agg(DISTINCT s.tweet_id) FROM (%s) AS s JOIN fact_tweet AS t ON t.tweet_id = s.tweet_id
+            WHERE t.created_at IS NOT NULL AND t.tweet_type <> 'retweet'
+              AND (s.collected_at <= t.created_at + interval '168 hours'  -- within 168 h, or before posting
+                   OR EXISTS (SELECT 1 FROM (SELECT max(m.collected_at) AS at FROM fact_tweet_metrics AS m
+                                             WHERE m.tweet_id = s.tweet_id AND m.collected_at < s.collected_at) AS p
+                              WHERE p.at >= t.created_at AND p.at < t.created_at + interval '168 hours'))
+            $sql$,
+            CASE WHEN TG_OP = 'UPDATE'
+                 THEN 'SELECT tweet_id, collected_at FROM touched UNION ALL SELECT tweet_id, collected_at FROM previous'
+                 ELSE 'SELECT tweet_id, collected_at FROM touched' END)
+        INTO tweets;
     END IF;
     IF tweets IS NOT NULL THEN
         PERFORM refresh_tweet_metric_milestones(tweets);
