@@ -6,6 +6,8 @@ units) uses these numbers; ``tweetlake --help`` and the docs print :data:`MEANIN
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Mapping
 from enum import IntEnum
 
 
@@ -47,3 +49,12 @@ KNOWN_STOPS = frozenset({ExitCode.LOCKED, ExitCode.BUDGET_REACHED})
 def table(indent: str = "  ") -> str:
     """The codes and their meanings, one line each (for ``--help`` and the docs)."""
     return "\n".join(f"{indent}{int(code):>3}  {text}" for code, text in MEANINGS.items())
+
+
+def epilog(meanings: Mapping[ExitCode, str], width: int = 100) -> str:
+    """A command's ``exit codes:`` block for its ``--help``: the codes it can end with, each with what
+    it means for that command. The numbers come from :class:`ExitCode`, never typed by hand."""
+    lines = ["exit codes:"]
+    for code, text in meanings.items():
+        lines += textwrap.wrap(text, width, initial_indent=f"{int(code):>3}  ", subsequent_indent="     ")
+    return "\n".join(lines)

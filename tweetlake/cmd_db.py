@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from common.exit_codes import ExitCode, epilog
 from common.settings import env_help, load
 from tweetlake.options import ArgumentParser, add_database, add_log_level
 
@@ -19,12 +20,17 @@ EPILOG = f"""actions:
   status   connect and report the server version and the URL (without password): the URL given by
            --database-url or $TWEETLAKE_DATABASE_URL, else the embedded server (never started)
 
-exit codes:
-  0  done
-  1  the embedded server is not running (url, status)
-  2  bad arguments (a URL that is not postgresql://…, a bad schema name)
-  8  the database is unreachable or refused the login (status, migrate), or the embedded server
-     failed to start
+{
+    epilog(
+        {
+            ExitCode.OK: "done",
+            ExitCode.FAILED: "the embedded server is not running (url, status)",
+            ExitCode.USAGE: "bad arguments (a URL that is not postgresql://…, a bad schema name)",
+            ExitCode.DATABASE: "the database is unreachable or refused the login (status, migrate), or the embedded"
+            " server failed to start",
+        }
+    )
+}
 
 A URL on the command line is visible to other users in ps: prefer $TWEETLAKE_DATABASE_URL
 for one that holds a password.

@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from common.exit_codes import ExitCode, epilog
 from common.lake import Lake
 from common.logs import configure_logging
 from common.settings import env_help, home
@@ -42,8 +43,15 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="tweetlake demo",
         description=__doc__,
-        epilog="exit codes: 0 done; 2 bad arguments or a missing extra; 8 the database is"
-        " unreachable\n\n" + env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL"),
+        epilog=epilog(
+            {
+                ExitCode.OK: "done",
+                ExitCode.USAGE: "bad arguments or a missing extra",
+                ExitCode.DATABASE: "the database is unreachable",
+            }
+        )
+        + "\n\n"
+        + env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

@@ -10,15 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from common.exit_codes import ExitCode, epilog
 from common.settings import env_help, load
 from tweetlake.doctor import PATHS, check_stack, run_checks
 from tweetlake.options import ArgumentParser, add_log_level
 
 EPILOG = f"""paths (--for): {", ".join(f"{p} ({', '.join(c)})" for p, c in PATHS.items())}
 
-exit codes:
-  0  every check passed
-  2  a check failed (its line says how to fix it)
+{epilog({ExitCode.OK: "every check passed", ExitCode.USAGE: "a check failed (its line says how to fix it)"})}
 
 {env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_JDBC_JAR", "TWEETLAKE_JDBC_SEARCH", "X_BEARER_TOKEN")}
 """

@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 import sys
 
+from common.exit_codes import ExitCode, epilog
 from common.layout import DATASET_ALIASES, canonical_dataset
 from common.settings import env_help
 from tweetlake.errors import UsageError
@@ -23,21 +24,26 @@ from tweetlake.options import (
     open_lake,
 )
 
-EPILOG = """A lake file that cannot be read (empty, not gzip, truncated, not UTF-8, a line over 1 MiB, no
+EPILOG = f"""A lake file that cannot be read (empty, not gzip, truncated, not UTF-8, a line over 1 MiB, no
 lines) is quarantined whole: recorded in etl_file_ledger with its reason, with a marker under
 <lake>/quarantine/<dataset>/_files/, named in the summary, never read again unless
 --retry-quarantined. Every other file loads; the run still exits 0.
 
-exit codes:
-  0  done (files quarantined whole are named in the summary)
-  2  bad arguments or setup: a lake URI or database URL, no such lake folder, a missing extra
-     (pip install 'tweetlake[local]'), no Java or JDBC driver
-  7  the lake failed (denied, unreachable, no AWS credentials)
-  8  the database is unreachable, refused the login, or went away during the run (nothing of the
-     failed run is committed: run it again)
- 70  a bug (with a traceback)
-130  interrupted (Ctrl-C): Spark's jobs cancelled, the merge rolled back (nothing of the run is
-     committed), Spark stopped
+{
+    epilog(
+        {
+            ExitCode.OK: "done (files quarantined whole are named in the summary)",
+            ExitCode.USAGE: "bad arguments or setup: a lake URI or database URL, no such lake folder, a missing extra"
+            " (pip install 'tweetlake[local]'), no Java or JDBC driver",
+            ExitCode.LAKE: "the lake failed (denied, unreachable, no AWS credentials, a file gone while it was read)",
+            ExitCode.DATABASE: "the database is unreachable, refused the login, or went away during the run (nothing of"
+            " the failed run is committed: run it again)",
+            ExitCode.BUG: "a bug (with a traceback)",
+            ExitCode.INTERRUPTED: "interrupted (Ctrl-C): Spark's jobs cancelled, the merge rolled back (nothing of the"
+            " run is committed), Spark stopped",
+        }
+    )
+}
 
 """
 

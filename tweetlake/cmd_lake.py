@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import argparse
 
+from common.exit_codes import ExitCode, epilog
 from common.lake_summary import render, summarise
 from common.settings import env_help
 from tweetlake.options import ArgumentParser, add_lake, add_log_level, open_lake
 
-EPILOG = f"""exit codes:
-  0  done
-  2  bad arguments: a lake URI that is not file:///… or s3://…, or no lake folder there
-  7  the lake failed (denied, unreachable, no AWS credentials, no such bucket)
+EPILOG = f"""{
+    epilog(
+        {
+            ExitCode.OK: "done",
+            ExitCode.USAGE: "bad arguments: a lake URI that is not file:///… or s3://…, or no lake folder there",
+            ExitCode.LAKE: "the lake failed (denied, unreachable, no AWS credentials, no such bucket)",
+        }
+    )
+}
 
 {env_help("TWEETLAKE_HOME", "TWEETLAKE_LAKE")}"""
 

@@ -16,6 +16,7 @@ import sys
 import threading
 from types import FrameType
 
+from common.exit_codes import ExitCode, epilog
 from tweetlake.options import ArgumentParser, add_log_level
 
 NOT_INSTALLED = 2
@@ -33,9 +34,14 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="tweetlake simulator",
         description=__doc__,
-        epilog="exit codes:\n  0  stopped by SIGINT or SIGTERM\n  2  bad arguments, the port is"
-        " in use, or the simulator is not installed (pip install ./simulator)\n\n"
-        "environment:\n  (none: the simulator reads only its options)",
+        epilog=epilog(
+            {
+                ExitCode.OK: "stopped by SIGINT or SIGTERM",
+                ExitCode.USAGE: "bad arguments, the port is in use, or the simulator is not installed"
+                " (pip install ./simulator)",
+            }
+        )
+        + "\n\nenvironment:\n  (none: the simulator reads only its options)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")

@@ -16,16 +16,22 @@ import os
 import sys
 from typing import Any
 
+from common.exit_codes import ExitCode, epilog
 from common.settings import env_help
 from tweetlake.errors import UsageError
 from tweetlake.options import ArgumentParser, add_database, add_log_level, check_database_url, check_schema
 from tweetlake.output import MAX_CELL, format_table, terminal_width
 
-EPILOG = f"""exit codes:
-  0  done
-  1  PostgreSQL refused a statement (its message is printed)
-  2  bad arguments: no SQL, a database URL that is not postgresql://…, a bad schema name
-  8  the database is unreachable or refused the login
+EPILOG = f"""{
+    epilog(
+        {
+            ExitCode.OK: "done",
+            ExitCode.FAILED: "PostgreSQL refused a statement (its message is printed)",
+            ExitCode.USAGE: "bad arguments: no SQL, a database URL that is not postgresql://…, a bad schema name",
+            ExitCode.DATABASE: "the database is unreachable or refused the login",
+        }
+    )
+}
 
 {env_help("TWEETLAKE_HOME", "TWEETLAKE_DATABASE_URL", "TWEETLAKE_DB_SCHEMA")}"""
 

@@ -11,20 +11,29 @@ from __future__ import annotations
 import argparse
 import sys
 
+from common.exit_codes import epilog
 from common.settings import env_help, load
 from common.words import plural
 from ingestion.registry import InvalidUsername, Registry, check_username
 from tweetlake.errors import ExitCode, UsageError
 from tweetlake.options import ArgumentParser, add_lake, add_log_level, open_lake
 
-EPILOG = f"""exit codes:
-  0  done
-  1  a name X does not know or has suspended (add), or a name not tracked (remove); nothing written
-  2  bad arguments: a name that is not 1-15 letters, digits or _, a lake URI, no X API token (add
-     without --offline)
-  3  the X API refused the lookup (bad token, no access); 5 it did not answer
-  7  the lake failed (denied, unreachable, no AWS credentials)
-  9  the monthly X API budget has no room for the lookup (add: names are user reads, billed)
+EPILOG = f"""{
+    epilog(
+        {
+            ExitCode.OK: "done",
+            ExitCode.FAILED: "a name X does not know or has suspended (add), or a name not tracked (remove); nothing"
+            " written",
+            ExitCode.USAGE: "bad arguments: a name that is not 1-15 letters, digits or _, a lake URI, no X API token"
+            " (add without --offline)",
+            ExitCode.FATAL_API: "the X API refused the lookup (bad token, no access)",
+            ExitCode.API_KEPT_FAILING: "the X API did not answer the lookup",
+            ExitCode.LAKE: "the lake failed (denied, unreachable, no AWS credentials)",
+            ExitCode.BUDGET_REACHED: "the monthly X API budget has no room for the lookup (add: names are user reads,"
+            " billed)",
+        }
+    )
+}
 
 {
     env_help(

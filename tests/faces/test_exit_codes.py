@@ -54,3 +54,25 @@ def test_an_unknown_command_is_one_line_with_the_closest_command() -> None:
     assert shown.stderr.splitlines() == [
         "tweetlake: unknown command 'repot': did you mean 'report'? (see tweetlake --help)"
     ]
+
+
+def test_every_commands_help_names_only_codes_of_the_one_table() -> None:
+    """Each command's ``--help`` lists the codes it can end with (``common.exit_codes.epilog``): every
+    number there is one of the table's, and the command's own meaning of it is printed beside it."""
+    import importlib
+    import re
+
+    from tweetlake.cli import COMMANDS
+
+    blocks = {}
+    for name, (module, _) in COMMANDS.items():
+        text = importlib.import_module(module).build_parser().format_help()
+        if "exit codes:" not in text:
+            continue
+        block = text.split("exit codes:", 1)[1].split("\n\n", 1)[0]
+        blocks[name] = [int(m.group(1)) for m in re.finditer(r"^\s{0,2}(\d+)  \S", block, re.MULTILINE)]
+    assert {"job", "db", "sql", "users", "lake", "doctor", "demo", "simulator"} <= set(blocks)
+    known = {int(code) for code in ExitCode}
+    for name, codes in blocks.items():
+        assert codes and codes[0] == 0 and set(codes) <= known, (name, codes)
+        assert codes == sorted(codes), name
