@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from common.layout import canonical_dataset
 from common.warehouse.columns import STAGED_COLUMNS, Staging
-from common.warehouse.merge import MergeSpec, merge_tweet_metrics, merge_tweets, merge_users
+from common.warehouse.merge import MergeSpec
+from common.warehouse.merge_tweets import merge_tweet_metrics, merge_tweets
+from common.warehouse.merge_users import merge_users
 
 if TYPE_CHECKING:
     import pyspark.sql.types as T

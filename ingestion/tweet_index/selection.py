@@ -62,20 +62,10 @@ def due(index: TweetIndex, now: int, policy: Policy, author_ids: set[int] | None
             continue
         if author_ids is not None and author not in author_ids:
             continue
-        target = tweet_id
-        if latest and tweet_id in latest:
-            target = latest[tweet_id]
-            if index._pos(target) is not None:
-                continue  # the newest version is an entry of its own: it decides
-        wanted.append((created, target))
-    wanted.sort(reverse=True)
-    seen: set[int] = set()
-    out = []
-    for _, target in wanted:
-        if target not in seen and target not in deleted_ids:
-            seen.add(target)
-            out.append(target)
-    return out
+        target = _newest_version(index, latest, tweet_id)
+        if target is not None:
+            wanted.append((created, target))
+    return _youngest_first(wanted, deleted_ids)
 
 
 def _due_by_slices(index: TweetIndex, now: int, policy: Policy, author_ids: set[int] | None) -> list[int]:
@@ -104,12 +94,23 @@ def _due_by_slices(index: TweetIndex, now: int, policy: Policy, author_ids: set[
             tweet_id = ids[pos]
             if tweet_id in deleted_ids or (author_ids is not None and index.authors[pos] not in author_ids):
                 continue
-            target = tweet_id
-            if latest and tweet_id in latest:
-                target = latest[tweet_id]
-                if index._pos(target) is not None:
-                    continue  # the newest version is an entry of its own: it decides
-            wanted.append((created[pos], target))
+            target = _newest_version(index, latest, tweet_id)
+            if target is not None:
+                wanted.append((created[pos], target))
+    return _youngest_first(wanted, deleted_ids)
+
+
+def _newest_version(index: TweetIndex, latest: dict[int, int], tweet_id: int) -> int | None:
+    """The id to refresh for ``tweet_id``: its newest version's, or ``None`` when that version is an
+    entry of its own (it decides, by its own age and refresh)."""
+    if latest and tweet_id in latest:
+        target = latest[tweet_id]
+        return None if index._pos(target) is not None else target
+    return tweet_id
+
+
+def _youngest_first(wanted: list[tuple[int, int]], deleted_ids: set[int]) -> list[int]:
+    """``(created, id)`` pairs → unique ids, youngest first, without the deleted ones."""
     wanted.sort(reverse=True)
     seen: set[int] = set()
     out = []

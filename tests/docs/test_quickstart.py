@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.faces.test_demo_resume import demo as run_demo
+
 pytestmark = pytest.mark.slow  # the demo: the simulator, Spark and the embedded PostgreSQL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,15 +29,7 @@ def test_the_quickstarts_next_steps_run_as_written_after_the_demo() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "TWEETLAKE_", "PG"))}
     env["TWEETLAKE_HOME"] = str(home)
     try:
-        demo = subprocess.run(
-            [sys.executable, "-m", "tweetlake.cli", "demo", "--accounts", "2"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1500,
-            check=False,
-        )
+        demo = run_demo(["--accounts", "2"], env)
         assert demo.returncode == 0, demo.stderr[-3000:]
         tracked = re.search(r"^tracking 2 accounts: (.+)$", demo.stdout, re.M)
         assert tracked is not None
