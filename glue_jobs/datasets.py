@@ -61,6 +61,8 @@ class DatasetSpec:
     raw_schema: str
     """The name of the ``data`` object's schema (a ``StructType`` in ``glue_jobs.transforms``)."""
     outputs: tuple[Output, ...]
+    """Staged in this order, which is the order the merge reads them in (it begins on the first
+    while the later ones are written: ``glue_jobs/staged.py``)."""
     merge: MergeSpec
 
     def data_schema(self) -> T.StructType:
@@ -94,13 +96,13 @@ TWEETS = DatasetSpec(
     raw_schema="tweets.TWEET_SCHEMA",
     outputs=(
         _of_tweets(Staging.TWEET, "tweet_rows"),
-        _METRIC_SNAPSHOTS,
+        _EDIT_LINKS,
         _of_tweets(Staging.HASHTAG, "explode_hashtags"),
         _of_tweets(Staging.CASHTAG, "explode_cashtags"),
         _of_tweets(Staging.MENTION, "explode_mentions"),
         _of_tweets(Staging.URL, "explode_urls"),
         _of_tweets(Staging.REFERENCE, "explode_references"),
-        _EDIT_LINKS,
+        _METRIC_SNAPSHOTS,
     ),
     # fact_tweet CASCADE empties the bridges; fact_tweet_metrics is shared with tweet_metrics
     # (upserted with the same key and values, never emptied).

@@ -14,6 +14,10 @@ Three ways to fill them (``--staging-method``; ``auto`` picks ``files`` where th
 ``jdbc``
     Spark's JDBC writer with ``reWriteBatchedInserts=true`` and a large ``batchsize``.
 
+Each method calls ``on_staged(kind, rows)`` once a kind's table holds all its rows (``rows`` is
+``-1`` where the method cannot count): the job's merge begins on the first tables while Spark
+still writes the others (``glue_jobs/staged.py``).
+
 Every table's columns and their types are the contract of ``common/warehouse/columns.py``.
 Either way the staging tables are only an input of the merge: the merge de-duplicates what it
 reads, and nothing reaches the warehouse's tables or the ledger unless the merge commits.
@@ -27,7 +31,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -49,6 +53,12 @@ CSV_OPTIONS = {
 _CHUNK_ROWS = 4000
 
 K = TypeVar("K", bound=str)  # a staging kind (``common.warehouse.columns.Staging``, or any name)
+OnStaged = Callable[[Any, int], None]
+"""Called with a kind and its row count (``-1``: not counted) once the kind's table is full."""
+
+
+def _nothing(_kind: Any, _rows: int) -> None:
+    """The default :data:`OnStaged`."""
 
 
 class StagingFrame(NamedTuple):
@@ -176,7 +186,12 @@ def _copy_tagged_partition(
 
 
 def stage_copy_many(
-    frames: Mapping[K, StagingFrame], target: DbTarget, schema: str, *, chunk_rows: int = _CHUNK_ROWS
+    frames: Mapping[K, StagingFrame],
+    target: DbTarget,
+    schema: str,
+    *,
+    chunk_rows: int = _CHUNK_ROWS,
+    on_staged: OnStaged = _nothing,
 ) -> dict[K, int]:
     """``copy``: COPY several frames into their staging tables from the Spark tasks, in ONE Spark
     job; ``frames`` maps a kind to its frame. Returns the rows written per kind."""
@@ -193,6 +208,8 @@ def stage_copy_many(
     # mapPartitions + collect: an action whose only result is one count per task (never the data).
     for name, count in union_df.rdd.mapPartitions(_copy_tagged_partition(target.url, statements, chunk_rows)).collect():
         written[kind_of[name]] += count
+    for kind, count in written.items():  # one Spark job: every table is full at once
+        on_staged(kind, count)
     return written
 
 
@@ -203,11 +220,12 @@ def stage_jdbc_many(
     *,
     batch_size: int = 10_000,
     partitions: int | None = None,
+    on_staged: OnStaged = _nothing,
 ) -> dict[K, int]:
     """``jdbc``: Spark's JDBC writer (batched, rewritten multi-row inserts). It reports no count
     (``-1``) without another pass; the merge counts what it reads."""
     check_identifier(schema)
-    for frame in frames.values():
+    for kind, frame in frames.items():
         out = frame.df.select(*frame.columns)
         if partitions:
             out = out.repartition(partitions)
@@ -222,31 +240,41 @@ def stage_jdbc_many(
             .mode("append")
             .save()
         )
+        on_staged(kind, -1)
     return dict.fromkeys(frames, -1)
 
 
 def stage_files_many(
-    frames: Mapping[K, StagingFrame], target: DbTarget, schema: str, work: Lake, *, threads: int = 2
+    frames: Mapping[K, StagingFrame],
+    target: DbTarget,
+    schema: str,
+    work: Lake,
+    *,
+    threads: int = 2,
+    on_staged: OnStaged = _nothing,
 ) -> dict[K, int]:
     """``files``: Spark writes each frame as CSV files under ``work`` (a folder or an S3 prefix: JVM
     only, no Python per row), and the driver streams each frame's files through ``COPY … FROM STDIN``
     on ``threads`` connections as soon as the frame is written, while Spark writes the next one;
-    then deletes them. ``work`` must be a place for this run alone."""
+    then deletes them. ``work`` must be a place for this run alone. A kind is reported staged (in
+    the frames' order) as soon as its last file is in; a failed COPY stops the writes that follow."""
     written = dict.fromkeys(frames, 0)
     try:
-        with ThreadPoolExecutor(threads) as pool:
-            copies = []
+        with ThreadPoolExecutor(threads) as pool, ThreadPoolExecutor(1) as finisher:
+            finished: list[Future[tuple[K, int]]] = []
             for kind, frame in frames.items():
+                for done in finished:
+                    if done.done() and done.exception() is not None:
+                        done.result()  # raises: no point writing more
                 frame.df.select(*frame.columns).write.mode("overwrite").options(**CSV_OPTIONS).csv(
                     work.hadoop_url(kind)
                 )
                 statement = copy_statement(schema, frame.table, frame.columns)
-                copies += [
-                    pool.submit(_copy_file, target, work, kind, statement, key) for key in committed_parts(work, kind)
-                ]
-            for copy in copies:
-                kind, rows = copy.result()
-                written[kind] += rows
+                copies = [pool.submit(_copy_file, target, work, statement, key) for key in committed_parts(work, kind)]
+                finished.append(finisher.submit(_finish, kind, copies, on_staged))
+            for done in finished:
+                kind, rows = done.result()
+                written[kind] = rows
         return written
     finally:
         if isinstance(work, LocalLake):  # Hadoop's local writes leave .crc files beside the parts
@@ -254,6 +282,13 @@ def stage_files_many(
         else:
             for obj in list(work.list("")):
                 work.delete(obj.key)
+
+
+def _finish(kind: K, copies: Sequence[Future[int]], on_staged: OnStaged) -> tuple[K, int]:
+    """A kind's rows once all its files are in (the first failed COPY raises)."""
+    rows = sum(copy.result() for copy in copies)
+    on_staged(kind, rows)
+    return kind, rows
 
 
 def committed_parts(work: Lake, folder: str) -> list[str]:
@@ -266,7 +301,7 @@ def committed_parts(work: Lake, folder: str) -> list[str]:
     ]
 
 
-def _copy_file(target: DbTarget, work: Lake, kind: K, statement: str, key: str) -> tuple[K, int]:
+def _copy_file(target: DbTarget, work: Lake, statement: str, key: str) -> int:
     import psycopg
 
     with psycopg.connect(target.url, application_name="tweetlake-staging") as conn:
@@ -275,4 +310,4 @@ def _copy_file(target: DbTarget, work: Lake, kind: K, statement: str, key: str) 
             with cur.copy(statement) as copy:
                 while block := f.read(1 << 20):
                     copy.write(block)
-            return kind, max(cur.rowcount, 0)
+            return max(cur.rowcount, 0)

@@ -120,11 +120,10 @@ def _write_tweets(cur: Any, any_existed: bool) -> None:
 
 
 def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None:
-    t, m, e = stg[Staging.TWEET], stg[Staging.METRIC], stg[Staging.EDIT_LINK]
-    ensure_dates(cur, t, m)
+    # Each staging table is named as late as it is read: it may still be filling (glue_jobs/staged.py).
+    t = stg[Staging.TWEET]
+    ensure_dates(cur, t)
     step("dates")
-    _merge_edit_links(cur, e)
-    step("edit_links")
     # The latest collection of each tweet in this run, whether the warehouse had the tweet, and
     # whether this collection beats what is loaded.
     cur.execute(
@@ -144,6 +143,9 @@ def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None
         " coalesce(bool_or(existed), false) FROM w_tweet"
     )
     only_winners, any_existed = cur.fetchone()
+    e = stg[Staging.EDIT_LINK]
+    _merge_edit_links(cur, e)  # before the tweets: their edit_of_tweet_id comes from tweet_edit_link
+    step("edit_links")
     _write_tweets(cur, any_existed)
     step("fact_tweet")
     _apply_edit_links(cur, e)
@@ -168,19 +170,23 @@ def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None
             f" s.tweet_id, {', '.join('s.' + c for c in columns)} FROM {stg[kind]} s{winners}"
         )
         step(table)
+    m = stg[Staging.METRIC]
+    ensure_dates(cur, m)
     _merge_metrics(cur, m)
     step("fact_tweet_metrics")
 
 
 def merge_tweet_metrics(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None:
-    m, e, d = stg[Staging.METRIC], stg[Staging.EDIT_LINK], stg[Staging.DELETION]
+    m = stg[Staging.METRIC]  # each table named as late as it is read (glue_jobs/staged.py)
     ensure_dates(cur, m)
     step("dates")
     _merge_metrics(cur, m)
     step("fact_tweet_metrics")
+    e = stg[Staging.EDIT_LINK]
     _merge_edit_links(cur, e)
     _apply_edit_links(cur, e)
     step("edit_links")
+    d = stg[Staging.DELETION]
     cur.execute(
         "INSERT INTO tweet_deletion (tweet_id, detected_at, title, detail)"
         f" SELECT DISTINCT ON (tweet_id, detected_at) tweet_id, detected_at, title, detail FROM {d}"
