@@ -315,14 +315,18 @@ class WarehouseJob:
         on_staged = when_staged(self.target, self.schema, tables, self.summary.staged)
         spark_context = next(iter(outputs.values())).sparkSession.sparkContext
         method = self.options.staging_method
+        is_local = (spark_context.master or "").startswith("local")
         if method == "auto":  # files need a folder the executors and the driver share
-            method = "files" if self.options.staging_uri or (spark_context.master or "").startswith("local") else "copy"
+            method = "files" if self.options.staging_uri or is_local else "copy"
+        # beside the merge, local Spark leaves half the cores to it (glue_jobs/staging.py)
+        later_lanes = max(1, spark_context.defaultParallelism // 2) if is_local else None
 
         def run_method() -> object:
             if method == "copy":
                 return stage_copy_many(frames, self.target, self.schema, on_staged=on_staged)
             if method == "files":
-                return stage_files_many(frames, self.target, self.schema, self._staging_work(), on_staged=on_staged)
+                work, lanes = self._staging_work(), later_lanes
+                return stage_files_many(frames, self.target, self.schema, work, later_lanes=lanes, on_staged=on_staged)
             return stage_jdbc_many(frames, self.target, self.schema, on_staged=on_staged)  # JobOptions checked it
 
         return BackgroundStaging(tables, run_method, spark_context)

@@ -251,24 +251,34 @@ def stage_files_many(
     work: Lake,
     *,
     threads: int = 2,
+    later_lanes: int | None = None,
     on_staged: OnStaged = _nothing,
 ) -> dict[K, int]:
     """``files``: Spark writes each frame as CSV files under ``work`` (a folder or an S3 prefix: JVM
     only, no Python per row), and the driver streams each frame's files through ``COPY … FROM STDIN``
     on ``threads`` connections as soon as the frame is written, while Spark writes the next one;
     then deletes them. ``work`` must be a place for this run alone. A kind is reported staged (in
-    the frames' order) as soon as its last file is in; a failed COPY stops the writes that follow."""
+    the frames' order) as soon as its last file is in; a failed COPY stops the writes that follow.
+
+    ``later_lanes``: the frames after the first are written by that many Spark tasks and COPYed on
+    as many connections. They are staged beside the merge, and on one machine (local Spark, the
+    embedded database) a merge that shares every core with them took 4 % longer (bench/README.md)."""
     written = dict.fromkeys(frames, 0)
     try:
-        with ThreadPoolExecutor(threads) as pool, ThreadPoolExecutor(1) as finisher:
+        with (
+            ThreadPoolExecutor(threads) as first_pool,
+            ThreadPoolExecutor(later_lanes or threads) as later_pool,
+            ThreadPoolExecutor(1) as finisher,
+        ):
             finished: list[Future[tuple[K, int]]] = []
             for kind, frame in frames.items():
                 for done in finished:
                     if done.done() and done.exception() is not None:
                         done.result()  # raises: no point writing more
-                frame.df.select(*frame.columns).write.mode("overwrite").options(**CSV_OPTIONS).csv(
-                    work.hadoop_url(kind)
-                )
+                df, pool = frame.df, first_pool
+                if finished and later_lanes:
+                    df, pool = df.coalesce(later_lanes), later_pool
+                df.select(*frame.columns).write.mode("overwrite").options(**CSV_OPTIONS).csv(work.hadoop_url(kind))
                 statement = copy_statement(schema, frame.table, frame.columns)
                 copies = [pool.submit(_copy_file, target, work, statement, key) for key in committed_parts(work, kind)]
                 finished.append(finisher.submit(_finish, kind, copies, on_staged))

@@ -80,7 +80,11 @@ def _judge_deletions(cur: Any, affected: str) -> None:
     Only a tweet with a "Not Found" answer in ``tweet_deletion`` can be deleted, or have been (a
     full refresh of tweet_metrics empties both; a hand-deleted answer leaves a deleted tweet to
     judge again), so the rule is evaluated for those alone: a load of a million tweets none of
-    which was ever missing judges none (it used to evaluate every one of them)."""
+    which was ever missing judges none (it used to evaluate every one of them), and a warehouse
+    with no answer and no deleted tweet at all is not asked."""
+    cur.execute("SELECT EXISTS (SELECT FROM tweet_deletion) OR EXISTS (SELECT FROM fact_tweet WHERE is_deleted)")
+    if not cur.fetchone()[0]:
+        return
     cur.execute(
         "UPDATE fact_tweet f SET is_deleted = e.is_deleted FROM v_tweet_deletion_evidence e"
         " WHERE e.tweet_id = f.tweet_id AND e.tweet_id IN ("
@@ -90,10 +94,13 @@ def _judge_deletions(cur: Any, affected: str) -> None:
     )
 
 
-def _write_tweets(cur: Any, any_existed: bool) -> None:
+def _write_tweets(cur: Any, any_existed: bool, *, in_order: bool) -> None:
     """``w_tweet`` into ``fact_tweet``: the tweets new to the warehouse by a plain INSERT (the merges
     of a schema run one at a time: nothing else inserts them meanwhile), the others by an upsert
-    where the newer collection wins."""
+    where the newer collection wins. ``in_order`` sorts them by id first (a ``w_tweet`` that is not
+    sorted already): inserted in key order, the rows and the indexes stay ordered, and the load and
+    everything that reads the table later are faster (a million tweets inserted in the files' order
+    made the 1 M benchmark's merge 10 % slower, and a COPY of the table 15 %)."""
     attributes = (*TWEET_ATTRIBUTES, "last_record_key")
     insert = (
         f"INSERT INTO fact_tweet (tweet_id, {', '.join(attributes)}, edit_of_tweet_id,"
@@ -102,7 +109,7 @@ def _write_tweets(cur: Any, any_existed: bool) -> None:
         "        w.first_collected_at, w.collected_at"
         " FROM w_tweet w LEFT JOIN tweet_edit_link l ON l.tweet_id = w.tweet_id"
     )
-    cur.execute(insert + " WHERE NOT w.existed")
+    cur.execute(insert + " WHERE NOT w.existed" + (" ORDER BY w.tweet_id" if in_order else ""))
     if not any_existed:
         return
     is_newer = (
@@ -119,13 +126,25 @@ def _write_tweets(cur: Any, any_existed: bool) -> None:
     )
 
 
-def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None:
-    # Each staging table is named as late as it is read: it may still be filling (glue_jobs/staged.py).
-    t = stg[Staging.TWEET]
-    ensure_dates(cur, t)
-    step("dates")
-    # The latest collection of each tweet in this run, whether the warehouse had the tweet, and
-    # whether this collection beats what is loaded.
+def _latest_collections(cur: Any, t: str) -> tuple[bool, bool, bool]:
+    """``w_tweet``: the latest collection of each tweet in the staging table ``t``, whether the
+    warehouse had the tweet, and whether this collection beats what is loaded. Returns whether
+    every staged record is its tweet's winner (a backfill, a run of new posts: no bridge needs to
+    join ``w_tweet``), whether any tweet was loaded before, and whether ``w_tweet`` is a view.
+
+    A run that holds each tweet once, none of them loaded, gets ``w_tweet`` as a view of ``t``
+    (nothing to sort or copy: 1.8 s of a million-tweet first load); the check sorts ids alone."""
+    cur.execute(
+        "SELECT count(*) = count(DISTINCT s.tweet_id), coalesce(bool_or(f.tweet_id IS NOT NULL), false)"
+        f" FROM {t} s LEFT JOIN fact_tweet f ON f.tweet_id = s.tweet_id"
+    )
+    unique, any_existed = cur.fetchone()
+    if unique and not any_existed:
+        cur.execute(
+            "CREATE TEMP VIEW w_tweet AS SELECT s.*, s.collected_at AS first_collected_at,"
+            f" false AS existed, true AS is_winner FROM {t} s"
+        )
+        return True, False, True
     cur.execute(
         "CREATE TEMP TABLE w_tweet ON COMMIT DROP AS"
         " SELECT DISTINCT ON (s.tweet_id) s.*,"
@@ -136,17 +155,21 @@ def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None
         f" FROM {t} s LEFT JOIN fact_tweet f ON f.tweet_id = s.tweet_id"
         " ORDER BY s.tweet_id, s.collected_at DESC, s.record_key DESC"
     )
-    # A run whose every tweet it holds once, and newer than what is loaded (a backfill, a run of new
-    # posts): every staged entity belongs to a winning record, and no bridge needs the join below.
-    cur.execute(
-        f"SELECT count(*) = (SELECT count(*) FROM {t}) AND coalesce(bool_and(is_winner), true),"
-        " coalesce(bool_or(existed), false) FROM w_tweet"
-    )
-    only_winners, any_existed = cur.fetchone()
+    cur.execute("SELECT coalesce(bool_and(is_winner), true) FROM w_tweet")
+    all_win = cur.fetchone()[0]
+    return unique and all_win, any_existed, False
+
+
+def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None:
+    # Each staging table is named as late as it is read: it may still be filling (glue_jobs/staged.py).
+    t = stg[Staging.TWEET]
+    ensure_dates(cur, t)
+    step("dates")
+    only_winners, any_existed, is_view = _latest_collections(cur, t)
     e = stg[Staging.EDIT_LINK]
     _merge_edit_links(cur, e)  # before the tweets: their edit_of_tweet_id comes from tweet_edit_link
     step("edit_links")
-    _write_tweets(cur, any_existed)
+    _write_tweets(cur, any_existed, in_order=is_view)
     step("fact_tweet")
     _apply_edit_links(cur, e)
     _judge_deletions(cur, "SELECT tweet_id FROM w_tweet")
@@ -170,6 +193,8 @@ def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None
             f" s.tweet_id, {', '.join('s.' + c for c in columns)} FROM {stg[kind]} s{winners}"
         )
         step(table)
+    if is_view:  # a view outlives the transaction, and the staging table is dropped at its end
+        cur.execute("DROP VIEW w_tweet")
     m = stg[Staging.METRIC]
     ensure_dates(cur, m)
     _merge_metrics(cur, m)
