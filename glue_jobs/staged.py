@@ -54,6 +54,10 @@ class StagedTables(Mapping[Staging, str]):
         """The table's name without waiting for it (for dropping it, or naming it in a message)."""
         return self._names[kind]
 
+    def is_staged(self, kind: Staging) -> bool:
+        ready = self._ready[kind]
+        return ready.done() and ready.exception() is None
+
     def mark_staged(self, kind: Staging) -> None:
         self._ready[kind].set_result(None)
 
@@ -77,20 +81,23 @@ class BackgroundStaging:
         self._thread = threading.Thread(target=self._run, name="tweetlake-staging", daemon=True)
         self._done = threading.Event()
         self.seconds: float | None = None
-        """How long staging took from start to its last table (it overlaps the merge)."""
+        """How long staging took, from its start to its last table and the cleanup of its work
+        folder (it overlaps the merge)."""
 
     def __enter__(self) -> BackgroundStaging:
         self._thread.start()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        if exc_type is not None and not self._done.is_set():
-            try:
-                self._sc.cancelJobGroup(self._group)
-            except Exception:
-                log.debug("cancelling the staging's Spark jobs failed", exc_info=True)
-        while not self._done.wait(0.25):  # an Event, not Thread.join (see glue_jobs/interruptible.py)
-            pass
+        # an Event, not Thread.join (see glue_jobs/interruptible.py); after a failed merge, the
+        # staging's Spark jobs are cancelled until the thread ends (one started since is cancelled too)
+        while not self._done.is_set():
+            if exc_type is not None:
+                try:
+                    self._sc.cancelJobGroup(self._group)
+                except Exception:
+                    log.debug("cancelling the staging's Spark jobs failed", exc_info=True)
+            self._done.wait(0.25)
 
     def _run(self) -> None:
         started = time.perf_counter()
@@ -99,6 +106,8 @@ class BackgroundStaging:
             self._stage()
             self.seconds = time.perf_counter() - started
         except BaseException as err:
+            if all(self.tables.is_staged(kind) for kind in self.tables):  # after the last table: its cleanup
+                log.warning("staging's cleanup failed after every table was full: %s", err)
             self.tables.mark_failed(err)
         else:
             # a method that never reported a kind (it should not happen) must not leave the merge waiting

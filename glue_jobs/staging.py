@@ -5,8 +5,9 @@ Three ways to fill them (``--staging-method``; ``auto`` picks ``files`` where th
 ``files`` (local Spark, or Glue's ``--TempDir``)
     Spark writes every staging frame as CSV files (rendered in the JVM: no Python per row) under
     the run's own work folder (a local folder, or the job's ``--TempDir`` on S3), and the driver
-    streams the committed part files through ``COPY … FROM STDIN`` on two connections. A failed
-    task's attempt never reaches the committed files; the folder is deleted afterwards.
+    streams the committed part files of each frame through ``COPY … FROM STDIN`` (on two
+    connections) while Spark writes the next frame. A failed task's attempt never reaches the
+    committed files; the folder is deleted afterwards.
 ``copy``
     Every Spark task renders its rows as CSV in the JVM (``to_csv``) and streams them with
     ``COPY … FROM STDIN`` over its own psycopg connection, one transaction per task. No work
@@ -261,13 +262,13 @@ def stage_files_many(
     the frames' order) as soon as its last file is in; a failed COPY stops the writes that follow.
 
     ``later_lanes``: the frames after the first are written by that many Spark tasks and COPYed on
-    as many connections. They are staged beside the merge, and on one machine (local Spark, the
+    as many connections (``threads`` at most). They are staged beside the merge, and on one machine (local Spark, the
     embedded database) a merge that shares every core with them took 4 % longer (bench/README.md)."""
     written = dict.fromkeys(frames, 0)
     try:
         with (
             ThreadPoolExecutor(threads) as first_pool,
-            ThreadPoolExecutor(later_lanes or threads) as later_pool,
+            ThreadPoolExecutor(min(later_lanes or threads, threads)) as later_pool,
             ThreadPoolExecutor(1) as finisher,
         ):
             finished: list[Future[tuple[K, int]]] = []

@@ -30,7 +30,7 @@ class JobSummary:
     """Wall time of each phase, one after the other: ``stage`` ends when the merge can begin (its
     first table is full), ``merge`` when it commits; staging goes on beside the merge."""
     staging_seconds: float = 0.0
-    """How long staging ran in all, from its start to its last table (overlapping ``merge``)."""
+    """How long staging ran in all, its work folder's cleanup included (overlapping ``merge``)."""
     migrations_applied: list[int] = field(default_factory=list)
 
     @property

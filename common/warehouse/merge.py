@@ -67,8 +67,12 @@ class LedgerEntry:
 
 
 def ensure_dates(cur: Any, *tables: str) -> None:
-    """``dim_date`` covers every ``date_key`` of the staging ``tables``."""
-    ranges = " UNION ALL ".join(f"SELECT min(date_key) AS lo, max(date_key) AS hi FROM {t}" for t in tables)
+    """``dim_date`` covers every ``date_key`` of the staging ``tables``, and every day between its
+    first and its last (a merge calls this once per table it reads: the calendar stays whole)."""
+    ranges = " UNION ALL ".join(
+        ["SELECT min(date_key) AS lo, max(date_key) AS hi FROM dim_date"]
+        + [f"SELECT min(date_key) AS lo, max(date_key) AS hi FROM {t}" for t in tables]
+    )
     cur.execute(
         f"WITH r AS ({ranges}) SELECT ensure_dim_date(to_date(min(lo)::text, 'YYYYMMDD'),"
         " to_date(max(hi)::text, 'YYYYMMDD')) FROM r"
@@ -119,6 +123,11 @@ def run_merge(
     """The one transaction: (reset,) merge, ledger, run record, drop staging. All or nothing."""
     check_identifier(schema)
     with conn.transaction(), conn.cursor() as cur:
+        # READ COMMITTED whatever the server's default: staging may still fill the later tables while
+        # the merge runs (glue_jobs/staged.py), and each statement must see them as they are when it
+        # starts, not as they were at the first one; waiting for them is not an idle session to end.
+        cur.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        cur.execute("SET LOCAL idle_in_transaction_session_timeout TO 0")
         if spec.shared_lock:  # first, so that every read below sees the other job's commit
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("merge", schema, spec.shared_lock),))
         cur.execute(f"SET LOCAL search_path TO {schema}, public")
