@@ -26,7 +26,7 @@ from glue_jobs.datasets import DATASETS, dataset_spec
 from glue_jobs.filecheck import REASON_EMPTY
 from glue_jobs.options import JobOptions
 from glue_jobs.plan import PlannedFile, plan_files
-from glue_jobs.staged import BackgroundStaging, StagedTables, when_staged
+from glue_jobs.staged import BackgroundStaging, StagedTables, WhenStaged
 from glue_jobs.staging import (
     StagingFrame,
     create_staging_table,
@@ -312,7 +312,7 @@ class WarehouseJob:
             create_staging_table(self._conn, self.schema, table, STAGED_COLUMNS[kind])
             frames[kind] = StagingFrame(df, STAGED_COLUMNS[kind], table)
         self.staging = tables = StagedTables({kind: frame.table for kind, frame in frames.items()})
-        on_staged = when_staged(self.target, self.schema, tables, self.summary.staged)
+        on_staged = WhenStaged(self.target, self.schema, tables, self.summary.staged)
         spark_context = next(iter(outputs.values())).sparkSession.sparkContext
         method = self.options.staging_method
         is_local = (spark_context.master or "").startswith("local")
@@ -329,7 +329,7 @@ class WarehouseJob:
                 return stage_files_many(frames, self.target, self.schema, work, later_lanes=lanes, on_staged=on_staged)
             return stage_jdbc_many(frames, self.target, self.schema, on_staged=on_staged)  # JobOptions checked it
 
-        return BackgroundStaging(tables, run_method, spark_context)
+        return BackgroundStaging(tables, run_method, spark_context, cleanup=on_staged.close)
 
     def _staging_work(self) -> Lake:
         """This run's own folder for ``files`` staging: under ``staging_uri`` (on Glue, the job's

@@ -51,12 +51,14 @@ def test_the_merge_gets_the_staging_error_for_every_table_not_yet_full() -> None
         raise RuntimeError("COPY failed: disk full")
 
     sc = FakeSparkContext()
-    with BackgroundStaging(tables, stage, sc) as staging:
+    cleaned: list[bool] = []
+    with BackgroundStaging(tables, stage, sc, cleanup=lambda: cleaned.append(True)) as staging:
         assert tables[Staging.TWEET] == "stg_t"
         for kind in (Staging.HASHTAG, Staging.METRIC):
             with pytest.raises(RuntimeError, match="disk full"):
                 tables[kind]
     assert staging.seconds is None  # it never finished
+    assert cleaned == [True], "the cleanup (the analyze connection's close) runs after a failure too"
     assert sc.groups and not sc.cancelled  # nothing to cancel: the merge did not fail first
 
 
