@@ -177,3 +177,36 @@ def build_local_spark(app_name: str = "tweetlake", **overrides: Any) -> SparkSes
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(_LOG_LEVEL or load().spark_log_level)
     return spark
+
+
+class SparkLogsOff:
+    """Every Spark logger off while this runs, the configuration's own levels back after.
+
+    For jobs cancelled on purpose (Ctrl-C, a merge that failed first): their killed tasks log
+    errors that are not news. ``setLogLevel("OFF")`` turns only the root logger off, not the
+    loggers a configuration names (ours names ``Utils``, which logs "Aborting task"). Quiet is a
+    nicety: a context without log4j 2 (or without a JVM) is left as it is."""
+
+    def __init__(self, spark_context: Any) -> None:
+        self._sc = spark_context
+        self._levels: dict[str, Any] = {}
+
+    def __enter__(self) -> SparkLogsOff:
+        try:
+            log4j = self._sc._jvm.org.apache.logging.log4j
+            loggers = log4j.LogManager.getContext(False).getConfiguration().getLoggers()
+            self._levels = {str(name): loggers.get(name).getLevel() for name in loggers.keySet()}
+            log4j.core.config.Configurator.setAllLevels(log4j.LogManager.ROOT_LOGGER_NAME, log4j.Level.OFF)
+        except Exception:
+            logging.getLogger("tweetlake").debug("turning Spark's logs off failed", exc_info=True)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if not self._levels:
+            return
+        try:
+            configurator = self._sc._jvm.org.apache.logging.log4j.core.config.Configurator
+            for name, level in self._levels.items():
+                configurator.setLevel(name, level)
+        except Exception:
+            logging.getLogger("tweetlake").debug("restoring Spark's log levels failed", exc_info=True)

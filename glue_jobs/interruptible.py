@@ -85,10 +85,12 @@ def _cancel(job: WarehouseJob | None) -> None:
     """Cancel Spark's jobs (quietly) and the statement the job's connection runs (the merge's)."""
     from pyspark import SparkContext
 
+    from common.spark import SparkLogsOff
+
     sc = SparkContext._active_spark_context
     if sc is not None:
         try:
-            sc.setLogLevel("OFF")  # the cancelled tasks' warnings are not news
+            SparkLogsOff(sc).__enter__()  # the cancelled tasks' errors are not news; Spark stops after
             sc.cancelAllJobs()
         except Exception:
             log.debug("cancelling Spark's jobs failed", exc_info=True)

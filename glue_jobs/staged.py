@@ -97,13 +97,19 @@ class BackgroundStaging:
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         # an Event, not Thread.join (see glue_jobs/interruptible.py); after a failed merge, the
         # staging's Spark jobs are cancelled until the thread ends (one started since is cancelled too)
-        while not self._done.is_set():
-            if exc_type is not None:
+        if exc_type is None or self._done.is_set():
+            while not self._done.wait(0.25):
+                pass
+            return
+        from common.spark import SparkLogsOff
+
+        with SparkLogsOff(self._sc):  # the tasks killed here log errors: the merge's own is the news
+            while not self._done.is_set():
                 try:
                     self._sc.cancelJobGroup(self._group)
                 except Exception:
                     log.debug("cancelling the staging's Spark jobs failed", exc_info=True)
-            self._done.wait(0.25)
+                self._done.wait(0.25)
 
     def _run(self) -> None:
         started = time.perf_counter()

@@ -16,7 +16,10 @@ def test_a_misspelt_schema_is_refused_with_the_nearest_name(
 ) -> None:
     assert tweetlake(["sql", f"CREATE SCHEMA {schema}", "--database-url", pg_url, "--schema", schema]) == 0
     capsys.readouterr()
-    typo = schema[:-2] + schema[-1] + schema[-2]  # two letters swapped, as in dmeo
+    # two neighbouring letters swapped, as in dmeo: the first pair that differs (a random name can end in "ff")
+    i = next(i for i in range(len(schema) - 1, 0, -1) if schema[i] != schema[i - 1])
+    typo = schema[: i - 1] + schema[i] + schema[i - 1] + schema[i + 1 :]
+    assert typo != schema
     code = tweetlake(["sql", "SELECT 1", "--database-url", pg_url, "--schema", typo])
     out, err = capsys.readouterr()
     assert (code, out) == (ExitCode.USAGE, "")

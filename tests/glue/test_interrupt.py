@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -87,3 +88,36 @@ def test_ctrl_c_exits_130_with_one_line_stops_spark_and_commits_nothing(
     ]
     rerun = run("tweets", lake, pg_url, spark, schema)  # and the next run loads what it did not
     assert (rerun.files, rerun.rows_loaded) == (1, 198)
+
+
+def test_a_merge_that_fails_while_staging_writes_turns_spark_off_until_the_staging_ends(spark: Any) -> None:
+    """The staging's tasks, killed because the merge failed first, would log "ERROR Utils: Aborting
+    task" on the command's stderr beside its one line: every logger is off until the staging ends."""
+    from common.warehouse.columns import Staging
+    from glue_jobs.staged import BackgroundStaging, StagedTables
+
+    log4j = spark.sparkContext._jvm.org.apache.logging.log4j
+    utils = "org.apache.spark.util.Utils"
+    level_before = str(log4j.LogManager.getLogger(utils).getLevel())
+    levels_when_killed: list[str] = []
+    tables = StagedTables({Staging.TWEET: "stg_t", Staging.METRIC: "stg_m"})
+    started = threading.Event()
+
+    def stage() -> None:  # the tweets are in; the next frame's Spark job runs until it is cancelled
+        tables.mark_staged(Staging.TWEET)
+        started.set()
+        try:
+            spark.sparkContext.parallelize([1], 1).map(lambda x: time.sleep(120) or x).count()
+        finally:
+            levels_when_killed.append(str(log4j.LogManager.getLogger(utils).getLevel()))
+
+    def merge() -> None:  # its first table is there, then a step fails while the next frame is written
+        assert tables[Staging.TWEET] == "stg_t" and started.wait(30)
+        time.sleep(1)
+        raise ValueError("merge failed at tweet_hashtag")
+
+    with pytest.raises(ValueError, match="merge failed"), BackgroundStaging(tables, stage, spark.sparkContext):
+        merge()
+    assert level_before == "ERROR"  # the configuration names Utils (common/spark.py)
+    assert levels_when_killed == ["OFF"]
+    assert str(log4j.LogManager.getLogger(utils).getLevel()) == level_before, "the levels are back after"
