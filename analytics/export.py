@@ -62,6 +62,7 @@ VIEWS: tuple[str, ...] = (
     "v_tweet_engagement",
     "v_engagement_by_type",
     "v_posting_activity",
+    "v_tweet_entity",
     "v_entity_daily",
     "v_tweet_metric_curve",
     "v_tweet_metric_milestones",

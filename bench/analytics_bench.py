@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -145,9 +146,9 @@ def main() -> int:
             if args.before:
                 with version_6_milestone_views(conn):
                     print("\nBEFORE: version 6's milestone views, from every snapshot")
-                    report_figures(conn)
+                    report_figures(conn, url)
                 print("\nAFTER: migration 0010's kept milestones")
-            report_figures(conn)
+            report_figures(conn, url)
             if not args.skip_triggers:
                 trigger_figures(conn)
         if not args.skip_export:
@@ -208,7 +209,9 @@ def trigger_figures(conn: Any) -> None:
         print(f"  {label:<40} {rows:>9,} rows  without {seconds[False]:6.2f}s  with {seconds[True]:6.2f}s")
 
 
-def report_figures(conn: Any) -> None:
+def report_figures(conn: Any, url: str) -> None:
+    import psycopg
+
     from analytics.report import CHARTS, build_report
     from analytics.scope import resolve
 
@@ -222,10 +225,25 @@ def report_figures(conn: Any) -> None:
         print(f"  {chart.id:<12} {time.perf_counter() - started:7.2f}s  {found:>7,} rows")
     conn.execute("RESET search_path")
     print("\nreport (build_report: every query in one snapshot, plotly figures, HTML)")
-    for label, since in (("every account, all days", None), ("every account, since 2026-10-21", date(2026, 10, 21))):
-        started = time.perf_counter()
-        page = build_report(conn, resolve(conn, SCHEMA, (), since))
-        print(f"  {label:<36} {time.perf_counter() - started:7.2f}s  {len(page.encode()) / 1e6:.1f} MB")
+    build_report(conn, resolve(conn, SCHEMA, (), date(2026, 10, 29)))  # plotly's imports, not timed below
+    with psycopg.connect(url, autocommit=True) as second:
+        periods = (("every account, all days", None), ("every account, since 2026-10-21", date(2026, 10, 21)))
+        for label, since in periods:
+            for lanes, other in (("one connection", None), ("two connections", second)):
+                started = time.perf_counter()
+                page = build_report(conn, resolve(conn, SCHEMA, (), since), second=other)
+                seconds = time.perf_counter() - started
+                print(f"  {label:<32} {lanes:<16} {seconds:6.2f}s  {len(page.encode()) / 1e6:.1f} MB")
+    out = Path(tempfile.mkdtemp()) / "report.html"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "tweetlake.cli", "report", "--schema", SCHEMA, "--database-url", url, "--out", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"  `tweetlake report`, a new process (imports, connections, the file): {time.perf_counter() - started:.2f}s")
+    out.unlink()
+    out.parent.rmdir()
 
 
 def export_figures(conn: Any, repeats: int) -> None:

@@ -57,11 +57,13 @@ def main(argv: list[str]) -> int:
     try:
         out = output_path(args.out or f"tweetlake-report-{schema}.html")  # checked before any query
         url = localdb.database_url(args.database_url)
-        with DbTarget.from_url(url).connect(autocommit=True) as conn:
+        target = DbTarget.from_url(url)
+        with target.connect(autocommit=True) as conn:
             check_warehouse(conn, schema)
             scope = resolve(conn, schema, tuple(args.accounts.split(",")), args.since)
             lake = Lake.from_uri(args.lake or load().lake_uri)
-            page = build_report(conn, scope, lake=lake, billed=billed_reads(lake))
+            with target.connect(autocommit=True) as second:  # half the queries, in the same snapshot
+                page = build_report(conn, scope, lake=lake, billed=billed_reads(lake), second=second)
         write_atomically(out, page.encode("utf-8"))
     except (UnknownAccounts, UnknownSchema, OutputError) as err:
         raise UsageError(str(err)) from err

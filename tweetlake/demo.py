@@ -249,7 +249,8 @@ def write_report(url: str, schema: str, lake: Lake, out: Path) -> Path:
     from common.warehouse.db import DbTarget
     from tweetlake.billing import billed_reads
 
-    with DbTarget.from_url(url).connect(autocommit=True) as conn:
-        page = build_report(conn, resolve(conn, schema), lake=lake, billed=billed_reads(lake))
+    target = DbTarget.from_url(url)
+    with target.connect(autocommit=True) as conn, target.connect(autocommit=True) as second:
+        page = build_report(conn, resolve(conn, schema), lake=lake, billed=billed_reads(lake), second=second)
     out.write_text(page, encoding="utf-8")
     return out

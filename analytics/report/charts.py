@@ -18,6 +18,10 @@ class Chart:
     caption: str
     query: Callable[[Scope], tuple[str, dict[str, Any]]]
     figure: Callable[[Table], Any]
+    cost: float
+    """Roughly what the chart costs at the 1 M-tweet bench warehouse, in seconds: its query, plus
+    twice its figure (drawn only once its rows are in). The report's two connections take the
+    dearest first (bench/README.md)."""
     empty: str = "no rows in this scope"
 
 
@@ -30,6 +34,7 @@ CHARTS: tuple[Chart, ...] = (
         "change against the latest snapshot at least 7 days earlier.",
         queries.followers,
         figures.followers,
+        1.35,
     ),
     Chart(
         "posts",
@@ -38,6 +43,7 @@ CHARTS: tuple[Chart, ...] = (
         "when the period spans up to 92 days, an ISO week (from its Monday) up to two years, a month beyond.",
         queries.posts,
         figures.posts,
+        0.1,
     ),
     Chart(
         "engagement",
@@ -48,6 +54,7 @@ CHARTS: tuple[Chart, ...] = (
         "post's; X reports no impressions for a retweet, so its rate bar is empty and says so.",
         queries.engagement,
         figures.engagement,
+        0.6,
     ),
     Chart(
         "curves",
@@ -58,6 +65,7 @@ CHARTS: tuple[Chart, ...] = (
         "line: all of them do) and says little; hover a point, or read the table's tweets column.",
         queries.curves,
         figures.curves,
+        1.4,
         empty="no tweet in this scope was first seen within 6 hours of posting",
     ),
     Chart(
@@ -68,6 +76,7 @@ CHARTS: tuple[Chart, ...] = (
         "past 7 days count.",
         queries.share,
         figures.share,
+        0.2,
         empty="no tweet in this scope has been observed for 7 days yet (the 7-day value is not known)",
     ),
     Chart(
@@ -77,6 +86,7 @@ CHARTS: tuple[Chart, ...] = (
         "gives the same grid per account over all days).",
         queries.heatmap,
         figures.heatmap,
+        0.35,
     ),
     Chart(
         "entities",
@@ -85,6 +95,7 @@ CHARTS: tuple[Chart, ...] = (
         "(v_entity_daily; hashtags in lower case, cashtags upper case, domains without www.).",
         queries.entities,
         figures.entities,
+        1.2,
     ),
     Chart(
         "sentiment",
@@ -95,6 +106,7 @@ CHARTS: tuple[Chart, ...] = (
         "(v_sentiment_daily).",
         queries.sentiment,
         figures.sentiment,
+        0.3,
         empty="no scored tweet in this scope (no English tweets, or loaded before sentiment existed)",
     ),
 )
@@ -109,4 +121,5 @@ PIPELINE = Chart(
     "the quarantined lines by reason, read from the lake's quarantine/ folder.",
     lambda scope: ("", {}),
     figures.pipeline,
+    0.0,
 )

@@ -203,6 +203,30 @@ def test_entities_per_account_and_day(wh: Any) -> None:
         (d3, "domain", "t.co", 1),
         (d3, "hashtag", "ai", 1),
     ]
+    assert query(wh, "SELECT * FROM v_tweet_entity WHERE tweet_id = 42 ORDER BY entity_type, entity") == [
+        (42, "domain", "example.com"),
+        (42, "hashtag", "ai"),
+        (42, "hashtag", "space"),
+        (42, "mention", "nasa"),
+    ]
+    wh.execute("INSERT INTO tweet_hashtag VALUES (42, 'AI')")  # the same hashtag in another case: still once
+    assert query(wh, "SELECT count(*) FROM v_tweet_entity WHERE tweet_id = 42 AND entity = 'ai'") == [(1,)]
+
+    # the report's top entities of a period are v_entity_daily summed over its days
+    from analytics.report.queries import entities
+    from analytics.scope import Scope
+
+    schema = query(wh, "SELECT current_schema()")[0][0]
+    for since, expected in ((None, [("hashtag", "ai", 3), ("hashtag", "space", 1)]), (d3, [("hashtag", "ai", 1)])):
+        sql, params = entities(Scope(schema, accounts=("alice",), since=since, user_ids=(1,)))
+        found = [r for r in query(wh, sql, params) if r[0] == "hashtag"]
+        summed = query(
+            wh,
+            "SELECT entity_type, entity, sum(tweets) FROM v_entity_daily WHERE entity_type = 'hashtag'"
+            " AND day >= coalesce(%s, day) GROUP BY 1, 2 ORDER BY 3 DESC, 2",
+            (since,),
+        )
+        assert found == summed == expected
 
 
 def test_engagement_rate_by_account_and_type(wh: Any) -> None:

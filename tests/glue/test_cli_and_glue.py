@@ -51,6 +51,7 @@ def test_db_migrate_is_versioned_and_idempotent(pg_url: str, schema: str, capsys
         "v_sentiment_daily",
         "v_tweet_deletion_evidence",
         "v_tweet_engagement",
+        "v_tweet_entity",
         "v_tweet_latest_metrics",
         "v_tweet_metric_curve",
         "v_tweet_metric_milestones",

@@ -1,0 +1,50 @@
+"""The report's queries shared by two connections (``analytics/report/page.py``): the second joins
+the first's snapshot, so the charts still agree with each other while a job commits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from analytics.report import CHARTS, collect
+from analytics.report.page import _in_snapshot, _read_only
+from analytics.scope import resolve
+from tests.analytics.rows import query, small_warehouse, tweet
+
+pytestmark = pytest.mark.slow  # a real PostgreSQL
+
+
+def test_two_connections_give_every_chart_the_rows_one_gives(wh: Any, pg_url: str, schema: str) -> None:
+    small_warehouse(wh)
+    scope = resolve(wh, schema)
+    alone, health, _ = collect(wh, scope)
+    told: list[str] = []
+    with psycopg.connect(pg_url, autocommit=True) as second:
+        shared, health_shared, _ = collect(wh, scope, on_section=lambda s: told.append(s.chart.id), second=second)
+        assert second.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # its transaction ended
+    assert [s.chart.id for s in shared] == [c.id for c in CHARTS], "the sections come in the charts' order"
+    assert sorted(told) == sorted(c.id for c in CHARTS), "each chart's rows are told once"
+    assert {s.chart.id: s.table for s in shared} == {s.chart.id: s.table for s in alone}
+    assert health_shared == health
+    assert all(s.table.rows for s in shared), "the small warehouse has rows for every chart"
+
+
+def test_the_second_connection_reads_the_first_ones_snapshot_not_a_later_commit(
+    wh: Any, pg_url: str, schema: str
+) -> None:
+    small_warehouse(wh)
+    count = "SELECT count(*) FROM fact_tweet"
+    before = query(wh, count)[0][0]
+    seen: list[int] = []
+    first = psycopg.connect(pg_url, autocommit=True)
+    with first, psycopg.connect(pg_url, autocommit=True) as second, first.transaction():
+        _read_only(first, schema)
+        snapshot = first.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        tweet(wh, 999, 1, datetime(2026, 11, 5, 8, tzinfo=UTC))  # a job commits a tweet meanwhile
+        _in_snapshot(second, schema, snapshot, lambda c: seen.append(c.execute(count).fetchone()[0]))
+        assert first.execute(count).fetchone()[0] == before
+    assert seen == [before], "the second connection sees what the first does, not the tweet committed since"
+    assert query(wh, count)[0][0] == before + 1
