@@ -89,7 +89,6 @@ ensure_tools_venv() {
   python="$(pick_python)"
   say "installing ${want} into $TOOLS_VENV"
   [ -x "$TOOLS_VENV/bin/python" ] || "$python" -m venv "$TOOLS_VENV"
-  "$TOOLS_VENV/bin/pip" install -q --upgrade pip
-  "$TOOLS_VENV/bin/pip" install -q "${TOOLS_REQUIREMENTS[@]}"
+  venv_install "$TOOLS_VENV" "${TOOLS_REQUIREMENTS[@]}"
   echo "$want" > "$stamp"
 }
