@@ -88,7 +88,13 @@ def client(sim: SimulatorServer, fake_clock: FakeClock) -> Iterator[XClient]:
     c.close()
 
 
-LONGEST_FIRST = ("tests/glue/test_demo.py", "tests/airflow/", "tests/glue/test_kill.py")
+LONGEST_FIRST = (
+    "tests/airflow/test_local_runs.py",
+    "tests/docs/test_quickstart.py",
+    "tests/faces/test_demo_resume.py",
+    "tests/glue/test_kill.py",
+    "tests/airflow/",
+)
 """The longest tests (minutes each, measured with --durations): handed out first, so that no worker
 is left with one of them while the other has finished."""
 
