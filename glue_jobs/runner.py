@@ -386,10 +386,11 @@ def run_job(
     lake_uri: str,
     database_url: str | DbTarget,
     options: JobOptions | None = None,
-    spark: SparkSession | None = None,
+    spark: SparkSession | Callable[[], SparkSession] | None = None,
 ) -> JobSummary:
-    """Run one dataset's job end to end (the local face of the Glue jobs). Reuses ``spark`` if given,
-    else starts a local session when there is something to read."""
+    """Run one dataset's job end to end (the local face of the Glue jobs). Reuses ``spark`` if given
+    (or calls it, when it is a factory, only if there is something to read), else starts a local
+    session when there is something to read."""
     from common.spark import build_local_spark
 
     target = database_url if isinstance(database_url, DbTarget) else DbTarget.from_url(database_url)

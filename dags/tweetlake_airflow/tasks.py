@@ -215,11 +215,17 @@ def load_local(dataset: str) -> dict[str, Any]:
             len(ingest_summary.get("files", ())),
             ingest_summary.get("requests", 0),
         )
-    spark = build_local_spark(f"tweetlake-airflow-{dataset}")
+    sessions: list[Any] = []
+
+    def spark() -> Any:  # started only when there is something to read: a run with nothing new starts no JVM
+        sessions.append(build_local_spark(f"tweetlake-airflow-{dataset}"))
+        return sessions[-1]
+
     try:
         summary = run_job(dataset, lake_uri(), localdb.database_url(), JobOptions(schema=db_schema()), spark)
     finally:
-        spark.stop()
+        for session in sessions:
+            session.stop()
     log.info("job summary: %s", summary.describe())
     return job_result(summary)
 
