@@ -137,6 +137,8 @@ def local_spark_conf(*, shuffle_partitions: int = 4, driver_memory: str | None =
     settings = load()
     level = _LOG_LEVEL or settings.spark_log_level
     java_options = f"-Duser.timezone=UTC -Dlog4j2.configurationFile=file:{_log4j2_file(level)}"
+    if settings.spark_java_options:
+        java_options += " " + settings.spark_java_options
     return {
         "spark.master": settings.spark_master,
         "spark.ui.enabled": "false",

@@ -67,6 +67,7 @@ def build_parser() -> ArgumentParser:
             "JAVA_HOME",
             "TWEETLAKE_SPARK_MASTER",
             "TWEETLAKE_SPARK_DRIVER_MEMORY",
+            "TWEETLAKE_SPARK_JAVA_OPTIONS",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

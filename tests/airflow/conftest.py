@@ -30,6 +30,7 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "PATH": f"{AIRFLOW_VENV / 'bin'}:{env.get('PATH', '')}",
             "TWEETLAKE_HOME": str(home / "tweetlake"),
+            "TWEETLAKE_SPARK_JAVA_OPTIONS": os.environ["TWEETLAKE_SPARK_JAVA_OPTIONS"],  # tests/conftest.py
         }
     )
     env.update(extra)

@@ -77,6 +77,7 @@ def test_the_demo_runs_the_whole_pipeline_and_the_quickstarts_next_steps_run_as_
     home = Path(tempfile.mkdtemp(prefix="tweetlake-quickstart-")) / "home"  # the server user must reach it
     env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "TWEETLAKE_", "PG"))}
     env["TWEETLAKE_HOME"] = str(home)
+    env["TWEETLAKE_SPARK_JAVA_OPTIONS"] = os.environ["TWEETLAKE_SPARK_JAVA_OPTIONS"]  # the suite's (tests/conftest.py)
     try:
         demo = run_demo(["--accounts", "2", "--verbose"], env)  # --verbose: every question, not the first
         assert demo.returncode == 0, demo.stderr[-3000:]

@@ -42,6 +42,7 @@ def lake_files(lake: Lake) -> list[str]:
 
 def test_a_killed_demo_resumes_and_its_next_steps_run_as_printed(pg_url: str, schema: str, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("X_", "TWEETLAKE_"))}
+    env["TWEETLAKE_SPARK_JAVA_OPTIONS"] = os.environ["TWEETLAKE_SPARK_JAVA_OPTIONS"]  # the suite's (tests/conftest.py)
     env.update({"TWEETLAKE_HOME": str(tmp_path / "home"), "TWEETLAKE_DATABASE_URL": pg_url})
     args = ["--home", str(tmp_path / "demo"), "--accounts", "3", "--schema", schema]
 
