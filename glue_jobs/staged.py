@@ -110,6 +110,17 @@ class BackgroundStaging:
                 except Exception:
                     log.debug("cancelling the staging's Spark jobs failed", exc_info=True)
                 self._done.wait(0.25)
+            self._until_no_task_runs()
+
+    def _until_no_task_runs(self, seconds: float = 5.0) -> None:
+        """A cancelled job fails at once, its tasks stop (and log) a moment later: wait for them."""
+        try:
+            tracker = self._sc.statusTracker()
+            deadline = time.monotonic() + seconds
+            while tracker.getActiveStageIds() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        except Exception:
+            log.debug("waiting for the staging's killed tasks failed", exc_info=True)
 
     def _run(self) -> None:
         started = time.perf_counter()

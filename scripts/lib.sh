@@ -92,11 +92,21 @@ ensure_chromium() {
 UV_VERSION="0.13.9"
 UV="$VENV/bin/uv"
 
+ensure_uv() {  # uv $UV_VERSION in .venv, whatever .venv's own stamp says
+  [ -x "$UV" ] && "$UV" --version | grep -q " $UV_VERSION " && return 0
+  "$VENV/bin/pip" install -q --disable-pip-version-check "uv==$UV_VERSION"
+}
+
 venv_install() {  # venv_install VENV ARGS...: `pip install ARGS...` into VENV, by uv
   local target="$1"
   shift
-  # copy: uv's cache (in $HOME) may be on another filesystem than the venv
-  UV_LINK_MODE=copy "$UV" pip install --quiet --python "$target/bin/python" "$@"
+  ensure_uv
+  # copy: uv's cache (in $HOME) may be on another filesystem than the venv; compile: as pip does
+  # (with PYTHONDONTWRITEBYTECODE set, nothing else ever writes the .pyc files); uv reads no
+  # pip.conf: a pip index set in the environment is passed on
+  UV_LINK_MODE=copy UV_COMPILE_BYTECODE=1 \
+    UV_INDEX_URL="${UV_INDEX_URL:-${PIP_INDEX_URL:-}}" UV_EXTRA_INDEX_URL="${UV_EXTRA_INDEX_URL:-${PIP_EXTRA_INDEX_URL:-}}" \
+    "$UV" pip install --quiet --python "$target/bin/python" "$@"
 }
 
 ensure_venv() {
@@ -113,7 +123,6 @@ ensure_venv() {
     sha256sum | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "installing requirements into .venv"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "uv==$UV_VERSION"
     venv_install "$VENV" --upgrade pip setuptools wheel  # package.sh builds the wheel with them
     venv_install "$VENV" -r "$TWEETLAKE_ROOT/requirements.txt"
     venv_install "$VENV" --no-deps -e "$TWEETLAKE_ROOT" -e "$TWEETLAKE_ROOT/simulator"

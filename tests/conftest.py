@@ -31,8 +31,9 @@ os.environ.update(
 # The suite starts dozens of short-lived Spark JVMs (its sessions, and every job it runs as a
 # command) on tiny data: without the optimising compiler each start costs a third less CPU (13-17 s
 # against 8-10 s for a session and two small jobs), and the slow lane is bound by CPU. A developer's
-# own setting wins.
-os.environ.setdefault("TWEETLAKE_SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+# own (non-empty) setting wins.
+if not os.environ.get("TWEETLAKE_SPARK_JAVA_OPTIONS"):
+    os.environ["TWEETLAKE_SPARK_JAVA_OPTIONS"] = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
@@ -108,7 +109,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``, as scripts/test.sh runs it) the tests that share what
     a module fixture or the Airflow session builds go to one worker, so it is built once; the
     longest start first."""
-    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
+
+    def rank(item: pytest.Item) -> int:  # in LONGEST_FIRST's order, then the rest as collected
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:

@@ -92,7 +92,8 @@ CHARTS: tuple[Chart, ...] = (
         "entities",
         "Top entities",
         "The 10 hashtags, mentions, cashtags and link domains used in the most tweets over the period "
-        "(v_entity_daily; hashtags in lower case, cashtags upper case, domains without www.).",
+        "(v_tweet_entity, as v_entity_daily counts them; hashtags in lower case, cashtags upper case, domains "
+        "without www.).",
         queries.entities,
         figures.entities,
         1.2,

@@ -51,15 +51,20 @@ def collect(
     taking = threading.Lock()
 
     def lane(lane_conn: Any) -> None:
-        while True:
-            with taking:
-                if not todo:
-                    return
-                chart = todo.pop(0)
-            sql, params = chart.query(scope)
-            tables[chart.id] = run_query(lane_conn, sql, params)
-            if on_section is not None:
-                on_section(Section(chart, tables[chart.id]))
+        try:
+            while True:
+                with taking:
+                    if not todo:
+                        return
+                    chart = todo.pop(0)
+                sql, params = chart.query(scope)
+                tables[chart.id] = run_query(lane_conn, sql, params)
+                if on_section is not None:
+                    on_section(Section(chart, tables[chart.id]))
+        except BaseException:
+            with taking:  # a failure on either lane: the other takes nothing more
+                todo.clear()
+            raise
 
     with conn.transaction():
         _read_only(conn, scope.schema)
@@ -71,9 +76,9 @@ def collect(
                 helper = pool.submit(_in_snapshot, second, scope.schema, snapshot, lane)
                 try:
                     lane(conn)
-                finally:
-                    with taking:  # after a failure here, the other lane takes nothing more
-                        todo.clear()
+                except BaseException:
+                    second.cancel_safe()  # (Ctrl-C, or a failure here) its query in flight stops too
+                    raise
                 helper.result()
         health = pipeline_health(conn)
     reasons = quarantine_reasons(lake) if lake is not None else None

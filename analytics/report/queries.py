@@ -80,7 +80,7 @@ def curves(scope: Scope) -> tuple[str, dict[str, Any]]:
         "     percentile_cont(0.5) WITHIN GROUP (ORDER BY t.impression_count) AS median_impressions"
         f"   FROM tweet_metric_curve_points t WHERE {where} GROUP BY t.author_id, t.hours) c"
         " LEFT JOIN dim_user u ON u.user_id = c.author_id AND u.is_current"
-        " ORDER BY 1, 2"
+        " ORDER BY 1, c.author_id, 2"
     ), params
 
 
