@@ -44,6 +44,7 @@ def main(argv: list[str]) -> int:
     configure_logging(args.log_level)
 
     from analytics.report import build_report
+    from analytics.report.page import second_connection
     from analytics.scope import UnknownAccounts, UnknownSchema, check_warehouse, resolve
     from analytics.target import OutputError, output_path, write_atomically
     from common.lake import Lake
@@ -62,7 +63,7 @@ def main(argv: list[str]) -> int:
             check_warehouse(conn, schema)
             scope = resolve(conn, schema, tuple(args.accounts.split(",")), args.since)
             lake = Lake.from_uri(args.lake or load().lake_uri)
-            with target.connect(autocommit=True) as second:  # half the queries, in the same snapshot
+            with second_connection(target) as second:  # half the queries, in the same snapshot
                 page = build_report(conn, scope, lake=lake, billed=billed_reads(lake), second=second)
         write_atomically(out, page.encode("utf-8"))
     except (UnknownAccounts, UnknownSchema, OutputError) as err:

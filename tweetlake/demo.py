@@ -245,12 +245,13 @@ def report(url: str, schema: str, *, verbose: bool = False) -> None:
 def write_report(url: str, schema: str, lake: Lake, out: Path) -> Path:
     """The warehouse's HTML report (``tweetlake report``'s domain function), for the demo's schema."""
     from analytics.report import build_report
+    from analytics.report.page import second_connection
     from analytics.scope import resolve
     from common.warehouse.db import DbTarget
     from tweetlake.billing import billed_reads
 
     target = DbTarget.from_url(url)
-    with target.connect(autocommit=True) as conn, target.connect(autocommit=True) as second:
+    with target.connect(autocommit=True) as conn, second_connection(target) as second:
         page = build_report(conn, resolve(conn, schema), lake=lake, billed=billed_reads(lake), second=second)
     out.write_text(page, encoding="utf-8")
     return out

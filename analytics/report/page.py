@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
+import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,7 +22,9 @@ from analytics.scope import Scope
 from analytics.table import Table, run_query
 from common import __version__
 from common.lake import Lake
-from common.warehouse.db import check_identifier
+from common.warehouse.db import DatabaseUnavailable, DbTarget, check_identifier
+
+log = logging.getLogger("tweetlake.report")
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,22 @@ def collect(
         health = pipeline_health(conn)
     reasons = quarantine_reasons(lake) if lake is not None else None
     return [Section(chart, tables[chart.id]) for chart in CHARTS], health, reasons
+
+
+@contextlib.contextmanager
+def second_connection(target: DbTarget) -> Iterator[Any | None]:
+    """Another connection for :func:`collect`, or ``None`` when the server will not give one (a
+    connection limit, a pooler's): the report then runs every query on the first, as it used to."""
+    import psycopg
+
+    try:
+        conn = target.connect(autocommit=True)
+    except (psycopg.OperationalError, DatabaseUnavailable) as err:
+        log.info("the report's queries run on one connection: a second was refused (%s)", err)
+        yield None
+        return
+    with conn:
+        yield conn
 
 
 def _read_only(conn: Any, schema: str) -> None:

@@ -82,3 +82,27 @@ def test_the_second_connection_reads_the_first_ones_snapshot_not_a_later_commit(
         assert first.execute(count).fetchone()[0] == before
     assert seen == [before], "the second connection sees what the first does, not the tweet committed since"
     assert query(wh, count)[0][0] == before + 1
+
+
+def test_a_server_that_refuses_a_second_connection_still_gets_its_report(wh: Any, pg_url: str, schema: str) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from analytics.report import build_report
+    from analytics.report.page import second_connection
+    from common.warehouse.db import DbTarget
+
+    small_warehouse(wh)
+    role = f"{schema}_one"  # allowed one connection, as behind a small pooler or a connection limit
+    wh.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'one-connection' CONNECTION LIMIT 1")
+    try:
+        wh.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        wh.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+        server = urlsplit(pg_url)
+        url = urlunsplit(server._replace(netloc=f"{role}:one-connection@{server.hostname}:{server.port}"))
+        with psycopg.connect(url, autocommit=True) as conn, second_connection(DbTarget.from_url(url)) as second:
+            assert second is None, "the role's one connection is taken"
+            page = build_report(conn, resolve(conn, schema), second=second)
+        assert all(f'id="{chart.id}"' in page for chart in CHARTS)
+    finally:
+        wh.execute(f"DROP OWNED BY {role}")
+        wh.execute(f"DROP ROLE {role}")
