@@ -14,7 +14,8 @@ stopped at any step leaves the warehouse and the ledger as they were).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -79,6 +80,44 @@ def ensure_dates(cur: Any, *tables: str) -> None:
     )
 
 
+@contextmanager
+def into_empty_table(cur: Any, table: str, source: str) -> Iterator[bool]:
+    """Around the statements that write ``table`` from the staging table ``source``; yields whether
+    ``table`` was empty and ``source`` was not (a first load).
+
+    Into an empty table, the rows go in without its secondary indexes, which are built once they
+    are all in: a sort and a parallel build instead of one index entry per row inserted, and the
+    biggest share of a first load (bench/README.md). Primary and unique indexes stay (conflicts and
+    foreign keys need them). ``DROP INDEX`` locks the table (ACCESS EXCLUSIVE) until the merge
+    commits, so what reads a table being loaded for the first time waits for the merge; a table
+    that holds rows is never locked (nor one that stays empty: a dataset without cashtags does not
+    lock ``tweet_cashtag`` on every run). Should the merge fail, the indexes come back with the
+    rollback; when the body raises, nothing is rebuilt."""
+    check_identifier(table)
+    empty = f"SELECT NOT EXISTS (SELECT FROM {table})"
+    cur.execute(f"{empty} AND EXISTS (SELECT FROM {check_identifier(source)})")
+    if not cur.fetchone()[0]:
+        yield False
+        return
+    cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    cur.execute(empty)  # a hand insert may have come between the two
+    if not cur.fetchone()[0]:
+        yield False
+        return
+    cur.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+        " WHERE indrelid = %s::regclass AND NOT indisunique AND NOT indisprimary AND NOT indisexclusion"
+        " ORDER BY indexrelid",
+        (table,),
+    )
+    indexes = cur.fetchall()
+    for name, _ in indexes:
+        cur.execute(f"DROP INDEX {name}")
+    yield True
+    for _, definition in indexes:
+        cur.execute(definition)
+
+
 def record_files(cur: Any, dataset: str, run_id: str, entries: Sequence[LedgerEntry]) -> None:
     """The run's files into the ledger. A file already there is one quarantined before and read
     again (``--retry-quarantined``): its entry is replaced."""
@@ -132,6 +171,10 @@ def run_merge(
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("merge", schema, spec.shared_lock),))
         cur.execute(f"SET LOCAL search_path TO {schema}, public")
         cur.execute("SET LOCAL work_mem TO '256MB'")
+        cur.execute(  # for the indexes of a first load (into_empty_table): 256 MB, or the server's if larger
+            "SELECT set_config('maintenance_work_mem', greatest(setting::bigint, 262144)::text || 'kB', true)"
+            " FROM pg_settings WHERE name = 'maintenance_work_mem'"
+        )
         if full_refresh:
             for statement in spec.reset:
                 cur.execute(statement)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from common.warehouse.columns import METRIC_COUNTS, STAGED_COLUMNS, TWEET_ATTRIBUTES, Staging
-from common.warehouse.merge import StagingTables, StepHook, ensure_dates, no_step
+from common.warehouse.merge import StagingTables, StepHook, ensure_dates, into_empty_table, no_step
 
 
 def _bridge(table: str, kind: Staging, *key: str) -> tuple[str, Staging, tuple[str, ...], tuple[str, ...]]:
@@ -43,17 +43,27 @@ BRIDGES: tuple[tuple[str, Staging, tuple[str, ...], tuple[str, ...]], ...] = (
 
 
 def _merge_metrics(cur: Any, m: str) -> None:
+    """Every snapshot of ``m``; where two share a ``collected_at``, the greatest ``record_key`` wins.
+    Into an empty table (a first load) a plain insert: nothing can conflict, and ``ON CONFLICT``'s
+    speculative insertion of every row is skipped."""
     counts = ", ".join(METRIC_COUNTS)
-    cur.execute(
+    insert = (
         f"INSERT INTO fact_tweet_metrics (tweet_id, collected_at, date_key, {counts}, record_key)"
         f" SELECT DISTINCT ON (tweet_id, collected_at) tweet_id, collected_at, date_key, {counts}, record_key FROM {m}"
         " ORDER BY tweet_id, collected_at, record_key DESC"
-        " ON CONFLICT (tweet_id, collected_at) DO UPDATE SET "
-        + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*METRIC_COUNTS, "record_key"))
-        + " WHERE coalesce(EXCLUDED.record_key, '') >= coalesce(fact_tweet_metrics.record_key, '')"
-        f" AND ({', '.join('fact_tweet_metrics.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
-        f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
     )
+    with into_empty_table(cur, "fact_tweet_metrics", m) as empty:
+        if empty:
+            cur.execute(insert)
+            return
+        cur.execute(
+            insert
+            + " ON CONFLICT (tweet_id, collected_at) DO UPDATE SET "
+            + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*METRIC_COUNTS, "record_key"))
+            + " WHERE coalesce(EXCLUDED.record_key, '') >= coalesce(fact_tweet_metrics.record_key, '')"
+            f" AND ({', '.join('fact_tweet_metrics.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
+            f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
+        )
 
 
 def _merge_edit_links(cur: Any, e: str) -> None:
@@ -169,7 +179,8 @@ def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None
     e = stg[Staging.EDIT_LINK]
     _merge_edit_links(cur, e)  # before the tweets: their edit_of_tweet_id comes from tweet_edit_link
     step("edit_links")
-    _write_tweets(cur, any_existed, in_order=is_view)
+    with into_empty_table(cur, "fact_tweet", t):
+        _write_tweets(cur, any_existed, in_order=is_view)
     step("fact_tweet")
     _apply_edit_links(cur, e)
     _judge_deletions(cur, "SELECT tweet_id FROM w_tweet")
@@ -187,11 +198,12 @@ def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None
             else " JOIN w_tweet w ON w.tweet_id = s.tweet_id AND w.collected_at = s.collected_at"
             " AND w.record_key IS NOT DISTINCT FROM s.record_key AND w.is_winner"
         )
-        cur.execute(
-            f"INSERT INTO {table} (tweet_id, {cols})"
-            f" SELECT DISTINCT ON (s.tweet_id, {', '.join('s.' + c for c in key_columns)})"
-            f" s.tweet_id, {', '.join('s.' + c for c in columns)} FROM {stg[kind]} s{winners}"
-        )
+        with into_empty_table(cur, table, stg[kind]):
+            cur.execute(
+                f"INSERT INTO {table} (tweet_id, {cols})"
+                f" SELECT DISTINCT ON (s.tweet_id, {', '.join('s.' + c for c in key_columns)})"
+                f" s.tweet_id, {', '.join('s.' + c for c in columns)} FROM {stg[kind]} s{winners}"
+            )
         step(table)
     if is_view:  # a view outlives the transaction, and the staging table is dropped at its end
         cur.execute("DROP VIEW w_tweet")
