@@ -300,7 +300,7 @@ def main() -> int:
         print(f"  {phase:<11} {t[phase]:8.2f}s {rate}")
     print(
         f"  (stage: until the merge's first table was full; staging took {full.staging_seconds:.2f}s"
-        " in all, beside the merge)"
+        f" in all, beside the merge, which waited {full.merge_waited_seconds:.2f}s for its later tables)"
     )
     total = sum(t.values())
     print(f"  {'total':<11} {total:8.2f}s {full.rows_loaded / total:>12,.0f} tweets/s")

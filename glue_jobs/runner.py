@@ -339,8 +339,7 @@ class WarehouseJob:
         return Lake.from_uri(f"{self.options.staging_uri.rstrip('/')}/{self.dataset}/{self.run_id}")
 
     def merge(self) -> None:
-        """The one merge transaction (with the ledger). Staging may still fill the later tables
-        while it runs: it begins once the first table it reads is full."""
+        """The one merge transaction (with the ledger), begun once its first table is full."""
         if self.staging:
             self.staging[next(iter(self.staging))]  # the first staged kind is the merge's first read
             self._lap("stage")
@@ -369,6 +368,7 @@ class WarehouseJob:
         with self.stage(outputs) as staging:
             self.merge()
         self.summary.staging_seconds = round(staging.seconds or 0.0, 3)
+        self.summary.merge_waited_seconds = round(staging.tables.waited_after_first, 3)
 
 
 def _count(counts: dict[str, Row], key: str, column: str) -> int:

@@ -38,10 +38,24 @@ class StagedTables(Mapping[Staging, str]):
     def __init__(self, names: Mapping[Staging, str]) -> None:
         self._names = dict(names)
         self._ready: dict[Staging, Future[None]] = {kind: Future() for kind in self._names}
+        self._waited: dict[Staging, float] = {}
 
     def __getitem__(self, kind: Staging) -> str:
-        self._ready[kind].result()
+        ready = self._ready[kind]
+        if not ready.done():
+            started = time.perf_counter()
+            try:
+                ready.result()
+            finally:
+                self._waited[kind] = self._waited.get(kind, 0.0) + time.perf_counter() - started
+        ready.result()
         return self._names[kind]
+
+    @property
+    def waited_after_first(self) -> float:
+        """Seconds its readers waited for the tables after the first (the merge, once it began)."""
+        first = next(iter(self._names), None)
+        return sum(seconds for kind, seconds in self._waited.items() if kind != first)
 
     def __iter__(self) -> Iterator[Staging]:
         return iter(self._names)

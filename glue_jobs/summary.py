@@ -31,6 +31,8 @@ class JobSummary:
     first table is full), ``merge`` when it commits; staging goes on beside the merge."""
     staging_seconds: float = 0.0
     """How long staging ran in all, its work folder's cleanup included (overlapping ``merge``)."""
+    merge_waited_seconds: float = 0.0
+    """How long the merge, once begun, waited for staging to fill its later tables."""
     migrations_applied: list[int] = field(default_factory=list)
 
     @property

@@ -41,6 +41,16 @@ def test_a_table_is_handed_out_only_once_it_is_full() -> None:
     tables.mark_staged(Staging.HASHTAG)
     reader.join(5)
     assert got == ["stg_h"]
+    assert 0.3 <= tables.waited_after_first < 5  # the merge's wait for a table after its first is counted
+    tables.mark_staged(Staging.TWEET)
+    assert tables[Staging.TWEET] == "stg_t" and tables.waited_after_first < 5  # a full table: no wait
+
+
+def test_the_wait_for_the_first_table_is_not_the_merges() -> None:
+    tables = StagedTables(NAMES)
+    threading.Timer(0.3, tables.mark_staged, (Staging.TWEET,)).start()
+    assert tables[Staging.TWEET] == "stg_t"  # the job's "stage" phase
+    assert tables.waited_after_first == 0
 
 
 def test_the_merge_gets_the_staging_error_for_every_table_not_yet_full() -> None:
