@@ -85,19 +85,21 @@ def into_empty_table(cur: Any, table: str, source: str) -> Iterator[bool]:
     """Around the statements that write ``table`` from the staging table ``source``; yields whether
     ``table`` was empty and ``source`` was not (a first load).
 
-    Into an empty table the rows go in as a bulk load does: without the table's secondary indexes
-    and its foreign keys, built and checked once all the rows are in (a sort and a parallel build
-    per index, one join per key) instead of one index entry and one key lookup per row inserted.
-    On the benchmark's first load this took the merge from 1.14x a plain COPY of the same rows to
-    below it (bench/README.md). Primary and unique indexes stay: conflicts and the keys that point
-    at the table need them. A row a key refuses fails the merge as it did before, only at the end.
+    Into an empty table the rows go in as a bulk load does: without the table's secondary indexes,
+    built once all the rows are in (a sort and a parallel build each) instead of one entry per row
+    inserted, and without its foreign keys to a table loaded the same way earlier in the merge
+    (the bridges' keys to ``fact_tweet``), checked by one join each instead of one lookup per row.
+    Other keys stay: dropping a key locks the table it points at (ACCESS EXCLUSIVE), and
+    ``dim_date`` is read by every view and written by the users job. Primary and unique indexes
+    stay: conflicts and the keys that point at the table need them. A row a key refuses fails the
+    merge as it did before, only at the end. On the benchmark's first load the merge went from
+    1.14x a plain COPY of the same rows to below it (bench/README.md).
 
-    What it locks: dropping an index or a key locks the table (ACCESS EXCLUSIVE) until the merge
-    commits, so whatever reads a table being loaded for the first time waits for the merge; a key
-    also locks the table it refers to against writes (``dim_date``: the users job's merge waits
-    too). A table that holds rows is never touched, nor one that stays empty (a dataset without
-    cashtags does not lock ``tweet_cashtag`` on every run). Should the merge fail, indexes and keys
-    come back with the rollback; when the body raises, nothing is rebuilt."""
+    What it locks: the table (ACCESS EXCLUSIVE) until the merge commits, so whatever reads a table
+    being loaded for the first time waits for the merge. A table that holds rows is never locked
+    or altered, nor one that stays empty (a dataset without cashtags does not lock
+    ``tweet_cashtag`` on every run). Should the merge fail, indexes and keys come back with the
+    rollback; when the body raises, nothing is rebuilt."""
     check_identifier(table)
     empty = f"SELECT NOT EXISTS (SELECT FROM {table})"
     cur.execute(  # and the merge's role may alter the table (a role that may only write rows keeps the row path)
@@ -120,9 +122,12 @@ def into_empty_table(cur: Any, table: str, source: str) -> Iterator[bool]:
         (table,),
     )
     indexes = cur.fetchall()
-    cur.execute(
-        "SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+    cur.execute(  # only the keys to a table this transaction already holds alone (see above)
+        "SELECT quote_ident(k.conname), pg_get_constraintdef(k.oid) FROM pg_constraint k"
+        " WHERE k.conrelid = %s::regclass AND k.contype = 'f' AND EXISTS (SELECT FROM pg_locks l"
+        "   WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.relation = k.confrelid"
+        "   AND l.mode = 'AccessExclusiveLock' AND l.granted)"
+        " ORDER BY k.conname",
         (table,),
     )
     keys = cur.fetchall()

@@ -22,7 +22,7 @@ FIRST = {
     HASHTAG: [entity(1, at(20), tag="AWS"), entity(2, at(20), tag="aws")],
 }
 LATER = {TWEET: [tweet(4, at(21))], METRIC: [metric(4, at(21), 4)], HASHTAG: [entity(4, at(21), tag="Spark")]}
-TABLES = ("fact_tweet", "fact_tweet_metrics", "tweet_hashtag", "tweet_cashtag")
+TABLES = ("fact_tweet", "fact_tweet_metrics", "tweet_hashtag", "tweet_cashtag", "dim_date")
 
 
 def shape(wh: Warehouse) -> list[tuple[Any, ...]]:
@@ -104,15 +104,27 @@ def while_merging(step: str, probe: Callable[[str], bool], seen: dict[str, bool]
 
 
 def test_a_first_load_locks_what_it_loads_and_a_later_run_locks_nothing(wh: Warehouse, pg_url: str) -> None:
-    can_read = reader(pg_url, wh.schema)
+    can_read, migrated = reader(pg_url, wh.schema), shape(wh)
     first: dict[str, bool] = {}
     wh.merge("tweets", FIRST, on_step=while_merging("fact_tweet_metrics", can_read, first))
-    # loaded for the first time: readers wait for the commit; tweet_cashtag got no rows and stays open
-    assert first == {"fact_tweet": False, "fact_tweet_metrics": False, "tweet_hashtag": False, "tweet_cashtag": True}
+    # loaded for the first time: readers wait for the commit. tweet_cashtag got no rows and stays
+    # open, and so does dim_date, which fact_tweet and the snapshots point at (its keys are kept)
+    assert first == {
+        "fact_tweet": False,
+        "fact_tweet_metrics": False,
+        "tweet_hashtag": False,
+        "tweet_cashtag": True,
+        "dim_date": True,
+    }
     later: dict[str, bool] = {}
     wh.merge("tweets", LATER, on_step=while_merging("fact_tweet_metrics", can_read, later))
     assert later == dict.fromkeys(TABLES, True)
-    assert all(can_read(table) for table in TABLES)
+    # the first cashtag ever, in a later run: its empty table is locked, not fact_tweet it points at
+    first_cashtag: dict[str, bool] = {}
+    cashtag = {TWEET: [tweet(5, at(22))], CASHTAG: [entity(5, at(22), tag="TSLA")]}
+    wh.merge("tweets", cashtag, on_step=while_merging("tweet_cashtag", can_read, first_cashtag))
+    assert first_cashtag == {**dict.fromkeys(TABLES, True), "tweet_cashtag": False}
+    assert shape(wh) == migrated and all(can_read(table) for table in TABLES)
 
 
 def test_a_role_that_may_only_write_rows_loads_the_first_run_row_by_row(wh: Warehouse) -> None:
