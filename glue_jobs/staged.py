@@ -41,14 +41,13 @@ class StagedTables(Mapping[Staging, str]):
         self._waited: dict[Staging, float] = {}
 
     def __getitem__(self, kind: Staging) -> str:
-        ready = self._ready[kind]
-        if not ready.done():
-            started = time.perf_counter()
-            try:
-                ready.result()
-            finally:
+        ready, started = self._ready[kind], time.perf_counter()
+        waits = not ready.done()
+        try:
+            ready.result()
+        finally:
+            if waits:
                 self._waited[kind] = self._waited.get(kind, 0.0) + time.perf_counter() - started
-        ready.result()
         return self._names[kind]
 
     @property

@@ -83,26 +83,21 @@ def ensure_dates(cur: Any, *tables: str) -> None:
 @contextmanager
 def into_empty_table(cur: Any, table: str, source: str) -> Iterator[bool]:
     """Around the statements that write ``table`` from the staging table ``source``; yields whether
-    ``table`` was empty and ``source`` was not (a first load).
+    this is a bulk load into an empty table (docs/warehouse.md, "A first load is a bulk load").
 
-    Into an empty table the rows go in as a bulk load does: without the table's secondary indexes,
-    built once all the rows are in (a sort and a parallel build each) instead of one entry per row
-    inserted, and without its foreign keys to a table loaded the same way earlier in the merge
-    (the bridges' keys to ``fact_tweet``), checked by one join each instead of one lookup per row.
-    Other keys stay: dropping a key locks the table it points at (ACCESS EXCLUSIVE), and
-    ``dim_date`` is read by every view and written by the users job. Primary and unique indexes
-    stay: conflicts and the keys that point at the table need them. A row a key refuses fails the
-    merge as it did before, only at the end. On the benchmark's first load the merge went from
-    1.14x a plain COPY of the same rows to below it (bench/README.md).
+    When ``table`` is empty, ``source`` is not, the merge's role may alter ``table`` and nobody is
+    reading it: the table is locked (ACCESS EXCLUSIVE, until the merge commits), and loses its
+    secondary indexes and its foreign keys to a table this transaction already holds alone (the
+    bridges' to ``fact_tweet``); the body inserts; the indexes are built again and the keys checked
+    once. Row by row, the index entries and key lookups were most of a first load. Everything else
+    (a table that holds rows, or whose lock would have to wait) takes the row path: nothing is
+    locked or altered. A failed merge rolls indexes and keys back; when the body raises, nothing is
+    rebuilt."""
+    import psycopg
 
-    What it locks: the table (ACCESS EXCLUSIVE) until the merge commits, so whatever reads a table
-    being loaded for the first time waits for the merge. A table that holds rows is never locked
-    or altered, nor one that stays empty (a dataset without cashtags does not lock
-    ``tweet_cashtag`` on every run). Should the merge fail, indexes and keys come back with the
-    rollback; when the body raises, nothing is rebuilt."""
     check_identifier(table)
     empty = f"SELECT NOT EXISTS (SELECT FROM {table})"
-    cur.execute(  # and the merge's role may alter the table (a role that may only write rows keeps the row path)
+    cur.execute(
         f"{empty} AND EXISTS (SELECT FROM {check_identifier(source)})"
         " AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = %s::regclass), 'USAGE')",
         (table,),
@@ -110,8 +105,13 @@ def into_empty_table(cur: Any, table: str, source: str) -> Iterator[bool]:
     if not cur.fetchone()[0]:
         yield False
         return
-    cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-    cur.execute(empty)  # a hand insert may have come between the two
+    try:  # never wait: a reader's snapshot may be waiting on this merge (two report lanes, an export)
+        with cur.connection.transaction():
+            cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT")
+    except psycopg.errors.LockNotAvailable:
+        yield False
+        return
+    cur.execute(empty)  # a hand insert may have committed between the two
     if not cur.fetchone()[0]:
         yield False
         return
@@ -122,7 +122,7 @@ def into_empty_table(cur: Any, table: str, source: str) -> Iterator[bool]:
         (table,),
     )
     indexes = cur.fetchall()
-    cur.execute(  # only the keys to a table this transaction already holds alone (see above)
+    cur.execute(  # a key to a table not held would lock that one too (dim_date: every day's reads)
         "SELECT quote_ident(k.conname), pg_get_constraintdef(k.oid) FROM pg_constraint k"
         " WHERE k.conrelid = %s::regclass AND k.contype = 'f' AND EXISTS (SELECT FROM pg_locks l"
         "   WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.relation = k.confrelid"
@@ -136,6 +136,10 @@ def into_empty_table(cur: Any, table: str, source: str) -> Iterator[bool]:
     for name, _ in indexes:
         cur.execute(f"DROP INDEX {name}")
     yield True
+    cur.execute(  # each index is one sort: 256 MB, or the server's setting if larger
+        "SELECT set_config('maintenance_work_mem', greatest(setting::bigint, 262144)::text || 'kB', true)"
+        " FROM pg_settings WHERE name = 'maintenance_work_mem'"
+    )
     for _, definition in indexes:
         cur.execute(definition)
     for name, definition in keys:
@@ -195,10 +199,6 @@ def run_merge(
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("merge", schema, spec.shared_lock),))
         cur.execute(f"SET LOCAL search_path TO {schema}, public")
         cur.execute("SET LOCAL work_mem TO '256MB'")
-        cur.execute(  # for the indexes of a first load (into_empty_table): 256 MB, or the server's if larger
-            "SELECT set_config('maintenance_work_mem', greatest(setting::bigint, 262144)::text || 'kB', true)"
-            " FROM pg_settings WHERE name = 'maintenance_work_mem'"
-        )
         if full_refresh:
             for statement in spec.reset:
                 cur.execute(statement)

@@ -21,6 +21,7 @@ after the other, and the second one's statements see the first one's commit.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from common.warehouse.columns import METRIC_COUNTS, STAGED_COLUMNS, TWEET_ATTRIBUTES, Staging
@@ -44,7 +45,7 @@ BRIDGES: tuple[tuple[str, Staging, tuple[str, ...], tuple[str, ...]], ...] = (
 
 def _merge_metrics(cur: Any, m: str) -> None:
     """Every snapshot of ``m``; where two share a ``collected_at``, the greatest ``record_key`` wins.
-    Into an empty table (a first load) a plain insert: nothing can conflict, and ``ON CONFLICT``'s
+    A bulk load into an empty table is a plain insert: nothing can conflict, and ``ON CONFLICT``'s
     speculative insertion of every row is skipped."""
     counts = ", ".join(METRIC_COUNTS)
     insert = (
@@ -52,18 +53,15 @@ def _merge_metrics(cur: Any, m: str) -> None:
         f" SELECT DISTINCT ON (tweet_id, collected_at) tweet_id, collected_at, date_key, {counts}, record_key FROM {m}"
         " ORDER BY tweet_id, collected_at, record_key DESC"
     )
-    with into_empty_table(cur, "fact_tweet_metrics", m) as empty:
-        if empty:
-            cur.execute(insert)
-            return
-        cur.execute(
-            insert
-            + " ON CONFLICT (tweet_id, collected_at) DO UPDATE SET "
-            + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*METRIC_COUNTS, "record_key"))
-            + " WHERE coalesce(EXCLUDED.record_key, '') >= coalesce(fact_tweet_metrics.record_key, '')"
-            f" AND ({', '.join('fact_tweet_metrics.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
-            f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
-        )
+    upsert = (
+        " ON CONFLICT (tweet_id, collected_at) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*METRIC_COUNTS, "record_key"))
+        + " WHERE coalesce(EXCLUDED.record_key, '') >= coalesce(fact_tweet_metrics.record_key, '')"
+        f" AND ({', '.join('fact_tweet_metrics.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
+        f" IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in (*METRIC_COUNTS, 'record_key'))})"
+    )
+    with into_empty_table(cur, "fact_tweet_metrics", m) as bulk:
+        cur.execute(insert if bulk else insert + upsert)
 
 
 def _merge_edit_links(cur: Any, e: str) -> None:
@@ -108,7 +106,7 @@ def _write_tweets(cur: Any, any_existed: bool, *, in_order: bool) -> None:
     """``w_tweet`` into ``fact_tweet``: the tweets new to the warehouse by a plain INSERT (the merges
     of a schema run one at a time: nothing else inserts them meanwhile), the others by an upsert
     where the newer collection wins. ``in_order`` sorts them by id first (a ``w_tweet`` that is not
-    sorted already): inserted in key order, the rows and the indexes stay ordered, and the load and
+    sorted already): inserted in key order, the rows and the primary key stay ordered, and the load and
     everything that reads the table later are faster (a million tweets inserted in the files' order
     made the 1 M benchmark's merge 10 % slower, and its COPY of the same final rows 16 %)."""
     attributes = (*TWEET_ATTRIBUTES, "last_record_key")
@@ -186,10 +184,12 @@ def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None
     _judge_deletions(cur, "SELECT tweet_id FROM w_tweet")
     for table, kind, columns, key_columns in BRIDGES:
         cols = ", ".join(columns)
+        held_rows = False
         if any_existed:  # a tweet new to the warehouse has no bridge rows (their foreign key)
             cur.execute(
                 f"DELETE FROM {table} b USING w_tweet w WHERE b.tweet_id = w.tweet_id AND w.is_winner AND w.existed"
             )
+            held_rows = cur.rowcount > 0  # then empty to this transaction only: not a first load
         # The winners' old rows are gone, so only duplicates within this run can collide: DISTINCT ON
         # (one in-memory sort) is cheaper than ON CONFLICT's speculative insertion of every row.
         winners = (
@@ -198,7 +198,7 @@ def merge_tweets(cur: Any, stg: StagingTables, step: StepHook = no_step) -> None
             else " JOIN w_tweet w ON w.tweet_id = s.tweet_id AND w.collected_at = s.collected_at"
             " AND w.record_key IS NOT DISTINCT FROM s.record_key AND w.is_winner"
         )
-        with into_empty_table(cur, table, stg[kind]):
+        with nullcontext(False) if held_rows else into_empty_table(cur, table, stg[kind]):
             cur.execute(
                 f"INSERT INTO {table} (tweet_id, {cols})"
                 f" SELECT DISTINCT ON (s.tweet_id, {', '.join('s.' + c for c in key_columns)})"

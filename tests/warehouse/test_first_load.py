@@ -38,29 +38,41 @@ def shape(wh: Warehouse) -> list[tuple[Any, ...]]:
     )
 
 
-def test_a_first_load_leaves_every_index_and_key_as_migrated_and_the_indexes_answer(wh: Warehouse) -> None:
-    migrated = shape(wh)
+def index_oids(wh: Warehouse) -> dict[str, int]:
+    """Each secondary index of the schema by name: a rebuilt index is a new object."""
+    return dict(
+        wh.rows(
+            "SELECT i.indexrelid::regclass::text, i.indexrelid::int FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND NOT i.indisunique",
+            (wh.schema,),
+        )
+    )
+
+
+def test_a_first_load_rebuilds_the_indexes_of_what_it_loads_and_leaves_every_index_and_key_as_migrated(
+    wh: Warehouse,
+) -> None:
+    migrated, before = shape(wh), index_oids(wh)
     assert any("tweet_hashtag_tag" in row[1] for row in migrated) and any("fkey" in row[1] for row in migrated)
     wh.merge("tweets", FIRST)
     assert shape(wh) == migrated
-    wh.conn.execute("SET enable_seqscan = off")  # the rebuilt indexes hold the first load's rows
-    try:
-        assert wh.rows("SELECT tweet_id FROM tweet_hashtag WHERE lower(tag) = 'aws' ORDER BY 1") == [(1,), (2,)]
-        assert wh.rows("SELECT count(*) FROM fact_tweet WHERE author_id = 42 AND created_at = %s", (at(1),)) == [(3,)]
-        assert wh.rows("SELECT count(*) FROM fact_tweet_metrics WHERE date_key = 20261120") == [(3,)]
-    finally:
-        wh.conn.execute("RESET enable_seqscan")
-    wh.merge("tweets", LATER)  # a later run upserts through the same keys
+    after = index_oids(wh)
+    rebuilt = {name for name in before if after[name] != before[name]}
+    assert {"fact_tweet_date", "fact_tweet_metrics_date", "tweet_hashtag_tag"} <= rebuilt  # the bulk path ran
+    assert "tweet_cashtag_tag" not in rebuilt  # no cashtag staged: its table was left alone
+    wh.merge("tweets", LATER)  # a later run takes the row path: nothing rebuilt
+    assert index_oids(wh) == after
     assert wh.rows("SELECT count(*), sum(like_count) FROM fact_tweet_metrics") == [(4, 10)]
 
 
 def test_a_first_load_stopped_at_any_step_leaves_the_schema_as_migrated_and_empty(wh: Warehouse, pg_url: str) -> None:
     steps: list[str] = []
-    with Warehouse.open(pg_url, f"{wh.schema}_steps") as probe:
-        try:
+    try:
+        with Warehouse.open(pg_url, f"{wh.schema}_steps") as probe:
             probe.merge("tweets", FIRST, on_step=steps.append)
-        finally:
-            wh.conn.execute(f"DROP SCHEMA {probe.schema} CASCADE")
+    finally:
+        wh.conn.execute(f"DROP SCHEMA IF EXISTS {wh.schema}_steps CASCADE")
     migrated, empty = shape(wh), content(wh, skip=("etl_run",))
     for step in ("fact_tweet", "tweet_hashtag", "fact_tweet_metrics", "commit"):
         assert step in steps
@@ -127,9 +139,38 @@ def test_a_first_load_locks_what_it_loads_and_a_later_run_locks_nothing(wh: Ware
     assert shape(wh) == migrated and all(can_read(table) for table in TABLES)
 
 
-def test_a_role_that_may_only_write_rows_loads_the_first_run_row_by_row(wh: Warehouse) -> None:
+def test_a_reader_in_the_way_gets_the_row_path_and_the_merge_never_waits_for_it(wh: Warehouse, pg_url: str) -> None:
+    before, migrated = index_oids(wh), shape(wh)
+    wh.conn.execute("SET statement_timeout = '5s'")  # a merge that waited for the reader would fail here
+    try:
+        with psycopg.connect(pg_url) as analyst:  # a transaction left open on fact_tweet (a report lane)
+            analyst.execute(f"SELECT count(*) FROM {wh.schema}.fact_tweet").fetchone()
+            wh.merge("tweets", FIRST)
+            assert analyst.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS  # still reading
+    finally:
+        wh.conn.execute("RESET statement_timeout")
+    after = index_oids(wh)
+    assert after["fact_tweet_date"] == before["fact_tweet_date"]  # read by the analyst: row by row
+    assert after["tweet_hashtag_tag"] != before["tweet_hashtag_tag"]  # nobody read it: a bulk load
+    assert shape(wh) == migrated  # the hashtags' key to fact_tweet, not held alone, was kept
+    assert wh.rows("SELECT count(*) FROM fact_tweet") == [(3,)] and wh.rows("SELECT count(*) FROM tweet_hashtag") == [
+        (2,)
+    ]
+
+
+def test_a_table_emptied_by_the_run_itself_is_not_a_first_load(wh: Warehouse, pg_url: str) -> None:
+    wh.merge("tweets", {TWEET: [tweet(7, at(20))], CASHTAG: [entity(7, at(20), tag="TSLA")]})
+    before = index_oids(wh)["tweet_cashtag_tag"]
+    seen: dict[str, bool] = {}
+    recollected = {TWEET: [tweet(7, at(21))], CASHTAG: [entity(7, at(21), tag="AAPL")]}  # its only row goes
+    wh.merge("tweets", recollected, on_step=while_merging("tweet_cashtag", reader(pg_url, wh.schema), seen))
+    assert seen["tweet_cashtag"] and index_oids(wh)["tweet_cashtag_tag"] == before
+    assert wh.rows("SELECT tweet_id, tag FROM tweet_cashtag") == [(7, "AAPL")]
+
+
+def test_a_role_that_may_only_write_rows_loads_the_same_rows_row_by_row(wh: Warehouse, pg_url: str) -> None:
     role = f"{wh.schema}_writer"
-    migrated = shape(wh)
+    migrated, before = shape(wh), index_oids(wh)
     wh.conn.execute(f"CREATE ROLE {role}")
     try:
         wh.conn.execute(f"GRANT USAGE, CREATE ON SCHEMA {wh.schema} TO {role}")
@@ -137,9 +178,12 @@ def test_a_role_that_may_only_write_rows_loads_the_first_run_row_by_row(wh: Ware
         wh.conn.execute(f"SET ROLE {role}")  # it owns none of the tables: it may not drop their indexes
         wh.merge("tweets", FIRST)
         wh.conn.execute("RESET ROLE")
-        assert wh.rows("SELECT count(*) FROM fact_tweet_metrics") == [(3,)]
-        assert shape(wh) == migrated
+        assert shape(wh) == migrated and index_oids(wh) == before
+        with Warehouse.open(pg_url, f"{wh.schema}_owner") as owner:
+            owner.merge("tweets", FIRST)  # the owner's bulk load
+            assert content(owner) == content(wh)
     finally:
         wh.conn.execute("RESET ROLE")
+        wh.conn.execute(f"DROP SCHEMA IF EXISTS {wh.schema}_owner CASCADE")
         wh.conn.execute(f"DROP OWNED BY {role}")
         wh.conn.execute(f"DROP ROLE {role}")
