@@ -194,6 +194,12 @@ class SparkLogsOff:
         self._levels: dict[str, Any] = {}
 
     def __enter__(self) -> SparkLogsOff:
+        self.turn_off()
+        return self
+
+    def turn_off(self) -> None:
+        """Every logger off, keeping the levels for :meth:`__exit__` (alone, where nothing restores
+        them: Spark stops right after)."""
         try:
             log4j = self._sc._jvm.org.apache.logging.log4j
             loggers = log4j.LogManager.getContext(False).getConfiguration().getLoggers()
@@ -201,7 +207,6 @@ class SparkLogsOff:
             log4j.core.config.Configurator.setAllLevels(log4j.LogManager.ROOT_LOGGER_NAME, log4j.Level.OFF)
         except Exception:
             logging.getLogger("tweetlake").debug("turning Spark's logs off failed", exc_info=True)
-        return self
 
     def __exit__(self, *_: object) -> None:
         if not self._levels:

@@ -90,7 +90,7 @@ def _cancel(job: WarehouseJob | None) -> None:
     sc = SparkContext._active_spark_context
     if sc is not None:
         try:
-            SparkLogsOff(sc).__enter__()  # the cancelled tasks' errors are not news; Spark stops after
+            SparkLogsOff(sc).turn_off()  # the cancelled tasks' errors are not news; Spark stops after
             sc.cancelAllJobs()
         except Exception:
             log.debug("cancelling Spark's jobs failed", exc_info=True)
