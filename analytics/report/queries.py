@@ -11,10 +11,21 @@ from typing import Any
 from analytics.scope import Scope
 
 
+def _account(user_id: str, username: str) -> str:
+    """An account's name in the charts: its current username, with its id where another current
+    account has the same one (one renamed since it was last collected; their points would be
+    drawn as one line), or its id alone."""
+    shared = "(SELECT username FROM dim_user WHERE is_current GROUP BY username HAVING count(*) > 1)"
+    return (
+        f"coalesce({username} || CASE WHEN {username} IN {shared} THEN ' (' || {user_id} || ')' ELSE '' END,"
+        f" {user_id}::text)"
+    )
+
+
 def followers(scope: Scope) -> tuple[str, dict[str, Any]]:
     where, params = scope.where("user_id", "date_key")
     return (
-        f"SELECT coalesce(username, user_id::text) AS account, full_date AS day, followers_count,"
+        f"SELECT {_account('user_id', 'username')} AS account, full_date AS day, followers_count,"
         f" followers_change_1d, followers_change_7d FROM v_user_growth WHERE {where}"
         " ORDER BY account, day"
     ), params
@@ -73,7 +84,7 @@ def curves(scope: Scope) -> tuple[str, dict[str, Any]]:
     # (grouped by the account's id, named after: sorting 1 M points by a name costs more)
     where, params = scope.where("t.author_id", "t.date_key")
     return (
-        "SELECT coalesce(u.username, c.author_id::text) AS account, c.hours, c.tweets, c.median_likes,"
+        f"SELECT {_account('c.author_id', 'u.username')} AS account, c.hours, c.tweets, c.median_likes,"
         " c.median_impressions FROM ("
         "   SELECT t.author_id, t.hours, count(DISTINCT t.tweet_id) AS tweets,"
         "     percentile_cont(0.5) WITHIN GROUP (ORDER BY t.like_count) AS median_likes,"
@@ -87,7 +98,7 @@ def curves(scope: Scope) -> tuple[str, dict[str, Any]]:
 def share(scope: Scope) -> tuple[str, dict[str, Any]]:
     where, params = scope.users("author_id")
     return (
-        "SELECT coalesce(username, author_id::text) AS account, metric, hours, tweets,"
+        f"SELECT {_account('author_id', 'username')} AS account, metric, hours, tweets,"
         " round(median_share_of_7d::numeric, 4) AS median_share_of_7d"
         f" FROM v_metric_growth_share WHERE {where} ORDER BY account, metric, hours"
     ), params

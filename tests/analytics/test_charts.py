@@ -10,7 +10,7 @@ import pytest
 from analytics.report import figures, queries
 from analytics.scope import Scope
 from analytics.table import Table, run_query
-from tests.analytics.rows import dates
+from tests.analytics.rows import T0, daily, dates, metrics, tweet, user
 
 
 def posts_table(wh: Any, schema: str, days: int) -> Table:
@@ -72,3 +72,25 @@ def test_a_pipeline_series_that_is_zero_everywhere_says_none() -> None:
     table = Table(columns, [("users", None, 1, 10, 2, 0, None), ("tweets", None, 1, 100, 0, 0, None)])
     names = [trace.name for trace in figures.pipeline(table).data]
     assert names == ["rows loaded", "rows quarantined: none", "rows api errors"]
+
+
+def test_two_accounts_with_one_current_username_are_two_lines_named_apart(wh: Any, schema: str) -> None:
+    """An account renamed since it was last collected may still hold the name another has taken."""
+    from datetime import timedelta
+
+    dates(wh)
+    for user_id, followers in ((7, 100), (8, 9000)):
+        user(wh, user_id, "twin")
+        for day in range(3):
+            daily(wh, user_id, (T0 + timedelta(days=day)).date(), followers + day)
+        tweet(wh, user_id * 10, user_id, T0 + timedelta(hours=1))
+        for hours in (2, 6):  # first seen within 6 h: the tweet's curve is kept
+            metrics(wh, user_id * 10, T0 + timedelta(hours=hours), likes=followers + hours)
+    user(wh, 9, "solo")
+    daily(wh, 9, T0.date(), 5)
+    scope = Scope(schema=schema)
+    lines = {t.name: list(t.y) for t in figures.followers(run_query(wh, *queries.followers(scope))).data}
+    assert lines == {"twin (7)": [100, 101, 102], "twin (8)": [9000, 9001, 9002], "solo": [5]}
+    curves = {t.name.split(" · ")[0]: list(t.y) for t in figures.curves(run_query(wh, *queries.curves(scope))).data}
+    assert set(curves) == {"twin (7)", "twin (8)"}
+    assert max(curves["twin (7)"]) < 1000 < min(curves["twin (8)"])  # each line holds one account's points
